@@ -1,0 +1,17 @@
+"""Stage 2, contract: validate every table; each row is used or quarantined with a reason."""
+
+from __future__ import annotations
+
+from auditor.contract._package import ValidatedPackage, validate_package
+from auditor.contract._reasons import REASON_CHECK, REASON_TEXT, Reason
+from auditor.contract._validate import ValidatedTable, validate_table
+
+__all__ = [
+    "REASON_CHECK",
+    "REASON_TEXT",
+    "Reason",
+    "ValidatedPackage",
+    "ValidatedTable",
+    "validate_package",
+    "validate_table",
+]

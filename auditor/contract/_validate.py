@@ -1,0 +1,340 @@
+"""Validate a read table against the contract: cast, check, quarantine with reasons.
+
+For each table, in the engine:
+
+1. ``checked__<t>``: every parsed row with its contract columns cast to their
+   types (text trimmed, empty text is null, categories lower-cased) and, per
+   cast column, ``_bad__<col>`` holding the original text where the cast failed.
+2. ``issues__<t>``: one row per (row, rule) that fails, with the reason code,
+   column and offending value; malformed records are issues too.
+3. ``<t>``: the rows with no issue, contract defaults applied (status
+   ``completed``, pass_through, incentive and tip 0, tip_to_worker = tip) and
+   every contract column present (null where the file lacks it).
+
+So ``rows_read = rows_used + rows_quarantined`` by construction: a row is
+quarantined exactly when it has at least one issue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+from ibis.expr.types import Table
+
+from auditor.contract._reasons import Reason
+from auditor.engine import Engine
+from auditor.ingest import RawTable, SourceFile
+from auditor.schema import ENGINE_TYPE, Column, ColumnType, TableSpec, TABLES
+
+__all__ = ["ValidatedTable", "validate_table"]
+
+T = ColumnType
+_BOOL_WORDS = {
+    "true": True,
+    "t": True,
+    "1": True,
+    "yes": True,
+    "y": True,
+    "false": False,
+    "f": False,
+    "0": False,
+    "no": False,
+    "n": False,
+}
+_CAST_FAILURE: dict[ColumnType, Reason] = {
+    T.TIMESTAMP: Reason.INVALID_TIMESTAMP,
+    T.DATE: Reason.INVALID_DATE,
+    T.MONEY: Reason.INVALID_NUMBER,
+    T.NUMBER: Reason.INVALID_NUMBER,
+    T.FRACTION: Reason.INVALID_NUMBER,
+    T.BOOL: Reason.INVALID_BOOLEAN,
+    T.CATEGORY: Reason.INVALID_CATEGORY,
+}
+_ORDER_TIMES = (
+    ("requested_at", "accepted_at"),
+    ("accepted_at", "pickup_at"),
+    ("pickup_at", "dropoff_at"),
+    ("accepted_at", "dropoff_at"),
+)
+_PERIODS = {"payouts": ("period_start", "period_end"), "fee_schedule": ("effective_from",
+                                                                         "effective_to")}
+KEY_SEPARATOR = "|"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ValidatedTable:
+    """One table after validation.
+
+    Attributes:
+        name: contract table name.
+        source: the file it came from.
+        table: engine table of the rows used: ``_row``, every contract column (typed, defaults
+            applied, null where the file lacks the column), then the file's other columns.
+        issues: engine table, one row per failed rule: ``_row``, ``parsed`` (false for
+            malformed records, whose ``_row`` is already a record number), ``key``, ``column``,
+            ``reason``, ``value``.
+        columns_present: contract columns the file has (after mapping).
+        extra_columns: the file's columns that are not in the contract (kept).
+        rows_read: records in the file.
+        rows_used: records that passed every rule.
+        rows_quarantined: records with at least one issue.
+        quarantined_by_reason: reason code -> records with that issue (a record with two
+            issues counts under both), sorted by code.
+    """
+
+    name: str
+    source: SourceFile
+    table: Table
+    issues: Table
+    columns_present: tuple[str, ...]
+    extra_columns: tuple[str, ...]
+    rows_read: int
+    rows_used: int
+    rows_quarantined: int
+    quarantined_by_reason: dict[str, int]
+
+
+def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
+    """Validate one table read by ``ingest``; see the module docstring."""
+    spec = TABLES[raw.name]
+    present = tuple(c for c in spec.column_names if c in raw.columns)
+    extras = tuple(c for c in raw.columns if c not in spec.column_names)
+    checked = engine.materialize(f"checked__{raw.name}", _checked(raw, spec, present, extras))
+
+    issue_tables = [_malformed_issues(raw.malformed)]
+    issue_tables += list(_row_rules(checked, spec, present))
+    issue_tables += list(_duplicate_rules(checked, spec, present, extras))
+    first = engine.materialize(f"issues1__{raw.name}", ibis.union(*issue_tables, distinct=False))
+    parts = [first]
+    if raw.name == "sessions":
+        parts.append(_session_overlaps(checked, first))
+    issues = engine.materialize(f"issues__{raw.name}", ibis.union(*parts, distinct=False))
+
+    used = checked.anti_join(issues.filter(issues.parsed), "_row")
+    table = engine.materialize(raw.name, _with_defaults(used, spec, present, extras))
+
+    rows_used = int(table.count().execute())
+    by_reason_frame = issues.group_by("reason").aggregate(n=issues._row.nunique()).execute()
+    by_reason = {
+        str(r): int(n) for r, n in sorted(zip(by_reason_frame["reason"], by_reason_frame["n"],
+                                              strict=True))
+    }
+    quarantined = raw.rows_read - rows_used
+    return ValidatedTable(
+        name=raw.name,
+        source=raw.source,
+        table=table,
+        issues=issues,
+        columns_present=present,
+        extra_columns=extras,
+        rows_read=raw.rows_read,
+        rows_used=rows_used,
+        rows_quarantined=quarantined,
+        quarantined_by_reason=by_reason,
+    )
+
+
+# -- step 1: cast ---------------------------------------------------------------------------
+
+
+def _text(value: ir.Value) -> ir.StringValue:
+    if value.type().is_string():
+        return value.strip().nullif("")
+    return value.cast("string")
+
+
+def _cast(column: Column, value: ir.Value) -> tuple[ir.Value, ir.BooleanValue | None]:
+    """Typed value, and a condition that is true where a present value failed to cast."""
+    text = _text(value)
+    kind = column.type
+    if kind in (T.ID, T.TEXT):
+        return text, None
+    if kind == T.CATEGORY:
+        typed = text.lower()
+        return typed, typed.notnull() & ~typed.isin(list(column.allowed))
+    if kind == T.BOOL:
+        if value.type().is_boolean():
+            return value, None
+        typed = text.lower().substitute(_BOOL_WORDS, else_=ibis.null("boolean"))
+        return typed, text.notnull() & typed.isnull()
+    target = ENGINE_TYPE[kind]
+    source = value if not value.type().is_string() else text
+    typed = source.try_cast(target)
+    return typed, source.notnull() & typed.isnull()
+
+
+def _checked(raw: RawTable, spec: TableSpec, present: tuple[str, ...],
+             extras: tuple[str, ...]) -> Table:
+    t = raw.raw
+    select: dict[str, ir.Value] = {"_row": t._row.cast("int64")}
+    bad: dict[str, ir.Value] = {}
+    for name in present:
+        column = spec.column(name)
+        typed, failed = _cast(column, t[name])
+        select[name] = typed.cast(ENGINE_TYPE[column.type])
+        if failed is not None:
+            bad[f"_bad__{name}"] = ibis.ifelse(failed, _text(t[name]), ibis.null("string"))
+    for name in extras:
+        select[name] = t[name]
+    checked = t.select(**select, **bad)
+    return checked.mutate(_key=_key_expr(checked, spec, present))
+
+
+def _key_expr(t: Table, spec: TableSpec, present: tuple[str, ...]) -> ir.StringValue:
+    parts = [
+        t[k].cast("string").fill_null("") if k in present else ibis.literal("")
+        for k in spec.key
+    ]
+    if len(parts) == 1:
+        return parts[0].nullif("")
+    return ibis.literal(KEY_SEPARATOR).join(parts)
+
+
+# -- step 2: rules --------------------------------------------------------------------------
+
+
+def _issue(t: Table, when: ir.BooleanValue, reason: Reason, column: str | None,
+           value: ir.Value) -> Table:
+    return t.filter(when).select(
+        _row=t._row,
+        parsed=ibis.literal(True),
+        key=t._key,
+        column=ibis.literal(column, type="string"),
+        reason=ibis.literal(str(reason)),
+        value=value.cast("string"),
+    )
+
+
+def _malformed_issues(malformed: Table) -> Table:
+    return malformed.select(
+        _row=malformed._row.cast("int64"),
+        parsed=ibis.literal(False),
+        key=ibis.null("string"),
+        column=ibis.null("string"),
+        reason=ibis.literal(str(Reason.MALFORMED_RECORD)),
+        value=malformed.value.substr(0, 500),
+    )
+
+
+def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterable[Table]:
+    has = set(present)
+    for name in present:
+        column = spec.column(name)
+        bad = f"_bad__{name}"
+        if bad in t.columns:
+            yield _issue(t, t[bad].notnull(), _CAST_FAILURE[column.type], name, t[bad])
+        if column.required:
+            missing = t[name].isnull()
+            if bad in t.columns:
+                missing &= t[bad].isnull()
+            yield _issue(t, missing, Reason.MISSING_REQUIRED, name, ibis.literal(""))
+        if column.non_negative:
+            yield _issue(t, t[name] < 0, Reason.NEGATIVE_AMOUNT, name, t[name])
+        if column.type == T.FRACTION:
+            yield _issue(t, (t[name] < 0) | (t[name] > 1), Reason.FRACTION_OUT_OF_RANGE, name,
+                         t[name])
+    if spec.name == "orders":
+        yield from _order_rules(t, has)
+    if spec.name == "sessions":
+        yield _issue(t, t.offline_at <= t.online_at, Reason.SESSION_END_NOT_AFTER_START,
+                     "offline_at", _pair("online_at", t.online_at, "offline_at", t.offline_at))
+    if spec.name in _PERIODS:
+        start, end = _PERIODS[spec.name]
+        if start in has and end in has:
+            yield _issue(t, t[end] < t[start], Reason.PERIOD_END_BEFORE_START, end,
+                         _pair(start, t[start], end, t[end]))
+
+
+def _pair(a: str, va: ir.Value, b: str, vb: ir.Value) -> ir.StringValue:
+    return ibis.literal(f"{a}=").concat(va.cast("string"), ibis.literal(f" {b}="),
+                                        vb.cast("string"))
+
+
+def _order_rules(t: Table, has: set[str]) -> Iterable[Table]:
+    status = t.status.fill_null("completed") if "status" in has else ibis.literal("completed")
+    if "dropoff_at" in has:
+        missing = t.dropoff_at.isnull() & t["_bad__dropoff_at"].isnull()
+    else:
+        missing = ibis.literal(True)
+    yield _issue(t, (status == "completed") & missing, Reason.MISSING_REQUIRED, "dropoff_at",
+                 ibis.literal(""))
+    for earlier, later in _ORDER_TIMES:
+        if earlier in has and later in has:
+            yield _issue(t, t[earlier] > t[later], Reason.TIME_ORDER, later,
+                         _pair(earlier, t[earlier], later, t[later]))
+    if "pass_through" in has:
+        yield _issue(t, t.customer_price < t.pass_through, Reason.PRICE_BELOW_PASS_THROUGH,
+                     "customer_price",
+                     _pair("customer_price", t.customer_price, "pass_through", t.pass_through))
+    if "tip_to_worker" in has:
+        tip = t.tip.fill_null(0) if "tip" in has else ibis.literal(0)
+        yield _issue(t, t.tip_to_worker > tip, Reason.TIP_TO_WORKER_EXCEEDS_TIP, "tip_to_worker",
+                     _pair("tip_to_worker", t.tip_to_worker, "tip", tip))
+
+
+def _duplicate_rules(t: Table, spec: TableSpec, present: tuple[str, ...],
+                     extras: tuple[str, ...]) -> Iterable[Table]:
+    """DQ-02. Exact copies after the first are quarantined; rows sharing a key with
+    different content are all quarantined."""
+    required_keys = [k for k in spec.key if spec.column(k).required]
+    if any(k not in present for k in required_keys):
+        return
+    keyed = t.filter(t._key.notnull())
+    counts = keyed.group_by("_key").aggregate(_n=keyed.count()).filter(lambda s: s._n > 1)
+    cand = keyed.semi_join(counts, "_key")
+    content = [c for c in t.columns if c not in ("_row", "_key")]
+    cand = cand.mutate(_h=ibis.struct({c: cand[c] for c in content}).hash())
+    variants = cand.group_by("_key").aggregate(_v=cand._h.nunique())
+    cand = cand.join(variants, "_key")
+    yield _issue(cand, cand._v > 1, Reason.CONFLICTING_ID, _key_label(spec),
+                 cand._key)
+    exact = cand.filter(cand._v == 1)
+    exact = exact.mutate(_rn=ibis.row_number().over(group_by="_key", order_by="_row"))
+    yield _issue(exact, exact._rn >= 1, Reason.DUPLICATE_ROW, _key_label(spec), exact._key)
+
+
+def _key_label(spec: TableSpec) -> str:
+    return KEY_SEPARATOR.join(spec.key)
+
+
+def _session_overlaps(checked: Table, issues: Table) -> Table:
+    """DQ-03 for sessions, among rows with no other issue: a session that starts before
+    an earlier session of the same worker ends is quarantined (the earlier one is kept)."""
+    s = checked.anti_join(issues.filter(issues.parsed), "_row")
+    s = s.filter(s.online_at.notnull() & s.offline_at.notnull() & (s.offline_at > s.online_at))
+    order = ["online_at", "_row"]
+    s = s.mutate(_end=s.offline_at.max().over(
+        ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)))
+    s = s.mutate(_prev=s._end.lag().over(ibis.window(group_by="worker_id", order_by=order)))
+    return _issue(s, s.online_at < s._prev, Reason.SESSION_OVERLAP, "online_at",
+                  _pair("online_at", s.online_at, "earlier session ends", s._prev))
+
+
+# -- step 3: the rows used ------------------------------------------------------------------
+
+_DEFAULTS: dict[str, Callable[[Table], ir.Value]] = {
+    "status": lambda t: ibis.literal("completed"),
+    "pass_through": lambda t: ibis.literal(0).cast(ENGINE_TYPE[T.MONEY]),
+    "incentive": lambda t: ibis.literal(0).cast(ENGINE_TYPE[T.MONEY]),
+    "tip": lambda t: ibis.literal(0).cast(ENGINE_TYPE[T.MONEY]),
+}
+
+
+def _with_defaults(t: Table, spec: TableSpec, present: tuple[str, ...],
+                   extras: tuple[str, ...]) -> Table:
+    out: dict[str, ir.Value] = {"_row": t._row}
+    for column in spec.columns:
+        name = column.name
+        dtype = ENGINE_TYPE[column.type]
+        value: ir.Value = t[name] if name in present else ibis.null(dtype)
+        if spec.name == "orders" and name in _DEFAULTS:
+            value = value.fill_null(_DEFAULTS[name](t))
+        out[name] = value.cast(dtype)
+    if spec.name == "orders":
+        out["tip_to_worker"] = out["tip_to_worker"].fill_null(out["tip"])
+    for name in extras:
+        out[name] = t[name]
+    return t.select(**out)

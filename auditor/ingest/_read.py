@@ -1,0 +1,276 @@
+"""Read one table file into the engine, as it is: every record, nothing cast yet.
+
+The result is an engine relation ``raw__<table>`` with a 1-based ``_row`` (the
+record's position in the file: CSV data row with the header excluded, JSON
+Lines line number, Parquet row) and one column per file column, renamed by
+``[package.mapping.<table>]``. CSV and JSON Lines columns are text; Parquet
+columns keep their stored types. Records the reader cannot parse (wrong
+number of fields, bad quoting, invalid JSON) go to ``malformed__<table>``
+with their position and text, so that no record is lost.
+
+This module holds the DuckDB-specific reader options (rejects tables, line
+reading); everything downstream is backend-neutral Ibis.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from ibis.expr.types import Table
+
+from auditor.engine import Engine
+from auditor.errors import ConfigError, DecodeError, PackageError
+from auditor.ingest._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
+from auditor.ingest._package import SourceFile
+from auditor.schema import TABLES
+
+__all__ = ["RawTable", "read_table"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RawTable:
+    """A table as read from its file, before validation.
+
+    Attributes:
+        name: contract table name.
+        source: the file it came from.
+        raw: engine relation, ``_row`` plus the file's columns under their contract names.
+        malformed: engine relation of unparseable records (``_row``, ``value``, ``detail``).
+        columns: column names of ``raw`` after mapping (``_row`` excluded).
+        source_columns: contract name -> the file's own header, for messages.
+        rows_read: records in the file (parsed + malformed; blank JSONL lines are not records).
+        n_malformed: records the reader could not parse.
+        skipped_records: CSV only: sorted 1-based record numbers of malformed records, used to
+            turn the ordinal of a parsed row back into its record number in the file.
+    """
+
+    name: str
+    source: SourceFile
+    raw: Table
+    malformed: Table
+    columns: tuple[str, ...]
+    source_columns: Mapping[str, str]
+    rows_read: int
+    n_malformed: int
+    skipped_records: np.ndarray
+
+    def record_numbers(self, rows: np.ndarray) -> np.ndarray:
+        """File record numbers (1-based) of parsed rows given their ``_row`` ordinals."""
+        skipped = self.skipped_records
+        if skipped.size == 0:
+            return rows
+        adjusted = skipped - np.arange(skipped.size)
+        return rows + np.searchsorted(adjusted, rows, side="right")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_table(
+    engine: Engine, source: SourceFile, encoding: str, mapping: Mapping[str, str]
+) -> RawTable:
+    """Read ``source`` into the engine and apply the column mapping.
+
+    Raises:
+        DecodeError: a text file does not decode in ``encoding``.
+        PackageError: the file cannot be read, or a mapped column is not in it.
+        ConfigError: the mapping names a column the contract does not have.
+    """
+    name = source.table
+    path = source.path
+    if source.format in ("csv", "jsonl") and not is_utf8(encoding):
+        utf8 = engine.workdir / f"{name}.utf8{path.suffix}"
+        transcode_to_utf8(path, utf8, encoding)
+        path = utf8
+    try:
+        if source.format == "csv":
+            file_columns, skipped = _read_csv(engine, name, str(path))
+        elif source.format == "jsonl":
+            file_columns, skipped = _read_jsonl(engine, name, str(path))
+        else:
+            file_columns, skipped = _read_parquet(engine, name, str(path))
+    except DecodeError:
+        raise
+    except Exception as exc:  # the engine's own message says what is wrong with the file
+        if isinstance(exc, PackageError):
+            raise
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PackageError(
+            f"{source.path}: cannot be read as {source.format.upper()}: {first_line}. "
+            "Check that the file is complete and in the format its name says."
+        ) from exc
+    if source.format in ("csv", "jsonl"):
+        _raise_on_bad_encoding(engine, name, source, encoding)
+
+    renames = _resolve_mapping(name, source, file_columns, mapping)
+    select = ", ".join(
+        ["_row"] + [f"{_quote(col)} AS {_quote(renames.get(col, col))}" for col in file_columns]
+    )
+    engine.sql(f"CREATE OR REPLACE VIEW {_quote('raw__' + name)} AS SELECT {select} "
+               f"FROM {_quote('read__' + name)}")
+    raw = engine.con.table(f"raw__{name}")
+    malformed = engine.con.table(f"malformed__{name}")
+    n_parsed = int(raw.count().execute())
+    n_malformed = int(malformed.count().execute())
+    columns = tuple(renames.get(c, c) for c in file_columns)
+    source_columns = {renames.get(c, c): c for c in file_columns}
+    return RawTable(
+        name=name,
+        source=source,
+        raw=raw,
+        malformed=malformed,
+        columns=columns,
+        source_columns=source_columns,
+        rows_read=n_parsed + n_malformed,
+        n_malformed=n_malformed,
+        skipped_records=skipped,
+    )
+
+
+def _read_csv(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
+    rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
+    engine.sql(
+        f"CREATE OR REPLACE TABLE {_quote('csv__' + name)} AS SELECT * FROM read_csv("
+        f"{_literal(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
+        f"escape = '\"', normalize_names = false, null_padding = false, "
+        f"store_rejects = true, rejects_table = {_literal(rejects)}, "
+        f"rejects_scan = {_literal(scan)})"
+    )
+    engine.sql(
+        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS "
+        f"SELECT rowid + 1 AS _row, * FROM {_quote('csv__' + name)}"
+    )
+    # One reject row per error; a record can have several. Record number = line - 1 (header).
+    engine.sql(
+        f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} AS "
+        f"SELECT CAST(line - 1 AS BIGINT) AS _row, any_value(csv_line) AS value, "
+        f"string_agg(DISTINCT lower(CAST(error_type AS VARCHAR)), '; ') AS detail, "
+        f"bool_or(CAST(error_type AS VARCHAR) = 'INVALID ENCODING') AS bad_encoding "
+        f"FROM {_quote(rejects)} GROUP BY line ORDER BY line"
+    )
+    columns = [
+        c for c in engine.con.table(f"csv__{name}").columns if c != "_row"
+    ]
+    skipped = np.asarray(
+        engine.con.table(f"malformed__{name}")._row.execute().to_numpy(), dtype=np.int64
+    )
+    return columns, np.sort(skipped)
+
+
+def _read_jsonl(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
+    lines = f"lines__{name}"
+    # Read each line as one text value: U+001F cannot appear raw inside valid JSON.
+    engine.sql(
+        f"CREATE OR REPLACE TABLE {_quote(lines)} AS SELECT rowid + 1 AS _row, line FROM read_csv("
+        f"{_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(31), "
+        f"quote = '', escape = '', auto_detect = false, store_rejects = true, "
+        f"rejects_table = {_literal('rejects__' + name)}, "
+        f"rejects_scan = {_literal('rejects_scan__' + name)})"
+    )
+    engine.sql(
+        f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} AS "
+        f"SELECT _row, line AS value, 'invalid json object' AS detail, false AS bad_encoding "
+        f"FROM {_quote(lines)} WHERE line IS NOT NULL AND trim(line) <> '' AND NOT "
+        f"coalesce(json_valid(line) AND json_type(line) = 'OBJECT', false) "
+        f"UNION ALL SELECT CAST(line AS BIGINT), csv_line, 'invalid encoding', true "
+        f"FROM {_quote('rejects__' + name)} ORDER BY 1"
+    )
+    good = (
+        f"FROM {_quote(lines)} WHERE line IS NOT NULL AND trim(line) <> '' "
+        f"AND json_valid(line) AND json_type(line) = 'OBJECT'"
+    )
+    keys = engine.sql(
+        f"SELECT key FROM (SELECT unnest(json_keys(line)) AS key, _row {good}) "
+        f"GROUP BY key ORDER BY min(_row), key"
+    ).fetchall()
+    columns = [k for (k,) in keys]
+    extracts = ", ".join(
+        f"json_extract_string(line, {_literal('$.' + _quote(c))}) AS {_quote(c)}" for c in columns
+    )
+    engine.sql(
+        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT _row"
+        f"{', ' + extracts if extracts else ''} {good}"
+    )
+    return columns, np.empty(0, dtype=np.int64)
+
+
+def _read_parquet(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
+    engine.sql(
+        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT file_row_number + 1 AS _row, "
+        f"* EXCLUDE (file_row_number) FROM read_parquet({_literal(path)}, file_row_number = true)"
+    )
+    engine.sql(
+        f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} (_row BIGINT, value VARCHAR, "
+        f"detail VARCHAR, bad_encoding BOOLEAN)"
+    )
+    columns = [c for c in engine.con.table(f"read__{name}").columns if c != "_row"]
+    return columns, np.empty(0, dtype=np.int64)
+
+
+def _raise_on_bad_encoding(engine: Engine, name: str, source: SourceFile, encoding: str) -> None:
+    bad = engine.con.table(f"malformed__{name}").bad_encoding.any().execute()
+    if not bad:
+        return
+    # The engine only knows the line; find the exact byte in the file as submitted.
+    offset = first_undecodable_offset(source.path, encoding if not is_utf8(encoding) else "utf-8")
+    raise DecodeError(str(source.path), encoding, offset if offset is not None else 0)
+
+
+def _resolve_mapping(
+    name: str, source: SourceFile, file_columns: list[str], mapping: Mapping[str, str]
+) -> dict[str, str]:
+    """Source column -> contract column, checked against the contract and the file."""
+    spec = TABLES[name]
+    contract = spec.column_names
+    renames: dict[str, str] = {}
+    where = f"[package.mapping.{name}]"
+    for target, src in mapping.items():
+        if target not in contract:
+            close = difflib.get_close_matches(target, contract, n=1)
+            hint = f' Did you mean "{close[0]}"?' if close else ""
+            raise ConfigError(
+                f"{where}: {target!r} is not a column of the contract's {name} table.{hint} "
+                f"Its columns: {', '.join(contract)}. Other columns need no mapping: they are kept."
+            )
+        if src not in file_columns:
+            close = difflib.get_close_matches(src, file_columns, n=1)
+            hint = f' Did you mean "{close[0]}"?' if close else ""
+            raise PackageError(
+                f"{source.path}: {where} maps {target} = {src!r}, but the file has no column "
+                f"{src!r}.{hint} Its columns: {', '.join(file_columns)}."
+            )
+        renames[src] = target
+    targets = set(renames.values())
+    for col in file_columns:
+        if col in targets and col not in renames:
+            raise PackageError(
+                f"{source.path}: column {col!r} is in the file and is also the target of "
+                f"{where} {col} = {mapping[col]!r}. Remove one: rename the file's column or drop "
+                "the mapping."
+            )
+    present = {renames.get(c, c) for c in file_columns}
+    missing = [c for c in spec.required_columns if c not in present]
+    if missing:
+        unmapped = [c for c in file_columns if c not in renames and c not in contract]
+        lines = []
+        for col in missing:
+            close = difflib.get_close_matches(col, unmapped, n=1, cutoff=0.5)
+            guess = close[0] if close else "<column in your file>"
+            lines.append(f'{col} = "{guess}"')
+        raise PackageError(
+            f"{source.path}: required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} missing from the {name} table. If the file names "
+            f"{'them' if len(missing) > 1 else 'it'} differently, map "
+            f"{'them' if len(missing) > 1 else 'it'} in the config:\n  {where}\n  "
+            + "\n  ".join(lines)
+            + f"\nThe file's columns: {', '.join(file_columns)}."
+        )
+    return renames
