@@ -249,12 +249,14 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     elif text.startswith("tuple[str"):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
-    elif text.startswith("collections.abc.Mapping[str, collections.abc.Mapping"):
-        if isinstance(value, Mapping) and all(
+    elif text.startswith("collections.abc.Mapping[str, collections.abc.Mapping") and (
+        isinstance(value, Mapping)
+        and all(
             isinstance(m, Mapping) and all(isinstance(v, str) for v in m.values())
             for m in value.values()
-        ):
-            return {t: dict(m) for t, m in value.items()}
+        )
+    ):
+        return {t: dict(m) for t, m in value.items()}
     expected = {
         bool: "true or false",
         int: "an integer",
@@ -274,13 +276,15 @@ def _check_values(config: AuditConfig, where: str) -> None:
     try:
         zoneinfo.ZoneInfo(a.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise bad("[audit] timezone", 'an IANA time zone such as "Asia/Shanghai"', a.timezone) from exc
+        expected = 'an IANA time zone such as "Asia/Shanghai"'
+        raise bad("[audit] timezone", expected, a.timezone) from exc
     if len(a.currency) != 3 or not a.currency.isalpha():
         raise bad("[audit] currency", 'a 3-letter ISO 4217 code such as "CNY"', a.currency)
     try:
         "".encode(config.package.encoding)
     except LookupError as exc:
-        raise bad("[package] encoding", 'a Python codec name such as "gb18030"', config.package.encoding) from exc
+        expected = 'a Python codec name such as "gb18030"'
+        raise bad("[package] encoding", expected, config.package.encoding) from exc
     if not 0.0 <= config.fees.commission_cap <= 1.0:
         raise bad("[fees] commission_cap", "a fraction in [0, 1]", config.fees.commission_cap)
     if config.fees.take_rate_basis not in ("gross", "net"):

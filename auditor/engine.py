@@ -47,7 +47,8 @@ class Engine:
         Spark SQL runs too.
         """
         quoted = '"' + name.replace('"', '""') + '"'
-        self.con.raw_sql(f"CREATE OR REPLACE TABLE {quoted} AS {ibis.to_sql(expr, dialect='duckdb')}")
+        query = ibis.to_sql(expr, dialect="duckdb")
+        self.con.raw_sql(f"CREATE OR REPLACE TABLE {quoted} AS {query}")
         return self.con.table(name)
 
     def close(self) -> None:

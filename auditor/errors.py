@@ -54,13 +54,10 @@ class DecodeError(PackageError):
         self.path = path
         self.encoding = encoding
         self.byte_offset = byte_offset
-        message = (
-            f"{path}: cannot decode as {encoding} at byte offset {byte_offset}. "
-            + (
-                hint
-                or "Set [package] encoding in the config to the file's encoding "
-                '(exports from Chinese systems are often "gb18030"), or re-export it as UTF-8.'
-            )
+        message = f"{path}: cannot decode as {encoding} at byte offset {byte_offset}. " + (
+            hint
+            or "Set [package] encoding in the config to the file's encoding "
+            '(exports from Chinese systems are often "gb18030"), or re-export it as UTF-8.'
         )
         super().__init__(message)
 

@@ -56,8 +56,12 @@ class ValidatedPackage:
             issues["table"] = name
             frames.append(issues[list(QUARANTINE_COLUMNS)])
         if not frames:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else "string")
-                                 for c in QUARANTINE_COLUMNS})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype="int64" if c == "row" else "string")
+                    for c in QUARANTINE_COLUMNS
+                }
+            )
         out = pd.concat(frames, ignore_index=True)
         out["_t"] = out["table"].map({t: i for i, t in enumerate(TABLE_ORDER)})
         out = out.sort_values(["_t", "row", "column", "reason"], kind="stable", na_position="first")

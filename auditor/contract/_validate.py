@@ -27,7 +27,7 @@ from ibis.expr.types import Table
 from auditor.contract._reasons import Reason
 from auditor.engine import Engine
 from auditor.ingest import RawTable, SourceFile
-from auditor.schema import ENGINE_TYPE, Column, ColumnType, TableSpec, TABLES
+from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
 
 __all__ = ["ValidatedTable", "validate_table"]
 
@@ -59,8 +59,10 @@ _ORDER_TIMES = (
     ("pickup_at", "dropoff_at"),
     ("accepted_at", "dropoff_at"),
 )
-_PERIODS = {"payouts": ("period_start", "period_end"), "fee_schedule": ("effective_from",
-                                                                         "effective_to")}
+_PERIODS = {
+    "payouts": ("period_start", "period_end"),
+    "fee_schedule": ("effective_from", "effective_to"),
+}
 KEY_SEPARATOR = "|"
 
 
@@ -119,8 +121,8 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
     rows_used = int(table.count().execute())
     by_reason_frame = issues.group_by("reason").aggregate(n=issues._row.nunique()).execute()
     by_reason = {
-        str(r): int(n) for r, n in sorted(zip(by_reason_frame["reason"], by_reason_frame["n"],
-                                              strict=True))
+        str(r): int(n)
+        for r, n in sorted(zip(by_reason_frame["reason"], by_reason_frame["n"], strict=True))
     }
     quarantined = raw.rows_read - rows_used
     return ValidatedTable(
@@ -166,8 +168,9 @@ def _cast(column: Column, value: ir.Value) -> tuple[ir.Value, ir.BooleanValue | 
     return typed, source.notnull() & typed.isnull()
 
 
-def _checked(raw: RawTable, spec: TableSpec, present: tuple[str, ...],
-             extras: tuple[str, ...]) -> Table:
+def _checked(
+    raw: RawTable, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]
+) -> Table:
     t = raw.raw
     select: dict[str, ir.Value] = {"_row": t._row.cast("int64")}
     bad: dict[str, ir.Value] = {}
@@ -185,8 +188,7 @@ def _checked(raw: RawTable, spec: TableSpec, present: tuple[str, ...],
 
 def _key_expr(t: Table, spec: TableSpec, present: tuple[str, ...]) -> ir.StringValue:
     parts = [
-        t[k].cast("string").fill_null("") if k in present else ibis.literal("")
-        for k in spec.key
+        t[k].cast("string").fill_null("") if k in present else ibis.literal("") for k in spec.key
     ]
     if len(parts) == 1:
         return parts[0].nullif("")
@@ -196,8 +198,9 @@ def _key_expr(t: Table, spec: TableSpec, present: tuple[str, ...]) -> ir.StringV
 # -- step 2: rules --------------------------------------------------------------------------
 
 
-def _issue(t: Table, when: ir.BooleanValue, reason: Reason, column: str | None,
-           value: ir.Value) -> Table:
+def _issue(
+    t: Table, when: ir.BooleanValue, reason: Reason, column: str | None, value: ir.Value
+) -> Table:
     return t.filter(when).select(
         _row=t._row,
         parsed=ibis.literal(True),
@@ -234,23 +237,35 @@ def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterable[
         if column.non_negative:
             yield _issue(t, t[name] < 0, Reason.NEGATIVE_AMOUNT, name, t[name])
         if column.type == T.FRACTION:
-            yield _issue(t, (t[name] < 0) | (t[name] > 1), Reason.FRACTION_OUT_OF_RANGE, name,
-                         t[name])
+            yield _issue(
+                t, (t[name] < 0) | (t[name] > 1), Reason.FRACTION_OUT_OF_RANGE, name, t[name]
+            )
     if spec.name == "orders":
         yield from _order_rules(t, has)
     if spec.name == "sessions":
-        yield _issue(t, t.offline_at <= t.online_at, Reason.SESSION_END_NOT_AFTER_START,
-                     "offline_at", _pair("online_at", t.online_at, "offline_at", t.offline_at))
+        yield _issue(
+            t,
+            t.offline_at <= t.online_at,
+            Reason.SESSION_END_NOT_AFTER_START,
+            "offline_at",
+            _pair("online_at", t.online_at, "offline_at", t.offline_at),
+        )
     if spec.name in _PERIODS:
         start, end = _PERIODS[spec.name]
         if start in has and end in has:
-            yield _issue(t, t[end] < t[start], Reason.PERIOD_END_BEFORE_START, end,
-                         _pair(start, t[start], end, t[end]))
+            yield _issue(
+                t,
+                t[end] < t[start],
+                Reason.PERIOD_END_BEFORE_START,
+                end,
+                _pair(start, t[start], end, t[end]),
+            )
 
 
 def _pair(a: str, va: ir.Value, b: str, vb: ir.Value) -> ir.StringValue:
-    return ibis.literal(f"{a}=").concat(va.cast("string"), ibis.literal(f" {b}="),
-                                        vb.cast("string"))
+    return ibis.literal(f"{a}=").concat(
+        va.cast("string"), ibis.literal(f" {b}="), vb.cast("string")
+    )
 
 
 def _order_rules(t: Table, has: set[str]) -> Iterable[Table]:
@@ -259,24 +274,44 @@ def _order_rules(t: Table, has: set[str]) -> Iterable[Table]:
         missing = t.dropoff_at.isnull() & t["_bad__dropoff_at"].isnull()
     else:
         missing = ibis.literal(True)
-    yield _issue(t, (status == "completed") & missing, Reason.MISSING_REQUIRED, "dropoff_at",
-                 ibis.literal(""))
+    yield _issue(
+        t,
+        (status == "completed") & missing,
+        Reason.MISSING_REQUIRED,
+        "dropoff_at",
+        ibis.literal(""),
+    )
     for earlier, later in _ORDER_TIMES:
         if earlier in has and later in has:
-            yield _issue(t, t[earlier] > t[later], Reason.TIME_ORDER, later,
-                         _pair(earlier, t[earlier], later, t[later]))
+            yield _issue(
+                t,
+                t[earlier] > t[later],
+                Reason.TIME_ORDER,
+                later,
+                _pair(earlier, t[earlier], later, t[later]),
+            )
     if "pass_through" in has:
-        yield _issue(t, t.customer_price < t.pass_through, Reason.PRICE_BELOW_PASS_THROUGH,
-                     "customer_price",
-                     _pair("customer_price", t.customer_price, "pass_through", t.pass_through))
+        yield _issue(
+            t,
+            t.customer_price < t.pass_through,
+            Reason.PRICE_BELOW_PASS_THROUGH,
+            "customer_price",
+            _pair("customer_price", t.customer_price, "pass_through", t.pass_through),
+        )
     if "tip_to_worker" in has:
         tip = t.tip.fill_null(0) if "tip" in has else ibis.literal(0)
-        yield _issue(t, t.tip_to_worker > tip, Reason.TIP_TO_WORKER_EXCEEDS_TIP, "tip_to_worker",
-                     _pair("tip_to_worker", t.tip_to_worker, "tip", tip))
+        yield _issue(
+            t,
+            t.tip_to_worker > tip,
+            Reason.TIP_TO_WORKER_EXCEEDS_TIP,
+            "tip_to_worker",
+            _pair("tip_to_worker", t.tip_to_worker, "tip", tip),
+        )
 
 
-def _duplicate_rules(t: Table, spec: TableSpec, present: tuple[str, ...],
-                     extras: tuple[str, ...]) -> Iterable[Table]:
+def _duplicate_rules(
+    t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]
+) -> Iterable[Table]:
     """DQ-02. Exact copies after the first are quarantined; rows sharing a key with
     different content are all quarantined."""
     required_keys = [k for k in spec.key if spec.column(k).required]
@@ -289,8 +324,7 @@ def _duplicate_rules(t: Table, spec: TableSpec, present: tuple[str, ...],
     cand = cand.mutate(_h=ibis.struct({c: cand[c] for c in content}).hash())
     variants = cand.group_by("_key").aggregate(_v=cand._h.nunique())
     cand = cand.join(variants, "_key")
-    yield _issue(cand, cand._v > 1, Reason.CONFLICTING_ID, _key_label(spec),
-                 cand._key)
+    yield _issue(cand, cand._v > 1, Reason.CONFLICTING_ID, _key_label(spec), cand._key)
     exact = cand.filter(cand._v == 1)
     exact = exact.mutate(_rn=ibis.row_number().over(group_by="_key", order_by="_row"))
     yield _issue(exact, exact._rn >= 1, Reason.DUPLICATE_ROW, _key_label(spec), exact._key)
@@ -306,11 +340,19 @@ def _session_overlaps(checked: Table, issues: Table) -> Table:
     s = checked.anti_join(issues.filter(issues.parsed), "_row")
     s = s.filter(s.online_at.notnull() & s.offline_at.notnull() & (s.offline_at > s.online_at))
     order = ["online_at", "_row"]
-    s = s.mutate(_end=s.offline_at.max().over(
-        ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)))
+    s = s.mutate(
+        _end=s.offline_at.max().over(
+            ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
+        )
+    )
     s = s.mutate(_prev=s._end.lag().over(ibis.window(group_by="worker_id", order_by=order)))
-    return _issue(s, s.online_at < s._prev, Reason.SESSION_OVERLAP, "online_at",
-                  _pair("online_at", s.online_at, "earlier session ends", s._prev))
+    return _issue(
+        s,
+        s.online_at < s._prev,
+        Reason.SESSION_OVERLAP,
+        "online_at",
+        _pair("online_at", s.online_at, "earlier session ends", s._prev),
+    )
 
 
 # -- step 3: the rows used ------------------------------------------------------------------
@@ -323,8 +365,9 @@ _DEFAULTS: dict[str, Callable[[Table], ir.Value]] = {
 }
 
 
-def _with_defaults(t: Table, spec: TableSpec, present: tuple[str, ...],
-                   extras: tuple[str, ...]) -> Table:
+def _with_defaults(
+    t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]
+) -> Table:
     out: dict[str, ir.Value] = {"_row": t._row}
     for column in spec.columns:
         name = column.name

@@ -1,4 +1,4 @@
-"""Text encodings: transcode to UTF-8 for the engine, or find the first byte that does not decode."""
+"""Text encodings: transcode to UTF-8, or find the first byte that does not decode."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def discover(package: Path) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
         PackageError: the folder is missing, holds two files for one table, or has no orders.
     """
     if not package.exists():
-        raise PackageError(f"{package}: no such package folder. Pass the folder holding orders.csv.")
+        raise PackageError(f"{package}: no such package folder. Pass the folder of orders.csv.")
     if not package.is_dir():
         raise PackageError(
             f"{package}: a package is a folder of table files (orders.csv, sessions.parquet, ...), "

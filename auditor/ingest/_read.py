@@ -114,8 +114,10 @@ def read_table(
     select = ", ".join(
         ["_row"] + [f"{_quote(col)} AS {_quote(renames.get(col, col))}" for col in file_columns]
     )
-    engine.sql(f"CREATE OR REPLACE VIEW {_quote('raw__' + name)} AS SELECT {select} "
-               f"FROM {_quote('read__' + name)}")
+    engine.sql(
+        f"CREATE OR REPLACE VIEW {_quote('raw__' + name)} AS SELECT {select} "
+        f"FROM {_quote('read__' + name)}"
+    )
     raw = engine.con.table(f"raw__{name}")
     malformed = engine.con.table(f"malformed__{name}")
     n_parsed = int(raw.count().execute())
@@ -156,9 +158,7 @@ def _read_csv(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarr
         f"bool_or(CAST(error_type AS VARCHAR) = 'INVALID ENCODING') AS bad_encoding "
         f"FROM {_quote(rejects)} GROUP BY line ORDER BY line"
     )
-    columns = [
-        c for c in engine.con.table(f"csv__{name}").columns if c != "_row"
-    ]
+    columns = [c for c in engine.con.table(f"csv__{name}").columns if c != "_row"]
     skipped = np.asarray(
         engine.con.table(f"malformed__{name}")._row.execute().to_numpy(), dtype=np.int64
     )

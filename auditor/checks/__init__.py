@@ -1,0 +1,56 @@
+"""Stage 4, checks: each catalogue check declares its needs and returns findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from auditor.checks import _data_quality  # noqa: F401  (registers DQ-01..04)
+from auditor.checks._base import Check, CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._registry import CATALOGUE_ORDER, REGISTRY, register
+
+__all__ = [
+    "CATALOGUE_ORDER",
+    "REGISTRY",
+    "Check",
+    "CheckContext",
+    "Finding",
+    "Needs",
+    "Severity",
+    "Status",
+    "register",
+    "run_checks",
+]
+
+
+def run_checks(
+    context: CheckContext,
+    only: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Finding]:
+    """Run the registered checks (all, or those in ``only``) in catalogue order.
+
+    A check whose needs are not met gives one ``not_assessed`` finding naming what is
+    missing; it is never silently skipped.
+    """
+    wanted = set(only) if only is not None else None
+    findings: list[Finding] = []
+    for check_id in CATALOGUE_ORDER:
+        cls = REGISTRY.get(check_id)
+        if cls is None or (wanted is not None and check_id not in wanted):
+            continue
+        if progress is not None:
+            progress(f"check {check_id}")
+        missing = cls.needs.missing(context.package)
+        if missing:
+            findings.append(
+                Finding(
+                    check=check_id,
+                    status=Status.NOT_ASSESSED,
+                    title=cls.title,
+                    missing=missing,
+                    detail="Not assessed: the package lacks " + ", ".join(missing) + ".",
+                )
+            )
+            continue
+        findings.extend(cls().run(context))
+    return findings

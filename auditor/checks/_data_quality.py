@@ -1,0 +1,135 @@
+"""DQ-01 to DQ-04: does the package match the contract?
+
+These checks count what validation quarantined; they test no hypothesis. A
+``fail`` means rows had to be set aside, and its severity grows with the share
+of the table affected: >= 5 % high, >= 1 % medium, else low. Exact duplicate
+rows alone are ``low`` whatever their share, since the first copy is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._registry import register
+from auditor.contract import REASON_CHECK, Reason, ValidatedTable
+
+__all__ = ["ContractMatch", "IdsUnique", "MoneyAddsUp", "TimesConsistent"]
+
+
+def _severity(share: float) -> Severity:
+    if share >= 0.05:
+        return Severity.HIGH
+    if share >= 0.01:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+class _QuarantineCheck:
+    """One finding per table in scope: the rows this check's reasons quarantined."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    needs: ClassVar[Needs] = Needs(tables=("orders",))
+    scope: ClassVar[tuple[str, ...]]
+    """Tables the check covers (those absent from the package are skipped)."""
+    must_have: ClassVar[tuple[str, ...]] = ()
+    """Tables in scope whose absence is reported as not_assessed."""
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        reasons = [str(r) for r, c in REASON_CHECK.items() if c == self.id]
+        findings = []
+        for name in self.scope:
+            table = context.package.tables.get(name)
+            if table is None:
+                if name in self.must_have:
+                    findings.append(
+                        Finding(
+                            check=self.id,
+                            status=Status.NOT_ASSESSED,
+                            title=self.title,
+                            subject={"table": name},
+                            missing=(name,),
+                            detail=f"The package has no {name} table to check.",
+                        )
+                    )
+                continue
+            findings.append(self._finding(table, reasons))
+        return findings
+
+    def _finding(self, table: ValidatedTable, reasons: list[str]) -> Finding:
+        issues = table.issues.filter(table.issues.reason.isin(reasons))
+        rows = int(issues.select("parsed", "_row").distinct().count().execute())
+        by_reason = {r: n for r, n in table.quarantined_by_reason.items() if r in reasons}
+        share = rows / table.rows_read if table.rows_read else 0.0
+        n_orders = table.rows_read if table.name == "orders" else None
+        data = {"rows_read": table.rows_read, "rows": rows, "by_reason": by_reason}
+        if rows == 0:
+            return Finding(
+                check=self.id,
+                status=Status.PASS,
+                title=self.title,
+                metric="quarantined_share",
+                estimate=0.0,
+                threshold=0.0,
+                subject={"table": table.name},
+                n_orders=n_orders,
+                data=data,
+                detail=f"All {table.rows_read} rows of {table.name} pass.",
+            )
+        severity = _severity(share)
+        if set(by_reason) == {str(Reason.DUPLICATE_ROW)}:
+            severity = Severity.LOW
+        listed = ", ".join(f"{n} {r}" for r, n in by_reason.items())
+        return Finding(
+            check=self.id,
+            status=Status.FAIL,
+            severity=severity,
+            title=self.title,
+            metric="quarantined_share",
+            estimate=share,
+            threshold=0.0,
+            subject={"table": table.name},
+            n_orders=n_orders,
+            data=data,
+            detail=f"{rows} of {table.rows_read} rows of {table.name} quarantined: {listed}.",
+        )
+
+
+@register
+class ContractMatch(_QuarantineCheck):
+    """DQ-01: columns, types and required values match the contract."""
+
+    id = "DQ-01"
+    title = "Tables match the contract (columns, types, required values)"
+    scope = ("orders", "offers", "sessions", "payouts", "deductions", "workers", "fee_schedule")
+
+
+@register
+class IdsUnique(_QuarantineCheck):
+    """DQ-02: IDs (and the keys of tables without one) are unique."""
+
+    id = "DQ-02"
+    title = "IDs are unique"
+    scope = ("orders", "offers", "sessions", "payouts", "deductions", "workers", "fee_schedule")
+
+
+@register
+class TimesConsistent(_QuarantineCheck):
+    """DQ-03: accepted <= pickup <= dropoff; sessions end after they start and do not
+    overlap for one worker; periods end after they start."""
+
+    id = "DQ-03"
+    title = "Times are consistent"
+    scope = ("orders", "sessions", "payouts", "fee_schedule")
+    must_have = ("sessions",)
+
+
+@register
+class MoneyAddsUp(_QuarantineCheck):
+    """DQ-04: customer_price >= pass_through; pay, tips and amounts are non-negative."""
+
+    id = "DQ-04"
+    title = "Money adds up per order"
+    scope = ("orders", "offers", "payouts", "deductions")

@@ -1,0 +1,185 @@
+"""The result of an audit: findings, row accounting and provenance, in several faces."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from auditor.checks import CATALOGUE_ORDER, Finding, Severity, Status
+
+__all__ = ["SCHEMA_VERSION", "AuditResult", "TableAccount"]
+
+SCHEMA_VERSION = "1.0"
+"""Version of the findings.json shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableAccount:
+    """Row accounting and fingerprint of one table: ``rows_read = rows_used + rows_quarantined``.
+
+    Attributes:
+        file: file name in the package.
+        format: csv, parquet or jsonl.
+        bytes: file size.
+        sha256: SHA-256 of the file as submitted.
+        rows_read: records in the file.
+        rows_used: records that passed validation.
+        rows_quarantined: records set aside, each with at least one reason.
+        quarantined_by_reason: reason code -> records (a record may count under several).
+        columns_present: contract columns the file has.
+        extra_columns: other columns, kept.
+    """
+
+    file: str
+    format: str
+    bytes: int
+    sha256: str
+    rows_read: int
+    rows_used: int
+    rows_quarantined: int
+    quarantined_by_reason: Mapping[str, int]
+    columns_present: tuple[str, ...]
+    extra_columns: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "format": self.format,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_quarantined": self.rows_quarantined,
+            "quarantined_by_reason": dict(self.quarantined_by_reason),
+            "columns_present": list(self.columns_present),
+            "extra_columns": list(self.extra_columns),
+        }
+
+
+FINDING_COLUMNS = (
+    "check", "status", "severity", "title", "metric", "estimate", "ci_low", "ci_high",
+    "p_value", "p_adjusted", "threshold", "subject", "n_workers", "n_orders", "detail",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AuditResult:
+    """What ``Audit.run`` returns.
+
+    Attributes:
+        findings: in catalogue order, then by subject.
+        tables: table name -> row accounting and fingerprint, in contract order.
+        package_name: the package folder's name.
+        ignored_files: files in the package that are not contract tables.
+        config: the effective configuration (``AuditConfig.to_dict()``).
+        config_sha256: hash of the effective configuration.
+        auditor_version: version that produced the result.
+        seed: seed of every random step.
+        quarantine: one row per failed rule (table, row, key, column, reason, value). It holds
+            raw values and IDs: for the auditor, never for publication.
+        timings: seconds per stage of this run (not part of findings.json, which must be
+            byte-identical across runs).
+    """
+
+    findings: tuple[Finding, ...]
+    tables: Mapping[str, TableAccount]
+    package_name: str
+    ignored_files: tuple[str, ...]
+    config: Mapping[str, Any]
+    config_sha256: str
+    auditor_version: str
+    seed: int
+    quarantine: pd.DataFrame = field(repr=False)
+    timings: Mapping[str, float] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The findings.json document."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "auditor_version": self.auditor_version,
+            "package": {
+                "name": self.package_name,
+                "tables": {name: t.to_dict() for name, t in self.tables.items()},
+                "ignored_files": list(self.ignored_files),
+            },
+            "config_sha256": self.config_sha256,
+            "config": self.config,
+            "seed": self.seed,
+            "summary": self.summary(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def to_json(self) -> str:
+        """findings.json text: UTF-8, 2-space indent, fixed key order, trailing newline."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of findings by status, and of fail findings by severity."""
+        by_status = {str(s): 0 for s in Status}
+        by_severity = {str(s): 0 for s in Severity if s != Severity.INFO}
+        for f in self.findings:
+            by_status[str(f.status)] += 1
+            if f.status == Status.FAIL:
+                by_severity[str(f.severity)] += 1
+        return {"by_status": by_status, "fail_by_severity": by_severity}
+
+    def worst_severity(self) -> Severity | None:
+        """The highest severity among fail findings, or None if nothing failed."""
+        fails = [f.severity for f in self.findings if f.status == Status.FAIL]
+        return max(fails, key=lambda s: s.rank) if fails else None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Findings as a DataFrame with fixed columns (:data:`FINDING_COLUMNS`)."""
+        rows = []
+        for f in self.findings:
+            d = f.to_dict()
+            ci = d.pop("ci") or [None, None]
+            d["ci_low"], d["ci_high"] = ci
+            d["subject"] = ", ".join(f"{k}={v}" for k, v in f.subject.items())
+            rows.append({c: d[c] for c in FINDING_COLUMNS})
+        return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+    def accounting_frame(self) -> pd.DataFrame:
+        """Rows read, used and quarantined per table."""
+        return pd.DataFrame(
+            [
+                {
+                    "table": n,
+                    "rows_read": t.rows_read,
+                    "rows_used": t.rows_used,
+                    "rows_quarantined": t.rows_quarantined,
+                }
+                for n, t in self.tables.items()
+            ],
+            columns=["table", "rows_read", "rows_used", "rows_quarantined"],
+        )
+
+    def __str__(self) -> str:
+        s = self.summary()["by_status"]
+        lines = [
+            f"Audit of {self.package_name}: {s['fail']} fail, {s['pass']} pass, "
+            f"{s['inconclusive']} inconclusive, {s['not_assessed']} not assessed"
+        ]
+        lines += [f"  {f}" for f in self.findings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        s = self.summary()["by_status"]
+        head = (
+            f"<p><b>Audit of {html.escape(self.package_name)}</b>: {s['fail']} fail, "
+            f"{s['pass']} pass, {s['inconclusive']} inconclusive, "
+            f"{s['not_assessed']} not assessed</p>"
+        )
+        frame = self.to_frame()[["check", "status", "severity", "subject", "detail"]]
+        return head + frame.to_html(index=False, escape=True)
+
+
+def sort_findings(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Catalogue order; within a check, the (deterministic) order it reported them in."""
+    order = {c: i for i, c in enumerate(CATALOGUE_ORDER)}
+    return tuple(sorted(findings, key=lambda f: (order.get(f.check, len(order)), f.check)))

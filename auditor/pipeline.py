@@ -1,0 +1,129 @@
+"""The pipeline: ingest -> contract -> (reconstruct) -> checks -> findings.
+
+``Audit(config).run(package)`` is the one place the stages are wired. The
+constructor stores settings and does no work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from auditor._version import __version__
+from auditor.checks import CheckContext, Finding, run_checks
+from auditor.config import AuditConfig, load_config
+from auditor.contract import ValidatedPackage, validate_package
+from auditor.engine import connect
+from auditor.findings import AuditResult, TableAccount, sort_findings
+from auditor.ingest import read_package
+
+__all__ = ["Audit", "ProgressCallback", "audit"]
+
+ProgressCallback = Callable[[str], None]
+"""Called with a short description as each step starts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """An audit plan: what to run, with which configuration.
+
+    Attributes:
+        config: the configuration (defaults if omitted).
+        checks: catalogue IDs to run; None runs every registered check.
+        progress: called with a short message as each step starts.
+    """
+
+    config: AuditConfig = field(default_factory=AuditConfig)
+    checks: tuple[str, ...] | None = None
+    progress: ProgressCallback | None = None
+
+    def run(self, package: str | Path) -> AuditResult:
+        """Read, validate and check ``package`` (a folder); return the result."""
+        return self._execute(package, self.checks)
+
+    def validate(self, package: str | Path) -> AuditResult:
+        """Read and validate only: the result holds the DQ findings."""
+        return self._execute(package, ("DQ-01", "DQ-02", "DQ-03", "DQ-04"))
+
+    def _execute(self, package: str | Path, checks: Iterable[str] | None) -> AuditResult:
+        timings: dict[str, float] = {}
+        with connect(self.config) as engine:
+            start = time.perf_counter()
+            self._say("reading the package")
+            raw = read_package(package, self.config, engine)
+            timings["read"] = time.perf_counter() - start
+
+            start = time.perf_counter()
+            self._say("validating against the contract")
+            validated = validate_package(engine, raw)
+            timings["validate"] = time.perf_counter() - start
+
+            start = time.perf_counter()
+            findings = run_checks(
+                CheckContext(config=self.config, package=validated, engine=engine),
+                only=checks,
+                progress=self.progress,
+            )
+            timings["checks"] = time.perf_counter() - start
+
+            start = time.perf_counter()
+            quarantine = validated.quarantine()
+            result = _assemble(self.config, validated, findings, quarantine, timings)
+            timings["assemble"] = time.perf_counter() - start
+        return result
+
+    def _say(self, message: str) -> None:
+        if self.progress is not None:
+            self.progress(message)
+
+
+def audit(
+    package: str | Path,
+    config: AuditConfig | str | Path | None = None,
+    *,
+    checks: Iterable[str] | None = None,
+) -> AuditResult:
+    """Audit ``package`` with ``config`` (an AuditConfig, a path to a TOML file, or None)."""
+    if not isinstance(config, AuditConfig):
+        config = load_config(config)
+    return Audit(config=config, checks=tuple(checks) if checks is not None else None).run(package)
+
+
+def _assemble(
+    config: AuditConfig,
+    validated: ValidatedPackage,
+    findings: list[Finding],
+    quarantine: pd.DataFrame,
+    timings: dict[str, float],
+) -> AuditResult:
+    tables = {
+        name: TableAccount(
+            file=t.source.path.name,
+            format=t.source.format,
+            bytes=t.source.size_bytes,
+            sha256=validated.sha256[name],
+            rows_read=t.rows_read,
+            rows_used=t.rows_used,
+            rows_quarantined=t.rows_quarantined,
+            quarantined_by_reason=t.quarantined_by_reason,
+            columns_present=t.columns_present,
+            extra_columns=t.extra_columns,
+        )
+        for name, t in validated.tables.items()
+    }
+    return AuditResult(
+        findings=sort_findings(findings),
+        tables=tables,
+        package_name=validated.path.resolve().name,
+        ignored_files=validated.ignored_files,
+        config=config.to_dict(),
+        config_sha256=config.sha256(),
+        auditor_version=__version__,
+        seed=config.audit.seed,
+        quarantine=quarantine,
+        timings=timings,
+    )
