@@ -14,10 +14,13 @@ reading); everything downstream is backend-neutral Ibis.
 
 from __future__ import annotations
 
+import csv
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import numpy as np
 from ibis.expr.types import Table
 
@@ -92,16 +95,12 @@ def read_table(
         path = utf8
     try:
         if source.format == "csv":
-            file_columns, skipped = _read_csv(engine, name, str(path))
+            file_columns, skipped = _read_csv(engine, name, str(path), source.path)
         elif source.format == "jsonl":
             file_columns, skipped = _read_jsonl(engine, name, str(path))
         else:
             file_columns, skipped = _read_parquet(engine, name, str(path))
-    except DecodeError:
-        raise
-    except Exception as exc:  # the engine's own message says what is wrong with the file
-        if isinstance(exc, PackageError):
-            raise
+    except duckdb.Error as exc:  # the engine's own message says what is wrong with the file
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PackageError(
             f"{source.path}: cannot be read as {source.format.upper()}: {first_line}. "
@@ -137,12 +136,44 @@ def read_table(
     )
 
 
-def _read_csv(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
+def _csv_header(path: str, shown: Path) -> list[str]:
+    """The header row, parsed by Python's csv module (the engine's sniffer is not used, so a
+    broken record further down cannot make the whole file unreadable)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        try:
+            header = next(csv.reader(fh), None)
+        except UnicodeDecodeError:
+            header = None  # reported with its byte offset by the decode check
+        except csv.Error as exc:
+            raise PackageError(f"{shown}: the header row cannot be parsed ({exc}).") from exc
+    if header is None:
+        offset = first_undecodable_offset(Path(path), "utf-8")
+        if offset is not None:
+            raise DecodeError(str(shown), "utf-8", offset)
+        raise PackageError(f"{shown}: the file is empty; a CSV table needs a header row.")
+    header = [h.strip() for h in header]
+    seen: set[str] = set()
+    for h in header:
+        if not h:
+            raise PackageError(f"{shown}: the header row has an empty column name. Name it.")
+        if h in seen:
+            raise PackageError(
+                f"{shown}: the header names column {h!r} twice. Rename one of them."
+            )
+        seen.add(h)
+    return header
+
+
+def _read_csv(
+    engine: Engine, name: str, path: str, shown: Path
+) -> tuple[list[str], np.ndarray]:
     rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
+    header = _csv_header(path, shown)
+    columns = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('csv__' + name)} AS SELECT * FROM read_csv("
-        f"{_literal(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
-        f"escape = '\"', normalize_names = false, null_padding = false, "
+        f"{_literal(path)}, columns = {columns}, auto_detect = false, header = true, "
+        f"delim = ',', quote = '\"', escape = '\"', null_padding = false, "
         f"store_rejects = true, rejects_table = {_literal(rejects)}, "
         f"rejects_scan = {_literal(scan)})"
     )
@@ -169,11 +200,15 @@ def _read_jsonl(engine: Engine, name: str, path: str) -> tuple[list[str], np.nda
     lines = f"lines__{name}"
     # Read each line as one text value: U+001F cannot appear raw inside valid JSON.
     engine.sql(
-        f"CREATE OR REPLACE TABLE {_quote(lines)} AS SELECT rowid + 1 AS _row, line FROM read_csv("
+        f"CREATE OR REPLACE TABLE {_quote('jsonl__' + name)} AS SELECT line FROM read_csv("
         f"{_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(31), "
         f"quote = '', escape = '', auto_detect = false, store_rejects = true, "
         f"rejects_table = {_literal('rejects__' + name)}, "
         f"rejects_scan = {_literal('rejects_scan__' + name)})"
+    )
+    engine.sql(
+        f"CREATE OR REPLACE VIEW {_quote(lines)} AS SELECT rowid + 1 AS _row, line "
+        f"FROM {_quote('jsonl__' + name)}"
     )
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} AS "
