@@ -72,26 +72,46 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, description=helptext)
         p.add_argument("package", type=Path, help="folder holding orders.csv (and other tables)")
         p.add_argument("--config", type=Path, help="audit_config.toml (defaults if omitted)")
-        p.add_argument("--out", type=Path, default=Path("audit-output"),
-                       help="output folder (default: ./audit-output)")
-        p.add_argument("--fail-on", choices=FAIL_ON, default="high",
-                       help="exit 1 if a fail finding has this severity or higher "
-                       "(default: high; 'never' exits 0)")
+        p.add_argument(
+            "--out",
+            type=Path,
+            default=Path("audit-output"),
+            help="output folder (default: ./audit-output)",
+        )
+        p.add_argument(
+            "--fail-on",
+            choices=FAIL_ON,
+            default="high",
+            help="exit 1 if a fail finding has this severity or higher "
+            "(default: high; 'never' exits 0)",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress messages")
         p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
         p.set_defaults(handler=handler)
 
-    p = sub.add_parser("simulate", help="write a synthetic platform package",
-                       description="Write a realistic synthetic platform package (all contract "
-                       "tables), optionally with planted breaches and their ground truth.")
+    p = sub.add_parser(
+        "simulate",
+        help="write a synthetic platform package",
+        description="Write a realistic synthetic platform package (all contract "
+        "tables), optionally with planted breaches and their ground truth.",
+    )
     p.add_argument("out", type=Path, help="folder to write the package to")
     p.add_argument("--workers", type=int, default=300)
     p.add_argument("--days", type=int, default=14)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plant", action="append", default=[], metavar="CHECK_ID",
-                   help="plant a breach of this catalogue check (repeat, or comma-separate)")
-    p.add_argument("--plant-size", type=float, default=0.10,
-                   help="relative size of planted disparities (default 0.10)")
+    p.add_argument(
+        "--plant",
+        action="append",
+        default=[],
+        metavar="CHECK_ID",
+        help="plant a breach of this catalogue check (repeat, or comma-separate)",
+    )
+    p.add_argument(
+        "--plant-size",
+        type=float,
+        default=0.10,
+        help="relative size of planted disparities (default 0.10)",
+    )
     p.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
     p.add_argument("--encoding", default="utf-8", help="CSV encoding (e.g. gb18030)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -182,8 +202,13 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.days < 1:
         raise UsageError("--workers and --days must be at least 1.")
     try:
-        spec = SimulationSpec(workers=args.workers, days=args.days, seed=args.seed,
-                              plants=plants, plant_size=args.plant_size)
+        spec = SimulationSpec(
+            workers=args.workers,
+            days=args.days,
+            seed=args.seed,
+            plants=plants,
+            plant_size=args.plant_size,
+        )
         package = simulate(spec)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc

@@ -79,6 +79,9 @@ class EarningsSection:
     """Statutory hourly minimum in ``[audit] currency``; must be set for the locality."""
     expense_per_km: float = 0.0
     """Vehicle cost per km (distance_km + approach_km) deducted before the comparison."""
+    engaged_allowance_minutes_per_order: float = 5.0
+    """Minutes added per completed order to engaged time on the "engaged plus allowance"
+    basis (waiting and repositioning between orders); a convention to set locally."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +294,12 @@ def _check_values(config: AuditConfig, where: str) -> None:
         raise bad("[fees] take_rate_basis", '"gross" or "net"', config.fees.take_rate_basis)
     if config.earnings.minimum_hourly_wage < 0:
         raise bad("[earnings] minimum_hourly_wage", ">= 0", config.earnings.minimum_hourly_wage)
+    if config.earnings.engaged_allowance_minutes_per_order < 0:
+        raise bad(
+            "[earnings] engaged_allowance_minutes_per_order",
+            ">= 0",
+            config.earnings.engaged_allowance_minutes_per_order,
+        )
     if config.earnings.expense_per_km < 0:
         raise bad("[earnings] expense_per_km", ">= 0", config.earnings.expense_per_km)
     if not 0.0 <= config.fairness.materiality < 1.0:

@@ -1,4 +1,4 @@
-"""The pipeline: ingest -> contract -> (reconstruct) -> checks -> findings.
+"""The pipeline: ingest -> contract -> reconstruct -> checks -> findings.
 
 ``Audit(config).run(package)`` is the one place the stages are wired. The
 constructor stores settings and does no work.
@@ -20,6 +20,7 @@ from auditor.contract import ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
 from auditor.ingest import read_package
+from auditor.reconstruct import reconstruct
 
 __all__ = ["Audit", "ProgressCallback", "audit"]
 
@@ -43,13 +44,15 @@ class Audit:
 
     def run(self, package: str | Path) -> AuditResult:
         """Read, validate and check ``package`` (a folder); return the result."""
-        return self._execute(package, self.checks)
+        return self._execute(package, self.checks, rebuild=True)
 
     def validate(self, package: str | Path) -> AuditResult:
         """Read and validate only: the result holds the DQ findings."""
-        return self._execute(package, ("DQ-01", "DQ-02", "DQ-03", "DQ-04"))
+        return self._execute(package, ("DQ-01", "DQ-02", "DQ-03", "DQ-04"), rebuild=False)
 
-    def _execute(self, package: str | Path, checks: Iterable[str] | None) -> AuditResult:
+    def _execute(
+        self, package: str | Path, checks: Iterable[str] | None, *, rebuild: bool
+    ) -> AuditResult:
         timings: dict[str, float] = {}
         with connect(self.config) as engine:
             start = time.perf_counter()
@@ -62,9 +65,18 @@ class Audit:
             validated = validate_package(engine, raw)
             timings["validate"] = time.perf_counter() - start
 
+            rebuilt = None
+            if rebuild:
+                start = time.perf_counter()
+                self._say("reconstructing earnings, take rates and working time")
+                rebuilt = reconstruct(engine, validated, self.config)
+                timings["reconstruct"] = time.perf_counter() - start
+
             start = time.perf_counter()
             findings = run_checks(
-                CheckContext(config=self.config, package=validated, engine=engine),
+                CheckContext(
+                    config=self.config, package=validated, engine=engine, reconstruction=rebuilt
+                ),
                 only=checks,
                 progress=self.progress,
             )

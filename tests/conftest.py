@@ -63,12 +63,21 @@ def package(tmp_path: Path) -> Path:
         folder,
         "sessions",
         [
-            {"worker_id": "w1", "online_at": "2026-03-02T07:00:00+08:00",
-             "offline_at": "2026-03-02T11:00:00+08:00"},
-            {"worker_id": "w1", "online_at": "2026-03-02T12:00:00+08:00",
-             "offline_at": "2026-03-02T15:00:00+08:00"},
-            {"worker_id": "w2", "online_at": "2026-03-02T07:00:00+08:00",
-             "offline_at": "2026-03-02T11:00:00+08:00"},
+            {
+                "worker_id": "w1",
+                "online_at": "2026-03-02T07:00:00+08:00",
+                "offline_at": "2026-03-02T11:00:00+08:00",
+            },
+            {
+                "worker_id": "w1",
+                "online_at": "2026-03-02T12:00:00+08:00",
+                "offline_at": "2026-03-02T15:00:00+08:00",
+            },
+            {
+                "worker_id": "w2",
+                "online_at": "2026-03-02T07:00:00+08:00",
+                "offline_at": "2026-03-02T11:00:00+08:00",
+            },
         ],
     )
     return folder

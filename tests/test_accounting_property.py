@@ -14,22 +14,31 @@ from hypothesis import strategies as st
 
 from auditor import audit
 
-TIMES = ["2026-03-02T08:00:00+08:00", "2026-03-02T08:10:00+08:00", "2026-03-02T08:30:00+08:00",
-         "2026-03-02 09:00:00", "", "not a time", "2026-13-45T00:00:00"]
+TIMES = [
+    "2026-03-02T08:00:00+08:00",
+    "2026-03-02T08:10:00+08:00",
+    "2026-03-02T08:30:00+08:00",
+    "2026-03-02 09:00:00",
+    "",
+    "not a time",
+    "2026-13-45T00:00:00",
+]
 MONEY = ["20.00", "1.00", "0", "15.5", "", "-2", "abc", "1e2", " 3.25 "]
 IDS = ["00001", "00002", "00003", "x", "", " "]
 STATUS = ["completed", "Completed", "", "cancelled_by_customer", "lost"]
 
-row_strategy = st.fixed_dictionaries({
-    "order_id": st.sampled_from(IDS),
-    "worker_id": st.sampled_from(["w1", "w2", ""]),
-    "status": st.sampled_from(STATUS),
-    "accepted_at": st.sampled_from(TIMES),
-    "dropoff_at": st.sampled_from(TIMES),
-    "customer_price": st.sampled_from(MONEY),
-    "pass_through": st.sampled_from(MONEY),
-    "worker_pay": st.sampled_from(MONEY),
-})
+row_strategy = st.fixed_dictionaries(
+    {
+        "order_id": st.sampled_from(IDS),
+        "worker_id": st.sampled_from(["w1", "w2", ""]),
+        "status": st.sampled_from(STATUS),
+        "accepted_at": st.sampled_from(TIMES),
+        "dropoff_at": st.sampled_from(TIMES),
+        "customer_price": st.sampled_from(MONEY),
+        "pass_through": st.sampled_from(MONEY),
+        "worker_pay": st.sampled_from(MONEY),
+    }
+)
 record_strategy = st.one_of(
     row_strategy.map(lambda r: ("row", r)),
     st.sampled_from(["a,b", "1,2,3,4,5,6,7,8,9,10", '"unterminated,1']).map(lambda s: ("bad", s)),
@@ -47,7 +56,7 @@ def _ts(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
-def _money(text: str) -> Decimal | None | str:
+def _money(text: str) -> Decimal | str | None:
     text = text.strip()
     if not text:
         return None
@@ -62,8 +71,12 @@ def oracle_ok(r: dict[str, str]) -> bool:
     if not r["order_id"].strip() or not r["worker_id"].strip():
         return False
     status = r["status"].strip().lower() or "completed"
-    if status not in ("completed", "cancelled_by_customer", "cancelled_by_worker",
-                      "cancelled_by_platform"):
+    if status not in (
+        "completed",
+        "cancelled_by_customer",
+        "cancelled_by_worker",
+        "cancelled_by_platform",
+    ):
         return False
     acc, drop = _ts(r["accepted_at"]), _ts(r["dropoff_at"])
     if acc is None or acc == "bad" or drop == "bad":
@@ -115,14 +128,25 @@ def _normal(r: dict[str, str]) -> dict[str, object]:
     return out
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(records=st.lists(record_strategy, min_size=1, max_size=25))
 def test_rows_read_equals_used_plus_quarantined(tmp_path_factory, records) -> None:  # type: ignore[no-untyped-def]
     folder: Path = tmp_path_factory.mktemp("pkg")
     buf = io.StringIO()
-    header = ["order_id", "worker_id", "status", "accepted_at", "dropoff_at", "customer_price",
-              "pass_through", "worker_pay"]
+    header = [
+        "order_id",
+        "worker_id",
+        "status",
+        "accepted_at",
+        "dropoff_at",
+        "customer_price",
+        "pass_through",
+        "worker_pay",
+    ]
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for kind, r in records:
@@ -131,8 +155,7 @@ def test_rows_read_equals_used_plus_quarantined(tmp_path_factory, records) -> No
         else:
             buf.write(str(r) + "\n")
     (folder / "orders.csv").write_text(buf.getvalue(), encoding="utf-8")
-    if all(kind == "bad" for kind, _ in records) and any(
-            '"' in str(r) for _, r in records):
+    if all(kind == "bad" for kind, _ in records) and any('"' in str(r) for _, r in records):
         return  # a lone unterminated quote can swallow the rest of the file: covered elsewhere
 
     result = audit(folder)

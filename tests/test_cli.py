@@ -17,8 +17,9 @@ def run(*args: str) -> int:
     return cli.main([str(a) for a in args])
 
 
-def test_clean_package_exits_0_and_writes_outputs(package: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_package_exits_0_and_writes_outputs(
+    package: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert run("run", package, "--out", out) == 0
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
@@ -77,7 +78,9 @@ def test_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_internal_error_exits_3_without_traceback(
-    package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    package: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
@@ -104,7 +107,9 @@ def test_reruns_are_byte_identical(package: Path, tmp_path: Path) -> None:
 def test_python_dash_m_and_console_script(package: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "auditor", "validate", str(package), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "orders" in proc.stdout

@@ -25,9 +25,20 @@ def test_shipped_config_loads_and_is_complete() -> None:
     c = load_config(shipped)
     # Every contract key is spelled out in the shipped file.
     text = shipped.read_text(encoding="utf-8")
-    for key in ("currency", "timezone", "alpha", "encoding", "commission_cap",
-                "minimum_hourly_wage", "expense_per_km", "protected_attributes", "materiality",
-                "max_daily_online_hours", "max_continuous_online_hours", "min_break_minutes"):
+    for key in (
+        "currency",
+        "timezone",
+        "alpha",
+        "encoding",
+        "commission_cap",
+        "minimum_hourly_wage",
+        "expense_per_km",
+        "protected_attributes",
+        "materiality",
+        "max_daily_online_hours",
+        "max_continuous_online_hours",
+        "min_break_minutes",
+    ):
         assert f"{key} =" in text, key
     assert c.audit.currency == "CNY"
 
@@ -40,7 +51,7 @@ def test_unknown_key_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
 
 def test_unknown_section_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
     p = write(tmp_path, "[fee]\ncommission_cap = 0.3\n")
-    with pytest.raises(ConfigError, match='unknown section .fee.* Did you mean "fees"'):
+    with pytest.raises(ConfigError, match=r'unknown section .fee.* Did you mean "fees"'):
         load_config(p)
 
 

@@ -25,31 +25,54 @@ def quarantine_of(folder: Path) -> pd.DataFrame:
 
 # (table, bad rows placed after 3 good ones, expected [(row, column, reason, value)])
 CASES: dict[Reason, tuple[str, list[dict[str, str]], list[tuple[int, str | None, str]]]] = {
-    Reason.MISSING_REQUIRED: (
-        "orders", [good_order(90, worker_id="")], [(4, "worker_id", "")]),
+    Reason.MISSING_REQUIRED: ("orders", [good_order(90, worker_id="")], [(4, "worker_id", "")]),
     Reason.INVALID_NUMBER: (
-        "orders", [good_order(90, worker_pay="12,5")], [(4, "worker_pay", "12,5")]),
+        "orders",
+        [good_order(90, worker_pay="12,5")],
+        [(4, "worker_pay", "12,5")],
+    ),
     Reason.INVALID_TIMESTAMP: (
-        "orders", [good_order(90, accepted_at="yesterday")], [(4, "accepted_at", "yesterday")]),
-    Reason.INVALID_CATEGORY: (
-        "orders", [good_order(90, status="lost")], [(4, "status", "lost")]),
-    Reason.DUPLICATE_ROW: (
-        "orders", [good_order(1)], [(4, "order_id", "00001")]),
+        "orders",
+        [good_order(90, accepted_at="yesterday")],
+        [(4, "accepted_at", "yesterday")],
+    ),
+    Reason.INVALID_CATEGORY: ("orders", [good_order(90, status="lost")], [(4, "status", "lost")]),
+    Reason.DUPLICATE_ROW: ("orders", [good_order(1)], [(4, "order_id", "00001")]),
     Reason.CONFLICTING_ID: (
-        "orders", [good_order(1, worker_pay="1.00")],
-        [(2, "order_id", "00001"), (4, "order_id", "00001")]),
+        "orders",
+        [good_order(1, worker_pay="1.00")],
+        [(2, "order_id", "00001"), (4, "order_id", "00001")],
+    ),
     Reason.TIME_ORDER: (
-        "orders", [good_order(90, pickup_at=S.format("07:00"))], [(4, "pickup_at", None)]),
+        "orders",
+        [good_order(90, pickup_at=S.format("07:00"))],
+        [(4, "pickup_at", None)],
+    ),
     Reason.NEGATIVE_AMOUNT: (
-        "orders", [good_order(90, worker_pay="-1")], [(4, "worker_pay", "-1.0000")]),
+        "orders",
+        [good_order(90, worker_pay="-1")],
+        [(4, "worker_pay", "-1.0000")],
+    ),
     Reason.PRICE_BELOW_PASS_THROUGH: (
-        "orders", [good_order(90, customer_price="0.50")], [(4, "customer_price", None)]),
+        "orders",
+        [good_order(90, customer_price="0.50")],
+        [(4, "customer_price", None)],
+    ),
     Reason.TIP_TO_WORKER_EXCEEDS_TIP: (
-        "orders", [good_order(90, tip_to_worker="3.00")], [(4, "tip_to_worker", None)]),
+        "orders",
+        [good_order(90, tip_to_worker="3.00")],
+        [(4, "tip_to_worker", None)],
+    ),
     Reason.SESSION_END_NOT_AFTER_START: (
-        "sessions", [session("w9", "10:00", "09:00")], [(4, "offline_at", None)]),
+        "sessions",
+        [session("w9", "10:00", "09:00")],
+        [(4, "offline_at", None)],
+    ),
     Reason.SESSION_OVERLAP: (
-        "sessions", [session("w2", "10:00", "10:30")], [(4, "online_at", None)]),
+        "sessions",
+        [session("w2", "10:00", "10:30")],
+        [(4, "online_at", None)],
+    ),
 }
 
 
@@ -59,8 +82,11 @@ def _package(tmp_path: Path, table: str, bad: list[dict[str, str]]) -> Path:
         write_csv(folder, "orders", [good_order(i) for i in range(3)] + bad)
     else:
         write_csv(folder, "orders", [good_order(i) for i in range(3)])
-        rows = [session("w1", "07:00", "11:00"), session("w1", "12:00", "15:00"),
-                session("w2", "07:00", "11:00")]
+        rows = [
+            session("w1", "07:00", "11:00"),
+            session("w1", "12:00", "15:00"),
+            session("w2", "07:00", "11:00"),
+        ]
         write_csv(folder, table, rows + bad)
     return folder
 
@@ -82,8 +108,11 @@ def test_reason_code(tmp_path: Path, reason: Reason) -> None:
     assert account.rows_quarantined == len(set(q["row"]))
     assert account.rows_read == account.rows_used + account.rows_quarantined
     # the finding of the reason's check fails and names the reason
-    finding = next(f for f in result.findings
-                   if f.check == REASON_CHECK[reason] and f.subject == {"table": table})
+    finding = next(
+        f
+        for f in result.findings
+        if f.check == REASON_CHECK[reason] and f.subject == {"table": table}
+    )
     assert finding.status == "fail"
     assert finding.data["by_reason"] == {str(reason): len(set(q["row"]))}
 
@@ -107,31 +136,84 @@ def test_malformed_records_are_quarantined_with_their_record_number(tmp_path: Pa
 def test_other_tables_reasons(tmp_path: Path) -> None:
     folder = tmp_path / "pkg"
     write_csv(folder, "orders", [good_order(i) for i in range(3)])
-    write_csv(folder, "payouts", [
-        {"payout_id": "p1", "worker_id": "w1", "period_start": "2026-03-02",
-         "period_end": "2026-03-08", "net_paid": "100"},
-        {"payout_id": "p2", "worker_id": "w1", "period_start": "2026-03-09",
-         "period_end": "2026-03-01", "net_paid": "100"},
-        {"payout_id": "p3", "worker_id": "w1", "period_start": "2026-02-30",
-         "period_end": "2026-03-08", "net_paid": "100"},
-    ])
-    write_csv(folder, "deductions", [
-        {"deduction_id": "d1", "worker_id": "w1", "deducted_at": S.format("09:00"),
-         "amount": "5", "category": "penalty", "appealed": "yes", "appeal_upheld": "no"},
-        {"deduction_id": "d2", "worker_id": "w1", "deducted_at": S.format("09:00"),
-         "amount": "5", "category": "penalty", "appealed": "maybe", "appeal_upheld": ""},
-    ])
-    write_csv(folder, "fee_schedule", [
-        {"effective_from": "2026-01-01", "commission_rate": "0.2", "commission_cap": "0.3"},
-        {"effective_from": "2026-02-01", "commission_rate": "20", "commission_cap": "0.3"},
-    ])
-    write_csv(folder, "offers", [
-        {"offer_id": "o1", "order_id": "00001", "worker_id": "w1",
-         "offered_at": S.format("08:00"), "response": "accepted", "offered_pay": "-3"},
-    ])
+    write_csv(
+        folder,
+        "payouts",
+        [
+            {
+                "payout_id": "p1",
+                "worker_id": "w1",
+                "period_start": "2026-03-02",
+                "period_end": "2026-03-08",
+                "net_paid": "100",
+            },
+            {
+                "payout_id": "p2",
+                "worker_id": "w1",
+                "period_start": "2026-03-09",
+                "period_end": "2026-03-01",
+                "net_paid": "100",
+            },
+            {
+                "payout_id": "p3",
+                "worker_id": "w1",
+                "period_start": "2026-02-30",
+                "period_end": "2026-03-08",
+                "net_paid": "100",
+            },
+        ],
+    )
+    write_csv(
+        folder,
+        "deductions",
+        [
+            {
+                "deduction_id": "d1",
+                "worker_id": "w1",
+                "deducted_at": S.format("09:00"),
+                "amount": "5",
+                "category": "penalty",
+                "appealed": "yes",
+                "appeal_upheld": "no",
+            },
+            {
+                "deduction_id": "d2",
+                "worker_id": "w1",
+                "deducted_at": S.format("09:00"),
+                "amount": "5",
+                "category": "penalty",
+                "appealed": "maybe",
+                "appeal_upheld": "",
+            },
+        ],
+    )
+    write_csv(
+        folder,
+        "fee_schedule",
+        [
+            {"effective_from": "2026-01-01", "commission_rate": "0.2", "commission_cap": "0.3"},
+            {"effective_from": "2026-02-01", "commission_rate": "20", "commission_cap": "0.3"},
+        ],
+    )
+    write_csv(
+        folder,
+        "offers",
+        [
+            {
+                "offer_id": "o1",
+                "order_id": "00001",
+                "worker_id": "w1",
+                "offered_at": S.format("08:00"),
+                "response": "accepted",
+                "offered_pay": "-3",
+            },
+        ],
+    )
     q = audit(folder).quarantine
-    got = {(t, r, c, reason) for t, r, c, reason in
-           zip(q["table"], q["row"], q["column"], q["reason"], strict=True)}
+    got = {
+        (t, r, c, reason)
+        for t, r, c, reason in zip(q["table"], q["row"], q["column"], q["reason"], strict=True)
+    }
     assert got == {
         ("offers", 1, "offered_pay", "negative_amount"),
         ("payouts", 2, "period_end", "period_end_before_start"),
@@ -142,8 +224,13 @@ def test_other_tables_reasons(tmp_path: Path) -> None:
 
 
 def test_every_reason_is_tested_and_documented() -> None:
-    tested = set(CASES) | {Reason.MALFORMED_RECORD, Reason.INVALID_DATE, Reason.INVALID_BOOLEAN,
-                           Reason.FRACTION_OUT_OF_RANGE, Reason.PERIOD_END_BEFORE_START}
+    tested = set(CASES) | {
+        Reason.MALFORMED_RECORD,
+        Reason.INVALID_DATE,
+        Reason.INVALID_BOOLEAN,
+        Reason.FRACTION_OUT_OF_RANGE,
+        Reason.PERIOD_END_BEFORE_START,
+    }
     assert tested == set(Reason)
     assert set(REASON_CHECK) == set(Reason) == set(REASON_TEXT)
     docs = (Path(__file__).parents[1] / "docs" / "validation-rules.md").read_text()
@@ -152,14 +239,24 @@ def test_every_reason_is_tested_and_documented() -> None:
 
 
 def test_exact_duplicate_keeps_first_copy_conflicts_keep_none(tmp_path: Path) -> None:
-    rows = [good_order(1), good_order(2), good_order(1), good_order(1),
-            good_order(3), good_order(3, worker_pay="9.00"), good_order(3)]
+    rows = [
+        good_order(1),
+        good_order(2),
+        good_order(1),
+        good_order(1),
+        good_order(3),
+        good_order(3, worker_pay="9.00"),
+        good_order(3),
+    ]
     write_csv(tmp_path / "pkg", "orders", rows)
     result = audit(tmp_path / "pkg")
     q = result.quarantine
     assert list(zip(q["row"], q["reason"], strict=True)) == [
-        (3, "duplicate_row"), (4, "duplicate_row"),
-        (5, "conflicting_id"), (6, "conflicting_id"), (7, "conflicting_id"),
+        (3, "duplicate_row"),
+        (4, "duplicate_row"),
+        (5, "conflicting_id"),
+        (6, "conflicting_id"),
+        (7, "conflicting_id"),
     ]
     assert result.tables["orders"].rows_used == 2  # first 00001, and 00002
 
@@ -170,8 +267,11 @@ def test_defaults_are_applied_to_used_rows(tmp_path: Path) -> None:
     from auditor.engine import connect
     from auditor.ingest import read_package
 
-    row = {k: v for k, v in good_order(1).items()
-           if k not in ("status", "pass_through", "tip_to_worker")}
+    row = {
+        k: v
+        for k, v in good_order(1).items()
+        if k not in ("status", "pass_through", "tip_to_worker")
+    }
     write_csv(tmp_path / "pkg", "orders", [row])
     config = AuditConfig()
     with connect(config) as engine:

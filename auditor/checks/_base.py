@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Protocol
 from auditor.config import AuditConfig
 from auditor.contract import ValidatedPackage
 from auditor.engine import Engine
+from auditor.reconstruct import Reconstruction
 
 __all__ = [
     "Check",
@@ -204,11 +205,21 @@ class CheckContext:
         config: the audit configuration.
         package: the validated package (engine tables of the rows used, and their issues).
         engine: the engine the tables live in.
+        reconstruction: derived per-order columns, engaged islands, worker-day and
+            worker-week panels (engine tables); None when only validating.
     """
 
     config: AuditConfig
     package: ValidatedPackage
     engine: Engine
+    reconstruction: Reconstruction | None = None
+
+    @property
+    def rebuilt(self) -> Reconstruction:
+        """The reconstruction; checks beyond DQ run only when it was built."""
+        if self.reconstruction is None:
+            raise RuntimeError("this check needs the reconstruction stage, which was not run")
+        return self.reconstruction
 
 
 class Check(Protocol):

@@ -157,16 +157,12 @@ def _csv_header(path: str, shown: Path) -> list[str]:
         if not h:
             raise PackageError(f"{shown}: the header row has an empty column name. Name it.")
         if h in seen:
-            raise PackageError(
-                f"{shown}: the header names column {h!r} twice. Rename one of them."
-            )
+            raise PackageError(f"{shown}: the header names column {h!r} twice. Rename one of them.")
         seen.add(h)
     return header
 
 
-def _read_csv(
-    engine: Engine, name: str, path: str, shown: Path
-) -> tuple[list[str], np.ndarray]:
+def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[str], np.ndarray]:
     rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
     header = _csv_header(path, shown)
     columns = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"

@@ -23,7 +23,9 @@ __all__ = ["CATEGORIES", "REASONS", "Deductions", "Payouts", "build_deductions",
 
 CATEGORIES: tuple[str, ...] = ("penalty", "insurance", "equipment", "service_fee", "other")
 #: Reasons (as a Chinese platform's statement gives them); index 0-2 = penalty kinds 1-3.
-REASONS: tuple[str, ...] = ("配送超时", "顾客投诉", "违规取消", "每日意外险", "装备费", "站点管理费")
+REASONS: tuple[str, ...] = (
+    "配送超时", "顾客投诉", "违规取消", "每日意外险", "装备费", "站点管理费",
+)
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ __all__ = ["COMPLAINT", "IMPROPER_CANCEL", "LATE", "SEGMENTS", "customer_pool_si
 #: Customer segments; `SEGMENTS[code]` is the contract's string.
 SEGMENTS: tuple[str, ...] = ("ios", "android", "mini_program")
 # Fare parameters in cents: base, per km, per trip minute.
-_FARE = np.array([[600.0, 100.0, 12.0], [700.0, 130.0, 6.0], [800.0, 180.0, 35.0]])
+_FARE = np.array([[700.0, 110.0, 14.0], [800.0, 140.0, 7.0], [850.0, 190.0, 36.0]])
 _CANCEL_FEE = np.array([300, 300, 500])
 _TIP_FACTOR = np.array([1.2, 0.6, 0.8])
 _STAY = np.array([0.8, 0.6, 1.0])

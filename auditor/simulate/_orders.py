@@ -33,7 +33,7 @@ _APPROACH = {FOOD: (0.9, 0.6, 0.05, 4.0), PARCEL: (1.5, 0.6, 0.1, 6.0),
              RIDE: (1.2, 0.6, 0.1, 6.0)}
 _WAIT_S = {FOOD: (120, 600), PARCEL: (60, 300), RIDE: (30, 180)}
 _HANDOVER_S = {FOOD: (60, 240), PARCEL: (60, 300), RIDE: (20, 90)}
-_TWO_WHEEL_MAX_S = 58 * 60
+_TWO_WHEEL_MAX_S = 54 * 60  # under the 55-minute finishing allowance of a session
 _BIG = 10**9
 _MAX_CARRIED = 6
 
@@ -192,6 +192,15 @@ def _arrivals(iv: Intervals, world: World, workers: Workers,
 def generate_orders(spec: SimulationSpec, world: World, workers: Workers, iv: Intervals,
                     online: OnlineIndex, rng: np.random.Generator) -> tuple[Orders, Offers]:
     """Fill the intervals ``iv`` with accepted orders and the offers that led to them."""
+    orders, start = _trips(spec, world, workers, iv, rng)
+    price_orders(spec, world, orders, rng)
+    offers = draw_offers(workers, orders, start, online, rng)
+    return orders, offers
+
+
+def _trips(spec: SimulationSpec, world: World, workers: Workers, iv: Intervals,
+           rng: np.random.Generator) -> tuple[Orders, np.ndarray]:
+    """Accepted orders with times, trips and status; and the start of their interval."""
     accepted, interval, service = _arrivals(iv, world, workers, rng)
     n = len(accepted)
     worker = iv.worker[interval]
@@ -236,6 +245,4 @@ def generate_orders(spec: SimulationSpec, world: World, workers: Workers, iv: In
         penalty_delay=np.zeros(m, np.int64), appealed=np.zeros(m, bool),
         upheld=np.zeros(m, bool),
     )
-    price_orders(spec, world, orders, rng)
-    offers = draw_offers(workers, orders, iv.start[interval], online, rng)
-    return orders, offers
+    return orders, iv.start[interval]

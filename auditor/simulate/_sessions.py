@@ -1,9 +1,11 @@
 """When workers are online: daily schedules, hour slices and who is online where.
 
-A working day has one to three sessions of at most 3 planned hours, separated by breaks of at
-least 85 minutes. A session's last orders may run past its planned end; the session is then
-extended (``off``) by at most 58 minutes, so without a plant no worker is online more than
-4 hours without a 20-minute break, nor more than 12 hours in a local day.
+A working day has one to three sessions of at most 3 hours, separated by breaks of at least 85
+minutes. A session is the time a worker is online *and available*: orders are accepted only
+inside it, at the rate of its zone and hour, so online hours are exactly the exposure of the
+arrival process. Orders accepted near its end are finished after it (within 55 minutes), as a
+worker who stops taking orders still completes those in hand. Without a plant no worker is
+online more than 3 hours without a break, nor more than 12 hours in a local day.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Sessions:
         on: wall-clock second the worker went online.
         planned_off: wall-clock second the worker stops accepting orders.
         hard_end: latest wall-clock second an order of this session may end.
-        off: wall-clock second the worker went offline (>= planned_off once orders are known).
+        off: wall-clock second the worker went offline (``planned_off`` unless HRS-01 moved it).
         zone: zone index where the session is (orders are picked up there).
     """
 

@@ -163,8 +163,8 @@ def _fail(name: str, expected: str, got: object) -> ValueError:
 
 def check_spec(spec: SimulationSpec) -> None:
     """Raise ``ValueError`` naming the first field of ``spec`` that cannot be simulated."""
-    if not isinstance(spec.workers, int) or spec.workers < 2:
-        raise _fail("workers", "an int >= 2", spec.workers)
+    if not isinstance(spec.workers, int) or spec.workers < 1:
+        raise _fail("workers", "an int >= 1", spec.workers)
     if not isinstance(spec.days, int) or not 1 <= spec.days <= 366:
         raise _fail("days", "an int in [1, 366]", spec.days)
     if not isinstance(spec.start, datetime.date):

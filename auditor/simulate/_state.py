@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from ._sessions import OnlineIndex, Sessions, build_online_index, plan_sessions
 from ._spec import PLANT_IDS, SimulationSpec
 from ._workers import Workers, draw_workers
 from ._world import World, build_world
+
+if TYPE_CHECKING:
+    from ._ledger import Deductions, Payouts
 
 __all__ = ["State", "build_base", "plant_rng", "settle"]
 
@@ -42,6 +45,9 @@ class State:
         tip_to_worker: tip credited to the worker in cents, set by `settle`.
         plants: planted parameters per check ID (JSON-serialisable), filled by the plants.
         marks: rows or workers each plant touched (internal indices), per check ID.
+        deductions: deductions after waivers, set by the ledger.
+        payouts: weekly statements, set by the ledger.
+        tier: rating tier code per worker, set last.
     """
 
     spec: SimulationSpec
@@ -61,6 +67,9 @@ class State:
     tip_to_worker: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     plants: dict[str, dict[str, Any]] = field(default_factory=dict)
     marks: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    deductions: Deductions | None = None
+    payouts: Payouts | None = None
+    tier: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
 
 
 def component_rngs(seed: int) -> dict[str, np.random.Generator]:
@@ -73,15 +82,6 @@ def plant_rng(seed: int, check_id: str) -> np.random.Generator:
     """The generator of one plant: independent of the base and of the other plants."""
     key = 1000 + PLANT_IDS.index(check_id)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
-
-
-def _close_sessions(sessions: Sessions, orders: Orders, rng: np.random.Generator) -> None:
-    """Extend each session to cover its last order (by at most ``hard_end`` + 3 minutes)."""
-    last = np.zeros(len(sessions), dtype=np.int64)
-    np.maximum.at(last, orders.session, orders.end)
-    linger = rng.integers(0, 181, len(sessions))
-    off = np.maximum(sessions.planned_off, np.where(last > 0, last + linger, 0))
-    sessions.off = np.minimum(off, sessions.hard_end + 180)
 
 
 def build_base(spec: SimulationSpec) -> tuple[State, dict[str, np.random.Generator]]:
@@ -97,7 +97,6 @@ def build_base(spec: SimulationSpec) -> tuple[State, dict[str, np.random.Generat
         hard_end=sessions.hard_end,
     )
     orders, offers = generate_orders(spec, world, workers, intervals, online, rngs["orders"])
-    _close_sessions(sessions, orders, rngs["sessions"])
     fee_rows = [{
         "effective_from": spec.start, "effective_to": None, "service": None, "zone": None,
         "commission_rate": spec.commission_rate, "commission_cap": spec.commission_cap,

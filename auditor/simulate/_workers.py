@@ -87,7 +87,7 @@ class Workers:
         return self.vehicle == 2
 
     def attribute(self, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
-        """Codes and labels of a groupable attribute (``gender``, ``age_band``, ``vehicle_type``)."""
+        """Codes and labels of ``gender``, ``age_band`` or ``vehicle_type``."""
         if name == "gender":
             return self.gender, GENDERS
         if name == "age_band":
@@ -116,7 +116,7 @@ def draw_workers(spec: SimulationSpec, world: World, rng: np.random.Generator) -
     e_bike = rng.random(n) < np.where(gender == 1, 0.8, 0.6)
     vehicle = np.where(car, 2, np.where(e_bike, 0, 1)).astype(np.int8)
     zone_w = world.demand ** 0.8
-    residential = 1.0 + 2.0 * (1.0 - world.central)
+    residential = np.exp(2.5 * (1.0 - world.central))
     zone_p = np.where(gender[:, None] == 1, zone_w * residential, zone_w)
     home_zone = _categorical(rng, zone_p)
     shift_p = np.where(gender[:, None] == 1, _SHIFT_P[1], _SHIFT_P[0]) * _AGE_SHIFT_TILT[age_band]
@@ -127,7 +127,7 @@ def draw_workers(spec: SimulationSpec, world: World, rng: np.random.Generator) -
     hours_mean = (2.6 + 3.8 * intensity ** 0.7) * _AGE_HOURS[age_band]
     hours_mean = np.clip(hours_mean * np.where(gender == 1, 0.9, 1.0), 1.0, 8.0)
     weekend_mult = np.where((age_band == 0) & (intensity < 1.0), 1.3, 1.0)
-    sigma = 0.2
+    sigma = 0.15
     efficiency = rng.lognormal(-sigma**2 / 2, sigma, n)
     speed = rng.lognormal(0.0, 0.08, n)
     joined_day = -np.minimum(rng.exponential(400.0, n).astype(np.int64) + 1, 1500)

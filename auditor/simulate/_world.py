@@ -24,8 +24,8 @@ FOOD, PARCEL, RIDE = 0, 1, 2
 SERVICES: tuple[str, ...] = ("food_delivery", "parcel", "ride")
 
 # Orders per online hour, by local hour, at zone demand 1 (weekday).
-_FOOD = [0.25, 0.12, 0.08, 0.05, 0.05, 0.08, 0.25, 0.55, 0.65, 0.6, 0.95, 1.8,
-         1.95, 1.3, 0.7, 0.6, 0.8, 1.5, 1.9, 1.75, 1.25, 0.9, 0.6, 0.4]
+_FOOD = [0.55, 0.4, 0.25, 0.15, 0.15, 0.2, 0.45, 0.75, 0.85, 0.8, 1.0, 1.6,
+         1.7, 1.25, 0.85, 0.8, 0.95, 1.4, 1.65, 1.55, 1.2, 1.0, 0.85, 0.7]
 _PARCEL = [0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 0.1, 0.4, 0.8, 1.0, 1.1, 1.1,
            0.9, 1.0, 1.1, 1.1, 1.0, 0.9, 0.7, 0.5, 0.4, 0.3, 0.15, 0.05]
 _RIDE = [0.5, 0.35, 0.25, 0.2, 0.2, 0.35, 0.8, 1.6, 1.8, 1.2, 0.9, 0.9,
@@ -107,7 +107,7 @@ def _profiles() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rate[FOOD, 0] = food
     weekend_food = food.copy()
     weekend_food[[11, 12, 13, 17, 18, 19, 20]] *= 1.12
-    weekend_food[6:10] *= 0.7
+    weekend_food[6:10] *= 0.8
     rate[FOOD, 1] = weekend_food
     rate[PARCEL, 0] = parcel
     rate[PARCEL, 1] = parcel * 0.6
@@ -138,7 +138,7 @@ def build_world(spec: SimulationSpec, rng: np.random.Generator) -> World:
     """Draw the city for ``spec``: zone demand and prices vary by seed, hour profiles do not."""
     z = spec.zones
     central = np.clip(1.0 - np.arange(z) / max(z - 1, 1), 0.0, 1.0)
-    demand = (0.6 + 0.9 * central) * rng.lognormal(0.0, 0.1, z)
+    demand = (0.7 + 0.7 * central) * rng.lognormal(0.0, 0.1, z)
     demand = demand / demand.mean()
     price_level = 0.92 + 0.2 * central + rng.normal(0.0, 0.02, z)
     rate, surge, peak = _profiles()

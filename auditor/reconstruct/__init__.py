@@ -1,0 +1,54 @@
+"""Stage 3, reconstruct: per-order take rates and engaged time; per worker-day and
+worker-week pay, deductions, engaged and online hours, and effective hourly earnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ibis.expr.types import Table
+
+from auditor.config import AuditConfig
+from auditor.contract import ValidatedPackage
+from auditor.engine import Engine
+from auditor.reconstruct._orders import enrich_orders
+from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_weeks
+from auditor.reconstruct._time import engaged_islands, online_sessions
+
+__all__ = ["PANEL_MONEY", "Reconstruction", "reconstruct"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Reconstruction:
+    """Engine tables rebuilt from the validated package (materialized).
+
+    Attributes:
+        orders: validated orders plus derived columns (fare_base, platform_take, take rates,
+            engaged_minutes, local_date, local_hour, week_start, expense, credited, ...).
+        islands: engaged islands (union of accept-to-dropoff intervals per worker).
+        sessions: sessions with online_hours and local_date; None without a sessions table.
+        worker_days: per worker and local date: orders, money, engaged and online hours.
+        worker_weeks: per worker and week: sums and hourly earnings on each basis.
+    """
+
+    orders: Table
+    islands: Table
+    sessions: Table | None
+    worker_days: Table
+    worker_weeks: Table
+
+
+def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) -> Reconstruction:
+    """Build the reconstruction tables in the engine."""
+    orders = engine.materialize("rc_orders", enrich_orders(package.tables["orders"].table, config))
+    islands = engine.materialize("rc_islands", engaged_islands(orders))
+    sessions = None
+    if "sessions" in package.tables:
+        sessions = engine.materialize(
+            "rc_sessions", online_sessions(package.tables["sessions"].table)
+        )
+    deductions = package.tables["deductions"].table if "deductions" in package.tables else None
+    days = engine.materialize("rc_worker_days", worker_days(orders, islands, sessions, deductions))
+    weeks = engine.materialize("rc_worker_weeks", worker_weeks(days, config))
+    return Reconstruction(
+        orders=orders, islands=islands, sessions=sessions, worker_days=days, worker_weeks=weeks
+    )
