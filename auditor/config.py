@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from auditor.errors import ConfigError
+from auditor.schema import CATALOGUE_ORDER
 
 __all__ = [
     "AuditConfig",
@@ -35,6 +36,30 @@ __all__ = [
     "ReportSection",
     "load_config",
 ]
+
+
+DEFAULT_BASIS: dict[str, str] = {
+    "FEE-01": "Declared commission cap (fee_schedule), else [fees] commission_cap. Platforms "
+    "are asked to publish commission ratios and caps (交通运输部等《关于加强交通运输新业态"
+    "从业劳动者权益保障工作的意见》, 2021).",
+    "FEE-02": "The commission a platform declares to a worker must be the commission it takes "
+    "(fee transparency; 国务院反垄断委员会《关于平台经济领域的反垄断指南》 on undisclosed "
+    "charges; set the local basis).",
+    "FEE-03": "Pay statements must reconcile with the credits earned and the deductions "
+    "itemised (set the local wage-payment rule).",
+    "FEE-04": "Changes to fees and transaction rules must be announced at least [fees] "
+    "notice_days before they take effect (《电子商务法》第三十四条: 7 days).",
+    "FEE-06": "Tips paid by customers belong to the worker in full.",
+    "PAY-01": "Effective hourly earnings net of expenses and deductions must not fall below "
+    "[earnings] minimum_hourly_wage (the local part-time hourly minimum wage; set locally).",
+    "HRS-01": "Platforms must prevent excessive working time: [hours] limits on daily and "
+    "continuous online time (platform fatigue controls such as a forced 20-minute rest after "
+    "4 hours of continuous work; set locally).",
+    "INS-01": "Every order must carry an occupational-injury premium paid by the platform, "
+    "not the worker (人社部发〔2025〕24号 on occupational-injury protection for new forms of "
+    "employment).",
+}
+"""Default ``[basis]`` texts; the shipped audit_config.toml repeats them to be edited."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +94,16 @@ class FeesSection:
     """Maximum take rate (a fraction of fare base) where fee_schedule gives no cap."""
     take_rate_basis: str = "gross"
     """"gross": take = fare base - worker_pay; "net": the incentive is credited back."""
+    cap_binds: str = "order"
+    """Where the cap binds: "order" (every order) or "worker_period" (a worker's average
+    take rate per week)."""
+    tolerance: float = 0.01
+    """Rounding tolerance in currency per order or statement (one cent)."""
+    notice_days: int = 7
+    """Days a fee change must be announced before it takes effect."""
+    take_rate_change_materiality: float = 0.01
+    """Smallest change of the mix-adjusted take rate (a fraction: 0.01 = one point) that
+    FEE-04 reports as a breach."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +114,13 @@ class EarningsSection:
     """Statutory hourly minimum in ``[audit] currency``; must be set for the locality."""
     expense_per_km: float = 0.0
     """Vehicle cost per km (distance_km + approach_km) deducted before the comparison."""
+    decide_basis: str = "engaged"
+    """Time basis whose result decides PAY-01: "engaged", "online" or "engaged_allowance"."""
+    tolerated_share_below: float = 0.05
+    """PAY-01 fails when the share of worker-weeks below the minimum is credibly above this
+    (bootstrap CI lower bound), passes when credibly at or below it."""
+    min_week_engaged_hours: float = 1.0
+    """Worker-weeks with fewer engaged hours are left out of PAY-01 (too little to judge)."""
     engaged_allowance_minutes_per_order: float = 5.0
     """Minutes added per completed order to engaged time on the "engaged plus allowance"
     basis (waiting and repositioning between orders); a convention to set locally."""
@@ -134,6 +176,8 @@ class AuditConfig:
     hours: HoursSection = field(default_factory=HoursSection)
     report: ReportSection = field(default_factory=ReportSection)
     engine: EngineSection = field(default_factory=EngineSection)
+    basis: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BASIS))
+    """Check ID -> the legal or policy basis quoted in its findings (``[basis]``)."""
     source: str | None = field(default=None, compare=False)
     """Path of the file it was read from (not part of the hash)."""
 
@@ -148,6 +192,9 @@ class AuditConfig:
             if f.name in ("source", "engine"):
                 continue
             section = getattr(self, f.name)
+            if f.name == "basis":
+                out[f.name] = _plain(section)
+                continue
             out[f.name] = {
                 k.name: _plain(getattr(section, k.name)) for k in dataclasses.fields(section)
             }
@@ -176,6 +223,9 @@ class AuditConfig:
                     f"{where}: [{name}] must be a table of keys; got {value!r}. "
                     f"Write it as a [{name}] section."
                 )
+            if name == "basis":
+                kwargs[name] = _build_basis(value, f"{where} [basis]")
+                continue
             kwargs[name] = _build_section(hints[name], value, f"{where} [{name}]")
         config = cls(**kwargs, source=source)
         _check_values(config, where)
@@ -223,6 +273,16 @@ def _reject_unknown(given: Any, known: Any, where: str, what: str) -> None:
             raise ConfigError(
                 f"{where}: unknown {what} {key!r}.{hint} Known {what}s: {', '.join(known)}."
             )
+
+
+def _build_basis(data: Mapping[str, Any], where: str) -> dict[str, str]:
+    _reject_unknown(data.keys(), CATALOGUE_ORDER, where, "check ID")
+    out = dict(DEFAULT_BASIS)
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} {key} must be a string; got {value!r}.")
+        out[key] = value
+    return out
 
 
 def _build_section(cls: type, data: Mapping[str, Any], where: str) -> Any:
@@ -288,6 +348,26 @@ def _check_values(config: AuditConfig, where: str) -> None:
     except LookupError as exc:
         expected = 'a Python codec name such as "gb18030"'
         raise bad("[package] encoding", expected, config.package.encoding) from exc
+    f = config.fees
+    if f.cap_binds not in ("order", "worker_period"):
+        raise bad("[fees] cap_binds", '"order" or "worker_period"', f.cap_binds)
+    if f.tolerance < 0:
+        raise bad("[fees] tolerance", ">= 0", f.tolerance)
+    if f.notice_days < 0:
+        raise bad("[fees] notice_days", ">= 0", f.notice_days)
+    if not 0.0 < f.take_rate_change_materiality < 1.0:
+        raise bad(
+            "[fees] take_rate_change_materiality", "in (0, 1)", f.take_rate_change_materiality
+        )
+    e = config.earnings
+    if e.decide_basis not in ("engaged", "online", "engaged_allowance"):
+        raise bad(
+            "[earnings] decide_basis", '"engaged", "online" or "engaged_allowance"', e.decide_basis
+        )
+    if not 0.0 <= e.tolerated_share_below < 1.0:
+        raise bad("[earnings] tolerated_share_below", "in [0, 1)", e.tolerated_share_below)
+    if e.min_week_engaged_hours < 0:
+        raise bad("[earnings] min_week_engaged_hours", ">= 0", e.min_week_engaged_hours)
     if not 0.0 <= config.fees.commission_cap <= 1.0:
         raise bad("[fees] commission_cap", "a fraction in [0, 1]", config.fees.commission_cap)
     if config.fees.take_rate_basis not in ("gross", "net"):

@@ -137,8 +137,8 @@ def large() -> sim.SimulatedPackage:
 
 def test_public_names_are_exported() -> None:
     assert sorted(sim.__all__) == sorted(
-        ["PLANT_IDS", "PlantOptions", "SimulatedPackage", "SimulationSpec", "simulate",
-         "write_package"])
+        ["PLANT_IDS", "DirtyRow", "PlantOptions", "SimulatedPackage", "SimulationSpec",
+         "make_dirty_package", "simulate", "write_package"])
     for name in sim.__all__:
         assert getattr(sim, name) is not None
     assert len(PLANT_IDS) == 15

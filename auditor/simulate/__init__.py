@@ -10,15 +10,18 @@ ground truth of what was planted. `write_package` writes it as CSV, Parquet or J
 ['deductions', 'fee_schedule', 'offers']
 """
 
+from ._dirty import DirtyRow, make_dirty_package
 from ._platform import SimulatedPackage, simulate
 from ._spec import PLANT_IDS, PlantOptions, SimulationSpec
 from ._write import write_package
 
 __all__ = [
     "PLANT_IDS",
+    "DirtyRow",
     "PlantOptions",
     "SimulatedPackage",
     "SimulationSpec",
+    "make_dirty_package",
     "simulate",
     "write_package",
 ]

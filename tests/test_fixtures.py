@@ -1,0 +1,47 @@
+"""The committed fixtures: up to date, and the dirty one quarantined exactly as planted."""
+
+from __future__ import annotations
+
+import filecmp
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+from auditor import Reason, audit
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_fixtures_are_regenerated_byte_for_byte(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(tmp_path)
+    for name in ("demo", "dirty"):
+        committed = sorted(p.name for p in (FIXTURES / name).iterdir())
+        assert committed == sorted(p.name for p in (tmp_path / name).iterdir())
+        match, mismatch, errors = filecmp.cmpfiles(FIXTURES / name, tmp_path / name, committed,
+                                                   shallow=False)
+        assert not mismatch and not errors, f"fixtures/{name} is stale: {mismatch + errors}"
+
+
+def test_dirty_fixture_is_quarantined_exactly_as_planted() -> None:
+    result = audit(FIXTURES / "dirty")
+    expected = pd.read_csv(FIXTURES / "dirty" / "expected_quarantine.csv")
+    want = set(zip(expected["table"], expected["row"], expected["reason"], strict=True))
+    q = result.quarantine
+    got = set(zip(q["table"], q["row"].astype(int), q["reason"], strict=True))
+    assert got == want
+    assert set(expected["reason"]) == {str(r) for r in Reason}  # every kind of bad row
+    for account in result.tables.values():
+        assert account.rows_read == account.rows_used + account.rows_quarantined
+
+
+def test_demo_fixture_is_clean_and_complete() -> None:
+    result = audit(FIXTURES / "demo")
+    assert set(result.tables) == {"orders", "offers", "sessions", "payouts", "deductions",
+                                  "workers", "fee_schedule"}
+    assert 3000 <= result.tables["orders"].rows_read <= 6000
+    assert all(t.rows_quarantined == 0 for t in result.tables.values())
