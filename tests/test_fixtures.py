@@ -22,8 +22,9 @@ def test_fixtures_are_regenerated_byte_for_byte(tmp_path: Path) -> None:
     for name in ("demo", "dirty"):
         committed = sorted(p.name for p in (FIXTURES / name).iterdir())
         assert committed == sorted(p.name for p in (tmp_path / name).iterdir())
-        match, mismatch, errors = filecmp.cmpfiles(FIXTURES / name, tmp_path / name, committed,
-                                                   shallow=False)
+        _, mismatch, errors = filecmp.cmpfiles(
+            FIXTURES / name, tmp_path / name, committed, shallow=False
+        )
         assert not mismatch and not errors, f"fixtures/{name} is stale: {mismatch + errors}"
 
 
@@ -41,7 +42,14 @@ def test_dirty_fixture_is_quarantined_exactly_as_planted() -> None:
 
 def test_demo_fixture_is_clean_and_complete() -> None:
     result = audit(FIXTURES / "demo")
-    assert set(result.tables) == {"orders", "offers", "sessions", "payouts", "deductions",
-                                  "workers", "fee_schedule"}
+    assert set(result.tables) == {
+        "orders",
+        "offers",
+        "sessions",
+        "payouts",
+        "deductions",
+        "workers",
+        "fee_schedule",
+    }
     assert 3000 <= result.tables["orders"].rows_read <= 6000
     assert all(t.rows_quarantined == 0 for t in result.tables.values())
