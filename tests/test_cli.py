@@ -26,7 +26,7 @@ def test_clean_package_exits_0_and_writes_outputs(
     assert doc["schema_version"] == "1.0"
     orders = doc["package"]["tables"]["orders"]
     assert (orders["rows_read"], orders["rows_used"], orders["rows_quarantined"]) == (20, 20, 0)
-    assert {f["check"] for f in doc["findings"]} == {"DQ-01", "DQ-02", "DQ-03", "DQ-04"}
+    assert {"DQ-01", "DQ-02", "DQ-03", "DQ-04"} <= {f["check"] for f in doc["findings"]}
     assert (out / "quarantine.csv").read_text().startswith("table,row,key,column,reason,value")
     printed = capsys.readouterr().out
     assert "orders" in printed and str(out) in printed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from auditor.checks import _data_quality  # noqa: F401  (registers DQ-01..04)
+from auditor.checks import _data_quality, _fees  # noqa: F401  (register the checks)
 from auditor.checks._base import Check, CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._registry import CATALOGUE_ORDER, REGISTRY, register
 

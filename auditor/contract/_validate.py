@@ -17,7 +17,7 @@ quarantined exactly when it has at least one issue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import ibis
@@ -100,31 +100,49 @@ class ValidatedTable:
 
 
 def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
-    """Validate one table read by ``ingest``; see the module docstring."""
+    """Validate one table read by ``ingest``; see the module docstring.
+
+    Cost on large tables: one pass casts every column and evaluates every row rule at
+    once (``_flag``), and is stored; the rules are then spelled out, with their values,
+    only on the few flagged rows; duplicates need one grouping of the key. The rows used
+    are a view, not another copy.
+    """
     spec = TABLES[raw.name]
     present = tuple(c for c in spec.column_names if c in raw.columns)
     extras = tuple(c for c in raw.columns if c not in spec.column_names)
-    checked = engine.materialize(f"checked__{raw.name}", _checked(raw, spec, present, extras))
-
+    cast = _checked(raw.raw, spec, present, extras)
+    flag = ibis.literal(False)
+    for rule in _row_rules(cast, spec, present):
+        flag |= rule.when.fill_null(False)
+    stored = [c for c in cast.columns if not c.startswith("_bad__")]
+    checked = engine.materialize(
+        f"checked__{raw.name}", cast.mutate(_flag=flag).select(*stored, "_flag")
+    )
+    # Spell the rules out only for the few flagged rows, cast again from their raw text
+    # so that the quarantine shows the values as submitted.
+    flagged_rows = engine.materialize(
+        f"flagged__{raw.name}", checked.filter(checked._flag).select("_row")
+    )
+    flagged_raw = engine.materialize(
+        f"flaggedraw__{raw.name}", raw.raw.semi_join(flagged_rows, "_row")
+    )
+    flagged = _checked(flagged_raw, spec, present, extras)
     issue_tables = [_malformed_issues(raw.malformed)]
-    issue_tables += list(_row_rules(checked, spec, present))
-    issue_tables += list(_duplicate_rules(checked, spec, present, extras))
+    issue_tables += [rule.issues() for rule in _row_rules(flagged, spec, present)]
+    issue_tables += list(_duplicate_rules(engine, checked, spec, present))
     first = engine.materialize(f"issues1__{raw.name}", ibis.union(*issue_tables, distinct=False))
     parts = [first]
     if raw.name == "sessions":
         parts.append(_session_overlaps(checked, first))
     issues = engine.materialize(f"issues__{raw.name}", ibis.union(*parts, distinct=False))
 
-    used = checked.anti_join(issues.filter(issues.parsed), "_row")
-    table = engine.materialize(raw.name, _with_defaults(used, spec, present, extras))
+    used = checked.filter(~checked._flag).anti_join(issues.filter(issues.parsed), "_row")
+    table = _with_defaults(used, spec, present, extras)
 
-    rows_used = int(table.count().execute())
-    by_reason_frame = issues.group_by("reason").aggregate(n=issues._row.nunique()).execute()
-    by_reason = {
-        str(r): int(n)
-        for r, n in sorted(zip(by_reason_frame["reason"], by_reason_frame["n"], strict=True))
-    }
-    quarantined = raw.rows_read - rows_used
+    n_quarantined_parsed = int(issues.filter(issues.parsed)._row.nunique().execute())
+    n_parsed = raw.rows_read - raw.n_malformed
+    rows_used = n_parsed - n_quarantined_parsed
+    by_reason = dict(sorted(_count_by_reason(issues).items()))
     return ValidatedTable(
         name=raw.name,
         source=raw.source,
@@ -134,9 +152,16 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
         extra_columns=extras,
         rows_read=raw.rows_read,
         rows_used=rows_used,
-        rows_quarantined=quarantined,
+        rows_quarantined=raw.rows_read - rows_used,
         quarantined_by_reason=by_reason,
     )
+
+
+def _count_by_reason(issues: Table) -> dict[str, int]:
+    """Reason -> records with that issue (malformed records and parsed rows apart)."""
+    distinct = issues.select("reason", "parsed", "_row").distinct()
+    frame = distinct.group_by("reason").aggregate(n=distinct.count()).execute()
+    return {str(r): int(n) for r, n in zip(frame["reason"], frame["n"], strict=True)}
 
 
 # -- step 1: cast ---------------------------------------------------------------------------
@@ -169,9 +194,9 @@ def _cast(column: Column, value: ir.Value) -> tuple[ir.Value, ir.BooleanValue | 
 
 
 def _checked(
-    raw: RawTable, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]
+    t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]
 ) -> Table:
-    t = raw.raw
+    """Cast the contract columns of raw table ``t``; ``_bad__<col>`` keeps failed texts."""
     select: dict[str, ir.Value] = {"_row": t._row.cast("int64")}
     bad: dict[str, ir.Value] = {}
     for name in present:
@@ -183,28 +208,53 @@ def _checked(
     for name in extras:
         select[name] = t[name]
     checked = t.select(**select, **bad)
-    return checked.mutate(_key=_key_expr(checked, spec, present))
-
-
-def _key_expr(t: Table, spec: TableSpec, present: tuple[str, ...]) -> ir.StringValue:
+    if len(spec.key) == 1:
+        return checked  # the key column itself is the key
     parts = [
-        t[k].cast("string").fill_null("") if k in present else ibis.literal("") for k in spec.key
+        checked[k].cast("string").fill_null("") if k in present else ibis.literal("")
+        for k in spec.key
     ]
-    if len(parts) == 1:
-        return parts[0].nullif("")
-    return ibis.literal(KEY_SEPARATOR).join(parts)
+    return checked.mutate(_key=ibis.literal(KEY_SEPARATOR).join(parts))
+
+
+def _key_of(t: Table, spec: TableSpec) -> ir.StringValue:
+    """The row's key as text (composite keys joined by ``|``); null where missing."""
+    if len(spec.key) > 1:
+        return t._key
+    key = spec.key[0]
+    return t[key].cast("string") if key in t.columns else ibis.null("string")
 
 
 # -- step 2: rules --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Rule:
+    """One row rule: where it fails (``when``), and what the quarantine reports."""
+
+    table: Table
+    spec: TableSpec
+    when: ir.BooleanValue
+    reason: Reason
+    column: str | None
+    value: ir.Value
+
+    def issues(self) -> Table:
+        return _issue(self.table, self.spec, self.when, self.reason, self.column, self.value)
+
+
 def _issue(
-    t: Table, when: ir.BooleanValue, reason: Reason, column: str | None, value: ir.Value
+    t: Table,
+    spec: TableSpec,
+    when: ir.BooleanValue,
+    reason: Reason,
+    column: str | None,
+    value: ir.Value,
 ) -> Table:
     return t.filter(when).select(
         _row=t._row,
         parsed=ibis.literal(True),
-        key=t._key,
+        key=_key_of(t, spec),
         column=ibis.literal(column, type="string"),
         reason=ibis.literal(str(reason)),
         value=value.cast("string"),
@@ -222,29 +272,64 @@ def _malformed_issues(malformed: Table) -> Table:
     )
 
 
-def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterable[Table]:
+def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterator[_Rule]:
+    """Rules that look at one row alone (DQ-01, DQ-03 and DQ-04 except overlaps)."""
+
+    def rule(when: ir.BooleanValue, reason: Reason, column: str | None, value: ir.Value) -> _Rule:
+        return _Rule(t, spec, when, reason, column, value)
+
     has = set(present)
     for name in present:
         column = spec.column(name)
         bad = f"_bad__{name}"
         if bad in t.columns:
-            yield _issue(t, t[bad].notnull(), _CAST_FAILURE[column.type], name, t[bad])
+            yield rule(t[bad].notnull(), _CAST_FAILURE[column.type], name, t[bad])
         if column.required:
             missing = t[name].isnull()
             if bad in t.columns:
                 missing &= t[bad].isnull()
-            yield _issue(t, missing, Reason.MISSING_REQUIRED, name, ibis.literal(""))
+            yield rule(missing, Reason.MISSING_REQUIRED, name, ibis.literal(""))
         if column.non_negative:
-            yield _issue(t, t[name] < 0, Reason.NEGATIVE_AMOUNT, name, t[name])
+            yield rule(t[name] < 0, Reason.NEGATIVE_AMOUNT, name, t[name])
         if column.type == T.FRACTION:
-            yield _issue(
-                t, (t[name] < 0) | (t[name] > 1), Reason.FRACTION_OUT_OF_RANGE, name, t[name]
-            )
+            yield rule((t[name] < 0) | (t[name] > 1), Reason.FRACTION_OUT_OF_RANGE, name, t[name])
     if spec.name == "orders":
-        yield from _order_rules(t, has)
+        status = t.status.fill_null("completed") if "status" in has else ibis.literal("completed")
+        if "dropoff_at" in has:
+            no_dropoff = t.dropoff_at.isnull() & t["_bad__dropoff_at"].isnull()
+        else:
+            no_dropoff = ibis.literal(True)
+        yield rule(
+            (status == "completed") & no_dropoff,
+            Reason.MISSING_REQUIRED,
+            "dropoff_at",
+            ibis.literal(""),
+        )
+        for earlier, later in _ORDER_TIMES:
+            if earlier in has and later in has:
+                yield rule(
+                    t[earlier] > t[later],
+                    Reason.TIME_ORDER,
+                    later,
+                    _pair(earlier, t[earlier], later, t[later]),
+                )
+        if "pass_through" in has:
+            yield rule(
+                t.customer_price < t.pass_through,
+                Reason.PRICE_BELOW_PASS_THROUGH,
+                "customer_price",
+                _pair("customer_price", t.customer_price, "pass_through", t.pass_through),
+            )
+        if "tip_to_worker" in has:
+            tip = t.tip.fill_null(0) if "tip" in has else ibis.literal(0)
+            yield rule(
+                t.tip_to_worker > tip,
+                Reason.TIP_TO_WORKER_EXCEEDS_TIP,
+                "tip_to_worker",
+                _pair("tip_to_worker", t.tip_to_worker, "tip", tip),
+            )
     if spec.name == "sessions":
-        yield _issue(
-            t,
+        yield rule(
             t.offline_at <= t.online_at,
             Reason.SESSION_END_NOT_AFTER_START,
             "offline_at",
@@ -253,8 +338,7 @@ def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterable[
     if spec.name in _PERIODS:
         start, end = _PERIODS[spec.name]
         if start in has and end in has:
-            yield _issue(
-                t,
+            yield rule(
                 t[end] < t[start],
                 Reason.PERIOD_END_BEFORE_START,
                 end,
@@ -268,86 +352,47 @@ def _pair(a: str, va: ir.Value, b: str, vb: ir.Value) -> ir.StringValue:
     )
 
 
-def _order_rules(t: Table, has: set[str]) -> Iterable[Table]:
-    status = t.status.fill_null("completed") if "status" in has else ibis.literal("completed")
-    if "dropoff_at" in has:
-        missing = t.dropoff_at.isnull() & t["_bad__dropoff_at"].isnull()
-    else:
-        missing = ibis.literal(True)
-    yield _issue(
-        t,
-        (status == "completed") & missing,
-        Reason.MISSING_REQUIRED,
-        "dropoff_at",
-        ibis.literal(""),
-    )
-    for earlier, later in _ORDER_TIMES:
-        if earlier in has and later in has:
-            yield _issue(
-                t,
-                t[earlier] > t[later],
-                Reason.TIME_ORDER,
-                later,
-                _pair(earlier, t[earlier], later, t[later]),
-            )
-    if "pass_through" in has:
-        yield _issue(
-            t,
-            t.customer_price < t.pass_through,
-            Reason.PRICE_BELOW_PASS_THROUGH,
-            "customer_price",
-            _pair("customer_price", t.customer_price, "pass_through", t.pass_through),
-        )
-    if "tip_to_worker" in has:
-        tip = t.tip.fill_null(0) if "tip" in has else ibis.literal(0)
-        yield _issue(
-            t,
-            t.tip_to_worker > tip,
-            Reason.TIP_TO_WORKER_EXCEEDS_TIP,
-            "tip_to_worker",
-            _pair("tip_to_worker", t.tip_to_worker, "tip", tip),
-        )
-
-
 def _duplicate_rules(
-    t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]
-) -> Iterable[Table]:
+    engine: Engine, t: Table, spec: TableSpec, present: tuple[str, ...]
+) -> Iterator[Table]:
     """DQ-02. Exact copies after the first are quarantined; rows sharing a key with
-    different content are all quarantined."""
+    different content are all quarantined. Content is compared after casting, over
+    every column; only rows whose key occurs more than once are hashed."""
     required_keys = [k for k in spec.key if spec.column(k).required]
     if any(k not in present for k in required_keys):
         return
-    keyed = t.filter(t._key.notnull())
-    counts = keyed.group_by("_key").aggregate(_n=keyed.count()).filter(lambda s: s._n > 1)
-    cand = keyed.semi_join(counts, "_key")
-    content = [c for c in t.columns if c not in ("_row", "_key")]
+    label = KEY_SEPARATOR.join(spec.key)
+    # Group the key alone: sharing one expression between the grouping and the join makes
+    # DuckDB materialize every column of the table as a CTE.
+    keys = t.select(_k=_key_of(t, spec))
+    keys = keys.filter(keys._k.notnull())
+    counts = keys.group_by("_k").aggregate(_n=keys.count())
+    repeated = counts.filter(counts._n > 1).select("_k")
+    rows = t.mutate(_k=_key_of(t, spec))
+    cand = engine.materialize(f"dupcand__{spec.name}", rows.semi_join(repeated, "_k"))
+    content = [c for c in t.columns if c not in ("_row", "_key", "_flag", "_k")]
     cand = cand.mutate(_h=ibis.struct({c: cand[c] for c in content}).hash())
-    variants = cand.group_by("_key").aggregate(_v=cand._h.nunique())
-    cand = cand.join(variants, "_key")
-    yield _issue(cand, cand._v > 1, Reason.CONFLICTING_ID, _key_label(spec), cand._key)
+    variants = cand.group_by("_k").aggregate(_v=cand._h.nunique())
+    cand = cand.join(variants, "_k")
+    yield _issue(cand, spec, cand._v > 1, Reason.CONFLICTING_ID, label, cand._k)
     exact = cand.filter(cand._v == 1)
-    exact = exact.mutate(_rn=ibis.row_number().over(group_by="_key", order_by="_row"))
-    yield _issue(exact, exact._rn >= 1, Reason.DUPLICATE_ROW, _key_label(spec), exact._key)
-
-
-def _key_label(spec: TableSpec) -> str:
-    return KEY_SEPARATOR.join(spec.key)
+    exact = exact.mutate(_rn=ibis.row_number().over(group_by="_k", order_by="_row"))
+    yield _issue(exact, spec, exact._rn >= 1, Reason.DUPLICATE_ROW, label, exact._k)
 
 
 def _session_overlaps(checked: Table, issues: Table) -> Table:
     """DQ-03 for sessions, among rows with no other issue: a session that starts before
     an earlier session of the same worker ends is quarantined (the earlier one is kept)."""
-    s = checked.anti_join(issues.filter(issues.parsed), "_row")
+    spec = TABLES["sessions"]
+    s = checked.filter(~checked._flag).anti_join(issues.filter(issues.parsed), "_row")
     s = s.filter(s.online_at.notnull() & s.offline_at.notnull() & (s.offline_at > s.online_at))
     order = ["online_at", "_row"]
-    s = s.mutate(
-        _end=s.offline_at.max().over(
-            ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
-        )
-    )
+    running = ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
+    s = s.mutate(_end=s.offline_at.max().over(running))
     s = s.mutate(_prev=s._end.lag().over(ibis.window(group_by="worker_id", order_by=order)))
     return _issue(
         s,
+        spec,
         s.online_at < s._prev,
         Reason.SESSION_OVERLAP,
         "online_at",

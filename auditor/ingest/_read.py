@@ -166,6 +166,7 @@ def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[s
     rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
     header = _csv_header(path, shown)
     columns = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('csv__' + name)} AS SELECT * FROM read_csv("
         f"{_literal(path)}, columns = {columns}, auto_detect = false, header = true, "
@@ -173,6 +174,7 @@ def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[s
         f"store_rejects = true, rejects_table = {_literal(rejects)}, "
         f"rejects_scan = {_literal(scan)})"
     )
+    engine.sql("SET preserve_insertion_order = false")
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS "
         f"SELECT rowid + 1 AS _row, * FROM {_quote('csv__' + name)}"
@@ -195,6 +197,7 @@ def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[s
 def _read_jsonl(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
     lines = f"lines__{name}"
     # Read each line as one text value: U+001F cannot appear raw inside valid JSON.
+    engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('jsonl__' + name)} AS SELECT line FROM read_csv("
         f"{_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(31), "
@@ -202,6 +205,7 @@ def _read_jsonl(engine: Engine, name: str, path: str) -> tuple[list[str], np.nda
         f"rejects_table = {_literal('rejects__' + name)}, "
         f"rejects_scan = {_literal('rejects_scan__' + name)})"
     )
+    engine.sql("SET preserve_insertion_order = false")
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote(lines)} AS SELECT rowid + 1 AS _row, line "
         f"FROM {_quote('jsonl__' + name)}"

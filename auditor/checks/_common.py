@@ -1,0 +1,37 @@
+"""Helpers shared by the check modules: severities, counting, plain-language numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis.expr.types as ir
+
+from auditor.checks._base import CheckContext, Severity
+
+__all__ = ["basis", "scalar", "severity_by_share"]
+
+
+def severity_by_share(share: float, high: float = 0.05, medium: float = 0.01) -> Severity:
+    """Severity of a deterministic breach from the share of units it touches."""
+    if share >= high:
+        return Severity.HIGH
+    if share >= medium:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def basis(context: CheckContext, check_id: str) -> str | None:
+    """The ``[basis]`` text of a check, if the config has one."""
+    return context.config.basis.get(check_id)
+
+
+def scalar(value: ir.Scalar) -> Any:
+    """Execute a scalar expression; Decimals become floats, NaN/None become None."""
+    out = value.execute()
+    if out is None:
+        return None
+    try:
+        f = float(out)
+    except (TypeError, ValueError):
+        return out
+    return None if f != f else f

@@ -1,0 +1,421 @@
+"""FEE-01, FEE-02, FEE-03, FEE-06: what the platform takes, against what it declared.
+
+These checks recompute money order by order (or statement by statement) in the
+engine; they test no hypothesis: every order above the cap, every undisclosed
+fee, every short statement is a fact the regulator can verify from the rows.
+Amounts within ``[fees] tolerance`` (one cent by default) are rounding, not a
+breach. Orders considered are completed orders with a positive fare base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import ibis
+from ibis.expr.types import Table
+
+from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._common import basis, scalar, severity_by_share
+from auditor.checks._registry import register
+
+__all__ = ["DeclaredCommission", "PayoutReconciliation", "TakeRateCap", "TipsPassedThrough"]
+
+_WORST = 5  # worst cases listed in a finding (no IDs: dates, zones, rates)
+_NULL_KEY = "\u2400"  # stands for a missing service or zone in null-safe joins
+
+
+def _paid_orders(context: CheckContext) -> Table:
+    o = context.rebuilt.orders
+    return o.filter(o.completed & (o.fare_base > 0))
+
+
+def caps_in_force(context: CheckContext, keys: Table) -> Table:
+    """The cap in force for each (local_date, service, pickup_zone) of ``keys``.
+
+    The fee_schedule row that covers the date (``effective_from <= date <=
+    effective_to``), matches the service and zone (an empty one matches all) and has a
+    cap wins; among several, the most specific (service and zone, then service, then
+    zone), then the latest ``effective_from``. Where none applies, ``[fees]
+    commission_cap``. Returns ``keys`` plus ``cap`` (float) and ``cap_source``.
+    """
+    default = float(context.config.fees.commission_cap)
+    package = context.package
+    if "fee_schedule" not in package.tables:
+        return keys.mutate(cap=ibis.literal(default), cap_source=ibis.literal("config"))
+    fs = package.tables["fee_schedule"].table
+    fs = fs.filter(fs.commission_cap.notnull()).select(
+        fs_from=fs.effective_from,
+        fs_to=fs.effective_to,
+        fs_service=fs.service,
+        fs_zone=fs.zone,
+        fs_cap=fs.commission_cap,
+    )
+    k = keys.mutate(_k=ibis.row_number())
+    cand = k.cross_join(fs).filter(
+        lambda t: (
+            (t.fs_from <= t.local_date)
+            & (t.fs_to.isnull() | (t.local_date <= t.fs_to))
+            & (t.fs_service.isnull() | (t.fs_service == t.service))
+            & (t.fs_zone.isnull() | (t.fs_zone == t.pickup_zone))
+        )
+    )
+    specific = cand.fs_service.notnull().cast("int8") * 2 + cand.fs_zone.notnull().cast("int8")
+    cand = cand.mutate(_spec=specific)
+    cand = cand.mutate(
+        _rank=ibis.row_number().over(
+            group_by="_k", order_by=[ibis.desc("_spec"), ibis.desc("fs_from")]
+        )
+    )
+    best = cand.filter(cand._rank == 0).select("_k", "fs_cap")
+    joined = k.left_join(best, "_k")
+    return joined.select(
+        *keys.columns,
+        cap=joined.fs_cap.fill_null(default),
+        cap_source=ibis.ifelse(joined.fs_cap.isnull(), "config", "fee_schedule"),
+    )
+
+
+def _with_caps(context: CheckContext, orders: Table) -> Table:
+    keys = orders.select("local_date", "service", "pickup_zone").distinct()
+    caps = caps_in_force(context, keys)
+    null_safe = [
+        orders.local_date == caps.local_date,
+        orders.service.fill_null(_NULL_KEY) == caps.service.fill_null(_NULL_KEY),
+        orders.pickup_zone.fill_null(_NULL_KEY) == caps.pickup_zone.fill_null(_NULL_KEY),
+    ]
+    joined = orders.inner_join(caps, null_safe)
+    return joined.select(*orders.columns, "cap", "cap_source")
+
+
+@register
+class TakeRateCap:
+    """FEE-01: take rates above the cap in force.
+
+    Per order (``[fees] cap_binds = "order"``): an order breaches when the platform's
+    take exceeds ``cap x fare_base`` by more than the tolerance. Per worker and week
+    (``"worker_period"``): when a worker's total take in a week exceeds the fare-weighted
+    cap. Reports the share and count above, money taken above the cap, and the worst
+    excess rates.
+    """
+
+    id: ClassVar[str] = "FEE-01"
+    title: ClassVar[str] = "Take rates stay within the declared cap"
+    needs: ClassVar[Needs] = Needs(tables=("orders",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        tol = context.config.fees.tolerance
+        o = _with_caps(context, _paid_orders(context))
+        excess = o.platform_take.cast("float64") - o.cap * o.fare_base.cast("float64")
+        o = o.mutate(_excess=excess, _excess_rate=o.take_rate_gross - o.cap)
+        caps = o.group_by("cap_source").aggregate(lo=o.cap.min(), hi=o.cap.max()).execute()
+        cap_text = ", ".join(
+            f"{r.lo:.4g}" + (f"-{r.hi:.4g}" if r.hi != r.lo else "") + f" ({r.cap_source})"
+            for r in caps.itertuples()
+        )
+        if context.config.fees.cap_binds == "worker_period":
+            return [self._per_period(context, o, tol, cap_text)]
+        over = o.filter(o._excess > tol)
+        n_orders = int(o.count().execute())
+        n_over = int(over.count().execute())
+        money = scalar(over._excess.sum()) or 0.0
+        n_workers = int(o.worker_id.nunique().execute())
+        workers_over = int(over.worker_id.nunique().execute()) if n_over else 0
+        worst = (
+            over.order_by([ibis.desc("_excess_rate"), "local_date", "_row"])
+            .limit(_WORST)
+            .select("local_date", "service", "pickup_zone", "take_rate_gross", "cap")
+            .execute()
+        )
+        share = n_over / n_orders if n_orders else 0.0
+        data = {
+            "cap_binds": "order",
+            "caps": cap_text,
+            "orders_above_cap": n_over,
+            "workers_affected": workers_over,
+            "money_above_cap": money,
+            "max_excess_rate": scalar(over._excess_rate.max()) if n_over else None,
+            "worst_cases": [
+                {
+                    "local_date": str(r.local_date),
+                    "service": r.service,
+                    "zone": r.pickup_zone,
+                    "take_rate": float(r.take_rate_gross),
+                    "cap": float(r.cap),
+                }
+                for r in worst.itertuples()
+            ],
+        }
+        common = dict(
+            check=self.id,
+            title=self.title,
+            metric="share_of_orders_above_cap",
+            estimate=share,
+            threshold=0.0,
+            n_orders=n_orders,
+            n_workers=n_workers,
+            basis=basis(context, self.id),
+            data=data,
+            subject={"unit": "order"},
+        )
+        if n_over == 0:
+            return [
+                Finding(
+                    status=Status.PASS,
+                    detail=f"No order's take rate exceeds the cap in force ({cap_text}).",
+                    **common,  # type: ignore[arg-type]
+                )
+            ]
+        return [
+            Finding(
+                status=Status.FAIL,
+                severity=severity_by_share(share),
+                detail=(
+                    f"{n_over} of {n_orders} orders ({share:.1%}) took more than the cap "
+                    f"({cap_text}); {money:,.2f} {context.config.audit.currency} taken above "
+                    f"it from {workers_over} workers."
+                ),
+                **common,  # type: ignore[arg-type]
+            )
+        ]
+
+    def _per_period(self, context: CheckContext, o: Table, tol: float, cap_text: str) -> Finding:
+        fare = o.fare_base.cast("float64")
+        w = o.group_by(["worker_id", "week_start"]).aggregate(
+            take=o.platform_take.cast("float64").sum(),
+            allowed=(o.cap * fare).sum(),
+            fare=fare.sum(),
+            orders=o.count(),
+        )
+        w = w.mutate(_excess=w.take - w.allowed)
+        over = w.filter(w._excess > tol)
+        n = int(w.count().execute())
+        n_over = int(over.count().execute())
+        money = scalar(over._excess.sum()) or 0.0
+        share = n_over / n if n else 0.0
+        status = Status.FAIL if n_over else Status.PASS
+        currency = context.config.audit.currency
+        return Finding(
+            check=self.id,
+            status=status,
+            severity=severity_by_share(share) if n_over else Severity.INFO,
+            title=self.title,
+            metric="share_of_worker_weeks_above_cap",
+            estimate=share,
+            threshold=0.0,
+            subject={"unit": "worker_week"},
+            n_orders=int(o.count().execute()),
+            n_workers=int(w.worker_id.nunique().execute()),
+            basis=basis(context, self.id),
+            detail=(
+                f"{n_over} of {n} worker-weeks ({share:.1%}) averaged a take rate above the "
+                f"cap ({cap_text}); {money:,.2f} {currency} above it."
+                if n_over
+                else f"No worker's weekly take rate exceeds the cap ({cap_text})."
+            ),
+            data={
+                "cap_binds": "worker_period",
+                "caps": cap_text,
+                "worker_weeks_above_cap": n_over,
+                "money_above_cap": money,
+            },
+        )
+
+
+@register
+class DeclaredCommission:
+    """FEE-02: the declared commission against the platform's actual take.
+
+    An order hides a fee when ``platform_take - commission`` exceeds the tolerance: the
+    worker was told the platform takes less than it does.
+    """
+
+    id: ClassVar[str] = "FEE-02"
+    title: ClassVar[str] = "Declared commission matches the actual take"
+    needs: ClassVar[Needs] = Needs(tables=("orders",), columns=("orders.commission",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        tol = context.config.fees.tolerance
+        o = _paid_orders(context)
+        o = o.filter(o.commission.notnull())
+        o = o.mutate(_hidden=(o.platform_take - o.commission).cast("float64"))
+        hidden = o.filter(o._hidden > tol)
+        n_orders = int(o.count().execute())
+        n_hidden = int(hidden.count().execute())
+        total = scalar(hidden._hidden.sum()) or 0.0
+        fare = scalar(o.fare_base.sum()) or 0.0
+        declared = (scalar(o.commission.sum()) or 0.0) / fare if fare else None
+        actual = (scalar(o.platform_take.sum()) or 0.0) / fare if fare else None
+        share = n_hidden / n_orders if n_orders else 0.0
+        workers = int(hidden.worker_id.nunique().execute()) if n_hidden else 0
+        currency = context.config.audit.currency
+        return [
+            Finding(
+                check=self.id,
+                status=Status.FAIL if n_hidden else Status.PASS,
+                severity=severity_by_share(share) if n_hidden else Severity.INFO,
+                title=self.title,
+                metric="share_of_orders_with_undisclosed_fee",
+                estimate=share,
+                threshold=0.0,
+                n_orders=n_orders,
+                n_workers=int(o.worker_id.nunique().execute()),
+                basis=basis(context, self.id),
+                detail=(
+                    f"{n_hidden} of {n_orders} orders ({share:.1%}) took {total:,.2f} {currency} "
+                    f"more than the declared commission, from {workers} workers "
+                    f"(declared take rate {declared:.2%}, actual {actual:.2%})."
+                    if n_hidden
+                    else "The declared commission matches the platform's take on every order."
+                ),
+                data={
+                    "orders_with_undisclosed_fee": n_hidden,
+                    "undisclosed_total": total,
+                    "workers_affected": workers,
+                    "declared_take_rate": declared,
+                    "actual_take_rate": actual,
+                },
+            )
+        ]
+
+
+@register
+class PayoutReconciliation:
+    """FEE-03: pay statements against order credits minus itemised deductions.
+
+    For each statement: expected = credits (worker_pay + incentive + tip_to_worker) of the
+    worker's orders whose local dropoff date (acceptance date if none) falls in the
+    period, minus the deductions itemised in the period (the statement's own
+    ``deductions_total`` when the package has no deductions table). A statement is short
+    when ``expected - net_paid`` exceeds the tolerance.
+    """
+
+    id: ClassVar[str] = "FEE-03"
+    title: ClassVar[str] = "Payouts reconcile with credits minus itemised deductions"
+    needs: ClassVar[Needs] = Needs(tables=("orders", "payouts"))
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        tol = context.config.fees.tolerance
+        o = context.rebuilt.orders
+        o = o.mutate(pay_date=o.dropoff_date.fill_null(o.local_date))
+        credits = o.group_by(["worker_id", "pay_date"]).aggregate(credited=o.credited.sum())
+        p = context.package.tables["payouts"].table.select(
+            "payout_id", "worker_id", "period_start", "period_end", "net_paid", "deductions_total"
+        )
+        expected = _sum_in_period(p, credits, "pay_date", "credited")
+        itemised = "deductions" in context.package.tables
+        if itemised:
+            d = context.package.tables["deductions"].table
+            d = d.mutate(d_date=d.deducted_at.date())
+            per_day = d.group_by(["worker_id", "d_date"]).aggregate(amount=d.amount.sum())
+            deducted = _sum_in_period(p, per_day, "d_date", "amount")
+        else:
+            deducted = p.select("payout_id", amount=p.deductions_total.fill_null(0))
+        s = p.left_join(expected, "payout_id").select(*p.columns, expected.credited)
+        s = s.left_join(deducted, "payout_id").select(*s.columns, deducted.amount)
+        s = s.mutate(
+            _short=(s.credited.fill_null(0) - s.amount.fill_null(0) - s.net_paid).cast("float64")
+        )
+        short = s.filter(s._short > tol)
+        n = int(s.count().execute())
+        n_short = int(short.count().execute())
+        total = scalar(short._short.sum()) or 0.0
+        workers = int(short.worker_id.nunique().execute()) if n_short else 0
+        share = n_short / n if n else 0.0
+        currency = context.config.audit.currency
+        return [
+            Finding(
+                check=self.id,
+                status=Status.FAIL if n_short else Status.PASS,
+                severity=severity_by_share(share) if n_short else Severity.INFO,
+                title=self.title,
+                metric="share_of_statements_short",
+                estimate=share,
+                threshold=0.0,
+                n_workers=int(s.worker_id.nunique().execute()),
+                basis=basis(context, self.id),
+                subject={"unit": "payout"},
+                detail=(
+                    f"{n_short} of {n} pay statements ({share:.1%}) paid {total:,.2f} {currency} "
+                    f"less than credits minus "
+                    f"{'itemised' if itemised else 'stated'} deductions, to {workers} workers."
+                    if n_short
+                    else "Every pay statement reconciles with its order credits and deductions."
+                ),
+                data={
+                    "statements": n,
+                    "statements_short": n_short,
+                    "shortfall_total": total,
+                    "workers_affected": workers,
+                    "largest_shortfall": scalar(short._short.max()) if n_short else None,
+                    "deductions_basis": "itemised" if itemised else "statement",
+                },
+            )
+        ]
+
+
+def _sum_in_period(payouts: Table, per_day: Table, date_col: str, value: str) -> Table:
+    """Per payout, the sum of ``value`` over the worker's days within its period."""
+    j = payouts.inner_join(
+        per_day,
+        [
+            payouts.worker_id == per_day.worker_id,
+            per_day[date_col] >= payouts.period_start,
+            per_day[date_col] <= payouts.period_end,
+        ],
+    )
+    return j.group_by("payout_id").aggregate(**{value: j[value].sum()})
+
+
+@register
+class TipsPassedThrough:
+    """FEE-06: tips reach the worker in full (``tip_to_worker`` equals ``tip``)."""
+
+    id: ClassVar[str] = "FEE-06"
+    title: ClassVar[str] = "Tips are passed through in full"
+    needs: ClassVar[Needs] = Needs(tables=("orders",), columns=("orders.tip",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        tol = context.config.fees.tolerance
+        o = context.rebuilt.orders
+        tipped = o.filter(o.tip > 0)
+        tipped = tipped.mutate(_kept=(tipped.tip - tipped.tip_to_worker).cast("float64"))
+        kept = tipped.filter(tipped._kept > tol)
+        n = int(tipped.count().execute())
+        n_kept = int(kept.count().execute())
+        total = scalar(kept._kept.sum()) or 0.0
+        tips = scalar(tipped.tip.sum()) or 0.0
+        workers = int(kept.worker_id.nunique().execute()) if n_kept else 0
+        share = n_kept / n if n else 0.0
+        currency = context.config.audit.currency
+        status = Status.FAIL if n_kept else (Status.PASS if n else Status.INCONCLUSIVE)
+        detail = (
+            f"{n_kept} of {n} tipped orders ({share:.1%}) passed on less than the tip: "
+            f"{total:,.2f} {currency} of {tips:,.2f} kept back from {workers} workers."
+            if n_kept
+            else "Every tip reached the worker in full."
+            if n
+            else "No order has a tip, so pass-through cannot be judged; it needs tipped orders."
+        )
+        return [
+            Finding(
+                check=self.id,
+                status=status,
+                severity=severity_by_share(share) if n_kept else Severity.INFO,
+                title=self.title,
+                metric="share_of_tipped_orders_short",
+                estimate=share if n else None,
+                threshold=0.0,
+                n_orders=n,
+                n_workers=int(tipped.worker_id.nunique().execute()) if n else 0,
+                basis=basis(context, self.id),
+                detail=detail,
+                data={
+                    "tipped_orders": n,
+                    "orders_short": n_kept,
+                    "withheld_total": total,
+                    "tips_total": tips,
+                    "workers_affected": workers,
+                },
+            )
+        ]
