@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from auditor.checks import _data_quality, _fees  # noqa: F401  (register the checks)
+from auditor.checks import (  # noqa: F401  (importing registers the checks)
+    _data_quality,
+    _fee_changes,
+    _fees,
+    _hours_insurance,
+    _pay,
+)
 from auditor.checks._base import Check, CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._registry import CATALOGUE_ORDER, REGISTRY, register
 

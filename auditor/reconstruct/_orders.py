@@ -24,8 +24,8 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
     - ``engaged_minutes`` = dropoff_at - accepted_at, in minutes (float; null if no dropoff)
     - ``local_date``, ``local_hour`` (0-23), ``weekday`` (0 = Monday), ``week_start``
       (Monday), all of ``accepted_at`` in ``[audit] timezone``; ``dropoff_date`` likewise
-    - ``expense`` = ``[earnings] expense_per_km`` x (distance_km + approach_km), float,
-      missing distances counted as 0
+    - ``km`` = distance_km + approach_km (missing distances count as 0)
+    - ``expense`` = ``[earnings] expense_per_km`` x ``km``, float
     - ``credited`` = worker_pay + incentive + tip_to_worker (what the worker is credited)
     - ``completed``: status is ``completed``
     """
@@ -52,6 +52,7 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
         local_hour=o.accepted_at.hour().cast("int8"),
         weekday=o.accepted_at.day_of_week.index().cast("int8"),
         week_start=local_date.truncate("W"),
+        km=km.cast("float64"),
         expense=(km * config.earnings.expense_per_km).cast("float64"),
         credited=o.worker_pay + o.incentive + o.tip_to_worker,
         completed=o.status == "completed",

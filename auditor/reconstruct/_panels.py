@@ -29,7 +29,8 @@ def worker_days(
 
     Columns: ``worker_id``, ``local_date``, ``week_start``, ``orders`` (accepted),
     ``orders_completed``, money (:data:`PANEL_MONEY`), ``expense`` (float),
-    ``distance_km``, ``engaged_hours``, ``online_hours`` (null without a sessions table),
+    ``distance_km``, ``km`` (distance plus approach), ``engaged_hours``,
+    ``online_hours`` (null without a sessions table),
     ``net_earnings`` = credited - deductions (decimal).
     """
     by_order = orders.group_by(["worker_id", "local_date"]).aggregate(
@@ -41,6 +42,7 @@ def worker_days(
         credited=orders.credited.sum(),
         expense=orders.expense.sum(),
         distance_km=orders.distance_km.sum(),
+        km=orders.km.sum(),
     )
     engaged = islands.group_by(["worker_id", "local_date"]).aggregate(
         engaged_hours=islands.engaged_hours.sum()
@@ -80,6 +82,7 @@ def worker_days(
         orders_completed=panel.orders_completed.fill_null(0),
         expense=panel.expense.fill_null(0.0),
         distance_km=panel.distance_km.fill_null(0.0),
+        km=panel.km.fill_null(0.0),
         engaged_hours=panel.engaged_hours.fill_null(0.0),
         **zero_money,
     )
@@ -111,6 +114,7 @@ def worker_weeks(days: Table, config: AuditConfig) -> Table:
         net_earnings=days.net_earnings.sum(),
         expense=days.expense.sum(),
         distance_km=days.distance_km.sum(),
+        km=days.km.sum(),
         engaged_hours=days.engaged_hours.sum(),
         online_hours=days.online_hours.sum(),
     )

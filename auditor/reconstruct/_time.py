@@ -36,8 +36,9 @@ def engaged_islands(orders: Table) -> Table:
     order = ["accepted_at", "_row"]
     running = ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
     o = o.mutate(_end_so_far=o.dropoff_at.max().over(running))
-    o = o.mutate(_prev_end=o._end_so_far.lag().over(ibis.window(group_by="worker_id",
-                                                                  order_by=order)))
+    o = o.mutate(
+        _prev_end=o._end_so_far.lag().over(ibis.window(group_by="worker_id", order_by=order))
+    )
     starts = (o._prev_end.isnull() | (o.accepted_at > o._prev_end)).cast("int64")
     o = o.mutate(_island=starts.sum().over(running))
     islands = o.group_by(["worker_id", "_island"]).aggregate(
@@ -49,8 +50,9 @@ def engaged_islands(orders: Table) -> Table:
         "worker_id",
         "island_start",
         "island_end",
-        engaged_hours=(islands.island_end.epoch_seconds() - islands.island_start.epoch_seconds())
-        .cast("float64")
+        engaged_hours=(
+            islands.island_end.epoch_seconds() - islands.island_start.epoch_seconds()
+        ).cast("float64")
         / 3600.0,
         orders=islands.orders,
         local_date=islands.island_start.date(),
