@@ -6,9 +6,9 @@ from typing import Any
 
 import ibis.expr.types as ir
 
-from auditor.checks._base import CheckContext, Severity
+from auditor.checks._base import CheckContext, Severity, Status
 
-__all__ = ["basis", "scalar", "severity_by_share"]
+__all__ = ["basis", "fact_outcome", "scalar", "severity_by_share"]
 
 
 def severity_by_share(share: float, high: float = 0.05, medium: float = 0.01) -> Severity:
@@ -35,3 +35,11 @@ def scalar(value: ir.Scalar) -> Any:
     except (TypeError, ValueError):
         return out
     return None if f != f else f
+
+
+def fact_outcome(n_breaches: int, share: float) -> tuple[Status, Severity]:
+    """Status and severity of a check that counts facts: any breach fails, and its
+    severity follows the share of units touched (:func:`severity_by_share`)."""
+    if n_breaches:
+        return Status.FAIL, severity_by_share(share)
+    return Status.PASS, Severity.INFO

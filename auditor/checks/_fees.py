@@ -16,7 +16,7 @@ import ibis
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._common import basis, scalar, severity_by_share
+from auditor.checks._common import basis, fact_outcome, scalar, severity_by_share
 from auditor.checks._registry import register
 
 __all__ = ["DeclaredCommission", "PayoutReconciliation", "TakeRateCap", "TipsPassedThrough"]
@@ -193,12 +193,12 @@ class TakeRateCap:
         n_over = int(over.count().execute())
         money = scalar(over._excess.sum()) or 0.0
         share = n_over / n if n else 0.0
-        status = Status.FAIL if n_over else Status.PASS
+        status, severity = fact_outcome(n_over, share)
         currency = context.config.audit.currency
         return Finding(
             check=self.id,
             status=status,
-            severity=severity_by_share(share) if n_over else Severity.INFO,
+            severity=severity,
             title=self.title,
             metric="share_of_worker_weeks_above_cap",
             estimate=share,
@@ -249,11 +249,12 @@ class DeclaredCommission:
         share = n_hidden / n_orders if n_orders else 0.0
         workers = int(hidden.worker_id.nunique().execute()) if n_hidden else 0
         currency = context.config.audit.currency
+        status, severity = fact_outcome(n_hidden, share)
         return [
             Finding(
                 check=self.id,
-                status=Status.FAIL if n_hidden else Status.PASS,
-                severity=severity_by_share(share) if n_hidden else Severity.INFO,
+                status=status,
+                severity=severity,
                 title=self.title,
                 metric="share_of_orders_with_undisclosed_fee",
                 estimate=share,
@@ -323,11 +324,12 @@ class PayoutReconciliation:
         workers = int(short.worker_id.nunique().execute()) if n_short else 0
         share = n_short / n if n else 0.0
         currency = context.config.audit.currency
+        status, severity = fact_outcome(n_short, share)
         return [
             Finding(
                 check=self.id,
-                status=Status.FAIL if n_short else Status.PASS,
-                severity=severity_by_share(share) if n_short else Severity.INFO,
+                status=status,
+                severity=severity,
                 title=self.title,
                 metric="share_of_statements_short",
                 estimate=share,

@@ -12,8 +12,8 @@ from typing import ClassVar
 import ibis
 from ibis.expr.types import Table
 
-from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._common import basis, scalar, severity_by_share
+from auditor.checks._base import CheckContext, Finding, Needs, Status
+from auditor.checks._common import basis, fact_outcome, scalar
 from auditor.checks._registry import register
 
 __all__ = ["InjuryPremium", "WorkingTime", "online_blocks"]
@@ -26,8 +26,8 @@ def online_blocks(sessions: Table, min_break_minutes: float) -> Table:
     s = sessions.select("worker_id", "online_at", "offline_at")
     order = ["online_at", "offline_at"]
     running = ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
-    s = s.mutate(_end=s.offline_at.max().over(running))
-    s = s.mutate(_prev=s._end.lag().over(ibis.window(group_by="worker_id", order_by=order)))
+    earlier = ibis.window(group_by="worker_id", order_by=order, rows=(None, -1))
+    s = s.mutate(_prev=s.offline_at.max().over(earlier))
     gap_min = (s.online_at.epoch_seconds() - s._prev.epoch_seconds()) / 60.0
     starts = (s._prev.isnull() | (gap_min >= min_break_minutes)).cast("int64")
     s = s.mutate(_block=starts.sum().over(running))
@@ -102,11 +102,12 @@ class WorkingTime:
         worst = scalar(over.hours.max()) if n_over else None
         share = workers_over / n_workers if n_workers else 0.0
         units_n = int(units.count().execute())
+        status, severity = fact_outcome(n_over, share)
         what = text.format(limit=limit, worst=worst or 0.0)
         return Finding(
             check=self.id,
-            status=Status.FAIL if n_over else Status.PASS,
-            severity=severity_by_share(share) if n_over else Severity.INFO,
+            status=status,
+            severity=severity,
             title=self.title,
             metric="share_of_workers_over_limit",
             estimate=share,
@@ -183,10 +184,11 @@ class InjuryPremium:
         share = n_hit / n if n else 0.0
         currency = context.config.audit.currency
         money = f"; {amount:,.2f} {currency} charged to workers" if amount else ""
+        status, severity = fact_outcome(n_hit, share)
         return Finding(
             check=self.id,
-            status=Status.FAIL if n_hit else Status.PASS,
-            severity=severity_by_share(share) if n_hit else Severity.INFO,
+            status=status,
+            severity=severity,
             title=self.title,
             metric="share_of_orders",
             estimate=share,

@@ -2,17 +2,21 @@
 
 For each table, in the engine:
 
-1. ``checked__<t>``: every parsed row with its contract columns cast to their
-   types (text trimmed, empty text is null, categories lower-cased) and, per
-   cast column, ``_bad__<col>`` holding the original text where the cast failed.
-2. ``issues__<t>``: one row per (row, rule) that fails, with the reason code,
-   column and offending value; malformed records are issues too.
-3. ``<t>``: the rows with no issue, contract defaults applied (status
-   ``completed``, pass_through, incentive and tip 0, tip_to_worker = tip) and
-   every contract column present (null where the file lacks it).
+1. ``checked__<t>`` (stored): every parsed row with its contract columns cast to their
+   types (text trimmed, empty text missing, categories lower-cased) and ``_present``,
+   the number of cast columns that held a value.
+2. ``flagged__<t>``: a scan of (1) for rows that may break a rule (fewer typed values
+   than present ones, or any rule on the typed values). Only these rows are cast
+   again from their raw text with ``_bad__<col>`` (the text where a cast failed), and
+   the rules spelled out on them with their values.
+3. ``issues__<t>`` (stored): one row per (row, rule) that fails, with reason code,
+   column and offending value; malformed records and duplicate keys are issues too.
+4. The rows used: (1) minus every row with an issue, contract defaults applied
+   (status ``completed``, pass_through, incentive and tip 0, tip_to_worker = tip) and
+   every contract column present (null where the file lacks it). A view, not a copy.
 
-So ``rows_read = rows_used + rows_quarantined`` by construction: a row is
-quarantined exactly when it has at least one issue.
+So ``rows_read = rows_used + rows_quarantined`` by construction: a row is quarantined
+exactly when it has at least one issue.
 """
 
 from __future__ import annotations
@@ -429,9 +433,8 @@ def _session_overlaps(checked: Table, issues: Table) -> Table:
     s = checked.anti_join(issues.filter(issues.parsed), "_row")
     s = s.filter(s.online_at.notnull() & s.offline_at.notnull() & (s.offline_at > s.online_at))
     order = ["online_at", "_row"]
-    running = ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
-    s = s.mutate(_end=s.offline_at.max().over(running))
-    s = s.mutate(_prev=s._end.lag().over(ibis.window(group_by="worker_id", order_by=order)))
+    earlier = ibis.window(group_by="worker_id", order_by=order, rows=(None, -1))
+    s = s.mutate(_prev=s.offline_at.max().over(earlier))
     return _issue(
         s,
         spec,

@@ -39,7 +39,10 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
     )
     engaged = _minutes_between(o.accepted_at, o.dropoff_at)
     km = o.distance_km.fill_null(0) + o.approach_km.fill_null(0)
-    local_date = o.accepted_at.date()
+    # One conversion to local wall time (the session time zone) per timestamp; date, hour
+    # and weekday of a naive timestamp are then cheap.
+    local = o.accepted_at.cast("timestamp")
+    local_date = local.date()
     return o.mutate(
         fare_base=fare_base,
         platform_take=take,
@@ -48,9 +51,9 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
         take_rate=net if config.fees.take_rate_basis == "net" else gross,
         engaged_minutes=engaged,
         local_date=local_date,
-        dropoff_date=o.dropoff_at.date(),
-        local_hour=o.accepted_at.hour().cast("int8"),
-        weekday=o.accepted_at.day_of_week.index().cast("int8"),
+        dropoff_date=o.dropoff_at.cast("timestamp").date(),
+        local_hour=local.hour().cast("int8"),
+        weekday=local.day_of_week.index().cast("int8"),
         week_start=local_date.truncate("W"),
         km=km.cast("float64"),
         expense=(km * config.earnings.expense_per_km).cast("float64"),

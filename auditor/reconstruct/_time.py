@@ -35,10 +35,8 @@ def engaged_islands(orders: Table) -> Table:
     ).select("worker_id", "accepted_at", "dropoff_at", "_row")
     order = ["accepted_at", "_row"]
     running = ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
-    o = o.mutate(_end_so_far=o.dropoff_at.max().over(running))
-    o = o.mutate(
-        _prev_end=o._end_so_far.lag().over(ibis.window(group_by="worker_id", order_by=order))
-    )
+    earlier = ibis.window(group_by="worker_id", order_by=order, rows=(None, -1))
+    o = o.mutate(_prev_end=o.dropoff_at.max().over(earlier))
     starts = (o._prev_end.isnull() | (o.accepted_at > o._prev_end)).cast("int64")
     o = o.mutate(_island=starts.sum().over(running))
     islands = o.group_by(["worker_id", "_island"]).aggregate(

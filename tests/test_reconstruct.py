@@ -1,0 +1,73 @@
+"""Reconstruction: stacked orders count once, take rates, local dates, weekly hourly pay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import good_order, write_csv
+
+from auditor import AuditConfig
+from auditor.contract import validate_package
+from auditor.engine import connect
+from auditor.ingest import read_package
+from auditor.reconstruct import reconstruct
+
+T = "2026-03-02T{}:00+08:00"
+
+
+def _day(value: object) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def _rebuild(folder: Path, config: AuditConfig | None = None):  # type: ignore[no-untyped-def]
+    config = config or AuditConfig()
+    engine = connect(config)
+    package = validate_package(engine, read_package(folder, config, engine))
+    return engine, reconstruct(engine, package, config)
+
+
+def test_stacked_orders_count_once_in_engaged_time(tmp_path: Path) -> None:
+    rows = [
+        good_order(1, worker_id="w1", accepted_at=T.format("08:00"), pickup_at="",
+                   dropoff_at=T.format("08:30")),
+        good_order(2, worker_id="w1", accepted_at=T.format("08:10"), pickup_at="",
+                   dropoff_at=T.format("08:40")),  # stacked on order 1
+        good_order(3, worker_id="w1", accepted_at=T.format("08:20"), pickup_at="",
+                   dropoff_at=T.format("08:25")),  # inside both
+        good_order(4, worker_id="w1", accepted_at=T.format("09:00"), pickup_at="",
+                   dropoff_at=T.format("09:10")),
+        good_order(5, worker_id="w2", accepted_at=T.format("08:00"), pickup_at="",
+                   dropoff_at=T.format("09:00")),
+    ]
+    write_csv(tmp_path / "p", "orders", rows)
+    engine, rebuilt = _rebuild(tmp_path / "p")
+    with engine:
+        islands = rebuilt.islands.order_by(["worker_id", "island_start"]).execute()
+        days = rebuilt.worker_days.order_by("worker_id").execute()
+    assert list(islands["orders"]) == [3, 1, 1]
+    assert islands["engaged_hours"].tolist() == pytest.approx([40 / 60, 10 / 60, 1.0])
+    assert days["engaged_hours"].tolist() == pytest.approx([50 / 60, 1.0])  # not 75 minutes
+    assert [_day(d) for d in days["local_date"]] == ["2026-03-02", "2026-03-02"]
+
+
+def test_take_rate_local_hour_and_weekly_hourly_pay(tmp_path: Path) -> None:
+    rows = [
+        good_order(1, worker_id="w1", accepted_at="2026-03-02T23:30:00+08:00", pickup_at="",
+                   dropoff_at="2026-03-03T00:30:00+08:00", customer_price="21.00",
+                   pass_through="1.00", worker_pay="16.00", tip="2.00", tip_to_worker="2.00"),
+    ]
+    write_csv(tmp_path / "p", "orders", rows)
+    engine, rebuilt = _rebuild(tmp_path / "p")
+    with engine:
+        o = rebuilt.orders.execute().iloc[0]
+        w = rebuilt.worker_weeks.execute().iloc[0]
+    assert float(o["fare_base"]) == 20.0 and float(o["platform_take"]) == 4.0
+    assert o["take_rate_gross"] == pytest.approx(0.2)
+    assert (int(o["local_hour"]), _day(o["local_date"]), _day(o["dropoff_date"])) == (
+        23, "2026-03-02", "2026-03-03")
+    assert _day(w["week_start"]) == "2026-03-02"  # a Monday
+    # credited 16 + 2 tip over one engaged hour
+    assert w["hourly_engaged"] == pytest.approx(18.0)
+    assert w["hourly_engaged_allowance"] == pytest.approx(18.0 / (1 + 5 / 60))
