@@ -108,6 +108,15 @@ class TakeRateCap:
         o = _with_caps(context, _paid_orders(context))
         excess = o.platform_take.cast("float64") - o.cap * o.fare_base.cast("float64")
         o = o.mutate(_excess=excess, _excess_rate=o.take_rate_gross - o.cap)
+        # Stored once: the aggregates below would each repeat the join otherwise.
+        o = context.engine.materialize(
+            "fee01_orders",
+            o.select(
+                "_row", "worker_id", "week_start", "local_date", "service", "pickup_zone",
+                "fare_base", "platform_take", "take_rate_gross", "cap", "cap_source",
+                "_excess", "_excess_rate",
+            ),
+        )  # fmt: skip
         caps = o.group_by("cap_source").aggregate(lo=o.cap.min(), hi=o.cap.max()).execute()
         cap_text = ", ".join(
             f"{r.lo:.4g}" + (f"-{r.hi:.4g}" if r.hi != r.lo else "") + f" ({r.cap_source})"

@@ -70,7 +70,12 @@ class ValidatedPackage:
 
 def validate_package(engine: Engine, raw: RawPackage) -> ValidatedPackage:
     """Validate every table of ``raw``."""
-    tables = {name: validate_table(engine, table) for name, table in raw.tables.items()}
+    tables = {}
+    for name, table in raw.tables.items():
+        tables[name] = validate_table(engine, table)
+        # The text copy of a CSV / JSON Lines file is no longer needed: free its memory.
+        engine.sql(f'DROP TABLE IF EXISTS "csv__{name}"')
+        engine.sql(f'DROP TABLE IF EXISTS "jsonl__{name}"')
     return ValidatedPackage(
         path=raw.path, tables=tables, sha256=raw.sha256, ignored_files=raw.ignored_files, raw=raw
     )
