@@ -43,8 +43,7 @@ DEFAULT_BASIS: dict[str, str] = {
     "are asked to publish commission ratios and caps (交通运输部等《关于加强交通运输新业态"
     "从业劳动者权益保障工作的意见》, 2021).",
     "FEE-02": "The commission a platform declares to a worker must be the commission it takes "
-    "(fee transparency; 国务院反垄断委员会《关于平台经济领域的反垄断指南》 on undisclosed "
-    "charges; set the local basis).",
+    "(fee transparency; set the local basis).",
     "FEE-03": "Pay statements must reconcile with the credits earned and the deductions "
     "itemised (set the local wage-payment rule).",
     "FEE-04": "Changes to fees and transaction rules must be announced at least [fees] "

@@ -6,6 +6,7 @@ constructor stores settings and does no work.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from auditor.contract import ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
 from auditor.ingest import read_package
-from auditor.reconstruct import reconstruct
+from auditor.reconstruct import panel_frames, reconstruct
 
 __all__ = ["Audit", "ProgressCallback", "audit"]
 
@@ -84,7 +85,9 @@ class Audit:
 
             start = time.perf_counter()
             quarantine = validated.quarantine()
+            days, weeks = panel_frames(rebuilt)
             result = _assemble(self.config, validated, findings, quarantine, timings)
+            result = dataclasses.replace(result, worker_days=days, worker_weeks=weeks)
             timings["assemble"] = time.perf_counter() - start
         return result
 

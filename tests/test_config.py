@@ -96,3 +96,15 @@ def test_engine_resources_do_not_change_the_hash(tmp_path: Path) -> None:
 def test_mapping_is_read(tmp_path: Path) -> None:
     c = load_config(write(tmp_path, '[package.mapping.orders]\norder_id = "订单号"\n'))
     assert c.package.mapping == {"orders": {"order_id": "订单号"}}
+
+
+def test_shipped_basis_texts_cover_every_check_with_a_default() -> None:
+    from auditor.config import DEFAULT_BASIS
+
+    shipped = load_config(Path(__file__).parents[1] / "audit_config.toml")
+    assert dict(shipped.basis) == DEFAULT_BASIS
+
+
+def test_basis_keys_must_be_check_ids(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match='Did you mean "FEE-01"'):
+        load_config(write(tmp_path, '[basis]\nFEE-1 = "x"\n'))

@@ -71,3 +71,24 @@ def test_take_rate_local_hour_and_weekly_hourly_pay(tmp_path: Path) -> None:
     # credited 16 + 2 tip over one engaged hour
     assert w["hourly_engaged"] == pytest.approx(18.0)
     assert w["hourly_engaged_allowance"] == pytest.approx(18.0 / (1 + 5 / 60))
+
+
+def test_panels_are_returned_as_dataframes_consistent_with_pay01() -> None:
+    import auditor
+
+    demo = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+    result = auditor.audit(demo, checks=["PAY-01"])
+    days, weeks = result.worker_days, result.worker_weeks
+    assert {"worker_id", "local_date", "engaged_hours", "online_hours", "net_earnings"} <= set(
+        days.columns)
+    assert str(weeks["orders"].dtype) == "int64" and str(weeks["credited"].dtype) == "float64"
+    # weeks are the sums of days
+    assert weeks["credited"].sum() == pytest.approx(days["credited"].sum(), abs=0.01)
+    assert weeks["orders"].sum() == days["orders"].sum() == result.tables["orders"].rows_used
+    # PAY-01's count of worker-weeks below the minimum is reproducible from the panel
+    f = result.findings[0]
+    kept = weeks[weeks["engaged_hours"] >= 1.0]
+    below = (kept["net_of_expense"] < 25.0 * kept["engaged_hours"]).sum()
+    assert f.data["worker_weeks_below"] == below
+    validated = auditor.Audit().validate(demo)
+    assert validated.worker_weeks.empty

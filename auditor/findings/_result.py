@@ -82,6 +82,12 @@ class AuditResult:
         seed: seed of every random step.
         quarantine: one row per failed rule (table, row, key, column, reason, value). It holds
             raw values and IDs: for the auditor, never for publication.
+        worker_days: per worker and local date: orders, money, deductions, km, engaged and
+            online hours (money as float here; exact decimals in the engine). Holds worker
+            IDs: for analysis, never for publication. Empty (same columns) when only
+            validating.
+        worker_weeks: per worker and week (Monday start): the same sums plus hourly
+            earnings on each time basis and utilisation.
         timings: seconds per stage of this run (not part of findings.json, which must be
             byte-identical across runs).
     """
@@ -95,6 +101,8 @@ class AuditResult:
     auditor_version: str
     seed: int
     quarantine: pd.DataFrame = field(repr=False)
+    worker_days: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    worker_weeks: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 from ibis.expr.types import Table
 
 from auditor.config import AuditConfig
@@ -14,7 +15,7 @@ from auditor.reconstruct._orders import enrich_orders
 from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_weeks
 from auditor.reconstruct._time import engaged_islands, online_sessions
 
-__all__ = ["PANEL_MONEY", "Reconstruction", "reconstruct"]
+__all__ = ["PANEL_MONEY", "Reconstruction", "panel_frames", "reconstruct"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -52,3 +53,24 @@ def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) 
     return Reconstruction(
         orders=orders, islands=islands, sessions=sessions, worker_days=days, worker_weeks=weeks
     )
+
+
+def panel_frames(rebuilt: Reconstruction | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The worker-day and worker-week panels as DataFrames (money as float64), sorted by
+    worker and date; empty frames with no columns when nothing was reconstructed."""
+    if rebuilt is None:
+        return pd.DataFrame(), pd.DataFrame()
+    out = []
+    for table, date_col in (
+        (rebuilt.worker_days, "local_date"),
+        (rebuilt.worker_weeks, "week_start"),
+    ):
+        counts = ("orders", "orders_completed", "days_active")
+        casts = {
+            c: table[c].cast("int64" if c in counts else "float64")
+            for c, t in table.schema().items()
+            if t.is_decimal() or t.is_integer()
+        }
+        frame = table.mutate(**casts).order_by(["worker_id", date_col]).to_pyarrow().to_pandas()
+        out.append(frame)
+    return out[0], out[1]
