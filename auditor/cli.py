@@ -114,11 +114,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=("csv", "parquet", "jsonl"), default="csv")
     p.add_argument("--encoding", default="utf-8", help="CSV encoding (e.g. gb18030)")
-    p.add_argument("--demand-scale", type=float, default=1.0,
-                   help="scale orders per online hour (default 1.0; 0.3 for a small package)")
-    p.add_argument("--dirty", action="store_true",
-                   help="plant bad rows of every kind (CSV only); their expected reasons go to "
-                   "expected_quarantine.csv")
+    p.add_argument(
+        "--demand-scale",
+        type=float,
+        default=1.0,
+        help="scale orders per online hour (default 1.0; 0.3 for a small package)",
+    )
+    p.add_argument(
+        "--dirty",
+        action="store_true",
+        help="plant bad rows of every kind (CSV only); their expected reasons go to "
+        "expected_quarantine.csv",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     p.set_defaults(handler=_simulate)
     return parser
@@ -229,8 +236,10 @@ def _simulate(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             clean = write_package(package, Path(tmp) / "clean", fmt="csv")
             planted = make_dirty_package(clean, args.out, seed=args.seed)
-        print(f"Wrote {args.out}/ (csv) with {len(planted)} planted bad rows; expected reasons "
-              f"in {args.out}/expected_quarantine.csv")
+        print(
+            f"Wrote {args.out}/ (csv) with {len(planted)} planted bad rows; expected reasons "
+            f"in {args.out}/expected_quarantine.csv"
+        )
         return EXIT_OK
     out = write_package(package, args.out, fmt=args.format, encoding=args.encoding)
     rows = ", ".join(f"{name} {t.num_rows:,}" for name, t in package.tables.items())

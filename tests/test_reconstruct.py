@@ -30,16 +30,41 @@ def _rebuild(folder: Path, config: AuditConfig | None = None):  # type: ignore[n
 
 def test_stacked_orders_count_once_in_engaged_time(tmp_path: Path) -> None:
     rows = [
-        good_order(1, worker_id="w1", accepted_at=T.format("08:00"), pickup_at="",
-                   dropoff_at=T.format("08:30")),
-        good_order(2, worker_id="w1", accepted_at=T.format("08:10"), pickup_at="",
-                   dropoff_at=T.format("08:40")),  # stacked on order 1
-        good_order(3, worker_id="w1", accepted_at=T.format("08:20"), pickup_at="",
-                   dropoff_at=T.format("08:25")),  # inside both
-        good_order(4, worker_id="w1", accepted_at=T.format("09:00"), pickup_at="",
-                   dropoff_at=T.format("09:10")),
-        good_order(5, worker_id="w2", accepted_at=T.format("08:00"), pickup_at="",
-                   dropoff_at=T.format("09:00")),
+        good_order(
+            1,
+            worker_id="w1",
+            accepted_at=T.format("08:00"),
+            pickup_at="",
+            dropoff_at=T.format("08:30"),
+        ),
+        good_order(
+            2,
+            worker_id="w1",
+            accepted_at=T.format("08:10"),
+            pickup_at="",
+            dropoff_at=T.format("08:40"),
+        ),  # stacked on order 1
+        good_order(
+            3,
+            worker_id="w1",
+            accepted_at=T.format("08:20"),
+            pickup_at="",
+            dropoff_at=T.format("08:25"),
+        ),  # inside both
+        good_order(
+            4,
+            worker_id="w1",
+            accepted_at=T.format("09:00"),
+            pickup_at="",
+            dropoff_at=T.format("09:10"),
+        ),
+        good_order(
+            5,
+            worker_id="w2",
+            accepted_at=T.format("08:00"),
+            pickup_at="",
+            dropoff_at=T.format("09:00"),
+        ),
     ]
     write_csv(tmp_path / "p", "orders", rows)
     engine, rebuilt = _rebuild(tmp_path / "p")
@@ -54,9 +79,18 @@ def test_stacked_orders_count_once_in_engaged_time(tmp_path: Path) -> None:
 
 def test_take_rate_local_hour_and_weekly_hourly_pay(tmp_path: Path) -> None:
     rows = [
-        good_order(1, worker_id="w1", accepted_at="2026-03-02T23:30:00+08:00", pickup_at="",
-                   dropoff_at="2026-03-03T00:30:00+08:00", customer_price="21.00",
-                   pass_through="1.00", worker_pay="16.00", tip="2.00", tip_to_worker="2.00"),
+        good_order(
+            1,
+            worker_id="w1",
+            accepted_at="2026-03-02T23:30:00+08:00",
+            pickup_at="",
+            dropoff_at="2026-03-03T00:30:00+08:00",
+            customer_price="21.00",
+            pass_through="1.00",
+            worker_pay="16.00",
+            tip="2.00",
+            tip_to_worker="2.00",
+        ),
     ]
     write_csv(tmp_path / "p", "orders", rows)
     engine, rebuilt = _rebuild(tmp_path / "p")
@@ -66,7 +100,10 @@ def test_take_rate_local_hour_and_weekly_hourly_pay(tmp_path: Path) -> None:
     assert float(o["fare_base"]) == 20.0 and float(o["platform_take"]) == 4.0
     assert o["take_rate_gross"] == pytest.approx(0.2)
     assert (int(o["local_hour"]), _day(o["local_date"]), _day(o["dropoff_date"])) == (
-        23, "2026-03-02", "2026-03-03")
+        23,
+        "2026-03-02",
+        "2026-03-03",
+    )
     assert _day(w["week_start"]) == "2026-03-02"  # a Monday
     # credited 16 + 2 tip over one engaged hour
     assert w["hourly_engaged"] == pytest.approx(18.0)
@@ -80,7 +117,8 @@ def test_panels_are_returned_as_dataframes_consistent_with_pay01() -> None:
     result = auditor.audit(demo, checks=["PAY-01"])
     days, weeks = result.worker_days, result.worker_weeks
     assert {"worker_id", "local_date", "engaged_hours", "online_hours", "net_earnings"} <= set(
-        days.columns)
+        days.columns
+    )
     assert str(weeks["orders"].dtype) == "int64" and str(weeks["credited"].dtype) == "float64"
     # weeks are the sums of days
     assert weeks["credited"].sum() == pytest.approx(days["credited"].sum(), abs=0.01)

@@ -25,25 +25,79 @@ TS = pa.timestamp("us", tz="Asia/Shanghai")
 STR, F64, DATE, BOOL = pa.string(), pa.float64(), pa.date32(), pa.bool_()
 CONTRACT: dict[str, dict[str, pa.DataType]] = {
     "orders": {
-        "order_id": STR, "worker_id": STR, "service": STR, "status": STR, "requested_at": TS,
-        "accepted_at": TS, "pickup_at": TS, "dropoff_at": TS, "pickup_zone": STR,
-        "dropoff_zone": STR, "distance_km": F64, "approach_km": F64, "customer_id": STR,
-        "customer_segment": STR, "customer_price": F64, "pass_through": F64, "worker_pay": F64,
-        "incentive": F64, "tip": F64, "tip_to_worker": F64, "commission": F64,
-        "injury_premium": F64, "injury_premium_payer": STR,
+        "order_id": STR,
+        "worker_id": STR,
+        "service": STR,
+        "status": STR,
+        "requested_at": TS,
+        "accepted_at": TS,
+        "pickup_at": TS,
+        "dropoff_at": TS,
+        "pickup_zone": STR,
+        "dropoff_zone": STR,
+        "distance_km": F64,
+        "approach_km": F64,
+        "customer_id": STR,
+        "customer_segment": STR,
+        "customer_price": F64,
+        "pass_through": F64,
+        "worker_pay": F64,
+        "incentive": F64,
+        "tip": F64,
+        "tip_to_worker": F64,
+        "commission": F64,
+        "injury_premium": F64,
+        "injury_premium_payer": STR,
     },
-    "offers": {"offer_id": STR, "order_id": STR, "worker_id": STR, "offered_at": TS,
-               "response": STR, "offered_pay": F64, "zone": STR},
+    "offers": {
+        "offer_id": STR,
+        "order_id": STR,
+        "worker_id": STR,
+        "offered_at": TS,
+        "response": STR,
+        "offered_pay": F64,
+        "zone": STR,
+    },
     "sessions": {"worker_id": STR, "online_at": TS, "offline_at": TS, "zone": STR},
-    "payouts": {"payout_id": STR, "worker_id": STR, "period_start": DATE, "period_end": DATE,
-                "gross_credited": F64, "deductions_total": F64, "net_paid": F64, "paid_at": TS},
-    "deductions": {"deduction_id": STR, "worker_id": STR, "order_id": STR, "deducted_at": TS,
-                   "amount": F64, "category": STR, "reason": STR, "appealed": BOOL,
-                   "appeal_upheld": BOOL},
-    "workers": {"worker_id": STR, "joined_on": DATE, "gender": STR, "age_band": STR,
-                "vehicle_type": STR, "home_zone": STR, "tier": STR},
-    "fee_schedule": {"effective_from": DATE, "effective_to": DATE, "service": STR, "zone": STR,
-                     "commission_rate": F64, "commission_cap": F64, "announced_at": DATE},
+    "payouts": {
+        "payout_id": STR,
+        "worker_id": STR,
+        "period_start": DATE,
+        "period_end": DATE,
+        "gross_credited": F64,
+        "deductions_total": F64,
+        "net_paid": F64,
+        "paid_at": TS,
+    },
+    "deductions": {
+        "deduction_id": STR,
+        "worker_id": STR,
+        "order_id": STR,
+        "deducted_at": TS,
+        "amount": F64,
+        "category": STR,
+        "reason": STR,
+        "appealed": BOOL,
+        "appeal_upheld": BOOL,
+    },
+    "workers": {
+        "worker_id": STR,
+        "joined_on": DATE,
+        "gender": STR,
+        "age_band": STR,
+        "vehicle_type": STR,
+        "home_zone": STR,
+        "tier": STR,
+    },
+    "fee_schedule": {
+        "effective_from": DATE,
+        "effective_to": DATE,
+        "service": STR,
+        "zone": STR,
+        "commission_rate": F64,
+        "commission_cap": F64,
+        "announced_at": DATE,
+    },
 }
 
 
@@ -137,8 +191,17 @@ def large() -> sim.SimulatedPackage:
 
 def test_public_names_are_exported() -> None:
     assert sorted(sim.__all__) == sorted(
-        ["PLANT_IDS", "DirtyRow", "PlantOptions", "SimulatedPackage", "SimulationSpec",
-         "make_dirty_package", "simulate", "write_package"])
+        [
+            "PLANT_IDS",
+            "DirtyRow",
+            "PlantOptions",
+            "SimulatedPackage",
+            "SimulationSpec",
+            "make_dirty_package",
+            "simulate",
+            "write_package",
+        ]
+    )
     for name in sim.__all__:
         assert getattr(sim, name) is not None
     assert len(PLANT_IDS) == 15
@@ -157,7 +220,8 @@ def test_same_seed_same_tables_other_seed_other_tables(base: sim.SimulatedPackag
     for name, table in base.tables.items():
         assert table.equals(again.tables[name]), name
     assert json.dumps(base.ground_truth, sort_keys=True) == json.dumps(
-        again.ground_truth, sort_keys=True)
+        again.ground_truth, sort_keys=True
+    )
     other = simulate(dataclasses.replace(SMALL, seed=4))
     assert not other.tables["orders"].equals(base.tables["orders"])
     assert other.tables["orders"].num_rows != base.tables["orders"].num_rows
@@ -197,8 +261,12 @@ def test_tables_follow_the_contract(base: sim.SimulatedPackage) -> None:
         for column, typ in columns.items():
             assert schema.field(column).type == typ, (name, column)
     o = base.tables["orders"]
-    assert set(col(o, "status")) <= {"completed", "cancelled_by_customer",
-                                      "cancelled_by_worker", "cancelled_by_platform"}
+    assert set(col(o, "status")) <= {
+        "completed",
+        "cancelled_by_customer",
+        "cancelled_by_worker",
+        "cancelled_by_platform",
+    }
     assert set(col(o, "customer_segment")) == {"ios", "android", "mini_program"}
     assert set(col(o, "pickup_zone")) <= {f"Z{i:02d}" for i in range(1, 13)}
     assert len(set(col(o, "order_id"))) == o.num_rows
@@ -407,8 +475,9 @@ def test_fee01_zone_take_rate_and_money_above_cap() -> None:
     assert take[zone].sum() / fare[zone].sum() == pytest.approx(0.35, abs=1e-3)
     assert take[~zone & (fare > 0)].sum() / fare[~zone].sum() == pytest.approx(0.2, abs=1e-3)
     truth = pkg.ground_truth["plants"]["FEE-01"]["truth"]
-    assert truth["money_above_cap"] == pytest.approx((take[zone] - 0.3 * fare[zone]).sum() / 100,
-                                                     abs=0.01)
+    assert truth["money_above_cap"] == pytest.approx(
+        (take[zone] - 0.3 * fare[zone]).sum() / 100, abs=0.01
+    )
     assert truth["orders"] == zone.sum()
 
 
@@ -429,8 +498,11 @@ def test_fee02_pay_short_of_declared_commission() -> None:
 def test_fee03_statements_short_for_listed_workers() -> None:
     pkg = plant("FEE-03")
     p = pkg.tables["payouts"]
-    short = cents(col(p, "gross_credited")) - cents(col(p, "deductions_total")) - cents(
-        col(p, "net_paid"))
+    short = (
+        cents(col(p, "gross_credited"))
+        - cents(col(p, "deductions_total"))
+        - cents(col(p, "net_paid"))
+    )
     truth = pkg.ground_truth["plants"]["FEE-03"]["truth"]
     ids = col(p, "payout_id")
     listed = {x["payout_id"]: x["shortfall"] for x in truth["payouts"]}
@@ -447,8 +519,9 @@ def test_fee04_take_rate_steps_up_mid_period(announced: bool) -> None:
     o = pkg.tables["orders"]
     fare = cents(col(o, "customer_price")) - cents(col(o, "pass_through"))
     take = fare - cents(col(o, "worker_pay"))
-    after = col(o, "accepted_at") // 86400 >= (np.datetime64("2026-03-09") - np.datetime64(
-        "1970-01-01")).astype(int)
+    after = col(o, "accepted_at") // 86400 >= (
+        np.datetime64("2026-03-09") - np.datetime64("1970-01-01")
+    ).astype(int)
     assert take[after].sum() / fare[after].sum() == pytest.approx(0.25, abs=1e-3)
     assert take[~after].sum() / fare[~after].sum() == pytest.approx(0.20, abs=1e-3)
     fee = pkg.tables["fee_schedule"].to_pylist()
@@ -513,16 +586,23 @@ def test_pay02_group_paid_less_for_same_work() -> None:
     # the quote the worker accepted is what is paid
     f = pkg.tables["offers"].filter(pc.equal(pkg.tables["offers"]["response"], "accepted"))
     by_order = dict(zip(col(o, "order_id"), pay, strict=True))
-    assert all(by_order[k] == v for k, v in zip(col(f, "order_id"), cents(col(f, "offered_pay")),
-                                                 strict=True))
+    assert all(
+        by_order[k] == v
+        for k, v in zip(col(f, "order_id"), cents(col(f, "offered_pay")), strict=True)
+    )
 
 
 def test_dsp02_group_offered_less() -> None:
     pkg = plant("DSP-02")
     o, f = pkg.tables["orders"], pkg.tables["offers"]
     female = {k for k, v in worker_attr(pkg, "gender").items() if v == "F"}
-    fare = dict(zip(col(o, "order_id"),
-                    cents(col(o, "customer_price")) - cents(col(o, "pass_through")), strict=True))
+    fare = dict(
+        zip(
+            col(o, "order_id"),
+            cents(col(o, "customer_price")) - cents(col(o, "pass_through")),
+            strict=True,
+        )
+    )
     offered = cents(col(f, "offered_pay"))
     base_quote = np.array([0.8 * fare[x] for x in col(f, "order_id")])
     in_group = np.array([w in female for w in col(f, "worker_id")])
@@ -636,8 +716,11 @@ def _equal_after_reading(original: pa.Table, read: pa.Table) -> None:
     for name in original.column_names:
         a, b = original.column(name), read.column(name)
         if pa.types.is_timestamp(a.type):
-            b = b.cast(pa.timestamp("us", tz="UTC")) if pa.types.is_timestamp(b.type) else (
-                pc.strptime(b, format="%Y-%m-%dT%H:%M:%S%z", unit="us"))
+            b = (
+                b.cast(pa.timestamp("us", tz="UTC"))
+                if pa.types.is_timestamp(b.type)
+                else (pc.strptime(b, format="%Y-%m-%dT%H:%M:%S%z", unit="us"))
+            )
             a = a.cast(pa.timestamp("us", tz="UTC"))
             b = b.cast(pa.timestamp("us", tz="UTC"))
         elif pa.types.is_date(a.type) and not pa.types.is_date(b.type):
@@ -649,8 +732,10 @@ def _equal_after_reading(original: pa.Table, read: pa.Table) -> None:
         assert a.equals(b.cast(a.type)), name
 
 
-@pytest.mark.parametrize(("fmt", "encoding"), [("csv", "utf-8"), ("csv", "gb18030"),
-                                               ("parquet", "utf-8"), ("jsonl", "utf-8")])
+@pytest.mark.parametrize(
+    ("fmt", "encoding"),
+    [("csv", "utf-8"), ("csv", "gb18030"), ("parquet", "utf-8"), ("jsonl", "utf-8")],
+)
 def test_write_and_read_back(tmp_path: Path, fmt: str, encoding: str) -> None:
     pkg = simulate(dataclasses.replace(SMALL, workers=60, days=3, plants=("INS-01", "FEE-04")))
     out = write_package(pkg, tmp_path / "a", fmt=fmt, encoding=encoding, chunk_rows=700)
@@ -660,7 +745,8 @@ def test_write_and_read_back(tmp_path: Path, fmt: str, encoding: str) -> None:
     for name in files:  # deterministic bytes, whatever the chunking
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
     assert json.loads((out / "ground_truth.json").read_text("utf-8")) == json.loads(
-        json.dumps(pkg.ground_truth))
+        json.dumps(pkg.ground_truth)
+    )
     for name, table in pkg.tables.items():
         path = out / f"{name}.{fmt}"
         if fmt == "parquet":
@@ -669,16 +755,23 @@ def test_write_and_read_back(tmp_path: Path, fmt: str, encoding: str) -> None:
         elif fmt == "csv":
             types = {c: pa.string() for c in table.column_names}
             read = pa_csv.read_csv(
-                path, read_options=pa_csv.ReadOptions(encoding=encoding),
+                path,
+                read_options=pa_csv.ReadOptions(encoding=encoding),
                 convert_options=pa_csv.ConvertOptions(
-                    column_types={**types, **{c: t for c, t in CONTRACT[name].items()
-                                              if t in (F64, BOOL, DATE)}},
-                    strings_can_be_null=True))
+                    column_types={
+                        **types,
+                        **{c: t for c, t in CONTRACT[name].items() if t in (F64, BOOL, DATE)},
+                    },
+                    strings_can_be_null=True,
+                ),
+            )
         else:
-            read = duckdb.sql(f"select * from read_json('{path}', format='newline_delimited', "
-                              "columns={" + ", ".join(
-                                  f"'{c}': '{_duck_text_type(t)}'"
-                                  for c, t in CONTRACT[name].items()) + "})").to_arrow_table()
+            read = duckdb.sql(
+                f"select * from read_json('{path}', format='newline_delimited', "
+                "columns={"
+                + ", ".join(f"'{c}': '{_duck_text_type(t)}'" for c, t in CONTRACT[name].items())
+                + "})"
+            ).to_arrow_table()
         _equal_after_reading(table, read)
     if fmt == "csv":
         text = (out / "orders.csv").read_bytes().decode(encoding)
@@ -702,8 +795,14 @@ def test_write_rejects_unknown_format(base: sim.SimulatedPackage, tmp_path: Path
 
 def test_plant_options_are_validated() -> None:
     with pytest.raises(ValueError, match="fee01_zone"):
-        simulate(dataclasses.replace(SMALL, plants=("FEE-01",),
-                                     plant_options=PlantOptions(fee01_zone="Z42")))
+        simulate(
+            dataclasses.replace(
+                SMALL, plants=("FEE-01",), plant_options=PlantOptions(fee01_zone="Z42")
+            )
+        )
     with pytest.raises(ValueError, match="group_value"):
-        simulate(dataclasses.replace(SMALL, plants=("PAY-02",),
-                                     plant_options=PlantOptions(group_value="X")))
+        simulate(
+            dataclasses.replace(
+                SMALL, plants=("PAY-02",), plant_options=PlantOptions(group_value="X")
+            )
+        )

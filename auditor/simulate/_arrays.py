@@ -17,8 +17,7 @@ T = TypeVar("T")
 
 def take_rows(obj: T, index: np.ndarray) -> T:
     """A new ``obj`` of the same type with rows ``index`` (int positions or a bool mask)."""
-    values: dict[str, Any] = {f.name: getattr(obj, f.name)[index]
-                              for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {f.name: getattr(obj, f.name)[index] for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
     return type(obj)(**values)
 
 

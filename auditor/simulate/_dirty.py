@@ -47,9 +47,9 @@ def _write(path: Path, header: list[str], rows: list[dict[str, str] | str]) -> N
     path.write_text(buf.getvalue(), encoding="utf-8")
 
 
-def make_dirty_package(clean: Path, out: Path, *, seed: int = 0, per_reason: int = 3) -> list[
-    DirtyRow
-]:
+def make_dirty_package(
+    clean: Path, out: Path, *, seed: int = 0, per_reason: int = 3
+) -> list[DirtyRow]:
     """Copy the CSV package ``clean`` to ``out``, planting ``per_reason`` bad rows of each kind.
 
     Writes ``out/expected_quarantine.csv`` (table, row, reason) and returns the same

@@ -72,10 +72,14 @@ def make_layout(state: State, n_customers: int) -> Layout:
     order_rank = _rank(order_perm)
     offer_perm = _sort_by(f.offered_at, order_rank[f.order] * 4 + f.response, len(o) * 4)
     deduction_perm = _sort_by(d.at, d.worker, state.workers.n)
-    return Layout(order_perm=order_perm, order_rank=order_rank, offer_perm=offer_perm,
-                  deduction_perm=deduction_perm,
-                  worker_width=max(6, len(str(state.workers.n))),
-                  customer_width=max(9, len(str(n_customers))))
+    return Layout(
+        order_perm=order_perm,
+        order_rank=order_rank,
+        offer_perm=offer_perm,
+        deduction_perm=deduction_perm,
+        worker_width=max(6, len(str(state.workers.n))),
+        customer_width=max(9, len(str(n_customers))),
+    )
 
 
 def id_strings(prefix: str, numbers: np.ndarray, width: int) -> list[str]:

@@ -18,13 +18,25 @@ import numpy as np
 from ._arrays import NA, take_rows
 from ._state import State
 
-__all__ = ["CATEGORIES", "REASONS", "Deductions", "Payouts", "build_deductions",
-           "build_payouts", "order_week"]
+__all__ = [
+    "CATEGORIES",
+    "REASONS",
+    "Deductions",
+    "Payouts",
+    "build_deductions",
+    "build_payouts",
+    "order_week",
+]
 
 CATEGORIES: tuple[str, ...] = ("penalty", "insurance", "equipment", "service_fee", "other")
 #: Reasons (as a Chinese platform's statement gives them); index 0-2 = penalty kinds 1-3.
 REASONS: tuple[str, ...] = (
-    "配送超时", "顾客投诉", "违规取消", "每日意外险", "装备费", "站点管理费",
+    "配送超时",
+    "顾客投诉",
+    "违规取消",
+    "每日意外险",
+    "装备费",
+    "站点管理费",
 )
 
 
@@ -85,15 +97,25 @@ class Payouts:
         return len(self.worker)
 
 
-def _rows(worker: np.ndarray, order: np.ndarray, at: np.ndarray, amount: np.ndarray,
-          category: int, reason: np.ndarray | int) -> Deductions:
+def _rows(
+    worker: np.ndarray,
+    order: np.ndarray,
+    at: np.ndarray,
+    amount: np.ndarray,
+    category: int,
+    reason: np.ndarray | int,
+) -> Deductions:
     n = len(worker)
     return Deductions(
-        worker=worker.astype(np.int32), order=order.astype(np.int64), at=at.astype(np.int64),
-        day=(at // 86400).astype(np.int32), amount=amount.astype(np.int64),
+        worker=worker.astype(np.int32),
+        order=order.astype(np.int64),
+        at=at.astype(np.int64),
+        day=(at // 86400).astype(np.int32),
+        amount=amount.astype(np.int64),
         category=np.full(n, category, np.int8),
         reason=np.broadcast_to(np.asarray(reason, np.int8), (n,)).copy(),
-        appealed=np.zeros(n, bool), upheld=np.full(n, -1, np.int8),
+        appealed=np.zeros(n, bool),
+        upheld=np.full(n, -1, np.int8),
     )
 
 
@@ -101,30 +123,50 @@ def build_deductions(state: State, rng: np.random.Generator) -> Deductions:
     """All deductions, before waivers, in no particular order."""
     o, s, w = state.orders, state.sessions, state.workers
     pen = np.nonzero(o.penalty > 0)[0]
-    penalties = _rows(o.worker[pen], pen, o.end[pen] + o.penalty_delay[pen], o.penalty[pen],
-                      0, o.penalty_kind[pen] - 1)
+    penalties = _rows(
+        o.worker[pen],
+        pen,
+        o.end[pen] + o.penalty_delay[pen],
+        o.penalty[pen],
+        0,
+        o.penalty_kind[pen] - 1,
+    )
     penalties.day = o.day[pen].astype(np.int32)
     penalties.appealed = o.appealed[pen]
     penalties.upheld = np.where(o.appealed[pen], o.upheld[pen].astype(np.int8), -1).astype(np.int8)
     workday = s.worker.astype(np.int64) * 1000 + s.day
     first = np.r_[True, workday[1:] != workday[:-1]]
     daily = np.nonzero(first & w.insured[s.worker])[0]
-    insurance = _rows(s.worker[daily], np.full(len(daily), -1), s.on[daily] + 60,
-                      np.full(len(daily), 300), 1, 3)
+    insurance = _rows(
+        s.worker[daily], np.full(len(daily), -1), s.on[daily] + 60, np.full(len(daily), 300), 1, 3
+    )
     new_worker = np.r_[True, s.worker[1:] != s.worker[:-1]]
     newcomer = np.nonzero(new_worker & (w.joined_day[s.worker] >= -60))[0]
-    equipment = _rows(s.worker[newcomer], np.full(len(newcomer), -1), s.on[newcomer] + 300,
-                      rng.integers(60, 151, len(newcomer)) * 100, 2, 4)
+    equipment = _rows(
+        s.worker[newcomer],
+        np.full(len(newcomer), -1),
+        s.on[newcomer] + 300,
+        rng.integers(60, 151, len(newcomer)) * 100,
+        2,
+        4,
+    )
     station = (w.vehicle != 2) & (rng.random(w.n) < 0.1)
     week = (s.day - _monday0(state)) // 7
     workweek = s.worker.astype(np.int64) * 1000 + week
     first_of_week = np.nonzero(np.r_[True, workweek[1:] != workweek[:-1]] & station[s.worker])[0]
-    fees = _rows(s.worker[first_of_week], np.full(len(first_of_week), -1),
-                 s.on[first_of_week] + 600, np.full(len(first_of_week), 500), 3, 5)
+    fees = _rows(
+        s.worker[first_of_week],
+        np.full(len(first_of_week), -1),
+        s.on[first_of_week] + 600,
+        np.full(len(first_of_week), 500),
+        3,
+        5,
+    )
     out = penalties
     for part in (insurance, equipment, fees):
-        out = Deductions(*(np.concatenate([getattr(out, f), getattr(part, f)])
-                           for f in Deductions.__slots__))
+        out = Deductions(
+            *(np.concatenate([getattr(out, f), getattr(part, f)]) for f in Deductions.__slots__)
+        )
     return out
 
 
@@ -156,6 +198,11 @@ def build_payouts(state: State, ded: Deductions) -> tuple[Payouts, Deductions]:
     ded = take_rows(ded, ~waived[d_key])
     taken = np.where(waived, 0, taken)
     keys = np.nonzero((gross > 0) | (taken > 0))[0]
-    payouts = Payouts(worker=(keys % n_w).astype(np.int32), week=keys // n_w, gross=gross[keys],
-                      deductions=taken[keys], shortfall=np.zeros(len(keys), np.int64))
+    payouts = Payouts(
+        worker=(keys % n_w).astype(np.int32),
+        week=keys // n_w,
+        gross=gross[keys],
+        deductions=taken[keys],
+        shortfall=np.zeros(len(keys), np.int64),
+    )
     return payouts, ded

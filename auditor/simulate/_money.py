@@ -18,8 +18,15 @@ from ._world import FOOD, PARCEL, RIDE, World
 if TYPE_CHECKING:
     from ._orders import Orders
 
-__all__ = ["COMPLAINT", "IMPROPER_CANCEL", "LATE", "SEGMENTS", "customer_pool_size",
-           "draw_penalties", "price_orders"]
+__all__ = [
+    "COMPLAINT",
+    "IMPROPER_CANCEL",
+    "LATE",
+    "SEGMENTS",
+    "customer_pool_size",
+    "draw_penalties",
+    "price_orders",
+]
 
 #: Customer segments; `SEGMENTS[code]` is the contract's string.
 SEGMENTS: tuple[str, ...] = ("ios", "android", "mini_program")
@@ -40,8 +47,9 @@ def _choice(rng: np.random.Generator, values: list[int], p: list[float], n: int)
     return np.asarray(values, dtype=np.int64)[rng.choice(len(values), size=n, p=p)]
 
 
-def _customers(spec: SimulationSpec, world: World, orders: Orders,
-               rng: np.random.Generator) -> None:
+def _customers(
+    spec: SimulationSpec, world: World, orders: Orders, rng: np.random.Generator
+) -> None:
     n = len(orders)
     central = world.central[orders.zone]
     ride = orders.service == RIDE
@@ -60,16 +68,18 @@ def _customers(spec: SimulationSpec, world: World, orders: Orders,
     orders.dropoff_zone = np.where(rng.random(n) < stay, orders.zone, moved).astype(np.int8)
 
 
-def draw_penalties(service: np.ndarray, status: np.ndarray, hit: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_penalties(
+    service: np.ndarray, status: np.ndarray, hit: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Amount (cents) and kind of a penalty on each order where ``hit`` (0 elsewhere)."""
     n = len(service)
     complaint = (service == RIDE) | (rng.random(n) < 0.2)
     late_amount = np.rint(rng.uniform(2.0, 10.0, n) * 2.0) * 50.0
     complaint_amount = rng.integers(20, 51, n) * 100
     kind = np.where(status == 2, IMPROPER_CANCEL, np.where(complaint, COMPLAINT, LATE))
-    amount = np.select([kind == IMPROPER_CANCEL, kind == COMPLAINT], [500, complaint_amount],
-                       late_amount)
+    amount = np.select(
+        [kind == IMPROPER_CANCEL, kind == COMPLAINT], [500, complaint_amount], late_amount
+    )
     return np.where(hit, amount, 0).astype(np.int64), np.where(hit, kind, 0).astype(np.int8)
 
 
@@ -87,8 +97,9 @@ def _penalties(spec: SimulationSpec, orders: Orders, rng: np.random.Generator) -
     orders.upheld = orders.appealed & (rng.random(n) < spec.appeal_upheld_rate)
 
 
-def price_orders(spec: SimulationSpec, world: World, orders: Orders,
-                 rng: np.random.Generator) -> None:
+def price_orders(
+    spec: SimulationSpec, world: World, orders: Orders, rng: np.random.Generator
+) -> None:
     """Fill customers, fares, pass-through, incentives, tips, premiums and penalties in place."""
     n = len(orders)
     s = orders.service
@@ -108,9 +119,11 @@ def price_orders(spec: SimulationSpec, world: World, orders: Orders,
     orders.pass_through = np.where(done & (s == RIDE), 50 + np.where(toll, toll_c, 0), 0)
     orders.pass_through = orders.pass_through.astype(np.int64)
     bonus = done & (rng.random(n) < np.where(world.peak[s, weekend, hour], 0.10, 0.03))
-    orders.incentive = np.where(bonus, _choice(rng, [100, 200, 300, 500], [.4, .3, .2, .1], n), 0)
+    orders.incentive = np.where(
+        bonus, _choice(rng, [100, 200, 300, 500], [0.4, 0.3, 0.2, 0.1], n), 0
+    )
     tipped = done & (rng.random(n) < spec.tip_rate * _TIP_FACTOR[s])
-    tips = _choice(rng, [200, 300, 500, 800, 1000], [.3, .3, .25, .1, .05], n)
+    tips = _choice(rng, [200, 300, 500, 800, 1000], [0.3, 0.3, 0.25, 0.1, 0.05], n)
     orders.tip = np.where(tipped, tips, 0)
     two_wheel = (s == FOOD) | (s == PARCEL)
     orders.premium = np.where(two_wheel, 2 + np.minimum(3, orders.distance_km // 3), 5)

@@ -48,8 +48,14 @@ class Offers:
         return len(self.order)
 
 
-def _pick_online(online: OnlineIndex, key: np.ndarray, t: np.ndarray, exclude: np.ndarray,
-                 exclude2: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _pick_online(
+    online: OnlineIndex,
+    key: np.ndarray,
+    t: np.ndarray,
+    exclude: np.ndarray,
+    exclude2: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Worker online at wall second ``t`` in group ``key``, not ``exclude*``; -1 if none found."""
     lo = np.searchsorted(online.key, key, side="left")
     hi = np.searchsorted(online.key, key, side="right")
@@ -62,14 +68,23 @@ def _pick_online(online: OnlineIndex, key: np.ndarray, t: np.ndarray, exclude: n
         r = lo[todo] + (rng.random(len(todo)) * (hi[todo] - lo[todo])).astype(np.int64)
         r = np.minimum(r, last)
         cand = online.worker[r].astype(np.int64)
-        ok = ((online.start[r] <= t[todo]) & (t[todo] < online.end[r])
-              & (cand != exclude[todo]) & (cand != exclude2[todo]))
+        ok = (
+            (online.start[r] <= t[todo])
+            & (t[todo] < online.end[r])
+            & (cand != exclude[todo])
+            & (cand != exclude2[todo])
+        )
         chosen[todo] = np.where(ok, cand, -1)
     return chosen
 
 
-def draw_offers(workers: Workers, orders: Orders, earliest: np.ndarray,
-                online: OnlineIndex, rng: np.random.Generator) -> Offers:
+def draw_offers(
+    workers: Workers,
+    orders: Orders,
+    earliest: np.ndarray,
+    online: OnlineIndex,
+    rng: np.random.Generator,
+) -> Offers:
     """Offers of ``orders``; sets ``orders.requested``. ``earliest``: start of online time."""
     n = len(orders)
     u = rng.random(n)
@@ -93,5 +108,9 @@ def draw_offers(workers: Workers, orders: Orders, earliest: np.ndarray,
     first = accept_at - _WINDOW_S * made
     lag = np.where(orders.service == FOOD, rng.integers(30, 181, n), rng.integers(5, 61, n))
     orders.requested = first - lag
-    return Offers(*(np.concatenate([getattr(p, f) for p in parts])
-                    for f in ("order", "worker", "offered_at", "response")))
+    return Offers(
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("order", "worker", "offered_at", "response")
+        )
+    )

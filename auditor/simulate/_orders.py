@@ -25,12 +25,14 @@ __all__ = ["STATUSES", "Intervals", "Orders", "generate_orders"]
 
 #: Status codes; `STATUSES[code]` is the contract's string.
 STATUSES: tuple[str, ...] = (
-    "completed", "cancelled_by_customer", "cancelled_by_worker", "cancelled_by_platform",
+    "completed",
+    "cancelled_by_customer",
+    "cancelled_by_worker",
+    "cancelled_by_platform",
 )
 _VEHICLE_KMH = np.array([15.0, 20.0, 26.0])
 _DIST = {FOOD: (2.2, 0.5, 0.3, 7.0), PARCEL: (4.0, 0.55, 0.5, 15.0), RIDE: (6.5, 0.65, 1.0, 45.0)}
-_APPROACH = {FOOD: (0.9, 0.6, 0.05, 4.0), PARCEL: (1.5, 0.6, 0.1, 6.0),
-             RIDE: (1.2, 0.6, 0.1, 6.0)}
+_APPROACH = {FOOD: (0.9, 0.6, 0.05, 4.0), PARCEL: (1.5, 0.6, 0.1, 6.0), RIDE: (1.2, 0.6, 0.1, 6.0)}
 _WAIT_S = {FOOD: (120, 600), PARCEL: (60, 300), RIDE: (30, 180)}
 _HANDOVER_S = {FOOD: (60, 240), PARCEL: (60, 300), RIDE: (20, 90)}
 _TWO_WHEEL_MAX_S = 54 * 60  # under the 55-minute finishing allowance of a session
@@ -38,8 +40,9 @@ _BIG = 10**9
 _MAX_CARRIED = 6
 
 
-def _free_chain(start: np.ndarray, end: np.ndarray, group: np.ndarray,
-                mask: np.ndarray) -> np.ndarray:
+def _free_chain(
+    start: np.ndarray, end: np.ndarray, group: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
     """Among rows ``mask``, those a single server takes in turn: the first of each group, then
     the first starting after the previous taken one ended (non-paralysable dead time).
 
@@ -149,8 +152,11 @@ class Orders:
         return len(self.worker)
 
 
-def _lognormal(rng: np.random.Generator, service: np.ndarray,
-               table: dict[int, tuple[float, float, float, float]]) -> np.ndarray:
+def _lognormal(
+    rng: np.random.Generator,
+    service: np.ndarray,
+    table: dict[int, tuple[float, float, float, float]],
+) -> np.ndarray:
     median = np.array([table[s][0] for s in (FOOD, PARCEL, RIDE)])[service]
     sigma = np.array([table[s][1] for s in (FOOD, PARCEL, RIDE)])[service]
     low = np.array([table[s][2] for s in (FOOD, PARCEL, RIDE)])[service]
@@ -158,15 +164,17 @@ def _lognormal(rng: np.random.Generator, service: np.ndarray,
     return np.clip(median * np.exp(sigma * rng.standard_normal(len(service))), low, high)
 
 
-def _uniform(rng: np.random.Generator, service: np.ndarray,
-             table: dict[int, tuple[int, int]]) -> np.ndarray:
+def _uniform(
+    rng: np.random.Generator, service: np.ndarray, table: dict[int, tuple[int, int]]
+) -> np.ndarray:
     low = np.array([table[s][0] for s in (FOOD, PARCEL, RIDE)])[service]
     high = np.array([table[s][1] for s in (FOOD, PARCEL, RIDE)])[service]
     return low + rng.random(len(service)) * (high - low)
 
 
-def _arrivals(iv: Intervals, world: World, workers: Workers,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _arrivals(
+    iv: Intervals, world: World, workers: Workers, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrival times, interval index and service of each arriving order, time-sorted."""
     sl = slice_intervals(iv.start, iv.stop)
     w = iv.worker[sl.interval]
@@ -189,8 +197,14 @@ def _arrivals(iv: Intervals, world: World, workers: Workers,
     return sl.start[si] + offset, sl.interval[si], service.astype(np.int8)
 
 
-def generate_orders(spec: SimulationSpec, world: World, workers: Workers, iv: Intervals,
-                    online: OnlineIndex, rng: np.random.Generator) -> tuple[Orders, Offers]:
+def generate_orders(
+    spec: SimulationSpec,
+    world: World,
+    workers: Workers,
+    iv: Intervals,
+    online: OnlineIndex,
+    rng: np.random.Generator,
+) -> tuple[Orders, Offers]:
     """Fill the intervals ``iv`` with accepted orders and the offers that led to them."""
     orders, start = _trips(spec, world, workers, iv, rng)
     price_orders(spec, world, orders, rng)
@@ -198,8 +212,9 @@ def generate_orders(spec: SimulationSpec, world: World, workers: Workers, iv: In
     return orders, offers
 
 
-def _trips(spec: SimulationSpec, world: World, workers: Workers, iv: Intervals,
-           rng: np.random.Generator) -> tuple[Orders, np.ndarray]:
+def _trips(
+    spec: SimulationSpec, world: World, workers: Workers, iv: Intervals, rng: np.random.Generator
+) -> tuple[Orders, np.ndarray]:
     """Accepted orders with times, trips and status; and the start of their interval."""
     accepted, interval, service = _arrivals(iv, world, workers, rng)
     n = len(accepted)
@@ -214,8 +229,7 @@ def _trips(spec: SimulationSpec, world: World, workers: Workers, iv: Intervals,
     kmh = _VEHICLE_KMH[workers.vehicle[worker]] * workers.speed[worker] * congestion
     to_pickup = approach / kmh * 3600 + _uniform(rng, service, _WAIT_S)
     trip = distance / kmh * 3600 + _uniform(rng, service, _HANDOVER_S)
-    squeeze = np.where(service == RIDE, 1.0,
-                       np.minimum(1.0, _TWO_WHEEL_MAX_S / (to_pickup + trip)))
+    squeeze = np.where(service == RIDE, 1.0, np.minimum(1.0, _TWO_WHEEL_MAX_S / (to_pickup + trip)))
     to_pickup = (to_pickup * squeeze).astype(np.int64) + 1
     trip = (trip * squeeze).astype(np.int64) + 1
     u = rng.random(n)
@@ -231,18 +245,37 @@ def _trips(spec: SimulationSpec, world: World, workers: Workers, iv: Intervals,
     k = np.nonzero(~busy & (end <= iv.hard_end[interval]))[0]
     interval, m = interval[k], len(k)
     orders = Orders(
-        session=iv.session[interval], worker=worker[k], day=iv.day[interval],
-        service=service[k], status=status[k], requested=accepted[k], accepted=accepted[k],
-        pickup=pickup[k], dropoff=dropoff[k], end=end[k], zone=iv.zone[interval].astype(np.int8),
-        dropoff_zone=np.zeros(m, np.int8), distance_km=np.round(distance[k], 2),
-        approach_km=np.round(approach[k], 2), trip_min=trip[k] / 60.0,
-        customer=np.zeros(m, np.int64), segment=np.zeros(m, np.int8),
-        fare=np.zeros(m, np.int64), pass_through=np.zeros(m, np.int64),
-        rate=np.full(m, spec.commission_rate), hidden_frac=np.zeros(m),
-        incentive=np.zeros(m, np.int64), tip=np.zeros(m, np.int64), tip_cut=np.zeros(m),
-        premium=np.zeros(m, np.int64), premium_payer=np.zeros(m, np.int8),
-        late_p=np.zeros(m), penalty=np.zeros(m, np.int64), penalty_kind=np.zeros(m, np.int8),
-        penalty_delay=np.zeros(m, np.int64), appealed=np.zeros(m, bool),
+        session=iv.session[interval],
+        worker=worker[k],
+        day=iv.day[interval],
+        service=service[k],
+        status=status[k],
+        requested=accepted[k],
+        accepted=accepted[k],
+        pickup=pickup[k],
+        dropoff=dropoff[k],
+        end=end[k],
+        zone=iv.zone[interval].astype(np.int8),
+        dropoff_zone=np.zeros(m, np.int8),
+        distance_km=np.round(distance[k], 2),
+        approach_km=np.round(approach[k], 2),
+        trip_min=trip[k] / 60.0,
+        customer=np.zeros(m, np.int64),
+        segment=np.zeros(m, np.int8),
+        fare=np.zeros(m, np.int64),
+        pass_through=np.zeros(m, np.int64),
+        rate=np.full(m, spec.commission_rate),
+        hidden_frac=np.zeros(m),
+        incentive=np.zeros(m, np.int64),
+        tip=np.zeros(m, np.int64),
+        tip_cut=np.zeros(m),
+        premium=np.zeros(m, np.int64),
+        premium_payer=np.zeros(m, np.int8),
+        late_p=np.zeros(m),
+        penalty=np.zeros(m, np.int64),
+        penalty_kind=np.zeros(m, np.int8),
+        penalty_delay=np.zeros(m, np.int64),
+        appealed=np.zeros(m, bool),
         upheld=np.zeros(m, bool),
     )
     return orders, iv.start[interval]

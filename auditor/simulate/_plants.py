@@ -19,8 +19,13 @@ from ._money import SEGMENTS, draw_penalties
 from ._orders import Intervals, generate_orders
 from ._state import State, plant_rng
 
-__all__ = ["ORDER_PLANTS", "STATEMENT_PLANTS", "apply_order_plants", "apply_statement_plants",
-           "group_of_workers"]
+__all__ = [
+    "ORDER_PLANTS",
+    "STATEMENT_PLANTS",
+    "apply_order_plants",
+    "apply_statement_plants",
+    "group_of_workers",
+]
 
 _HOUR = 3600
 _TAIL_S = 55 * 60
@@ -71,8 +76,9 @@ def _hrs01(state: State, rng: np.random.Generator) -> None:
     # minutes of it), then stop later (not after 03:00), to 12.5-13.5 online hours.
     ld_days = days[~no_break]
     same_date = s.on // 86400 == s.day  # hours are counted on the local date of online_at
-    dur = np.bincount(wd_of_session, weights=(s.off - s.on) * same_date,
-                      minlength=len(first))[ld_days]
+    dur = np.bincount(wd_of_session, weights=(s.off - s.on) * same_date, minlength=len(first))[
+        ld_days
+    ]
     need = (rng.uniform(12.5, 13.5, len(ld_days)) * _HOUR - dur).astype(np.int64)
     f_rows, l_rows = first[ld_days], last[ld_days]
     room = np.maximum(s.on[f_rows] - (s.day[f_rows].astype(np.int64) * 86400 + 6 * _HOUR), 0)
@@ -80,8 +86,9 @@ def _hrs01(state: State, rng: np.random.Generator) -> None:
     on[f_rows] = s.on[f_rows] - earlier
     need = need - earlier
     multi = l_rows > f_rows
-    gap_room = np.where(multi, s.on[np.minimum(f_rows + 1, len(s) - 1)] - 25 * 60 - s.off[f_rows],
-                        0)
+    gap_room = np.where(
+        multi, s.on[np.minimum(f_rows + 1, len(s) - 1)] - 25 * 60 - s.off[f_rows], 0
+    )
     into_break = np.clip(need, 0, np.maximum(gap_room, 0))
     off[f_rows] = np.where(multi, s.off[f_rows] + into_break, off[f_rows])
     need = need - np.where(multi, into_break, 0)
@@ -97,23 +104,34 @@ def _hrs01(state: State, rng: np.random.Generator) -> None:
     tail_stop = np.maximum(off[tail], tail_start)
     same_worker_next = np.r_[s.worker[1:] == s.worker[:-1], False]
     next_on = np.where(same_worker_next, np.r_[on[1:], 0], np.iinfo(np.int64).max)
-    iv = Intervals(session=rows.astype(np.int32), worker=s.worker[rows], day=s.day[rows],
-                   zone=s.zone[rows], start=np.r_[on[head], tail_start],
-                   stop=np.r_[s.on[head], tail_stop],
-                   hard_end=np.r_[s.on[head], np.minimum(tail_stop + _TAIL_S, next_on[tail])])
-    extra, extra_offers = generate_orders(state.spec, state.world, state.workers, iv,
-                                          state.online, rng)
+    iv = Intervals(
+        session=rows.astype(np.int32),
+        worker=s.worker[rows],
+        day=s.day[rows],
+        zone=s.zone[rows],
+        start=np.r_[on[head], tail_start],
+        stop=np.r_[s.on[head], tail_stop],
+        hard_end=np.r_[s.on[head], np.minimum(tail_stop + _TAIL_S, next_on[tail])],
+    )
+    extra, extra_offers = generate_orders(
+        state.spec, state.world, state.workers, iv, state.online, rng
+    )
     extra_offers.order = extra_offers.order + len(state.orders)
     state.orders = concat_rows(state.orders, extra)
     state.offers = concat_rows(state.offers, extra_offers)
     s.on, s.off = on, off
     state.plants["HRS-01"] = {
-        "max_daily_online_hours": 12.0, "max_continuous_online_hours": 4.0,
-        "min_break_minutes": 20, "worker_share": opts.hrs01_worker_share,
+        "max_daily_online_hours": 12.0,
+        "max_continuous_online_hours": 4.0,
+        "min_break_minutes": 20,
+        "worker_share": opts.hrs01_worker_share,
         "day_share": opts.hrs01_day_share,
     }
-    state.marks["HRS-01"] = {"first_session": first[days], "no_break": no_break,
-                             "extra_orders": np.arange(len(extra)) + len(state.orders) - len(extra)}
+    state.marks["HRS-01"] = {
+        "first_session": first[days],
+        "no_break": no_break,
+        "extra_orders": np.arange(len(extra)) + len(state.orders) - len(extra),
+    }
 
 
 def _dsp01(state: State, rng: np.random.Generator) -> None:
@@ -127,9 +145,12 @@ def _dsp01(state: State, rng: np.random.Generator) -> None:
     off_keep = keep[state.offers.order]
     state.offers = take_rows(state.offers, off_keep)
     state.offers.order = new_pos[state.offers.order]
-    state.plants["DSP-01"] = {**_group_params(state), "rate_ratio": 1.0 - ps,
-                              "orders_removed": int(drop.sum()),
-                              "group_orders_before": int(in_group.sum())}
+    state.plants["DSP-01"] = {
+        **_group_params(state),
+        "rate_ratio": 1.0 - ps,
+        "orders_removed": int(drop.sum()),
+        "group_orders_before": int(in_group.sum()),
+    }
 
 
 def _fee01(state: State, rng: np.random.Generator) -> None:
@@ -137,9 +158,12 @@ def _fee01(state: State, rng: np.random.Generator) -> None:
     zone = state.world.zones.index(opts.fee01_zone)
     hit = state.orders.zone == zone
     state.orders.rate = np.where(hit, opts.fee01_rate, state.orders.rate)
-    state.plants["FEE-01"] = {"zone": opts.fee01_zone, "actual_rate": opts.fee01_rate,
-                              "declared_rate": state.spec.commission_rate,
-                              "cap": state.spec.commission_cap}
+    state.plants["FEE-01"] = {
+        "zone": opts.fee01_zone,
+        "actual_rate": opts.fee01_rate,
+        "declared_rate": state.spec.commission_rate,
+        "cap": state.spec.commission_cap,
+    }
     state.marks["FEE-01"] = {"orders": hit}
 
 
@@ -151,16 +175,23 @@ def _fee04(state: State, rng: np.random.Generator) -> None:
     change_date = spec.start + datetime.timedelta(days=change)
     if opts.fee04_announced:
         state.fee_rows[0]["effective_to"] = change_date - datetime.timedelta(days=1)
-        state.fee_rows.append({
-            "effective_from": change_date, "effective_to": None, "service": None, "zone": None,
-            "commission_rate": round(spec.commission_rate + opts.fee04_step, 6),
-            "commission_cap": spec.commission_cap,
-            "announced_at": change_date - datetime.timedelta(days=14),
-        })
+        state.fee_rows.append(
+            {
+                "effective_from": change_date,
+                "effective_to": None,
+                "service": None,
+                "zone": None,
+                "commission_rate": round(spec.commission_rate + opts.fee04_step, 6),
+                "commission_cap": spec.commission_cap,
+                "announced_at": change_date - datetime.timedelta(days=14),
+            }
+        )
     state.plants["FEE-04"] = {
-        "change_date": change_date.isoformat(), "rate_before": spec.commission_rate,
+        "change_date": change_date.isoformat(),
+        "rate_before": spec.commission_rate,
         "rate_after": round(spec.commission_rate + opts.fee04_step, 6),
-        "step": opts.fee04_step, "announced": opts.fee04_announced,
+        "step": opts.fee04_step,
+        "announced": opts.fee04_announced,
         "breach": not opts.fee04_announced,
     }
     state.marks["FEE-04"] = {"orders": after}
@@ -174,15 +205,19 @@ def _scale_fare(state: State, hit: np.ndarray, factor: np.ndarray | float) -> No
 def _pay01(state: State, rng: np.random.Generator) -> None:
     factor = state.spec.plant_options.pay01_factor
     _scale_fare(state, np.ones(len(state.orders), bool), factor)
-    state.plants["PAY-01"] = {"fare_factor": factor,
-                              "minimum_hourly_wage": state.spec.minimum_hourly_wage}
+    state.plants["PAY-01"] = {
+        "fare_factor": factor,
+        "minimum_hourly_wage": state.spec.minimum_hourly_wage,
+    }
 
 
 def _prc01(state: State, rng: np.random.Generator) -> None:
     opts, ps = state.spec.plant_options, state.spec.plant_size
     if opts.prc01_segment not in SEGMENTS:
-        raise ValueError(f"PlantOptions.prc01_segment must be one of {', '.join(SEGMENTS)}. "
-                         f"Got {opts.prc01_segment!r} instead.")
+        raise ValueError(
+            f"PlantOptions.prc01_segment must be one of {', '.join(SEGMENTS)}. "
+            f"Got {opts.prc01_segment!r} instead."
+        )
     hit = state.orders.segment == SEGMENTS.index(opts.prc01_segment)
     _scale_fare(state, hit, 1.0 + ps)
     state.plants["PRC-01"] = {"segment": opts.prc01_segment, "price_ratio": 1.0 + ps}
@@ -211,16 +246,19 @@ def _fee05(state: State, rng: np.random.Generator) -> None:
 
 def _dsp02(state: State, rng: np.random.Generator) -> None:
     ps = state.spec.plant_size
-    state.quote_mult = np.where(group_of_workers(state), state.quote_mult * (1 - ps),
-                                state.quote_mult)
-    state.plants["DSP-02"] = {**_group_params(state), "offered_pay_ratio": 1.0 - ps,
-                              "side_effects": ["PAY-02"]}
+    state.quote_mult = np.where(
+        group_of_workers(state), state.quote_mult * (1 - ps), state.quote_mult
+    )
+    state.plants["DSP-02"] = {
+        **_group_params(state),
+        "offered_pay_ratio": 1.0 - ps,
+        "side_effects": ["PAY-02"],
+    }
 
 
 def _pay02(state: State, rng: np.random.Generator) -> None:
     ps = state.spec.plant_size
-    state.pay_mult = np.where(group_of_workers(state), state.pay_mult * (1 - ps),
-                              state.pay_mult)
+    state.pay_mult = np.where(group_of_workers(state), state.pay_mult * (1 - ps), state.pay_mult)
     state.plants["PAY-02"] = {**_group_params(state), "pay_ratio": 1.0 - ps}
 
 
@@ -250,12 +288,14 @@ def _ins01(state: State, rng: np.random.Generator) -> None:
     missing = np.zeros(n, bool)
     missing[order[:n_missing]] = True
     paid = np.zeros(n, bool)
-    paid[order[n_missing:n_missing + n_paid]] = True
+    paid[order[n_missing : n_missing + n_paid]] = True
     o = state.orders
     o.premium = np.where(missing[o.worker], NA, o.premium)
     o.premium_payer = np.where(paid[o.worker], 1, o.premium_payer).astype(np.int8)
-    state.plants["INS-01"] = {"missing_worker_share": opts.ins01_missing_share,
-                              "worker_paid_share": opts.ins01_worker_paid_share}
+    state.plants["INS-01"] = {
+        "missing_worker_share": opts.ins01_missing_share,
+        "worker_paid_share": opts.ins01_worker_paid_share,
+    }
     state.marks["INS-01"] = {"missing_workers": missing, "paying_workers": paid}
 
 
@@ -273,9 +313,12 @@ def _ded01(state: State, rng: np.random.Generator) -> None:
     group_pen = in_group & (o.penalty > 0)
     upheld = o.appealed & (rng.random(n) < opts.ded01_upheld_rate)
     o.upheld = np.where(group_pen, upheld, o.upheld)
-    state.plants["DED-01"] = {**_group_params(state), "penalty_rate_ratio": ratio,
-                              "group_upheld_rate": opts.ded01_upheld_rate,
-                              "others_upheld_rate": spec.appeal_upheld_rate}
+    state.plants["DED-01"] = {
+        **_group_params(state),
+        "penalty_rate_ratio": ratio,
+        "group_upheld_rate": opts.ded01_upheld_rate,
+        "others_upheld_rate": spec.appeal_upheld_rate,
+    }
     state.marks["DED-01"] = {"extra_orders": extra}
 
 
@@ -292,15 +335,28 @@ def _fee03(state: State, rng: np.random.Generator) -> None:
     rows = np.nonzero(chosen[p.worker] & (p.gross - p.deductions > 0))[0]
     due = p.gross[rows] - p.deductions[rows]
     p.shortfall[rows] = np.rint(due * frac).astype(np.int64)
-    state.plants["FEE-03"] = {"worker_share": opts.fee03_worker_share,
-                              "shortfall_share_of_net_due": frac}
+    state.plants["FEE-03"] = {
+        "worker_share": opts.fee03_worker_share,
+        "shortfall_share_of_net_due": frac,
+    }
     state.marks["FEE-03"] = {"payouts": rows}
 
 
 ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
-    "HRS-01": _hrs01, "DSP-01": _dsp01, "FEE-01": _fee01, "FEE-04": _fee04, "PAY-01": _pay01,
-    "PRC-01": _prc01, "PRC-02": _prc02, "FEE-05": _fee05, "DSP-02": _dsp02, "PAY-02": _pay02,
-    "FEE-02": _fee02, "FEE-06": _fee06, "INS-01": _ins01, "DED-01": _ded01,
+    "HRS-01": _hrs01,
+    "DSP-01": _dsp01,
+    "FEE-01": _fee01,
+    "FEE-04": _fee04,
+    "PAY-01": _pay01,
+    "PRC-01": _prc01,
+    "PRC-02": _prc02,
+    "FEE-05": _fee05,
+    "DSP-02": _dsp02,
+    "PAY-02": _pay02,
+    "FEE-02": _fee02,
+    "FEE-06": _fee06,
+    "INS-01": _ins01,
+    "DED-01": _ded01,
 }
 STATEMENT_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {"FEE-03": _fee03}
 

@@ -55,10 +55,15 @@ def _tiers(state: State, rng: np.random.Generator) -> np.ndarray:
 
 def _row_counts(state: State) -> dict[str, int]:
     """Rows each table will have."""
-    return {"orders": len(state.orders), "offers": len(state.offers),
-            "sessions": len(state.sessions), "payouts": len(state.payouts or ()),
-            "deductions": len(state.deductions or ()), "workers": state.workers.n,
-            "fee_schedule": len(state.fee_rows)}
+    return {
+        "orders": len(state.orders),
+        "offers": len(state.offers),
+        "sessions": len(state.sessions),
+        "payouts": len(state.payouts or ()),
+        "deductions": len(state.deductions or ()),
+        "workers": state.workers.n,
+        "fee_schedule": len(state.fee_rows),
+    }
 
 
 def simulate(spec: SimulationSpec) -> SimulatedPackage:

@@ -18,8 +18,14 @@ from ._spec import SimulationSpec
 from ._workers import Workers
 from ._world import World
 
-__all__ = ["OnlineIndex", "Sessions", "Slices", "build_online_index", "plan_sessions",
-           "slice_intervals"]
+__all__ = [
+    "OnlineIndex",
+    "Sessions",
+    "Slices",
+    "build_online_index",
+    "plan_sessions",
+    "slice_intervals",
+]
 
 _MAX_PLANNED_H = 3.0
 _MIN_SESSION_H = 0.5
@@ -89,13 +95,15 @@ class OnlineIndex:
     n_hours: int
 
 
-def plan_sessions(spec: SimulationSpec, world: World, workers: Workers,
-                  rng: np.random.Generator) -> Sessions:
+def plan_sessions(
+    spec: SimulationSpec, world: World, workers: Workers, rng: np.random.Generator
+) -> Sessions:
     """Draw which days each worker works and the sessions of each working day."""
     n_w, n_d = workers.n, spec.days
     days = np.arange(n_d)
-    p = workers.p_day[:, None] * np.where(world.is_weekend(days)[None, :],
-                                          workers.weekend_mult[:, None], 1.0)
+    p = workers.p_day[:, None] * np.where(
+        world.is_weekend(days)[None, :], workers.weekend_mult[:, None], 1.0
+    )
     active = (rng.random((n_w, n_d)) < p) & (days[None, :] >= workers.joined_day[:, None])
     w, d = np.nonzero(active)
     n = len(w)
@@ -155,8 +163,14 @@ def build_online_index(sessions: Sessions, workers: Workers, n_days: int) -> Onl
     sl = slice_intervals(sessions.on, sessions.planned_off)
     n_hours = (n_days + 2) * 24
     worker = sessions.worker[sl.interval]
-    key = ((sessions.zone[sl.interval].astype(np.int64) * 2 + workers.is_car[worker])
-           * n_hours + sl.hour_abs)
+    key = (
+        sessions.zone[sl.interval].astype(np.int64) * 2 + workers.is_car[worker]
+    ) * n_hours + sl.hour_abs
     order = np.argsort(key, kind="stable")
-    return OnlineIndex(worker=worker[order], start=sl.start[order], end=sl.end[order],
-                       key=key[order], n_hours=n_hours)
+    return OnlineIndex(
+        worker=worker[order],
+        start=sl.start[order],
+        end=sl.end[order],
+        key=key[order],
+        n_hours=n_hours,
+    )

@@ -185,14 +185,25 @@ def check_spec(spec: SimulationSpec) -> None:
         raise _fail("zones", "an int in [2, 99]", spec.zones)
     if not 0.0 < spec.demand_scale <= 10.0 or not math.isfinite(spec.demand_scale):
         raise _fail("demand_scale", "a number in (0, 10]", spec.demand_scale)
-    for name in ("car_share", "female_share", "parcel_share", "cancel_rate", "tip_rate",
-                 "penalty_rate", "appeal_rate", "appeal_upheld_rate"):
+    for name in (
+        "car_share",
+        "female_share",
+        "parcel_share",
+        "cancel_rate",
+        "tip_rate",
+        "penalty_rate",
+        "appeal_rate",
+        "appeal_upheld_rate",
+    ):
         value = getattr(spec, name)
         if not 0.0 <= value <= 1.0:
             raise _fail(name, "a fraction in [0, 1]", value)
     if not 0.0 <= spec.commission_rate < spec.commission_cap < 1.0:
-        raise _fail("commission_rate", "in [0, commission_cap) with commission_cap < 1",
-                    (spec.commission_rate, spec.commission_cap))
+        raise _fail(
+            "commission_rate",
+            "in [0, commission_cap) with commission_cap < 1",
+            (spec.commission_rate, spec.commission_cap),
+        )
     opts = spec.plant_options
     if opts.group_attribute not in ("gender", "age_band", "vehicle_type"):
         raise ValueError(
@@ -221,7 +232,6 @@ def spec_to_json(spec: SimulationSpec) -> dict[str, Any]:
     """The spec as a JSON-serialisable dict (dates as ISO strings, tuples as lists)."""
     out = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
     out["plant_options"] = {
-        f.name: getattr(spec.plant_options, f.name)
-        for f in dataclasses.fields(spec.plant_options)
+        f.name: getattr(spec.plant_options, f.name) for f in dataclasses.fields(spec.plant_options)
     }
     return {k: _jsonable(v) for k, v in out.items()}

@@ -92,19 +92,38 @@ def build_base(spec: SimulationSpec) -> tuple[State, dict[str, np.random.Generat
     sessions = plan_sessions(spec, world, workers, rngs["sessions"])
     online = build_online_index(sessions, workers, spec.days)
     intervals = Intervals(
-        session=np.arange(len(sessions), dtype=np.int32), worker=sessions.worker,
-        day=sessions.day, zone=sessions.zone, start=sessions.on, stop=sessions.planned_off,
+        session=np.arange(len(sessions), dtype=np.int32),
+        worker=sessions.worker,
+        day=sessions.day,
+        zone=sessions.zone,
+        start=sessions.on,
+        stop=sessions.planned_off,
         hard_end=sessions.hard_end,
     )
     orders, offers = generate_orders(spec, world, workers, intervals, online, rngs["orders"])
-    fee_rows = [{
-        "effective_from": spec.start, "effective_to": None, "service": None, "zone": None,
-        "commission_rate": spec.commission_rate, "commission_cap": spec.commission_cap,
-        "announced_at": spec.start - datetime.timedelta(days=30),
-    }]
-    state = State(spec=spec, world=world, workers=workers, sessions=sessions, online=online,
-                  orders=orders, offers=offers, quote_mult=np.ones(workers.n),
-                  pay_mult=np.ones(workers.n), fee_rows=fee_rows)
+    fee_rows = [
+        {
+            "effective_from": spec.start,
+            "effective_to": None,
+            "service": None,
+            "zone": None,
+            "commission_rate": spec.commission_rate,
+            "commission_cap": spec.commission_cap,
+            "announced_at": spec.start - datetime.timedelta(days=30),
+        }
+    ]
+    state = State(
+        spec=spec,
+        world=world,
+        workers=workers,
+        sessions=sessions,
+        online=online,
+        orders=orders,
+        offers=offers,
+        quote_mult=np.ones(workers.n),
+        pay_mult=np.ones(workers.n),
+        fee_rows=fee_rows,
+    )
     return state, rngs
 
 

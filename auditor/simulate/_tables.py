@@ -50,15 +50,17 @@ def _money(cents: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
     return pa.array(np.where(missing, 0.0, values), pa.float64(), mask=missing)
 
 
-def _labels(labels: tuple[str, ...], codes: np.ndarray,
-            missing: np.ndarray | None = None) -> pa.Array:
-    idx = pa.array(codes.astype(np.int32), mask=missing if missing is not None and missing.any()
-                   else None)
+def _labels(
+    labels: tuple[str, ...], codes: np.ndarray, missing: np.ndarray | None = None
+) -> pa.Array:
+    idx = pa.array(
+        codes.astype(np.int32), mask=missing if missing is not None and missing.any() else None
+    )
     return pa.array(labels, pa.string()).take(idx)
 
 
 def _dates(state: State, days: np.ndarray) -> pa.Array:
-    epoch = (state.world.start_ordinal - datetime.date(1970, 1, 1).toordinal())
+    epoch = state.world.start_ordinal - datetime.date(1970, 1, 1).toordinal()
     return pa.array((np.asarray(days) + epoch).astype(np.int32), pa.date32())
 
 
@@ -102,25 +104,29 @@ def _offers(state: State, lay: Layout, worker_ids: pa.Array) -> pa.Table:
     f, p = state.offers, lay.offer_perm
     o = state.orders
     order = _pop(f, "order")[p]
-    return pa.table({
-        "offer_id": id_array("F", np.arange(1, len(p) + 1), 10),
-        "order_id": id_array("O", lay.order_rank[order] + 1, 9),
-        "worker_id": worker_ids.take(pa.array(_pop(f, "worker")[p])),
-        "offered_at": _ts(state, _pop(f, "offered_at")[p], o.day[order]),
-        "response": _labels(RESPONSES, _pop(f, "response")[p]),
-        "offered_pay": _money(_pop(state, "offered_pay")[p]),
-        "zone": _labels(state.world.zones, o.zone[order]),
-    })
+    return pa.table(
+        {
+            "offer_id": id_array("F", np.arange(1, len(p) + 1), 10),
+            "order_id": id_array("O", lay.order_rank[order] + 1, 9),
+            "worker_id": worker_ids.take(pa.array(_pop(f, "worker")[p])),
+            "offered_at": _ts(state, _pop(f, "offered_at")[p], o.day[order]),
+            "response": _labels(RESPONSES, _pop(f, "response")[p]),
+            "offered_pay": _money(_pop(state, "offered_pay")[p]),
+            "zone": _labels(state.world.zones, o.zone[order]),
+        }
+    )
 
 
 def _sessions(state: State, lay: Layout) -> pa.Table:
     s = state.sessions
-    return pa.table({
-        "worker_id": id_array("W", s.worker.astype(np.int64) + 1, lay.worker_width),
-        "online_at": _ts(state, s.on, s.day),
-        "offline_at": _ts(state, s.off, s.day),
-        "zone": _labels(state.world.zones, s.zone),
-    })
+    return pa.table(
+        {
+            "worker_id": id_array("W", s.worker.astype(np.int64) + 1, lay.worker_width),
+            "online_at": _ts(state, s.on, s.day),
+            "offline_at": _ts(state, s.off, s.day),
+            "zone": _labels(state.world.zones, s.zone),
+        }
+    )
 
 
 def _payouts(state: State, lay: Layout) -> pa.Table:
@@ -129,16 +135,18 @@ def _payouts(state: State, lay: Layout) -> pa.Table:
         raise RuntimeError("build_tables needs the payouts: build the ledger first.")
     start_day = pay.week * 7 - state.world.weekday0
     paid_day = start_day + 8
-    return pa.table({
-        "payout_id": id_array("P", np.arange(1, len(pay) + 1), 8),
-        "worker_id": id_array("W", pay.worker.astype(np.int64) + 1, lay.worker_width),
-        "period_start": _dates(state, start_day),
-        "period_end": _dates(state, start_day + 6),
-        "gross_credited": _money(pay.gross),
-        "deductions_total": _money(pay.deductions),
-        "net_paid": _money(pay.net),
-        "paid_at": _ts(state, paid_day * 86400 + 10 * 3600, paid_day),
-    })
+    return pa.table(
+        {
+            "payout_id": id_array("P", np.arange(1, len(pay) + 1), 8),
+            "worker_id": id_array("W", pay.worker.astype(np.int64) + 1, lay.worker_width),
+            "period_start": _dates(state, start_day),
+            "period_end": _dates(state, start_day + 6),
+            "gross_credited": _money(pay.gross),
+            "deductions_total": _money(pay.deductions),
+            "net_paid": _money(pay.net),
+            "paid_at": _ts(state, paid_day * 86400 + 10 * 3600, paid_day),
+        }
+    )
 
 
 def _deductions(state: State, lay: Layout) -> pa.Table:
@@ -150,44 +158,53 @@ def _deductions(state: State, lay: Layout) -> pa.Table:
     no_order = order < 0
     appealed = d.appealed[p]
     upheld = d.upheld[p]
-    return pa.table({
-        "deduction_id": id_array("D", np.arange(1, len(p) + 1), 9),
-        "worker_id": id_array("W", d.worker[p].astype(np.int64) + 1, lay.worker_width),
-        "order_id": pc.if_else(pa.array(no_order), pa.scalar(None, pa.string()),
-                               id_array("O", lay.order_rank[np.where(no_order, 0, order)] + 1, 9)),
-        "deducted_at": _ts(state, d.at[p], d.day[p]),
-        "amount": _money(d.amount[p]),
-        "category": _labels(CATEGORIES, d.category[p]),
-        "reason": _labels(REASONS, d.reason[p]),
-        "appealed": pa.array(appealed, pa.bool_()),
-        "appeal_upheld": pa.array(upheld == 1, pa.bool_(), mask=upheld < 0),
-    })
+    return pa.table(
+        {
+            "deduction_id": id_array("D", np.arange(1, len(p) + 1), 9),
+            "worker_id": id_array("W", d.worker[p].astype(np.int64) + 1, lay.worker_width),
+            "order_id": pc.if_else(
+                pa.array(no_order),
+                pa.scalar(None, pa.string()),
+                id_array("O", lay.order_rank[np.where(no_order, 0, order)] + 1, 9),
+            ),
+            "deducted_at": _ts(state, d.at[p], d.day[p]),
+            "amount": _money(d.amount[p]),
+            "category": _labels(CATEGORIES, d.category[p]),
+            "reason": _labels(REASONS, d.reason[p]),
+            "appealed": pa.array(appealed, pa.bool_()),
+            "appeal_upheld": pa.array(upheld == 1, pa.bool_(), mask=upheld < 0),
+        }
+    )
 
 
 def _workers(state: State, lay: Layout) -> pa.Table:
     w = state.workers
-    return pa.table({
-        "worker_id": id_array("W", np.arange(1, w.n + 1), lay.worker_width),
-        "joined_on": _dates(state, w.joined_day),
-        "gender": _labels(GENDERS, w.gender),
-        "age_band": _labels(AGE_BANDS, w.age_band),
-        "vehicle_type": _labels(VEHICLES, w.vehicle),
-        "home_zone": _labels(state.world.zones, w.home_zone),
-        "tier": _labels(TIERS, state.tier),
-    })
+    return pa.table(
+        {
+            "worker_id": id_array("W", np.arange(1, w.n + 1), lay.worker_width),
+            "joined_on": _dates(state, w.joined_day),
+            "gender": _labels(GENDERS, w.gender),
+            "age_band": _labels(AGE_BANDS, w.age_band),
+            "vehicle_type": _labels(VEHICLES, w.vehicle),
+            "home_zone": _labels(state.world.zones, w.home_zone),
+            "tier": _labels(TIERS, state.tier),
+        }
+    )
 
 
 def _fee_schedule(state: State) -> pa.Table:
     rows = state.fee_rows
-    return pa.table({
-        "effective_from": pa.array([r["effective_from"] for r in rows], pa.date32()),
-        "effective_to": pa.array([r["effective_to"] for r in rows], pa.date32()),
-        "service": pa.array([r["service"] for r in rows], pa.string()),
-        "zone": pa.array([r["zone"] for r in rows], pa.string()),
-        "commission_rate": pa.array([r["commission_rate"] for r in rows], pa.float64()),
-        "commission_cap": pa.array([r["commission_cap"] for r in rows], pa.float64()),
-        "announced_at": pa.array([r["announced_at"] for r in rows], pa.date32()),
-    })
+    return pa.table(
+        {
+            "effective_from": pa.array([r["effective_from"] for r in rows], pa.date32()),
+            "effective_to": pa.array([r["effective_to"] for r in rows], pa.date32()),
+            "service": pa.array([r["service"] for r in rows], pa.string()),
+            "zone": pa.array([r["zone"] for r in rows], pa.string()),
+            "commission_rate": pa.array([r["commission_rate"] for r in rows], pa.float64()),
+            "commission_cap": pa.array([r["commission_cap"] for r in rows], pa.float64()),
+            "announced_at": pa.array([r["announced_at"] for r in rows], pa.date32()),
+        }
+    )
 
 
 def build_tables(state: State, lay: Layout) -> dict[str, pa.Table]:
@@ -206,5 +223,15 @@ def build_tables(state: State, lay: Layout) -> dict[str, pa.Table]:
         "offers": _offers(state, lay, worker_ids),
     }
     tables["orders"] = _orders(state, lay, worker_ids)
-    return {name: tables[name] for name in ("orders", "offers", "sessions", "payouts",
-                                            "deductions", "workers", "fee_schedule")}
+    return {
+        name: tables[name]
+        for name in (
+            "orders",
+            "offers",
+            "sessions",
+            "payouts",
+            "deductions",
+            "workers",
+            "fee_schedule",
+        )
+    }

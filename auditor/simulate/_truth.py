@@ -77,8 +77,7 @@ def earnings_summary(state: State) -> dict[str, Any]:
     n_keys = (int(max(week.max(initial=0), p.week.max(initial=0))) + 2) * n_w
     s = state.sessions
     s_week = (s.on // 86400 + state.world.weekday0) // 7
-    online = np.bincount(s_week * n_w + s.worker, weights=(s.off - s.on) / 3600.0,
-                         minlength=n_keys)
+    online = np.bincount(s_week * n_w + s.worker, weights=(s.off - s.on) / 3600.0, minlength=n_keys)
     engaged = _engaged_hours(state, week, n_keys)
     key = p.week * n_w + p.worker
     net = (p.gross - p.deductions) / 100.0
@@ -94,8 +93,8 @@ def earnings_summary(state: State) -> dict[str, Any]:
         "median_hourly_online": round(float(np.median(per_online)), 2) if ok.any() else None,
         "median_hourly_engaged": round(float(np.median(per_engaged)), 2) if ok.any() else None,
         "definition": "net = gross_credited - deductions_total of the weekly statement; online "
-                      "= session hours by week of online_at; engaged = union of accepted_at.."
-                      "dropoff_at (or cancellation) intervals by week of the order's payout.",
+        "= session hours by week of online_at; engaged = union of accepted_at.."
+        "dropoff_at (or cancellation) intervals by week of the order's payout.",
     }
 
 
@@ -105,10 +104,11 @@ def _raw_rates(state: State) -> dict[str, Any]:
     hours = np.bincount(s.worker, weights=(s.off - s.on) / 3600.0, minlength=w.n)
     count = np.bincount(o.worker, minlength=w.n)
     out: dict[str, Any] = {}
-    for name, codes, labels in (("gender", w.gender, GENDERS), ("age_band", w.age_band,
-                                                                 AGE_BANDS)):
-        out[name] = {lab: _ratio(count[codes == i].sum(), hours[codes == i].sum())
-                     for i, lab in enumerate(labels)}
+    for name, codes, labels in (("gender", w.gender, GENDERS), ("age_band", w.age_band, AGE_BANDS)):
+        out[name] = {
+            lab: _ratio(count[codes == i].sum(), hours[codes == i].sum())
+            for i, lab in enumerate(labels)
+        }
     return out
 
 
@@ -139,18 +139,24 @@ def _fee01(state: State, lay: Layout) -> dict[str, Any]:
     o, cap = state.orders, state.spec.commission_cap
     hit = state.marks["FEE-01"]["orders"] & (o.fare > 0)
     take = (o.fare - state.pay)[hit]
-    return {"orders": int(hit.sum()), "fare_base_total": _cny(o.fare[hit].sum()),
-            "take_rate": _ratio(take.sum(), o.fare[hit].sum()),
-            "money_above_cap": _cny((take - cap * o.fare[hit]).sum())}
+    return {
+        "orders": int(hit.sum()),
+        "fare_base_total": _cny(o.fare[hit].sum()),
+        "take_rate": _ratio(take.sum(), o.fare[hit].sum()),
+        "money_above_cap": _cny((take - cap * o.fare[hit]).sum()),
+    }
 
 
 def _fee02(state: State, lay: Layout) -> dict[str, Any]:
     o = state.orders
     hit = state.marks["FEE-02"]["orders"]
     hidden = (state.quoted - state.pay)[hit]
-    return {"orders": int(hit.sum()), "undisclosed_total": _cny(hidden.sum()),
-            "declared_take_rate": _ratio(state.commission[hit].sum(), o.fare[hit].sum()),
-            "actual_take_rate": _ratio((o.fare - state.pay)[hit].sum(), o.fare[hit].sum())}
+    return {
+        "orders": int(hit.sum()),
+        "undisclosed_total": _cny(hidden.sum()),
+        "declared_take_rate": _ratio(state.commission[hit].sum(), o.fare[hit].sum()),
+        "actual_take_rate": _ratio((o.fare - state.pay)[hit].sum(), o.fare[hit].sum()),
+    }
 
 
 def _fee03(state: State, lay: Layout) -> dict[str, Any]:
@@ -160,10 +166,15 @@ def _fee03(state: State, lay: Layout) -> dict[str, Any]:
     rows = state.marks["FEE-03"]["payouts"]
     pid = id_strings("P", rows + 1, 8)
     wid = lay.worker_ids(p.worker[rows])
-    items = [{"payout_id": a, "worker_id": b, "shortfall": _cny(c)}
-             for a, b, c in zip(pid, wid, p.shortfall[rows], strict=True)]
-    return {"payouts": items, "workers": sorted(set(wid)),
-            "shortfall_total": _cny(p.shortfall[rows].sum())}
+    items = [
+        {"payout_id": a, "worker_id": b, "shortfall": _cny(c)}
+        for a, b, c in zip(pid, wid, p.shortfall[rows], strict=True)
+    ]
+    return {
+        "payouts": items,
+        "workers": sorted(set(wid)),
+        "shortfall_total": _cny(p.shortfall[rows].sum()),
+    }
 
 
 def _fee04(state: State, lay: Layout) -> dict[str, Any]:
@@ -171,24 +182,32 @@ def _fee04(state: State, lay: Layout) -> dict[str, Any]:
     after = state.marks["FEE-04"]["orders"] & (o.fare > 0)
     before = ~state.marks["FEE-04"]["orders"] & (o.fare > 0)
     take = o.fare - state.pay
-    return {"orders_after": int(after.sum()),
-            "take_rate_before": _ratio(take[before].sum(), o.fare[before].sum()),
-            "take_rate_after": _ratio(take[after].sum(), o.fare[after].sum())}
+    return {
+        "orders_after": int(after.sum()),
+        "take_rate_before": _ratio(take[before].sum(), o.fare[before].sum()),
+        "take_rate_after": _ratio(take[after].sum(), o.fare[after].sum()),
+    }
 
 
 def _fee05(state: State, lay: Layout) -> dict[str, Any]:
     mult = state.marks["FEE-05"]["multiplier"]
     working = np.unique(state.orders.worker)
-    return {"multipliers": dict(zip(lay.worker_ids(working),
-                                    np.round(mult[working], 4).tolist(), strict=True)),
-            "multiplier_sd": round(float(mult[working].std()), 6)}
+    return {
+        "multipliers": dict(
+            zip(lay.worker_ids(working), np.round(mult[working], 4).tolist(), strict=True)
+        ),
+        "multiplier_sd": round(float(mult[working].std()), 6),
+    }
 
 
 def _fee06(state: State, lay: Layout) -> dict[str, Any]:
     o = state.orders
     hit = state.marks["FEE-06"]["orders"]
-    return {"orders": int(hit.sum()), "tips_total": _cny(o.tip[hit].sum()),
-            "withheld_total": _cny((o.tip - state.tip_to_worker)[hit].sum())}
+    return {
+        "orders": int(hit.sum()),
+        "tips_total": _cny(o.tip[hit].sum()),
+        "withheld_total": _cny((o.tip - state.tip_to_worker)[hit].sum()),
+    }
 
 
 def _pay02(state: State, lay: Layout) -> dict[str, Any]:
@@ -214,9 +233,15 @@ def _prc02(state: State, lay: Layout) -> dict[str, Any]:
     rows = m["rows"]
     price = o.fare[rows] + o.pass_through[rows]
     normal = m["fare_before"] + o.pass_through[rows]
-    items = [{"order_id": i, "factor": round(float(f), 4), "customer_price": _cny(p),
-              "normal_price": _cny(q)}
-             for i, f, p, q in zip(lay.order_ids(rows), m["factor"], price, normal, strict=True)]
+    items = [
+        {
+            "order_id": i,
+            "factor": round(float(f), 4),
+            "customer_price": _cny(p),
+            "normal_price": _cny(q),
+        }
+        for i, f, p, q in zip(lay.order_ids(rows), m["factor"], price, normal, strict=True)
+    ]
     return {"order_ids": [it["order_id"] for it in items], "orders": items}
 
 
@@ -230,25 +255,35 @@ def _hrs01(state: State, lay: Layout) -> dict[str, Any]:
     for row, nb in zip(first, m["no_break"], strict=True):
         w, day = int(s.worker[row]), int(s.on[row] // 86400)
         in_day = (r_w == w) & (r_start // 86400 == day)
-        items.append({"worker_id": lay.worker_ids(np.array([w]))[0],
-                      "date": state.world.date_of_day(day).isoformat(),
-                      "kind": "no_break" if nb else "long_day",
-                      "online_hours": round(float(day_idx.get((w, day), 0.0)), 4),
-                      "longest_continuous_hours": round(float(r_hours[in_day].max()), 4)})
+        items.append(
+            {
+                "worker_id": lay.worker_ids(np.array([w]))[0],
+                "date": state.world.date_of_day(day).isoformat(),
+                "kind": "no_break" if nb else "long_day",
+                "online_hours": round(float(day_idx.get((w, day), 0.0)), 4),
+                "longest_continuous_hours": round(float(r_hours[in_day].max()), 4),
+            }
+        )
     long_days, long_runs = _hours_violations(state)
-    return {"workers": sorted({it["worker_id"] for it in items}), "worker_days": items,
-            "extra_orders": len(m["extra_orders"]), "worker_days_over_12h": long_days,
-            "runs_over_4h_without_break": long_runs}
+    return {
+        "workers": sorted({it["worker_id"] for it in items}),
+        "worker_days": items,
+        "extra_orders": len(m["extra_orders"]),
+        "worker_days_over_12h": long_days,
+        "runs_over_4h_without_break": long_runs,
+    }
 
 
 def _ins01(state: State, lay: Layout) -> dict[str, Any]:
     o, m = state.orders, state.marks["INS-01"]
     paid = o.premium_payer == 1
-    return {"missing_workers": lay.worker_ids(np.nonzero(m["missing_workers"])[0]),
-            "orders_missing_premium": int((o.premium == NA).sum()),
-            "worker_paid_workers": lay.worker_ids(np.nonzero(m["paying_workers"])[0]),
-            "orders_worker_paid": int(paid.sum()),
-            "premium_paid_by_workers": _cny(o.premium[paid & (o.premium != NA)].sum())}
+    return {
+        "missing_workers": lay.worker_ids(np.nonzero(m["missing_workers"])[0]),
+        "orders_missing_premium": int((o.premium == NA).sum()),
+        "worker_paid_workers": lay.worker_ids(np.nonzero(m["paying_workers"])[0]),
+        "orders_worker_paid": int(paid.sum()),
+        "premium_paid_by_workers": _cny(o.premium[paid & (o.premium != NA)].sum()),
+    }
 
 
 def _ded01(state: State, lay: Layout) -> dict[str, Any]:
@@ -259,25 +294,47 @@ def _ded01(state: State, lay: Layout) -> dict[str, Any]:
     g_o = g_w[o.worker]
     pen = d.category == 0
     done = o.status == 0
-    per_order = [np.bincount(g_w[d.worker[pen]].astype(int), minlength=2)[i]
-                 / max(int((g_o == bool(i)).sum()), 1) for i in (0, 1)]
+    per_order = [
+        np.bincount(g_w[d.worker[pen]].astype(int), minlength=2)[i]
+        / max(int((g_o == bool(i)).sum()), 1)
+        for i in (0, 1)
+    ]
     appealed = pen & d.appealed
-    upheld = [_ratio(((d.upheld == 1) & appealed & (g_w[d.worker] == bool(i))).sum(),
-                     (appealed & (g_w[d.worker] == bool(i))).sum()) for i in (0, 1)]
-    return {"extra_penalties": int(state.marks["DED-01"]["extra_orders"].sum()),
-            "penalties_per_order_group": round(float(per_order[1]), 6),
-            "penalties_per_order_others": round(float(per_order[0]), 6),
-            "penalty_rate_ratio_realised": _ratio(per_order[1], per_order[0]),
-            "upheld_rate_group": upheld[1], "upheld_rate_others": upheld[0],
-            "completed_orders_group": int((g_o & done).sum())}
+    upheld = [
+        _ratio(
+            ((d.upheld == 1) & appealed & (g_w[d.worker] == bool(i))).sum(),
+            (appealed & (g_w[d.worker] == bool(i))).sum(),
+        )
+        for i in (0, 1)
+    ]
+    return {
+        "extra_penalties": int(state.marks["DED-01"]["extra_orders"].sum()),
+        "penalties_per_order_group": round(float(per_order[1]), 6),
+        "penalties_per_order_others": round(float(per_order[0]), 6),
+        "penalty_rate_ratio_realised": _ratio(per_order[1], per_order[0]),
+        "upheld_rate_group": upheld[1],
+        "upheld_rate_others": upheld[0],
+        "completed_orders_group": int((g_o & done).sum()),
+    }
 
 
 def _measures(state: State) -> dict[str, Any]:
     return {
-        "FEE-01": _fee01, "FEE-02": _fee02, "FEE-03": _fee03, "FEE-04": _fee04,
-        "FEE-05": _fee05, "FEE-06": _fee06, "PAY-01": lambda s, _: earnings_summary(s),
-        "PAY-02": _pay02, "DSP-01": lambda s, _: {}, "DSP-02": _dsp02, "PRC-01": _prc01,
-        "PRC-02": _prc02, "HRS-01": _hrs01, "INS-01": _ins01, "DED-01": _ded01,
+        "FEE-01": _fee01,
+        "FEE-02": _fee02,
+        "FEE-03": _fee03,
+        "FEE-04": _fee04,
+        "FEE-05": _fee05,
+        "FEE-06": _fee06,
+        "PAY-01": lambda s, _: earnings_summary(s),
+        "PAY-02": _pay02,
+        "DSP-01": lambda s, _: {},
+        "DSP-02": _dsp02,
+        "PRC-01": _prc01,
+        "PRC-02": _prc02,
+        "HRS-01": _hrs01,
+        "INS-01": _ins01,
+        "DED-01": _ded01,
     }
 
 
@@ -286,8 +343,16 @@ def ground_truth(state: State, lay: Layout, rows: dict[str, int]) -> dict[str, A
     measures = _measures(state)
     plants = {}
     for check_id, params in state.plants.items():
-        plants[check_id] = {"check": check_id, "breach": bool(params.get("breach", True)),
-                            "parameters": {k: v for k, v in params.items() if k != "breach"},
-                            "truth": measures[check_id](state, lay)}
-    return {"schema": "auditor.simulate.ground_truth/1", "spec": spec_to_json(state.spec),
-            "rows": rows, "baseline": _baseline(state), "plants": plants}
+        plants[check_id] = {
+            "check": check_id,
+            "breach": bool(params.get("breach", True)),
+            "parameters": {k: v for k, v in params.items() if k != "breach"},
+            "truth": measures[check_id](state, lay),
+        }
+    return {
+        "schema": "auditor.simulate.ground_truth/1",
+        "spec": spec_to_json(state.spec),
+        "rows": rows,
+        "baseline": _baseline(state),
+        "plants": plants,
+    }

@@ -29,12 +29,14 @@ _SHIFT_P = {
     0: np.array([0.12, 0.20, 0.33, 0.22, 0.13]),  # M
     1: np.array([0.18, 0.40, 0.30, 0.09, 0.03]),  # F
 }
-_AGE_SHIFT_TILT = np.array([
-    [0.8, 0.9, 1.0, 1.2, 1.4],
-    [1.0, 1.0, 1.0, 1.0, 1.0],
-    [1.2, 1.1, 1.0, 0.9, 0.7],
-    [1.6, 1.3, 0.9, 0.6, 0.3],
-])
+_AGE_SHIFT_TILT = np.array(
+    [
+        [0.8, 0.9, 1.0, 1.2, 1.4],
+        [1.0, 1.0, 1.0, 1.0, 1.0],
+        [1.2, 1.1, 1.0, 0.9, 0.7],
+        [1.6, 1.3, 0.9, 0.6, 0.3],
+    ]
+)
 _AGE_HOURS = np.array([1.0, 1.0, 0.92, 0.8])
 
 
@@ -115,7 +117,7 @@ def draw_workers(spec: SimulationSpec, world: World, rng: np.random.Generator) -
     car = rng.random(n) < p_car
     e_bike = rng.random(n) < np.where(gender == 1, 0.8, 0.6)
     vehicle = np.where(car, 2, np.where(e_bike, 0, 1)).astype(np.int8)
-    zone_w = world.demand ** 0.8
+    zone_w = world.demand**0.8
     residential = np.exp(2.5 * (1.0 - world.central))
     zone_p = np.where(gender[:, None] == 1, zone_w * residential, zone_w)
     home_zone = _categorical(rng, zone_p)
@@ -124,11 +126,11 @@ def draw_workers(spec: SimulationSpec, world: World, rng: np.random.Generator) -
     pref_start_h = _SHIFT_START_H[shift] + rng.normal(0.0, 0.5, n)
     intensity = rng.lognormal(0.0, 0.7, n)
     p_day = np.clip(1.0 - np.exp(-1.3 * intensity), 0.05, 0.95)
-    hours_mean = (2.6 + 3.8 * intensity ** 0.7) * _AGE_HOURS[age_band]
+    hours_mean = (2.6 + 3.8 * intensity**0.7) * _AGE_HOURS[age_band]
     hours_mean = np.clip(hours_mean * np.where(gender == 1, 0.9, 1.0), 1.0, 8.0)
     weekend_mult = np.where((age_band == 0) & (intensity < 1.0), 1.3, 1.0)
     sigma = 0.15
-    efficiency = rng.lognormal(-sigma**2 / 2, sigma, n)
+    efficiency = rng.lognormal(-(sigma**2) / 2, sigma, n)
     speed = rng.lognormal(0.0, 0.08, n)
     joined_day = -np.minimum(rng.exponential(400.0, n).astype(np.int64) + 1, 1500)
     newcomer = rng.random(n) < 0.04

@@ -24,12 +24,84 @@ FOOD, PARCEL, RIDE = 0, 1, 2
 SERVICES: tuple[str, ...] = ("food_delivery", "parcel", "ride")
 
 # Orders per online hour, by local hour, at zone demand 1 (weekday).
-_FOOD = [0.55, 0.4, 0.25, 0.15, 0.15, 0.2, 0.45, 0.75, 0.85, 0.8, 1.0, 1.6,
-         1.7, 1.25, 0.85, 0.8, 0.95, 1.4, 1.65, 1.55, 1.2, 1.0, 0.85, 0.7]
-_PARCEL = [0.0, 0.0, 0.0, 0.0, 0.0, 0.02, 0.1, 0.4, 0.8, 1.0, 1.1, 1.1,
-           0.9, 1.0, 1.1, 1.1, 1.0, 0.9, 0.7, 0.5, 0.4, 0.3, 0.15, 0.05]
-_RIDE = [0.5, 0.35, 0.25, 0.2, 0.2, 0.35, 0.8, 1.6, 1.8, 1.2, 0.9, 0.9,
-         1.0, 0.9, 0.85, 0.9, 1.1, 1.6, 1.8, 1.3, 1.0, 1.0, 0.9, 0.7]
+_FOOD = [
+    0.55,
+    0.4,
+    0.25,
+    0.15,
+    0.15,
+    0.2,
+    0.45,
+    0.75,
+    0.85,
+    0.8,
+    1.0,
+    1.6,
+    1.7,
+    1.25,
+    0.85,
+    0.8,
+    0.95,
+    1.4,
+    1.65,
+    1.55,
+    1.2,
+    1.0,
+    0.85,
+    0.7,
+]
+_PARCEL = [
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    0.02,
+    0.1,
+    0.4,
+    0.8,
+    1.0,
+    1.1,
+    1.1,
+    0.9,
+    1.0,
+    1.1,
+    1.1,
+    1.0,
+    0.9,
+    0.7,
+    0.5,
+    0.4,
+    0.3,
+    0.15,
+    0.05,
+]
+_RIDE = [
+    0.5,
+    0.35,
+    0.25,
+    0.2,
+    0.2,
+    0.35,
+    0.8,
+    1.6,
+    1.8,
+    1.2,
+    0.9,
+    0.9,
+    1.0,
+    0.9,
+    0.85,
+    0.9,
+    1.1,
+    1.6,
+    1.8,
+    1.3,
+    1.0,
+    1.0,
+    0.9,
+    0.7,
+]
 # Base arrival rates (orders per online hour) per service at profile 1 and demand 1.
 _BASE_RATE = {FOOD: 3.5, PARCEL: 0.65, RIDE: 4.2}
 
@@ -94,8 +166,9 @@ def _day_offsets(spec: SimulationSpec) -> np.ndarray:
     tz = zoneinfo.ZoneInfo(spec.timezone)
     out = []
     for d in range(-1, spec.days + 17):
-        noon = datetime.datetime.combine(spec.start + datetime.timedelta(days=d),
-                                         datetime.time(12), tzinfo=tz)
+        noon = datetime.datetime.combine(
+            spec.start + datetime.timedelta(days=d), datetime.time(12), tzinfo=tz
+        )
         offset = noon.utcoffset()
         out.append(0 if offset is None else int(offset.total_seconds()))
     return np.asarray(out, dtype=np.int64)

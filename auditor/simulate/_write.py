@@ -24,11 +24,23 @@ from ._platform import SimulatedPackage
 __all__ = ["FORMATS", "write_package"]
 
 FORMATS: tuple[str, ...] = ("csv", "parquet", "jsonl")
-_MONEY = frozenset({
-    "customer_price", "pass_through", "worker_pay", "incentive", "tip", "tip_to_worker",
-    "commission", "injury_premium", "offered_pay", "gross_credited", "deductions_total",
-    "net_paid", "amount",
-})
+_MONEY = frozenset(
+    {
+        "customer_price",
+        "pass_through",
+        "worker_pay",
+        "incentive",
+        "tip",
+        "tip_to_worker",
+        "commission",
+        "injury_premium",
+        "offered_pay",
+        "gross_credited",
+        "deductions_total",
+        "net_paid",
+        "amount",
+    }
+)
 _NULL = pa.scalar(None, pa.string())
 _ROW_GROUP = 1_000_000
 
@@ -36,8 +48,10 @@ _ROW_GROUP = 1_000_000
 def _offset_labels(seconds: np.ndarray) -> pa.Array:
     """``+08:00``-style labels of UTC offsets given in seconds."""
     uniq, inv = np.unique(seconds, return_inverse=True)
-    labels = [f"{'+' if s >= 0 else '-'}{abs(s) // 3600:02d}:{abs(s) % 3600 // 60:02d}"
-              for s in uniq.tolist()]
+    labels = [
+        f"{'+' if s >= 0 else '-'}{abs(s) // 3600:02d}:{abs(s) % 3600 // 60:02d}"
+        for s in uniq.tolist()
+    ]
     return pa.array(labels, pa.string()).take(pa.array(inv.astype(np.int32)))
 
 
@@ -52,8 +66,9 @@ def _iso_timestamps(col: pa.Array) -> pa.Array:
     text = pc.utf8_replace_slice(text, start=10, stop=11, replacement="T")
     if typ.tz:
         local_us = local.cast(pa.int64()).fill_null(0).to_numpy()
-        text = pc.binary_join_element_wise(text, _offset_labels((local_us - micros) // 1_000_000),
-                                           "")
+        text = pc.binary_join_element_wise(
+            text, _offset_labels((local_us - micros) // 1_000_000), ""
+        )
     return text
 
 
@@ -103,9 +118,9 @@ def _jsonl_bytes(batch: pa.RecordBatch) -> bytes:
         lines = lines.combine_chunks()
     if len(lines) == 0:
         return b""
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:]
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset :]
     data = lines.buffers()[2]
-    return memoryview(data)[offsets[0]:offsets[len(lines)]].tobytes()
+    return memoryview(data)[offsets[0] : offsets[len(lines)]].tobytes()
 
 
 def _csv_bytes(batch: pa.RecordBatch, quoting: str) -> bytes:
@@ -113,8 +128,7 @@ def _csv_bytes(batch: pa.RecordBatch, quoting: str) -> bytes:
     cols = [_render(batch.column(i), name) for i, name in enumerate(batch.schema.names)]
     buf = io.BytesIO()
     table = pa.Table.from_arrays(cols, names=batch.schema.names)
-    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False,
-                                                     quoting_style=quoting))
+    pa_csv.write_csv(table, buf, pa_csv.WriteOptions(include_header=False, quoting_style=quoting))
     return buf.getvalue()
 
 
@@ -123,6 +137,7 @@ def _csv_header(names: list[str]) -> str:
         if any(c in name for c in ',"\r\n'):
             return '"' + name.replace('"', '""') + '"'
         return name
+
     return ",".join(cell(n) for n in names) + "\n"
 
 
@@ -145,8 +160,14 @@ def _write_text(table: pa.Table, path: Path, fmt: str, encoding: str, chunk_rows
             quoting = "needed"  # a value holds a comma, quote or newline: quote strings
 
 
-def write_package(package: SimulatedPackage, out_dir: str | Path, *, fmt: str = "csv",
-                  encoding: str = "utf-8", chunk_rows: int = 250_000) -> Path:
+def write_package(
+    package: SimulatedPackage,
+    out_dir: str | Path,
+    *,
+    fmt: str = "csv",
+    encoding: str = "utf-8",
+    chunk_rows: int = 250_000,
+) -> Path:
     """Write every table as ``<name>.csv|.parquet|.jsonl`` plus ``ground_truth.json``.
 
     Args:
@@ -163,8 +184,9 @@ def write_package(package: SimulatedPackage, out_dir: str | Path, *, fmt: str = 
         ``out_dir`` as a `Path`.
     """
     if fmt not in FORMATS:
-        raise ValueError(f"write_package fmt must be one of {', '.join(FORMATS)}. "
-                         f"Got {fmt!r} instead.")
+        raise ValueError(
+            f"write_package fmt must be one of {', '.join(FORMATS)}. Got {fmt!r} instead."
+        )
     codecs.lookup(encoding)  # raises LookupError early for an unknown encoding
     if chunk_rows < 1:
         raise ValueError(f"write_package chunk_rows must be >= 1. Got {chunk_rows!r} instead.")
