@@ -1,4 +1,4 @@
-"""The tree is ruff-clean (lint rules and format), as CI checks on every submission."""
+"""The tree is ruff-clean (lint rules and format) and mypy-clean, checked on every CI run."""
 
 from __future__ import annotations
 
@@ -16,4 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff(args: list[str]) -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     proc = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -165,11 +165,11 @@ def _csv_header(path: str, shown: Path) -> list[str]:
 def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[str], np.ndarray]:
     rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
     header = _csv_header(path, shown)
-    columns = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    as_text = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"
     engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('csv__' + name)} AS SELECT * FROM read_csv("
-        f"{_literal(path)}, columns = {columns}, auto_detect = false, header = true, "
+        f"{_literal(path)}, columns = {as_text}, auto_detect = false, header = true, "
         f"delim = ',', quote = '\"', escape = '\"', null_padding = false, "
         f"store_rejects = true, rejects_table = {_literal(rejects)}, "
         f"rejects_scan = {_literal(scan)})"
