@@ -76,16 +76,22 @@ def caps_in_force(context: CheckContext, keys: Table) -> Table:
     )
 
 
-def _with_caps(context: CheckContext, orders: Table) -> Table:
+def _with_caps(context: CheckContext, orders: Table) -> tuple[Table, bool]:
+    """Orders with the ``cap`` and ``cap_source`` in force; and whether a join was needed
+    (one cap for every order, the common case, is a constant instead)."""
     keys = orders.select("local_date", "service", "pickup_zone").distinct()
     caps = caps_in_force(context, keys)
+    distinct = caps.select("cap", "cap_source").distinct().execute()
+    if len(distinct) == 1:
+        cap, source = float(distinct["cap"].iloc[0]), str(distinct["cap_source"].iloc[0])
+        return orders.mutate(cap=ibis.literal(cap), cap_source=ibis.literal(source)), False
     null_safe = [
         orders.local_date == caps.local_date,
         orders.service.fill_null(_NULL_KEY) == caps.service.fill_null(_NULL_KEY),
         orders.pickup_zone.fill_null(_NULL_KEY) == caps.pickup_zone.fill_null(_NULL_KEY),
     ]
     joined = orders.inner_join(caps, null_safe)
-    return joined.select(*orders.columns, "cap", "cap_source")
+    return joined.select(*orders.columns, "cap", "cap_source"), True
 
 
 @register
@@ -105,11 +111,11 @@ class TakeRateCap:
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
         tol = context.config.fees.tolerance
-        o = _with_caps(context, _paid_orders(context))
+        o, joined = _with_caps(context, _paid_orders(context))
         excess = o.platform_take.cast("float64") - o.cap * o.fare_base.cast("float64")
         o = o.mutate(_excess=excess, _excess_rate=o.take_rate_gross - o.cap)
-        # Stored once: the aggregates below would each repeat the join otherwise.
-        o = context.engine.materialize(
+        # Stored once after a join: the aggregates below would each repeat it otherwise.
+        o = o if not joined else context.engine.materialize(
             "fee01_orders",
             o.select(
                 "_row", "worker_id", "week_start", "local_date", "service", "pickup_zone",

@@ -18,6 +18,13 @@ from auditor.reconstruct._time import engaged_islands, online_sessions
 __all__ = ["PANEL_MONEY", "Reconstruction", "panel_frames", "reconstruct"]
 
 
+_NOT_STORED = frozenset(
+    {"requested_at", "pickup_at", "dropoff_zone", "approach_km", "customer_id"}
+)
+"""Order columns no check reads after reconstruction; left out of ``rc_orders`` (writing
+10 M rows is most of the reconstruction's time). The file's extra columns stay."""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Reconstruction:
     """Engine tables rebuilt from the validated package (materialized).
@@ -40,7 +47,9 @@ class Reconstruction:
 
 def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) -> Reconstruction:
     """Build the reconstruction tables in the engine."""
-    orders = engine.materialize("rc_orders", enrich_orders(package.tables["orders"].table, config))
+    enriched = enrich_orders(package.tables["orders"].table, config)
+    keep = [c for c in enriched.columns if c not in _NOT_STORED]
+    orders = engine.materialize("rc_orders", enriched.select(*keep))
     islands = engine.materialize("rc_islands", engaged_islands(orders))
     sessions = None
     if "sessions" in package.tables:
