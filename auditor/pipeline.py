@@ -85,9 +85,9 @@ class Audit:
 
             start = time.perf_counter()
             quarantine = validated.quarantine()
-            days, weeks = panel_frames(rebuilt)
+            panels = panel_frames(rebuilt)
             result = _assemble(self.config, validated, findings, quarantine, timings)
-            result = dataclasses.replace(result, worker_days=days, worker_weeks=weeks)
+            result = dataclasses.replace(result, **panels)
             timings["assemble"] = time.perf_counter() - start
         return result
 

@@ -130,3 +130,17 @@ def test_panels_are_returned_as_dataframes_consistent_with_pay01() -> None:
     assert f.data["worker_weeks_below"] == below
     validated = auditor.Audit().validate(demo)
     assert validated.worker_weeks.empty
+
+
+def test_payout_periods_reconcile_except_where_fee03_says_short() -> None:
+    import auditor
+
+    demo = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+    result = auditor.audit(demo, checks=["FEE-03"])
+    periods = result.worker_periods
+    assert len(periods) == result.tables["payouts"].rows_used
+    gap = periods["net_earnings"] - periods["net_paid"]
+    f = result.findings[0]
+    assert int((gap > 0.01).sum()) == f.data["statements_short"] > 0
+    assert gap[gap > 0.01].sum() == pytest.approx(f.data["shortfall_total"], abs=0.01)
+    assert (gap.abs()[gap <= 0.01] <= 0.01).all()

@@ -88,6 +88,8 @@ class AuditResult:
             validating.
         worker_weeks: per worker and week (Monday start): the same sums plus hourly
             earnings on each time basis and utilisation.
+        worker_periods: per pay statement: its period's sums and hourly earnings beside
+            ``net_paid`` (empty without a payouts table).
         timings: seconds per stage of this run (not part of findings.json, which must be
             byte-identical across runs).
     """
@@ -103,6 +105,7 @@ class AuditResult:
     quarantine: pd.DataFrame = field(repr=False)
     worker_days: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     worker_weeks: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    worker_periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from auditor.config import AuditConfig
 from auditor.contract import ValidatedPackage
 from auditor.engine import Engine
 from auditor.reconstruct._orders import enrich_orders
-from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_weeks
+from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_periods, worker_weeks
 from auditor.reconstruct._time import engaged_islands, online_sessions
 
 __all__ = ["PANEL_MONEY", "Reconstruction", "panel_frames", "reconstruct"]
@@ -34,6 +34,8 @@ class Reconstruction:
         sessions: sessions with online_hours and local_date; None without a sessions table.
         worker_days: per worker and local date: orders, money, engaged and online hours.
         worker_weeks: per worker and week: sums and hourly earnings on each basis.
+        worker_periods: per pay statement (worker and payout period): the same sums and
+            hourly earnings, beside ``net_paid``; None without a payouts table.
     """
 
     orders: Table
@@ -41,6 +43,7 @@ class Reconstruction:
     sessions: Table | None
     worker_days: Table
     worker_weeks: Table
+    worker_periods: Table | None = None
 
 
 def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) -> Reconstruction:
@@ -57,27 +60,41 @@ def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) 
     deductions = package.tables["deductions"].table if "deductions" in package.tables else None
     days = engine.materialize("rc_worker_days", worker_days(orders, islands, sessions, deductions))
     weeks = engine.materialize("rc_worker_weeks", worker_weeks(days, config))
+    periods = None
+    if "payouts" in package.tables:
+        periods = engine.materialize(
+            "rc_worker_periods",
+            worker_periods(orders, days, package.tables["payouts"].table, config),
+        )
     return Reconstruction(
-        orders=orders, islands=islands, sessions=sessions, worker_days=days, worker_weeks=weeks
+        orders=orders,
+        islands=islands,
+        sessions=sessions,
+        worker_days=days,
+        worker_weeks=weeks,
+        worker_periods=periods,
     )
 
 
-def panel_frames(rebuilt: Reconstruction | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The worker-day and worker-week panels as DataFrames (money as float64), sorted by
-    worker and date; empty frames with no columns when nothing was reconstructed."""
+def panel_frames(rebuilt: Reconstruction | None) -> dict[str, pd.DataFrame]:
+    """The worker-day, worker-week and worker-period panels as DataFrames (money as
+    float64, counts as int64), sorted by worker and date; empty frames when a panel was
+    not built."""
+    names = ("worker_days", "worker_weeks", "worker_periods")
     if rebuilt is None:
-        return pd.DataFrame(), pd.DataFrame()
-    out = []
-    for table, date_col in (
-        (rebuilt.worker_days, "local_date"),
-        (rebuilt.worker_weeks, "week_start"),
-    ):
+        return {name: pd.DataFrame() for name in names}
+    out: dict[str, pd.DataFrame] = {}
+    for name, date_col in zip(names, ("local_date", "week_start", "period_start"), strict=True):
+        table = getattr(rebuilt, name)
+        if table is None:
+            out[name] = pd.DataFrame()
+            continue
         counts = ("orders", "orders_completed", "days_active")
         casts = {
             c: table[c].cast("int64" if c in counts else "float64")
             for c, t in table.schema().items()
             if t.is_decimal() or t.is_integer()
         }
-        frame = table.mutate(**casts).order_by(["worker_id", date_col]).to_pyarrow().to_pandas()
-        out.append(frame)
-    return out[0], out[1]
+        ordered = table.mutate(**casts).order_by(["worker_id", date_col])
+        out[name] = ordered.to_pyarrow().to_pandas()
+    return out

@@ -14,7 +14,7 @@ from ibis.expr.types import Table
 from auditor.config import AuditConfig
 from auditor.schema import MONEY_DECIMAL
 
-__all__ = ["PANEL_MONEY", "worker_days", "worker_weeks"]
+__all__ = ["PANEL_MONEY", "worker_days", "worker_periods", "worker_weeks"]
 
 PANEL_MONEY = ("worker_pay", "incentive", "tip_to_worker", "credited", "deductions")
 """Money columns of the panels (exact decimals)."""
@@ -118,6 +118,11 @@ def worker_weeks(days: Table, config: AuditConfig) -> Table:
         engaged_hours=days.engaged_hours.sum(),
         online_hours=days.online_hours.sum(),
     )
+    return _with_hourly(w, config)
+
+
+def _with_hourly(w: Table, config: AuditConfig) -> Table:
+    """Add net_of_expense, hourly earnings on each basis and utilisation to summed panels."""
     net = w.net_earnings.cast("float64") - w.expense
     allowance_h = w.orders_completed.cast("float64") * (
         config.earnings.engaged_allowance_minutes_per_order / 60.0
@@ -129,6 +134,64 @@ def worker_weeks(days: Table, config: AuditConfig) -> Table:
         hourly_engaged_allowance=_per_hour(net, w.engaged_hours + allowance_h),
         utilisation=_per_hour(w.engaged_hours, w.online_hours),
     )
+
+
+def worker_periods(orders: Table, days: Table, payouts: Table, config: AuditConfig) -> Table:
+    """Per pay statement: the sums of its period (``period_start`` to ``period_end``,
+    local dates, inclusive) and hourly earnings as in :func:`worker_weeks`.
+
+    Order money counts in the period of the order's local dropoff date (acceptance date
+    without one), as the contract assigns orders to statements; deductions, engaged and
+    online hours come from the day panel. One row per payout: ``payout_id``,
+    ``worker_id``, ``period_start``, ``period_end``, ``net_paid`` and the period's sums.
+    """
+    p = payouts.select("payout_id", "worker_id", "period_start", "period_end", "net_paid")
+    o = orders.mutate(pay_date=orders.dropoff_date.fill_null(orders.local_date))
+    paid = o.group_by(["worker_id", "pay_date"]).aggregate(
+        orders=o.count(),
+        orders_completed=o.completed.cast("int64").sum(),
+        worker_pay=o.worker_pay.sum(),
+        incentive=o.incentive.sum(),
+        tip_to_worker=o.tip_to_worker.sum(),
+        credited=o.credited.sum(),
+        expense=o.expense.sum(),
+        km=o.km.sum(),
+    )
+    jo = p.inner_join(
+        paid,
+        [p.worker_id == paid.worker_id, paid.pay_date >= p.period_start,
+         paid.pay_date <= p.period_end],
+    )  # fmt: skip
+    money = jo.group_by("payout_id").aggregate(
+        orders=jo.orders.sum(),
+        orders_completed=jo.orders_completed.sum(),
+        **{c: jo[c].sum() for c in ("worker_pay", "incentive", "tip_to_worker", "credited")},
+        expense=jo.expense.sum(),
+        km=jo.km.sum(),
+    )
+    jd = p.inner_join(
+        days,
+        [p.worker_id == days.worker_id, days.local_date >= p.period_start,
+         days.local_date <= p.period_end],
+    )  # fmt: skip
+    time = jd.group_by("payout_id").aggregate(
+        days_active=jd.count(),
+        deductions=jd.deductions.sum(),
+        engaged_hours=jd.engaged_hours.sum(),
+        online_hours=jd.online_hours.sum(),
+    )
+    w = p.left_join(money, "payout_id").select(p, *[c for c in money.columns if c != "payout_id"])
+    w = w.left_join(time, "payout_id").select(w, *[c for c in time.columns if c != "payout_id"])
+    zero = ibis.literal(0).cast(MONEY_DECIMAL)
+    w = w.mutate(
+        **{c: w[c].fill_null(zero) for c in PANEL_MONEY},
+        orders=w.orders.fill_null(0),
+        orders_completed=w.orders_completed.fill_null(0),
+        expense=w.expense.fill_null(0.0),
+        km=w.km.fill_null(0.0),
+        engaged_hours=w.engaged_hours.fill_null(0.0),
+    )
+    return _with_hourly(w.mutate(net_earnings=w.credited - w.deductions), config)
 
 
 def _per_hour(amount: ir.FloatingValue, hours: ir.FloatingValue) -> ir.FloatingValue:
