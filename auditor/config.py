@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -387,6 +388,12 @@ def _check_values(config: AuditConfig, where: str) -> None:
     for key in ("max_daily_online_hours", "max_continuous_online_hours", "min_break_minutes"):
         if getattr(h, key) <= 0:
             raise bad(f"[hours] {key}", "> 0", getattr(h, key))
+    if not re.fullmatch(
+        r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", config.engine.memory_limit
+    ):
+        raise bad(
+            "[engine] memory_limit", 'a size such as "2GB" or "1536MiB"', config.engine.memory_limit
+        )
     if config.engine.threads < 0:
         raise bad("[engine] threads", ">= 0 (0 = all cores)", config.engine.threads)
     if config.report.min_cell_workers < 1:

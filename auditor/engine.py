@@ -8,7 +8,6 @@ Statistics run on the small frames that come out.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +74,7 @@ def connect(config: AuditConfig) -> Engine:
     """
     tmp = tempfile.TemporaryDirectory(prefix="auditor-")
     workdir = Path(tmp.name)
-    con = ibis.duckdb.connect(os.environ.get("AUDITOR_DB", ":memory:"))
+    con = ibis.duckdb.connect(":memory:")
     con.raw_sql(f"SET TimeZone = '{config.audit.timezone}'")
     con.raw_sql(f"SET memory_limit = '{config.engine.memory_limit}'")
     con.raw_sql(f"SET temp_directory = '{workdir / 'spill'}'")

@@ -66,6 +66,7 @@ def test_unknown_section_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
         ("[fairness]\nprotected_attributes = 'gender'\n", "list of strings"),
         ("[package.mapping]\norders = 3\n", "table of strings"),
         ("[audit\n", "not valid TOML"),
+        ('[engine]\nmemory_limit = "2GB\'; --"\n', "a size such as"),
     ],
 )
 def test_bad_values_name_the_key_and_what_was_expected(

@@ -53,3 +53,19 @@ def test_demo_fixture_is_clean_and_complete() -> None:
     }
     assert 3000 <= result.tables["orders"].rows_read <= 6000
     assert all(t.rows_quarantined == 0 for t in result.tables.values())
+
+
+def test_rows_used_is_the_count_of_the_used_table() -> None:
+    """rows_used is computed as parsed minus quarantined rows; count the table itself."""
+    from auditor import AuditConfig
+    from auditor.contract import validate_package
+    from auditor.engine import connect
+    from auditor.ingest import read_package
+
+    config = AuditConfig()
+    with connect(config) as engine:
+        package = validate_package(engine, read_package(FIXTURES / "dirty", config, engine))
+        for table in package.tables.values():
+            assert int(table.table.count().execute()) == table.rows_used, table.name
+            quarantined = table.issues.select("parsed", "_row").distinct().count().execute()
+            assert int(quarantined) == table.rows_quarantined, table.name
