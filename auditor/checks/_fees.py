@@ -312,26 +312,13 @@ class PayoutReconciliation:
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
         tol = context.config.fees.tolerance
-        o = context.rebuilt.orders
-        o = o.mutate(pay_date=o.dropoff_date.fill_null(o.local_date))
-        credits = o.group_by(["worker_id", "pay_date"]).aggregate(credited=o.credited.sum())
-        p = context.package.tables["payouts"].table.select(
-            "payout_id", "worker_id", "period_start", "period_end", "net_paid", "deductions_total"
-        )
-        expected = _sum_in_period(p, credits, "pay_date", "credited")
+        # The worker-period panel already sums each statement's period: credits by
+        # dropoff date, itemised deductions by date.
+        s = context.rebuilt.worker_periods
+        assert s is not None  # built whenever there is a payouts table (needs)
         itemised = "deductions" in context.package.tables
-        if itemised:
-            d = context.package.tables["deductions"].table
-            d = d.mutate(d_date=d.deducted_at.date())
-            per_day = d.group_by(["worker_id", "d_date"]).aggregate(amount=d.amount.sum())
-            deducted = _sum_in_period(p, per_day, "d_date", "amount")
-        else:
-            deducted = p.select("payout_id", amount=p.deductions_total.fill_null(0))
-        s = p.left_join(expected, "payout_id").select(*p.columns, expected.credited)
-        s = s.left_join(deducted, "payout_id").select(*s.columns, deducted.amount)
-        s = s.mutate(
-            _short=(s.credited.fill_null(0) - s.amount.fill_null(0) - s.net_paid).cast("float64")
-        )
+        deducted = s.deductions if itemised else s.deductions_total.fill_null(0)
+        s = s.mutate(_short=(s.credited - deducted - s.net_paid).cast("float64"))
         short = s.filter(s._short > tol)
         n = int(s.count().execute())
         n_short = int(short.count().execute())
@@ -369,19 +356,6 @@ class PayoutReconciliation:
                 },
             )
         ]
-
-
-def _sum_in_period(payouts: Table, per_day: Table, date_col: str, value: str) -> Table:
-    """Per payout, the sum of ``value`` over the worker's days within its period."""
-    j = payouts.inner_join(
-        per_day,
-        [
-            payouts.worker_id == per_day.worker_id,
-            per_day[date_col] >= payouts.period_start,
-            per_day[date_col] <= payouts.period_end,
-        ],
-    )
-    return j.group_by("payout_id").aggregate(**{value: j[value].sum()})
 
 
 @register

@@ -33,17 +33,7 @@ def worker_days(
     ``online_hours`` (null without a sessions table),
     ``net_earnings`` = credited - deductions (decimal).
     """
-    by_order = orders.group_by(["worker_id", "local_date"]).aggregate(
-        orders=orders.count(),
-        orders_completed=orders.completed.cast("int64").sum(),
-        worker_pay=orders.worker_pay.sum(),
-        incentive=orders.incentive.sum(),
-        tip_to_worker=orders.tip_to_worker.sum(),
-        credited=orders.credited.sum(),
-        expense=orders.expense.sum(),
-        distance_km=orders.distance_km.sum(),
-        km=orders.km.sum(),
-    )
+    by_order = _order_sums(orders, "local_date")
     engaged = islands.group_by(["worker_id", "local_date"]).aggregate(
         engaged_hours=islands.engaged_hours.sum()
     )
@@ -121,6 +111,21 @@ def worker_weeks(days: Table, config: AuditConfig) -> Table:
     return _with_hourly(w, config)
 
 
+def _order_sums(orders: Table, date_col: str) -> Table:
+    """Per worker and ``date_col``: orders, completed orders, money credited, expense, km."""
+    return orders.group_by(["worker_id", date_col]).aggregate(
+        orders=orders.count(),
+        orders_completed=orders.completed.cast("int64").sum(),
+        worker_pay=orders.worker_pay.sum(),
+        incentive=orders.incentive.sum(),
+        tip_to_worker=orders.tip_to_worker.sum(),
+        credited=orders.credited.sum(),
+        expense=orders.expense.sum(),
+        distance_km=orders.distance_km.sum(),
+        km=orders.km.sum(),
+    )
+
+
 def _with_hourly(w: Table, config: AuditConfig) -> Table:
     """Add net_of_expense, hourly earnings on each basis and utilisation to summed panels."""
     net = w.net_earnings.cast("float64") - w.expense
@@ -143,19 +148,14 @@ def worker_periods(orders: Table, days: Table, payouts: Table, config: AuditConf
     Order money counts in the period of the order's local dropoff date (acceptance date
     without one), as the contract assigns orders to statements; deductions, engaged and
     online hours come from the day panel. One row per payout: ``payout_id``,
-    ``worker_id``, ``period_start``, ``period_end``, ``net_paid`` and the period's sums.
+    ``worker_id``, ``period_start``, ``period_end``, ``net_paid`` and ``deductions_total``
+    as the statement gives them, and the period's sums.
     """
-    p = payouts.select("payout_id", "worker_id", "period_start", "period_end", "net_paid")
-    o = orders.mutate(pay_date=orders.dropoff_date.fill_null(orders.local_date))
-    paid = o.group_by(["worker_id", "pay_date"]).aggregate(
-        orders=o.count(),
-        orders_completed=o.completed.cast("int64").sum(),
-        worker_pay=o.worker_pay.sum(),
-        incentive=o.incentive.sum(),
-        tip_to_worker=o.tip_to_worker.sum(),
-        credited=o.credited.sum(),
-        expense=o.expense.sum(),
-        km=o.km.sum(),
+    p = payouts.select(
+        "payout_id", "worker_id", "period_start", "period_end", "net_paid", "deductions_total"
+    )
+    paid = _order_sums(
+        orders.mutate(pay_date=orders.dropoff_date.fill_null(orders.local_date)), "pay_date"
     )
     jo = p.inner_join(
         paid,
