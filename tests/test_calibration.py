@@ -45,7 +45,7 @@ def test_fee04_power_on_a_one_point_silent_change() -> None:
     rng = np.random.default_rng(3)
     found, dates = 0, []
     for run in range(RUNS):
-        stat, p, where = sup_f_test(_daily_index(rng, 28, 0.01, 17), [], seed=run)  # type: ignore[misc]
+        _, p, where = sup_f_test(_daily_index(rng, 28, 0.01, 17), [], seed=run)  # type: ignore[misc]
         found += p < ALPHA
         dates.append(where)
     assert found / RUNS >= 0.9
