@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name, handler, helptext in (
-        ("run", _run, "validate and audit a package; write findings.json and quarantine.csv"),
+        ("run", _run, "audit a package; write findings.json, quarantine.csv and leads.csv"),
         ("validate", _validate, "ingest and validate only; print rows read/used/quarantined"),
     ):
         p = sub.add_parser(name, help=helptext, description=helptext)
@@ -174,7 +174,13 @@ def _write_outputs(result: AuditResult, out: Path, json_name: str) -> list[str]:
         raise UsageError(f"--out {out}: cannot create the output folder ({exc.strerror}).") from exc
     (out / json_name).write_text(result.to_json(), encoding="utf-8")
     result.quarantine.to_csv(out / "quarantine.csv", index=False, lineterminator="\n")
-    return [json_name, "quarantine.csv"]
+    written = [json_name, "quarantine.csv"]
+    if json_name == "findings.json":
+        result.leads.to_csv(
+            out / "leads.csv", index=False, lineterminator="\n", float_format="%.6g"
+        )
+        written.append("leads.csv")
+    return written
 
 
 def _print_accounting(result: AuditResult) -> None:

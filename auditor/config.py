@@ -134,6 +134,21 @@ class FairnessSection:
     """Columns of the workers table to compare groups by."""
     materiality: float = 0.05
     """Smallest relative gap (rates, pay, prices) that counts as a breach."""
+    reference_groups: Mapping[str, str] = field(default_factory=dict)
+    """Attribute -> the group others are compared with (default: the group with most
+    workers; for customer segments, the segment with most customers)."""
+    legitimate_attributes: tuple[str, ...] = ("vehicle_type",)
+    """Worker columns that place workers in different markets for legitimate reasons (a car
+    does rides, an e-bike deliveries): groups are compared within each value, in the
+    headline test."""
+    algorithmic_attributes: tuple[str, ...] = ("tier",)
+    """Worker columns the platform's algorithm itself sets (tiers, ratings): never in the
+    headline test; a separate, labelled view also adjusts for them."""
+    min_workers_asymptotic: int = 30
+    """Below this many workers (customers) on either side of a comparison, p-values come
+    from a permutation of worker labels instead of the cluster-robust t-test."""
+    permutations: int = 999
+    """Permutations of worker labels for small-group p-values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +327,12 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     elif text.startswith("tuple[str"):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
+    elif (
+        text == "collections.abc.Mapping[str, str]"
+        and isinstance(value, Mapping)
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        return dict(value)
     elif text.startswith("collections.abc.Mapping[str, collections.abc.Mapping") and (
         isinstance(value, Mapping)
         and all(
@@ -384,6 +405,14 @@ def _check_values(config: AuditConfig, where: str) -> None:
         raise bad("[earnings] expense_per_km", ">= 0", config.earnings.expense_per_km)
     if not 0.0 <= config.fairness.materiality < 1.0:
         raise bad("[fairness] materiality", "a fraction in [0, 1)", config.fairness.materiality)
+    if config.fairness.min_workers_asymptotic < 2:
+        raise bad(
+            "[fairness] min_workers_asymptotic",
+            "an integer >= 2",
+            config.fairness.min_workers_asymptotic,
+        )
+    if config.fairness.permutations < 99:
+        raise bad("[fairness] permutations", "an integer >= 99", config.fairness.permutations)
     h = config.hours
     for key in ("max_daily_online_hours", "max_continuous_online_hours", "min_break_minutes"):
         if getattr(h, key) <= 0:

@@ -6,24 +6,40 @@ from collections.abc import Callable, Iterable
 
 from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _data_quality,
+    _deductions,
+    _dispatch,
     _fee_changes,
     _fees,
     _hours_insurance,
     _pay,
+    _pay_equity,
+    _personalised_pay,
+    _pricing,
 )
-from auditor.checks._base import Check, CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._base import (
+    Check,
+    CheckContext,
+    Confirmatory,
+    Finding,
+    Needs,
+    Severity,
+    Status,
+)
 from auditor.checks._registry import CATALOGUE_ORDER, REGISTRY, register
+from auditor.stats import holm
 
 __all__ = [
     "CATALOGUE_ORDER",
     "REGISTRY",
     "Check",
     "CheckContext",
+    "Confirmatory",
     "Finding",
     "Needs",
     "Severity",
     "Status",
     "register",
+    "resolve_family",
     "run_checks",
 ]
 
@@ -36,10 +52,12 @@ def run_checks(
     """Run the registered checks (all, or those in ``only``) in catalogue order.
 
     A check whose needs are not met gives one ``not_assessed`` finding naming what is
-    missing; it is never silently skipped.
+    missing; it is never silently skipped. The confirmatory tests of all checks run form one
+    family: their p-values are Holm-adjusted together at ``[audit] alpha`` before each
+    becomes a finding.
     """
     wanted = set(only) if only is not None else None
-    findings: list[Finding] = []
+    findings: list[Finding | Confirmatory] = []
     for check_id in CATALOGUE_ORDER:
         cls = REGISTRY.get(check_id)
         if cls is None or (wanted is not None and check_id not in wanted):
@@ -59,4 +77,13 @@ def run_checks(
             )
             continue
         findings.extend(cls().run(context))
-    return findings
+    return resolve_family(findings)
+
+
+def resolve_family(items: list[Finding | Confirmatory]) -> list[Finding]:
+    """Holm-adjust the p-values of the confirmatory tests among ``items`` together and
+    resolve each into its finding, in place."""
+    tests = [i for i in items if isinstance(i, Confirmatory)]
+    adjusted = iter(holm([t.p_value for t in tests]))
+    size = len(tests)
+    return [i.resolve(next(adjusted), size) if isinstance(i, Confirmatory) else i for i in items]

@@ -22,6 +22,7 @@ from auditor.reconstruct import Reconstruction
 __all__ = [
     "Check",
     "CheckContext",
+    "Confirmatory",
     "Finding",
     "Needs",
     "Severity",
@@ -82,6 +83,9 @@ class Finding:
         basis: the legal or policy basis of the threshold, from config.
         missing: for not_assessed: the tables or ``table.column`` names that are missing.
         data: further check-specific numbers (JSON-able; fixed keys per check).
+        evidence: row-level leads for the regulator (e.g. PRC-02's anomalous orders, with
+            their IDs). Private: never in ``findings.json``, ``to_dict`` or any report; the
+            CLI writes it to its own file.
     """
 
     check: str
@@ -101,6 +105,7 @@ class Finding:
     basis: str | None = None
     missing: tuple[str, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form with a fixed set of keys (null where a field does not apply)."""
@@ -175,6 +180,25 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Confirmatory:
+    """A confirmatory test whose verdict waits for the family's multiple-testing correction.
+
+    Statistical disparity checks return these instead of findings: the runner collects the
+    p-values of every confirmatory test in the audit, adjusts them together (Holm, at
+    ``[audit] alpha``), and calls ``resolve`` with each adjusted p-value and the family size.
+
+    Attributes:
+        check: catalogue ID.
+        p_value: unadjusted p-value of the test.
+        resolve: ``(p_adjusted, family_size) -> Finding``, the finding with its verdict.
+    """
+
+    check: str
+    p_value: float
+    resolve: Callable[[float, int], Finding]
+
+
 @dataclass(frozen=True, slots=True)
 class Needs:
     """What a check needs to be assessed.
@@ -229,8 +253,9 @@ class Check(Protocol):
     title: ClassVar[str]
     needs: ClassVar[Needs]
 
-    def run(self, context: CheckContext) -> Sequence[Finding]:
-        """Assess the check; called only when ``needs`` are met."""
+    def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
+        """Assess the check; called only when ``needs`` are met. Confirmatory tests are
+        resolved by the runner after the family's correction."""
         ...
 
 

@@ -67,6 +67,13 @@ FINDING_COLUMNS = (
 )  # fmt: skip
 
 
+LEAD_COLUMNS = (
+    "check", "rank", "order_id", "service", "zone", "customer_price", "price_vs_typical",
+    "robust_z",
+)  # fmt: skip
+"""Columns of ``leads.csv``."""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class AuditResult:
     """What ``Audit.run`` returns.
@@ -124,6 +131,16 @@ class AuditResult:
             "summary": self.summary(),
             "findings": [f.to_dict() for f in self.findings],
         }
+
+    @property
+    def leads(self) -> pd.DataFrame:
+        """Row-level leads for review (e.g. PRC-02's anomalous prices), from every finding's
+        private ``evidence``: columns ``LEAD_COLUMNS``. Holds order IDs: for the auditor,
+        never for publication (``findings.json`` and reports carry only counts)."""
+        frames = [f.evidence for f in self.findings if f.evidence is not None and len(f.evidence)]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in LEAD_COLUMNS})
+        return pd.concat(frames, ignore_index=True).reindex(columns=list(LEAD_COLUMNS))
 
     def to_json(self) -> str:
         """findings.json text: UTF-8, 2-space indent, fixed key order, trailing newline."""

@@ -18,7 +18,7 @@ from auditor.reconstruct._time import engaged_islands, online_sessions
 __all__ = ["PANEL_MONEY", "Reconstruction", "panel_frames", "reconstruct"]
 
 
-_NOT_STORED = frozenset({"requested_at", "pickup_at", "dropoff_zone", "approach_km", "customer_id"})
+_NOT_STORED = frozenset({"requested_at", "pickup_at", "dropoff_zone", "approach_km"})
 """Order columns no check reads after reconstruction; left out of ``rc_orders`` (writing
 10 M rows is most of the reconstruction's time). The file's extra columns stay."""
 

@@ -1,0 +1,218 @@
+"""FEE-05: does the worker, rather than the work, explain pay for the same kind of order?
+
+Per completed order, log(worker_pay) is residualised on comparable work (strata of service x
+pickup zone x local date x hour, and distance and trip time, quadratic in logs). If pay were
+set by the work alone, the residuals would not depend on who did the order. A one-way
+analysis of variance of the residuals by worker tests that (F test; worker effects as
+random effects). The effect size is the spread of worker effects: ``sigma_u``, the standard
+deviation of the workers' mean log pay for the same work (method of moments), shown as the
+ratio of pay between a worker at the 90th and one at the 10th percentile of that spread,
+``exp(2 * 1.2816 * sigma_u)`` (normal approximation).
+
+``fail``: the F test is significant after the family's Holm correction and the 90/10 ratio
+exceeds ``1 / (1 - materiality)``. ``pass``: the upper end of a ``1 - 2 alpha`` worker-
+bootstrap interval of the ratio is within it. Otherwise ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Severity, Status
+from auditor.checks._common import basis
+from auditor.checks._pay_equity import order_units
+from auditor.checks._registry import register
+from auditor.checks._work import trip_design, work_frame
+from auditor.stats import StrataDesign
+
+__all__ = ["PersonalisedPay", "worker_spread"]
+
+_Z90 = 1.2815515655446004
+_REPLICATES = 999
+
+
+def _spread_from_sums(
+    n: NDArray[Any], s: NDArray[Any], ss: NDArray[Any], lost_df: int
+) -> tuple[NDArray[Any], NDArray[Any], int, NDArray[Any]]:
+    """(sigma_u, F, MSW, df_between, df_within) of a one-way random-effects ANOVA from per-
+    worker counts, sums and sums of squares of residuals (arrays over workers, or 2-D with
+    bootstrap replicates along the first axis for the first three)."""
+    total_n = n.sum(axis=-1)
+    grand = s.sum(axis=-1) / total_n
+    ssb = (s * s / n).sum(axis=-1) - total_n * grand**2
+    ssw = ss.sum(axis=-1) - (s * s / n).sum(axis=-1)
+    w = n.shape[-1]
+    df_b = w - 1
+    df_w = total_n - w - lost_df
+    with np.errstate(invalid="ignore", divide="ignore"):
+        msb = ssb / df_b
+        msw = ssw / np.maximum(df_w, 1)
+        n0 = (total_n - (n * n).sum(axis=-1) / total_n) / df_b
+        sigma = np.sqrt(np.clip((msb - msw) / n0, 0.0, None))
+        f = msb / msw
+    return sigma, f, df_b, df_w
+
+
+def worker_spread(
+    residual: NDArray[np.float64],
+    worker: NDArray[np.int64],
+    lost_df: int,
+    level: float,
+    seed: int,
+    replicates: int = _REPLICATES,
+) -> dict[str, float]:
+    """Spread of worker effects in ``residual``: sigma_u, the F test of no worker effect,
+    and percentile worker-bootstrap intervals of sigma_u at ``level`` and ``2 level - 1``."""
+    n = np.bincount(worker).astype(np.float64)
+    keep = n > 0
+    n = n[keep]
+    s = np.bincount(worker, weights=residual)[keep]
+    ss = np.bincount(worker, weights=residual * residual)[keep]
+    sigma, f, df_b, df_w_ = _spread_from_sums(n, s, ss, lost_df)
+    df_w = int(df_w_)
+    p = float(stats.f.sf(f, df_b, max(df_w, 1)))
+    rng = np.random.default_rng(seed)
+    w = len(n)
+    draws = np.empty(replicates)
+    chunk = max(1, 4_000_000 // max(w, 1))
+    for start in range(0, replicates, chunk):
+        stop = min(replicates, start + chunk)
+        idx = rng.integers(0, w, size=(stop - start, w))
+        draws[start:stop] = _spread_from_sums(n[idx], s[idx], ss[idx], lost_df)[0]
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(draws, [tail, 1 - tail])
+    hi_2 = float(np.quantile(draws, 1 - (1 - level)))
+    return {
+        "sigma_u": float(sigma),
+        "f": float(f),
+        "p_value": p,
+        "df_between": df_b,
+        "df_within": df_w,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "upper_equivalence": hi_2,
+        "workers": w,
+    }
+
+
+def _ratio(sigma: float) -> float:
+    """Pay ratio of a worker at the 90th to one at the 10th percentile of worker effects."""
+    return math.exp(2 * _Z90 * sigma)
+
+
+@register
+class PersonalisedPay:
+    """FEE-05: different workers paid differently for the same work (personalised pay)."""
+
+    id: ClassVar[str] = "FEE-05"
+    title: ClassVar[str] = "Pay depends on the work, not on the worker"
+    needs: ClassVar[Needs] = Needs(tables=("orders",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
+        frame = work_frame(order_units(context, "worker_pay"), cluster="worker_id")
+        alpha = context.config.audit.alpha
+        materiality = context.config.fairness.materiality
+        threshold = 1 / (1 - materiality)
+        n_workers = len(np.unique(frame.cluster))
+        if n_workers < 3 or len(frame.y) <= n_workers + 2:
+            return [
+                Finding(
+                    check=self.id,
+                    status=Status.INCONCLUSIVE,
+                    title=self.title,
+                    metric="worker_pay_spread_ratio",
+                    threshold=threshold,
+                    n_workers=n_workers,
+                    n_orders=len(frame.y),
+                    basis=basis(context, self.id),
+                    detail=(
+                        "Too few workers or orders to separate worker from work: it needs at "
+                        "least 3 workers with several comparable orders each."
+                    ),
+                )
+            ]
+        z = trip_design(frame)
+        design = StrataDesign(frame.y, np.ones(len(frame.y)), frame.stratum, frame.cluster, z)
+        lost = design.n_strata + z.shape[1]
+        out = worker_spread(
+            design.residuals(), frame.cluster, lost, 1 - alpha, context.config.audit.seed
+        )
+        if not (math.isfinite(out["f"]) and out["df_within"] > 0):
+            return [
+                Finding(
+                    check=self.id,
+                    status=Status.INCONCLUSIVE,
+                    title=self.title,
+                    metric="worker_pay_spread_ratio",
+                    threshold=threshold,
+                    n_workers=n_workers,
+                    n_orders=len(frame.y),
+                    basis=basis(context, self.id),
+                    detail=(
+                        "Pay does not vary at all within comparable work, or too few orders "
+                        "remain after comparing like with like: nothing to separate."
+                    ),
+                )
+            ]
+        estimate = _ratio(out["sigma_u"])
+        ci = (_ratio(out["ci_low"]), _ratio(out["ci_high"]))
+        upper_eq = _ratio(out["upper_equivalence"])
+        data = {
+            "sigma_u_log": out["sigma_u"],
+            "f_statistic": out["f"],
+            "df_between": out["df_between"],
+            "df_within": out["df_within"],
+            "bootstrap": {"replicates": _REPLICATES, "resampled": "workers"},
+            "upper_bound_1_minus_2alpha": upper_eq,
+            "orders_excluded": frame.excluded,
+            "comparable_work": "service x zone x date x hour; distance, trip time",
+        }
+
+        def resolve(p_adjusted: float, family_size: int) -> Finding:
+            if p_adjusted < alpha and estimate > threshold:
+                status = Status.FAIL
+                severity = Severity.HIGH if ci[0] > threshold else Severity.MEDIUM
+                verdict = (
+                    f"Significant, and beyond the {materiality:.0%} materiality band: pay for "
+                    "the same work depends on who does it."
+                )
+            elif upper_eq <= threshold:
+                status, severity = Status.PASS, Severity.INFO
+                verdict = f"The spread is within the {materiality:.0%} materiality band."
+            else:
+                status, severity = Status.INCONCLUSIVE, Severity.INFO
+                verdict = (
+                    "The data cannot decide whether the spread is material; more orders per "
+                    "worker would narrow the interval."
+                )
+            detail = (
+                f"For the same work, a worker at the 90th percentile of worker pay effects "
+                f"is paid {estimate:.3f} times one at the 10th (CI {ci[0]:.3f} to {ci[1]:.3f}; "
+                f"F test of no worker effect p = {out['p_value']:.2g}, Holm-adjusted over "
+                f"{family_size} tests p = {p_adjusted:.2g}). {verdict}"
+            )
+            return Finding(
+                check=self.id,
+                status=status,
+                severity=severity,
+                title=self.title,
+                metric="worker_pay_spread_ratio",
+                estimate=estimate,
+                ci=ci,
+                p_value=out["p_value"],
+                p_adjusted=p_adjusted,
+                threshold=threshold,
+                n_workers=n_workers,
+                n_orders=len(frame.y),
+                basis=basis(context, self.id),
+                detail=detail,
+                data=data,
+            )
+
+        return [Confirmatory(check=self.id, p_value=out["p_value"], resolve=resolve)]
