@@ -58,6 +58,20 @@ DEFAULT_BASIS: dict[str, str] = {
     "INS-01": "Every order must carry an occupational-injury premium paid by the platform, "
     "not the worker (人社部发〔2025〕24号 on occupational-injury protection for new forms of "
     "employment).",
+    "FEE-05": "Pay for the same work must not depend on who does it: algorithmic pricing of "
+    "labour must be transparent and fair (set the local basis).",
+    "PAY-02": "Equal pay for equal work (《劳动法》第四十六条: 同工同酬), "
+    "whatever a worker's gender or age.",
+    "DSP-01": "Dispatch algorithms must treat workers fairly (人社部等《关于维护新就业形态"
+    "劳动者劳动保障权益的指导意见》, "
+    "2021, on fair and transparent algorithms; set the local basis).",
+    "DSP-02": "Orders offered to workers must be priced by the work, not by who is offered them"
+    " (set the local basis).",
+    "PRC-01": "Automated decisions must not impose unreasonable differential treatment in "
+    "transaction prices (《个人信息保护法》第二十四条).",
+    "PRC-02": "Prices far from those of comparable orders are leads for review, not breaches.",
+    "DED-01": "Penalties must follow published rules, fall alike on all workers and be open to "
+    "an effective appeal (set the local rule).",
 }
 """Default ``[basis]`` texts; the shipped audit_config.toml repeats them to be edited."""
 

@@ -1,5 +1,5 @@
 """Group comparisons of a log outcome (pay, offered pay, price) for comparable work, and
-the small helpers the group checks share (stratum codes, raw group rates, wording)."""
+the small helpers the group checks share (raw group rates, wording)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ibis.expr.types import Table
 from numpy.typing import NDArray
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding
+from auditor.checks._codes import compact, strata
 from auditor.checks._groups import (
     Comparison,
     Roster,
@@ -19,8 +20,8 @@ from auditor.checks._groups import (
     cluster_subset,
     compare_groups,
 )
-from auditor.checks._work import WorkFrame, trip_design, work_frame
-from auditor.stats import GroupEffect, StrataDesign, within_effect
+from auditor.checks._work import WorkCells, work_cells
+from auditor.stats import CellMoments, GroupEffect, within_effect
 
 __all__ = [
     "compact",
@@ -29,19 +30,6 @@ __all__ = [
     "same_words",
     "strata",
 ]
-
-
-def strata(*keys: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Dense codes (0..S-1) of the combinations of integer keys."""
-    frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
-    if frame.empty:
-        return np.empty(0, np.int64)
-    return frame.groupby(list(frame.columns), sort=True).ngroup().to_numpy(np.int64)
-
-
-def compact(codes: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Renumber codes densely from 0."""
-    return np.unique(codes, return_inverse=True)[1].astype(np.int64)
 
 
 def same_words(people: Roster, joiner: str = " and the same ") -> str:
@@ -58,11 +46,16 @@ def group_rates(
     return {str(g): float(r.n / r.d) for g, r in sums.iterrows() if r.d > 0}
 
 
-def _effect_fn(
-    frame: WorkFrame, stratum: NDArray[np.int64], design: NDArray[np.float64],
-    alg: NDArray[np.int64] | None, seed: int, method: str,
-) -> Callable[[NDArray[np.bool_], NDArray[np.bool_], bool, int], GroupEffect]:  # fmt: skip
-    code = frame.cluster
+def effect_on_cells(
+    cells: CellMoments,
+    stratum: NDArray[np.int64],
+    alg: NDArray[np.int64] | None,
+    seed: int,
+    method: str,
+) -> Callable[[NDArray[np.bool_], NDArray[np.bool_], bool, int], GroupEffect]:
+    """The check's estimator on ``cells`` (see ``_groups.EffectFn``): the kept clusters'
+    cells, strata ``stratum`` (x the algorithmic attributes in the secondary view)."""
+    code = cells.cluster
 
     def effect(
         keep: NDArray[np.bool_], treat: NDArray[np.bool_], algorithmic: bool, perms: int
@@ -71,8 +64,8 @@ def _effect_fn(
         st = stratum[rows]
         if algorithmic and alg is not None:
             st = strata(st, alg[code[rows]])
-        d = StrataDesign(frame.y[rows], np.ones(int(rows.sum())), compact(st), new, design[rows])
-        return within_effect(d, treat[old], method=method, permutations=perms, seed=seed)
+        sub = cells.subset(rows, new).with_strata(st)
+        return within_effect(sub, treat[old], method=method, permutations=perms, seed=seed)
 
     return effect
 
@@ -92,29 +85,31 @@ def log_outcome_comparisons(
     """Compare a log outcome between worker groups within comparable-work strata.
 
     ``units`` has ``worker_id``, ``y`` (log outcome) and the columns of
-    :func:`auditor.checks._work.work_frame`. With ``decompose``, each comparison also
+    :func:`auditor.checks._work.work_cells`. With ``decompose``, each comparison also
     carries the raw gap and how much of it where and when the groups work, and their trips,
     explain (a sequential decomposition: raw -> same strata -> same trips).
     """
-    frame = work_frame(units.inner_join(people.table, "worker_id"))
-    code = frame.cluster
-    design = trip_design(frame)
-    stratum = strata(frame.stratum, people.legitimate_codes()[code])
-    seed = context.config.audit.seed
+    work = work_cells(units.inner_join(people.table, "worker_id"), cluster="code")
+    cells = work.cells
+    code = cells.cluster
+    stratum = strata(cells.stratum, people.legitimate_codes()[code])
     alg = people.algorithmic_codes()
-    effect = _effect_fn(frame, stratum, design, alg, seed, "wls_within_strata_trip")
-    present = np.bincount(code, minlength=people.size) > 0
-    n_of = np.bincount(code, minlength=people.size).astype(np.float64)
-    sum_of = np.bincount(code, weights=np.exp(frame.y), minlength=people.size)
+    effect = effect_on_cells(
+        cells, stratum, alg, context.config.audit.seed, "wls_within_strata_trip"
+    )
+    present = np.bincount(code, weights=cells.n, minlength=people.size) > 0
+    n_of = np.bincount(code, weights=cells.n, minlength=people.size)
+    log_of = np.bincount(code, weights=cells.sy, minlength=people.size)
 
     def extra(group: str, keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> dict[str, Any]:
-        out: dict[str, Any] = {f"{noun}_excluded": frame.excluded}
+        out: dict[str, Any] = {f"{noun}_excluded": work.excluded, "covariates": list(work.terms)}
         if decompose:
-            out["decomposition"] = _decomposition(frame, stratum, design, keep, treat)
+            out["decomposition"] = _decomposition(work, stratum, keep, treat)
         return out
 
     def one(attribute: str) -> list[Finding | Confirmatory]:
         labels = people.labels(attribute)
+        geometric = {g: float(np.exp(v)) for g, v in group_rates(labels, log_of, n_of).items()}
         spec = Comparison(
             check=check,
             title=title,
@@ -123,10 +118,10 @@ def log_outcome_comparisons(
             unit="workers",
             phrase=lambda g, r, x: (
                 f"{attribute}={g} workers {words.format(x=x)} of {attribute}={r} workers "
-                f"(same zone, service, date and hour{same_words(people, ', same ')}; "
+                f"(same zone, service, day type and hour{same_words(people, ', same ')}; "
                 "adjusted for distance and trip time)"
             ),
-            raw=group_rates(labels, sum_of, n_of),
+            raw=geometric,
             extra=extra,
         )
         return compare_groups(
@@ -143,25 +138,26 @@ def log_outcome_comparisons(
 
 
 def _decomposition(
-    frame: WorkFrame,
+    work: WorkCells,
     stratum: NDArray[np.int64],
-    design: NDArray[np.float64],
     keep: NDArray[np.bool_],
     treat: NDArray[np.bool_],
 ) -> Mapping[str, Any]:
     """Raw log gap, the gap within strata, and within strata with trip covariates; the
     parts of the raw gap that strata and trips explain (log points, in that order)."""
-    rows, new, old = cluster_subset(frame.cluster, keep)
-    y, w, t = frame.y[rows], np.ones(int(rows.sum())), treat[old]
-    steps = [
-        ("raw", np.zeros(len(y), np.int64), None),
-        ("same_place_and_time", compact(stratum[rows]), None),
-        ("same_place_time_and_trip", compact(stratum[rows]), design[rows]),
-    ]
+    rows, new, old = cluster_subset(work.cells.cluster, keep)
+    sub = work.cells.subset(rows, new)
+    t = treat[old][new]
+    plain = sub.without_covariates()
+    steps = {
+        "raw": plain.with_strata(np.zeros(len(new), np.int64)),
+        "same_place_and_time": plain.with_strata(stratum[rows]),
+        "same_place_time_and_trip": sub.with_strata(stratum[rows]),
+    }
     gaps = {}
-    for name, st, z in steps:
-        b, _se = StrataDesign(y, w, st, new, z).fit(t)
-        gaps[name] = b
+    for name, cells in steps.items():
+        fit = cells.fit(t)
+        gaps[name] = float(fit.beta[0]) if fit is not None else float("nan")
     return {
         "scale": "log ratio of geometric means (group / reference)",
         "raw_gap": gaps["raw"],
@@ -170,5 +166,5 @@ def _decomposition(
         "explained_by_place_and_time": gaps["raw"] - gaps["same_place_and_time"],
         "explained_by_trips": gaps["same_place_and_time"] - gaps["same_place_time_and_trip"],
         "unexplained": gaps["same_place_time_and_trip"],
-        "order": "sequential: zone/service/date/hour strata first, then trip covariates",
+        "order": "sequential: zone/service/day type/hour strata first, then trip covariates",
     }

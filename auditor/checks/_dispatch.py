@@ -204,7 +204,7 @@ class OfferQuality:
             y=joined.offered_pay.cast("float64").log(),
             zone=joined.zone.fill_null(joined.pickup_zone).fill_null(""),
             service=joined.service.fill_null(""),
-            local_date=local.date(),
+            weekend=local.day_of_week.index() >= 5,
             hour=local.hour().cast("int8"),
             distance_km=joined.distance_km.cast("float64"),
             trip_minutes=joined.trip_minutes,

@@ -114,8 +114,11 @@ def cluster_subset(
     """Rows whose cluster is kept, their clusters renumbered 0..k-1, and the old code of
     each new one."""
     rows = keep_cluster[cluster]
-    old, new = np.unique(cluster[rows], return_inverse=True)
-    return rows, new.astype(np.int64), old.astype(np.int64)
+    kept = cluster[rows]
+    # Renumber by lookup (codes are bounded), not by sorting: O(n) on millions of rows.
+    used = np.bincount(kept, minlength=len(keep_cluster)) > 0
+    lookup = np.cumsum(used) - 1
+    return rows, lookup[kept].astype(np.int64), np.nonzero(used)[0].astype(np.int64)
 
 
 @dataclass(frozen=True, slots=True)

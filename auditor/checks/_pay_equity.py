@@ -34,6 +34,7 @@ def order_units(context: CheckContext, outcome: str) -> Table:
         zone=o.pickup_zone.fill_null(""),
         service=o.service.fill_null(""),
         hour=o.local_hour,
+        weekend=o.weekday >= 5,
         distance_km=o.distance_km.cast("float64"),
     )
 

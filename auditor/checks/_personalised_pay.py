@@ -28,8 +28,7 @@ from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Sev
 from auditor.checks._common import basis
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
-from auditor.checks._work import trip_design, work_frame
-from auditor.stats import StrataDesign
+from auditor.checks._work import work_cells
 
 __all__ = ["PersonalisedPay", "worker_spread"]
 
@@ -60,20 +59,19 @@ def _spread_from_sums(
 
 
 def worker_spread(
-    residual: NDArray[np.float64],
-    worker: NDArray[np.int64],
+    n: NDArray[Any],
+    s: NDArray[Any],
+    ss: NDArray[Any],
     lost_df: int,
     level: float,
     seed: int,
     replicates: int = _REPLICATES,
 ) -> dict[str, float]:
-    """Spread of worker effects in ``residual``: sigma_u, the F test of no worker effect,
-    and percentile worker-bootstrap intervals of sigma_u at ``level`` and ``2 level - 1``."""
-    n = np.bincount(worker).astype(np.float64)
-    keep = n > 0
-    n = n[keep]
-    s = np.bincount(worker, weights=residual)[keep]
-    ss = np.bincount(worker, weights=residual * residual)[keep]
+    """Spread of worker effects from per-worker counts ``n``, sums ``s`` and sums of
+    squares ``ss`` of residuals: sigma_u, the F test of no worker effect, and percentile
+    worker-bootstrap intervals of sigma_u at ``level`` and ``2 level - 1``."""
+    keep = np.asarray(n) > 0
+    n, s, ss = np.asarray(n, float)[keep], np.asarray(s, float)[keep], np.asarray(ss, float)[keep]
     sigma, f, df_b, df_w_ = _spread_from_sums(n, s, ss, lost_df)
     df_w = int(df_w_)
     p = float(stats.f.sf(f, df_b, max(df_w, 1)))
@@ -115,12 +113,14 @@ class PersonalisedPay:
     needs: ClassVar[Needs] = Needs(tables=("orders",))
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
-        frame = work_frame(order_units(context, "worker_pay"), cluster="worker_id")
+        work = work_cells(order_units(context, "worker_pay"), cluster="worker_id")
+        cells = work.cells
         alpha = context.config.audit.alpha
         materiality = context.config.fairness.materiality
         threshold = 1 / (1 - materiality)
-        n_workers = len(np.unique(frame.cluster))
-        if n_workers < 3 or len(frame.y) <= n_workers + 2:
+        per_worker = cells.units_of_cluster()
+        n_workers = int(np.count_nonzero(per_worker))
+        if n_workers < 3 or work.units <= n_workers + 2:
             return [
                 Finding(
                     check=self.id,
@@ -129,7 +129,7 @@ class PersonalisedPay:
                     metric="worker_pay_spread_ratio",
                     threshold=threshold,
                     n_workers=n_workers,
-                    n_orders=len(frame.y),
+                    n_orders=work.units,
                     basis=basis(context, self.id),
                     detail=(
                         "Too few workers or orders to separate worker from work: it needs at "
@@ -137,12 +137,10 @@ class PersonalisedPay:
                     ),
                 )
             ]
-        z = trip_design(frame)
-        design = StrataDesign(frame.y, np.ones(len(frame.y)), frame.stratum, frame.cluster, z)
-        lost = design.n_strata + z.shape[1]
-        out = worker_spread(
-            design.residuals(), frame.cluster, lost, 1 - alpha, context.config.audit.seed
-        )
+        gamma = cells.covariate_fit()
+        sum_r, sum_r2 = cells.residual_sums(gamma)
+        lost = cells.n_strata() + cells.k
+        out = worker_spread(per_worker, sum_r, sum_r2, lost, 1 - alpha, context.config.audit.seed)
         if not (math.isfinite(out["f"]) and out["df_within"] > 0):
             return [
                 Finding(
@@ -152,7 +150,7 @@ class PersonalisedPay:
                     metric="worker_pay_spread_ratio",
                     threshold=threshold,
                     n_workers=n_workers,
-                    n_orders=len(frame.y),
+                    n_orders=work.units,
                     basis=basis(context, self.id),
                     detail=(
                         "Pay does not vary at all within comparable work, or too few orders "
@@ -170,8 +168,8 @@ class PersonalisedPay:
             "df_within": out["df_within"],
             "bootstrap": {"replicates": _REPLICATES, "resampled": "workers"},
             "upper_bound_1_minus_2alpha": upper_eq,
-            "orders_excluded": frame.excluded,
-            "comparable_work": "service x zone x date x hour; distance, trip time",
+            "orders_excluded": work.excluded,
+            "comparable_work": "service x zone x day type x hour; " + ", ".join(work.terms),
         }
 
         def resolve(p_adjusted: float, family_size: int) -> Finding:
@@ -209,7 +207,7 @@ class PersonalisedPay:
                 p_adjusted=p_adjusted,
                 threshold=threshold,
                 n_workers=n_workers,
-                n_orders=len(frame.y),
+                n_orders=work.units,
                 basis=basis(context, self.id),
                 detail=detail,
                 data=data,

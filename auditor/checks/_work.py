@@ -1,10 +1,15 @@
-"""Comparable work: the strata and trip covariates that pay and price comparisons share.
+"""Comparable work: the strata and trip covariates that pay and price comparisons share,
+summarised in the engine as cell moments.
 
-Two orders are comparable when they are of the same service, in the same pickup zone, on
-the same local date and in the same clock hour (the stratum), with the remaining difference
-in distance and trip time (pickup to dropoff; engaged time where pickup is missing) taken up
-by a quadratic in their logs. The comparison is then of log pay (or price) within strata:
-a ratio of geometric means for the same work.
+Two units (orders, offers) are comparable when they are of the same service, in the same
+zone, on the same kind of day (weekday or weekend) and in the same clock hour (the
+stratum); the remaining difference in distance and trip time (pickup to dropoff; engaged
+time where pickup is missing) is taken up by a quadratic in their logs. Outcomes are
+compared as logs, so effects are ratios of geometric means for the same work.
+
+The engine groups the units by cluster (worker or customer) and stratum and sums the moments
+the least-squares fit needs (``auditor.stats.CellMoments``): one ``GROUP BY`` over the
+units, and the statistics run on the cells (about 1.5 M at 10 M orders).
 """
 
 from __future__ import annotations
@@ -12,109 +17,125 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-__all__ = ["WorkFrame", "trip_design", "work_frame"]
+from auditor.checks._codes import strata
+from auditor.stats import CellMoments
 
-_COVARIATES = ("distance_km", "trip_minutes")
+__all__ = ["COVARIATES", "WorkCells", "covariate_terms", "usable_covariates", "work_cells"]
+
+COVARIATES = ("distance_km", "trip_minutes")
+"""Trip covariates, used where the package has them (logs, squares and product)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class WorkFrame:
-    """Units (orders or offers) ready for a within-strata comparison.
+class WorkCells:
+    """Cell moments of comparable work.
 
     Attributes:
-        y: log outcome per unit.
-        stratum: dense stratum code (service x zone x local date x hour).
-        cluster: the unit's cluster code (worker code of the roster, or customer code).
-        covariates: name -> values (positive) of the trip covariates used.
+        cells: moments per (cluster, stratum) cell; strata are service x zone x day type x
+            hour.
+        keys: per cell, integer codes of ``zone``, ``service``, ``weekend``, ``hour``.
+        cluster_ids: the cluster key of each cluster code (worker code or customer ID).
+        terms: names of the covariate terms in the order of ``cells`` columns.
         excluded: units left out for a missing or non-positive outcome or covariate.
-        extra: further columns pulled, by name.
-        keys: integer codes of ``zone``, ``service``, ``day`` (days since the first) and
-            ``hour``, for checks that build strata of their own.
+        units: units kept.
+        values: the value behind each code of ``zone`` and ``service``.
     """
 
-    y: NDArray[np.float64]
-    stratum: NDArray[np.int64]
-    cluster: NDArray[np.int64]
-    covariates: dict[str, NDArray[np.float64]]
+    cells: CellMoments
+    keys: dict[str, NDArray[np.int64]]
+    cluster_ids: NDArray[Any]
+    terms: tuple[str, ...]
     excluded: int
-    extra: dict[str, NDArray[Any]]
-    keys: dict[str, NDArray[Any]]
+    units: int
+    values: dict[str, list[Any]]
 
 
-def _codes(column: pa.ChunkedArray) -> NDArray[np.int64]:
-    encoded = pc.dictionary_encode(column.combine_chunks())
-    return np.asarray(encoded.indices, dtype=np.int64)
+def usable_covariates(units: Table) -> tuple[str, ...]:
+    """The trip covariates with at least one positive value (others are dropped)."""
+    counts = units.aggregate(
+        **{c: (units[c] > 0).fill_null(False).cast("int64").sum() for c in COVARIATES}
+    ).execute()
+    return tuple(c for c in COVARIATES if int(counts[c].iloc[0] or 0) > 0)
 
 
-def work_frame(units: Table, cluster: str = "code", extra: tuple[str, ...] = ()) -> WorkFrame:
-    """Pull units with ``y`` (log outcome), ``zone``, ``service``, ``local_date``, ``hour``,
-    ``distance_km``, ``trip_minutes`` and the ``cluster`` column from the engine.
-
-    A covariate missing on every unit is dropped (the package lacks it); otherwise units with
-    a missing or non-positive covariate, or a missing outcome, are excluded and counted.
-    """
-    base = ("y", "zone", "service", "local_date", "hour", *_COVARIATES, cluster)
-    table = units.select(*base, *[c for c in extra if c not in base]).to_pyarrow()
-    n = table.num_rows
-    y = table["y"].to_numpy().astype(np.float64) if n else np.empty(0)
-    ok = np.isfinite(y)
-    covariates: dict[str, NDArray[np.float64]] = {}
-    for name in _COVARIATES:
-        values = table[name].to_numpy(zero_copy_only=False).astype(np.float64) if n else np.empty(0)
-        valid = np.isfinite(values) & (values > 0)
-        if valid.any():
-            covariates[name] = values
-            ok &= valid
-    keys = [_codes(table[c]) for c in ("zone", "service")] if n else []
-    day = table["local_date"].cast(pa.int32()).to_numpy().astype(np.int64) if n else np.empty(0)
-    hour = table["hour"].to_numpy().astype(np.int64) if n else np.empty(0)
-    if not n:
-        cl = np.empty(0, np.int64)
-    elif pa.types.is_integer(table[cluster].type):
-        cl = table[cluster].to_numpy().astype(np.int64)
-    else:
-        cl = _codes(table[cluster])
-    if n:
-        n_hours = 24
-        n_days = int(day.max() - day.min() + 1)
-        key = (
-            (keys[0] * (keys[1].max() + 1) + keys[1]) * n_days + (day - day.min())
-        ) * n_hours + hour
-    else:
-        key = np.empty(0, np.int64)
-    stratum = np.unique(key[ok], return_inverse=True)[1].astype(np.int64)
-    return WorkFrame(
-        y=y[ok],
-        stratum=stratum,
-        cluster=cl[ok],
-        covariates={k: v[ok] for k, v in covariates.items()},
-        excluded=int(n - ok.sum()),
-        extra={c: np.asarray(table[c].to_numpy(zero_copy_only=False))[ok] for c in extra},
-        keys=(
-            {
-                "zone": keys[0][ok],
-                "service": keys[1][ok],
-                "day": (day - day.min())[ok],
-                "hour": hour[ok],
-            }
-            if n
-            else {k: np.empty(0, np.int64) for k in ("zone", "service", "day", "hour")}
-        ),
-    )
-
-
-def trip_design(frame: WorkFrame) -> NDArray[np.float64]:
-    """Trip covariates: logs of distance and trip time, their squares and product."""
-    logs = [np.log(v) for v in frame.covariates.values()]
-    cols = list(logs) + [v * v for v in logs]
+def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
+    """The design terms: logs of the used covariates, their squares and their product."""
+    logs = {f"log_{c}": units[c].cast("float64").log() for c in used}
+    terms = dict(logs)
+    for name, value in logs.items():
+        terms[f"{name}_sq"] = value * value
     if len(logs) == 2:
-        cols.append(logs[0] * logs[1])
-    if not cols:
-        return np.empty((len(frame.y), 0))
-    return np.column_stack(cols)
+        a, b = logs.values()
+        terms["log_product"] = a * b
+    return terms
+
+
+def work_cells(units: Table, cluster: str) -> WorkCells:
+    """Cell moments of ``units`` (columns ``y``, ``zone``, ``service``, ``weekend``,
+    ``hour``, the trip covariates and ``cluster``) by cluster and stratum."""
+    total = int(units.count().execute())
+    used = usable_covariates(units) if total else ()
+    ok = units.y.notnull() & ~units.y.isinf() & ~units.y.isnan()
+    for c in used:
+        ok &= (units[c] > 0).fill_null(False)
+    kept = units.filter(ok)
+    terms = covariate_terms(kept, used)
+    z = kept.mutate(**terms)
+    names = list(terms)
+    sums: dict[str, Any] = {
+        "n": ibis._.count(),
+        "sy": z.y.sum(),
+        "syy": (z.y * z.y).sum(),
+    }
+    for i, a in enumerate(names):
+        sums[f"sz_{i}"] = z[a].sum()
+        sums[f"syz_{i}"] = (z.y * z[a]).sum()
+        for j in range(i, len(names)):
+            sums[f"szz_{i}_{j}"] = (z[a] * z[names[j]]).sum()
+    by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
+    grouped = z.group_by(by).aggregate(**sums)
+    table = grouped.to_pyarrow()
+    m = table.num_rows
+    k = len(names)
+    col = lambda name: table[name].to_numpy().astype(np.float64) if m else np.empty(0)  # noqa: E731
+    sz = np.column_stack([col(f"sz_{i}") for i in range(k)]) if k else np.empty((m, 0))
+    syz = np.column_stack([col(f"syz_{i}") for i in range(k)]) if k else np.empty((m, 0))
+    szz = np.empty((m, k, k))
+    for i in range(k):
+        for j in range(i, k):
+            szz[:, i, j] = szz[:, j, i] = col(f"szz_{i}_{j}")
+    keys: dict[str, NDArray[np.int64]] = {}
+    values: dict[str, list[Any]] = {}
+    for c in ("zone", "service"):
+        keys[c], values[c] = _codes(table[c]) if m else (np.empty(0, np.int64), [])
+    empty = np.empty(0, np.int64)
+    keys["weekend"] = (
+        table["weekend"].to_numpy(zero_copy_only=False).astype(np.int64) if m else empty
+    )
+    keys["hour"] = table["hour"].to_numpy().astype(np.int64) if m else empty
+    if m and pa.types.is_integer(table[cluster].type):
+        cl = table[cluster].to_numpy().astype(np.int64)
+        ids: NDArray[Any] = np.arange(int(cl.max()) + 1)
+    elif m:
+        encoded = pc.dictionary_encode(table[cluster].combine_chunks())
+        cl = np.asarray(encoded.indices, dtype=np.int64)
+        ids = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    else:
+        cl, ids = np.empty(0, np.int64), np.empty(0, dtype=object)
+    stratum = strata(keys["service"], keys["zone"], keys["weekend"], keys["hour"])
+    n = col("n")
+    cells = CellMoments(n, col("sy"), col("syy"), sz, szz, syz, stratum, cl)
+    kept_units = int(n.sum())
+    return WorkCells(cells, keys, ids, tuple(names), total - kept_units, kept_units, values)
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[Any]]:
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary.to_pylist()

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from auditor.checks._personalised_pay import worker_spread
-from auditor.checks._work import WorkFrame, trip_design
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld, draw_rate_cells, draw_work_units
 from auditor.stats import (
+    CellMoments,
     GroupEffect,
     RateCells,
-    StrataDesign,
     Verdict,
     decide,
     poisson_effect,
@@ -48,28 +47,21 @@ def _one_effect(
             )
         return est
     units, group = draw_work_units(world, rng)
-    frame = _frame(units)
-    design = StrataDesign(
-        frame.y, np.ones(len(frame.y)), frame.stratum, frame.cluster, trip_design(frame)
-    )
-    est = within_effect(design, group, method="wls_within")
+    moments = _cells(units)
+    est = within_effect(moments, group, method="wls_within")
     if est.effective_clusters < min_asymptotic:
         est = within_effect(
-            design, group, method="wls_within", permutations=permutations, seed=seed
+            moments, group, method="wls_within", permutations=permutations, seed=seed
         )
     return est
 
 
-def _frame(units: dict[str, np.ndarray]) -> WorkFrame:
-    return WorkFrame(
-        y=units["y"],
-        stratum=units["stratum"],
-        cluster=units["cluster"],
-        covariates={"distance_km": units["distance_km"], "trip_minutes": units["trip_minutes"]},
-        excluded=0,
-        extra={},
-        keys={},
-    )
+def _cells(units: dict[str, np.ndarray]) -> CellMoments:
+    """Unit-level cells with the checks' trip terms (logs, squares, product), as
+    ``auditor.checks._work.covariate_terms`` builds them in the engine."""
+    ld, lt = np.log(units["distance_km"]), np.log(units["trip_minutes"])
+    z = np.column_stack([ld, lt, ld * ld, lt * lt, ld * lt])
+    return CellMoments.from_units(units["y"], units["stratum"], units["cluster"], z)
 
 
 def replicate_effects(
@@ -122,11 +114,10 @@ def replicate_spread(
     for r in range(replicates):
         rng = np.random.default_rng(seed + r)
         units, _ = draw_work_units(world, rng)
-        frame = _frame(units)
-        z = trip_design(frame)
-        design = StrataDesign(frame.y, np.ones(len(frame.y)), frame.stratum, frame.cluster, z)
+        cells = _cells(units)
+        sum_r, sum_r2 = cells.residual_sums(cells.covariate_fit())
         out = worker_spread(
-            design.residuals(), frame.cluster, design.n_strata + z.shape[1], 1 - alpha,
+            cells.units_of_cluster(), sum_r, sum_r2, cells.n_strata() + cells.k, 1 - alpha,
             seed + r, replicates=199,
         )  # fmt: skip
         ratio = math.exp(2 * 1.2815515655446004 * out["sigma_u"])

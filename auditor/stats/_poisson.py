@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from scipy import optimize, stats
 
 from auditor.stats._effect import GroupEffect, kish, t_df
-from auditor.stats._within import _permutation_p
+from auditor.stats._within import permutation_p
 
 __all__ = ["RateCells", "poisson_effect"]
 
@@ -145,7 +145,7 @@ def poisson_effect(
     p = float(2 * stats.t.sf(abs(b / se), df))
     permuted = False
     if permutations > 0:
-        p = _permutation_p(cells.fit, treat_of_cluster, present, b / se, permutations, seed)
+        p = permutation_p(cells.fit, treat_of_cluster, present, b / se, permutations, seed)
         permuted = True
     return GroupEffect(
         b, se, df, p, n_group, n_ref, len(cells.count), method, permuted, eff_g, eff_r
