@@ -231,12 +231,22 @@ class CheckContext:
         engine: the engine the tables live in.
         reconstruction: derived per-order columns, engaged islands, worker-day and
             worker-week panels (engine tables); None when only validating.
+        shared: results computed once and used by several checks (see ``memo``).
     """
 
     config: AuditConfig
     package: ValidatedPackage
     engine: Engine
     reconstruction: Reconstruction | None = None
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Intermediate results several checks use (e.g. the cell moments of pay per worker,
+    for PAY-02 and FEE-05), computed once per audit."""
+
+    def memo(self, key: str, make: Callable[[], Any]) -> Any:
+        """``shared[key]``, made by ``make()`` the first time."""
+        if key not in self.shared:
+            self.shared[key] = make()
+        return self.shared[key]
 
     @property
     def rebuilt(self) -> Reconstruction:

@@ -20,7 +20,7 @@ from auditor.checks._groups import (
     cluster_subset,
     compare_groups,
 )
-from auditor.checks._work import WorkCells, work_cells
+from auditor.checks._work import WorkCells, order_covariates, work_cells
 from auditor.stats import CellMoments, GroupEffect, within_effect
 
 __all__ = [
@@ -54,13 +54,18 @@ def effect_on_cells(
     method: str,
 ) -> Callable[[NDArray[np.bool_], NDArray[np.bool_], bool, int], GroupEffect]:
     """The check's estimator on ``cells`` (see ``_groups.EffectFn``): the kept clusters'
-    cells, strata ``stratum`` (x the algorithmic attributes in the secondary view)."""
+    cells in strata ``stratum`` (x the clusters' algorithmic attributes ``alg`` in the
+    secondary view)."""
     code = cells.cluster
+    headline = cells.with_strata(stratum)
 
     def effect(
         keep: NDArray[np.bool_], treat: NDArray[np.bool_], algorithmic: bool, perms: int
     ) -> GroupEffect:
         rows, new, old = cluster_subset(code, keep)
+        if rows.all() and not algorithmic:
+            # Every cluster is in the comparison: reuse the cells (and their cached sums).
+            return within_effect(headline, treat, method=method, permutations=perms, seed=seed)
         st = stratum[rows]
         if algorithmic and alg is not None:
             st = strata(st, alg[code[rows]])
@@ -70,10 +75,17 @@ def effect_on_cells(
     return effect
 
 
+def worker_cells(context: CheckContext, name: str, units: Table) -> WorkCells:
+    """Cell moments of ``units`` clustered by worker (computed once per audit per name)."""
+    return context.memo(  # type: ignore[no-any-return]
+        f"cells:{name}", lambda: work_cells(units, "worker_id", order_covariates(context))
+    )
+
+
 def log_outcome_comparisons(
     context: CheckContext,
     people: Roster,
-    units: Table,
+    work: WorkCells,
     *,
     check: str,
     title: str,
@@ -84,22 +96,26 @@ def log_outcome_comparisons(
 ) -> list[Finding | Confirmatory]:
     """Compare a log outcome between worker groups within comparable-work strata.
 
-    ``units`` has ``worker_id``, ``y`` (log outcome) and the columns of
-    :func:`auditor.checks._work.work_cells`. With ``decompose``, each comparison also
-    carries the raw gap and how much of it where and when the groups work, and their trips,
-    explain (a sequential decomposition: raw -> same strata -> same trips).
+    ``work`` holds the cell moments by worker (:func:`worker_cells`). With ``decompose``,
+    each comparison also carries the raw gap and how much of it where and when the groups
+    work, and their trips, explain (a sequential decomposition: raw -> same strata -> same
+    trips).
     """
-    work = work_cells(units.inner_join(people.table, "worker_id"), cluster="code")
     cells = work.cells
-    code = cells.cluster
-    stratum = strata(cells.stratum, people.legitimate_codes()[code])
-    alg = people.algorithmic_codes()
+    n_clusters = len(work.cluster_ids)
+    roster_code = people.codes_of(work.cluster_ids)
+    known = roster_code >= 0
+    safe = np.where(known, roster_code, 0)
+    legit = np.where(known, people.legitimate_codes()[safe], -1) + 1
+    stratum = strata(cells.stratum, legit[cells.cluster])
+    alg_people = people.algorithmic_codes()
+    alg = None if alg_people is None else np.where(known, alg_people[safe], -1) + 1
     effect = effect_on_cells(
         cells, stratum, alg, context.config.audit.seed, "wls_within_strata_trip"
     )
-    present = np.bincount(code, weights=cells.n, minlength=people.size) > 0
-    n_of = np.bincount(code, weights=cells.n, minlength=people.size)
-    log_of = np.bincount(code, weights=cells.sy, minlength=people.size)
+    n_of = np.bincount(cells.cluster, weights=cells.n, minlength=n_clusters)
+    log_of = np.bincount(cells.cluster, weights=cells.sy, minlength=n_clusters)
+    present = n_of > 0
 
     def extra(group: str, keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> dict[str, Any]:
         out: dict[str, Any] = {f"{noun}_excluded": work.excluded, "covariates": list(work.terms)}
@@ -108,7 +124,9 @@ def log_outcome_comparisons(
         return out
 
     def one(attribute: str) -> list[Finding | Confirmatory]:
-        labels = people.labels(attribute)
+        labels_people = people.labels(attribute)
+        labels = labels_people[safe].copy()
+        labels[~known] = None
         geometric = {g: float(np.exp(v)) for g, v in group_rates(labels, log_of, n_of).items()}
         spec = Comparison(
             check=check,

@@ -9,8 +9,8 @@ each group with the reference group only where both were online at the same plac
 or a permutation of worker labels when a group has few workers).
 
 DSP-02 compares the pay quoted in offers for comparable orders: log(offered pay) within
-zone x service x date x hour strata, adjusting for the order's distance and trip time
-(quadratic in logs), by worker.
+zone x service x day type (weekday/weekend) x hour strata, adjusting for the order's
+distance and trip time (logs, squares, product), by worker.
 
 Neither test conditions on what the algorithm itself produces (acceptance, ratings, tiers);
 the view adjusted for ``[fairness] algorithmic_attributes`` is reported separately in
@@ -36,6 +36,7 @@ from auditor.checks._comparable import (
     log_outcome_comparisons,
     same_words,
     strata,
+    worker_cells,
 )
 from auditor.checks._groups import (
     Comparison,
@@ -212,7 +213,7 @@ class OfferQuality:
         return log_outcome_comparisons(
             context,
             people,
-            units,
+            worker_cells(context, "offered_pay", units),
             check=self.id,
             title=self.title,
             metric="offered_pay_ratio",

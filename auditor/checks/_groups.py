@@ -60,6 +60,11 @@ class Roster:
     def size(self) -> int:
         return len(self.frame)
 
+    def codes_of(self, worker_ids: NDArray[Any]) -> NDArray[np.int64]:
+        """Roster code of each worker ID (-1 where the workers table does not have it)."""
+        index = pd.Index(self.frame["worker_id"].astype(object))
+        return np.asarray(index.get_indexer(pd.Index(worker_ids, dtype=object)), dtype=np.int64)
+
     def labels(self, attribute: str) -> NDArray[np.object_]:
         """Group label per worker code (None where the worker has no value)."""
         return self.frame[attribute].to_numpy(dtype=object)
@@ -159,6 +164,7 @@ def compare_groups(
     effect: EffectFn,
     units_of: Callable[[NDArray[np.bool_]], int],
     has_algorithmic: bool = False,
+    reference: str | None = None,
 ) -> list[Finding | Confirmatory]:
     """Compare every group of ``spec.attribute`` with the reference group.
 
@@ -168,6 +174,7 @@ def compare_groups(
         effect: the check's estimator (see ``EffectFn``).
         units_of: orders (offers, cells) of the kept clusters, for ``n_orders``.
         has_algorithmic: whether to add the algorithmic-attribute view.
+        reference: the reference group, when the check has fixed it already.
     """
     fairness, alpha = context.config.fairness, context.config.audit.alpha
     min_cell = context.config.report.min_cell_workers
@@ -185,7 +192,8 @@ def compare_groups(
                 detail=f"No {spec.unit} with a value of {spec.attribute} have data to compare.",
             )
         ]
-    reference = fairness.reference_groups.get(spec.attribute)
+    if reference is None:
+        reference = fairness.reference_groups.get(spec.attribute)
     if reference is None or reference not in counts.index:
         # The largest group of all clusters with a value (with data here or not), so that
         # every check and metric compares with the same reference; ties broken by name.

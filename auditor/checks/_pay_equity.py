@@ -1,7 +1,7 @@
 """PAY-02: are worker groups paid less for comparable work?
 
 Per completed order, log(worker_pay) is compared between each group and the reference group
-within strata of service x pickup zone x local date x hour (and the same
+within strata of service x pickup zone x day type (weekday/weekend) x hour (and the same
 ``[fairness] legitimate_attributes``, e.g. vehicle type), adjusting for distance and trip time
 (quadratic in their logs). The ratio is of geometric-mean pay for the same work; inference is
 by worker (cluster-robust, or a permutation of worker labels for small groups).
@@ -18,7 +18,7 @@ from typing import ClassVar
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
-from auditor.checks._comparable import log_outcome_comparisons
+from auditor.checks._comparable import log_outcome_comparisons, worker_cells
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
 
@@ -51,7 +51,7 @@ class PayForComparableWork:
         return log_outcome_comparisons(
             context,
             roster(context),
-            order_units(context, "worker_pay"),
+            worker_cells(context, "worker_pay", order_units(context, "worker_pay")),
             check=self.id,
             title=self.title,
             metric="pay_ratio",

@@ -1,7 +1,7 @@
 """FEE-05: does the worker, rather than the work, explain pay for the same kind of order?
 
 Per completed order, log(worker_pay) is residualised on comparable work (strata of service x
-pickup zone x local date x hour, and distance and trip time, quadratic in logs). If pay were
+pickup zone x day type x hour, and distance and trip time, quadratic in logs). If pay were
 set by the work alone, the residuals would not depend on who did the order. A one-way
 analysis of variance of the residuals by worker tests that (F test; worker effects as
 random effects). The effect size is the spread of worker effects: ``sigma_u``, the standard
@@ -26,9 +26,9 @@ from scipy import stats
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
+from auditor.checks._comparable import worker_cells
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
-from auditor.checks._work import work_cells
 
 __all__ = ["PersonalisedPay", "worker_spread"]
 
@@ -113,7 +113,7 @@ class PersonalisedPay:
     needs: ClassVar[Needs] = Needs(tables=("orders",))
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
-        work = work_cells(order_units(context, "worker_pay"), cluster="worker_id")
+        work = worker_cells(context, "worker_pay", order_units(context, "worker_pay"))
         cells = work.cells
         alpha = context.config.audit.alpha
         materiality = context.config.fairness.materiality

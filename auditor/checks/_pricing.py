@@ -2,7 +2,7 @@
 
 PRC-01 compares what customers paid (``customer_price``, tip excluded) for comparable
 completed orders between ``customer_segment`` values: log price within strata of service x
-pickup zone x local date x hour, adjusting for distance and trip time (quadratic in logs).
+pickup zone x day type x hour, adjusting for distance and trip time (quadratic in logs).
 Inference is by customer (one customer's orders are not independent; by worker where the
 package has no ``customer_id``).
 
@@ -23,14 +23,18 @@ import ibis
 import numpy as np
 import pandas as pd
 from ibis.expr.types import Table
+from numpy.typing import NDArray
+from scipy import stats
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Status
 from auditor.checks._common import basis
-from auditor.checks._comparable import effect_on_cells, group_rates
+from auditor.checks._comparable import group_rates
 from auditor.checks._groups import Comparison, compare_groups
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
-from auditor.checks._work import WorkCells, covariate_terms, usable_covariates, work_cells
+from auditor.checks._work import WorkCells, covariate_terms, order_covariates, work_cells
+from auditor.stats import CellMoments, GroupEffect, within_effect
+from auditor.stats._effect import kish, t_df
 
 __all__ = ["AnomalousPrices", "SegmentPrices"]
 
@@ -54,17 +58,47 @@ class SegmentPrices:
         by_customer = "customer_id" in context.package.tables["orders"].columns_present
         who = units.customer_id if by_customer else units.worker_id
         units = units.mutate(_cluster=who.fill_null("") + "\x1f" + units.customer_segment)
-        work = work_cells(units, cluster="_cluster")
-        cells = work.cells
+        used = order_covariates(context)
         unit = "customers" if by_customer else "workers"
-        labels = np.array([str(c).rsplit("\x1f", 1)[-1] for c in work.cluster_ids], dtype=object)
-        n_clusters = len(labels)
-        effect = effect_on_cells(
-            cells, cells.stratum, None, context.config.audit.seed, "wls_within_strata_trip"
-        )
-        n_of = np.bincount(cells.cluster, weights=cells.n, minlength=n_clusters)
-        log_of = np.bincount(cells.cluster, weights=cells.sy, minlength=n_clusters)
-        geometric = {g: float(np.exp(v)) for g, v in group_rates(labels, log_of, n_of).items()}
+        # Pass 1: moments per segment and stratum (small), for the joint fit of all
+        # segments; pass 2: each customer's score at that fit (one row per customer).
+        segment_cells = work_cells(units.mutate(_seg=units.customer_segment), "_seg", used)
+        segments = [str(v) for v in segment_cells.cluster_ids]
+        n_seg = np.bincount(segment_cells.cells.cluster, weights=segment_cells.cells.n)
+        customers = _customers_per_segment(units, segments)
+        reference = context.config.fairness.reference_groups.get("customer_segment")
+        if reference not in segments:
+            reference = (
+                sorted(segments, key=lambda g: (-customers.get(g, 0), g))[0] if segments else None
+            )
+        joint = _joint_fit(context, units, segment_cells, segments, reference, used)
+        labels = np.array(joint.labels, dtype=object)
+        n_of = joint.units_of
+        geometric = {
+            g: float(np.exp(v))
+            for g, v in group_rates(
+                np.array(segments, dtype=object),
+                np.bincount(segment_cells.cells.cluster, weights=segment_cells.cells.sy),
+                n_seg,
+            ).items()
+        }
+        seed = context.config.audit.seed
+
+        def effect(
+            keep: NDArray[np.bool_], treat: NDArray[np.bool_], algorithmic: bool, perms: int
+        ) -> GroupEffect:
+            group = str(labels[np.argmax(treat)])
+            if perms == 0:
+                return joint.effect(group)
+            # Few (effective) customers on a side: permute on the cells of the two segments.
+            pair = units.filter(units.customer_segment.isin([group, str(reference)]))
+            cells = work_cells(pair, "_cluster", used)
+            seg = np.array([str(c).rsplit("\x1f", 1)[-1] for c in cells.cluster_ids])
+            return within_effect(
+                cells.cells, seg == group, method="wls_within_strata_trip",
+                permutations=perms, seed=seed,
+            )  # fmt: skip
+
         spec = Comparison(
             check=self.id,
             title=self.title,
@@ -78,11 +112,138 @@ class SegmentPrices:
             ),
             raw=geometric,
             higher_is_better=False,
-            extra=lambda g, k, t: {"orders_excluded": work.excluded, "clustered_by": unit},
+            extra=lambda g, k, t: {
+                "orders_excluded": segment_cells.excluded,
+                "clustered_by": unit,
+                "model": "all segments in one fit (segment dummies), strata absorbed",
+            },
         )
         return compare_groups(
-            context, spec, labels, n_of > 0, effect, lambda keep: int(n_of[keep].sum())
+            context, spec, labels, n_of > 0, effect, lambda keep: int(n_of[keep].sum()),
+            reference=reference,
+        )  # fmt: skip
+
+
+def _customers_per_segment(units: Table, segments: list[str]) -> dict[str, int]:
+    counts = units.group_by("customer_segment").aggregate(k=units._cluster.nunique()).execute()
+    return {str(r.customer_segment): int(r.k) for r in counts.itertuples()}
+
+
+class _JointFit:
+    """Log price on segment dummies, trip covariates and absorbed strata, over all
+    segments at once; cluster-robust by customer from per-customer scores."""
+
+    def __init__(
+        self,
+        beta: NDArray[np.float64],
+        cov: NDArray[np.float64],
+        dummies: list[str],
+        labels: list[str],
+        info: NDArray[np.float64],
+        units_of: NDArray[np.float64],
+        n_units: int,
+    ) -> None:
+        self.beta, self.cov, self.dummies = beta, cov, dummies
+        self.labels, self.info, self.units_of, self.n_units = labels, info, units_of, n_units
+
+    def effect(self, group: str) -> GroupEffect:
+        j = self.dummies.index(group)
+        b, se = float(self.beta[j]), float(np.sqrt(max(self.cov[j, j], 0.0)))
+        lab = np.array(self.labels, dtype=object)
+        side_g = lab == group
+        side_r = ~np.isin(lab, self.dummies)
+        eff_g = kish(self.info[:, j], side_g)
+        eff_r = kish(self.info[:, j], side_r)
+        df = t_df(eff_g, eff_r)
+        p = float(2 * stats.t.sf(abs(b / se), df)) if se > 0 else float("nan")
+        return GroupEffect(
+            b, se, df, p, int(side_g.sum()), int(side_r.sum()), self.n_units,
+            "wls_within_strata_trip_joint", False, eff_g, eff_r,
+        )  # fmt: skip
+
+
+def _joint_fit(
+    context: CheckContext,
+    units: Table,
+    segment_cells: WorkCells,
+    segments: list[str],
+    reference: str | None,
+    used: tuple[str, ...],
+) -> _JointFit:
+    cells = segment_cells.cells
+    dummies = [g for g in segments if g != reference]
+    seg_of_cell = cells.cluster
+    treat = np.column_stack(
+        [(seg_of_cell == segments.index(g)).astype(float) for g in dummies]
+    ) if dummies else np.empty((len(seg_of_cell), 0))  # fmt: skip
+    fit = cells.fit(treat) if dummies else None
+    if fit is None:
+        return _JointFit(np.empty(0), np.empty((0, 0)), [], [], np.empty((0, 0)), np.empty(0), 0)
+    q, k = len(dummies), cells.k
+    # Stratum means of the dummies, covariates and outcome, keyed by the stratum columns.
+    s_count = int(cells.stratum.max()) + 1
+    big_n = np.bincount(cells.stratum, weights=cells.n, minlength=s_count)
+    first = np.zeros(s_count, np.int64)
+    first[cells.stratum[::-1]] = np.arange(len(cells.stratum))[::-1]
+    keys, values = segment_cells.keys, segment_cells.values
+    means = pd.DataFrame(
+        {
+            "zone": [values["zone"][i] for i in keys["zone"][first]],
+            "service": [values["service"][i] for i in keys["service"][first]],
+            "weekend": keys["weekend"][first].astype(bool),
+            "hour": keys["hour"][first].astype(np.int8),
+            "_ybar": np.bincount(cells.stratum, weights=cells.sy, minlength=s_count) / big_n,
+        }
+    )
+    for j in range(q):
+        means[f"_tbar{j}"] = (
+            np.bincount(cells.stratum, weights=cells.n * treat[:, j], minlength=s_count) / big_n
         )
+    for j in range(k):
+        means[f"_zbar{j}"] = (
+            np.bincount(cells.stratum, weights=cells.sz[:, j], minlength=s_count) / big_n
+        )
+    table = context.engine.con.create_table(
+        "fx_segment_means", ibis.memtable(means), overwrite=True
+    )
+    terms = covariate_terms(units, used)
+    ok = units.y.notnull()
+    for c in used:
+        ok &= (units[c] > 0).fill_null(False)
+    u = units.filter(ok).mutate(**terms)
+    jn = u.inner_join(table, ["zone", "service", "weekend", "hour"])
+    d = [
+        (jn.customer_segment == g).cast("float64") - jn[f"_tbar{i}"] for i, g in enumerate(dummies)
+    ]
+    e_z = [jn[name] - jn[f"_zbar{i}"] for i, name in enumerate(terms)]
+    resid = jn.y - jn._ybar
+    for i in range(q):
+        resid = resid - d[i] * float(fit.beta[i])
+    for i in range(k):
+        resid = resid - e_z[i] * float(fit.beta[q + i])
+    sums = {f"u{i}": (x * resid).sum() for i, x in enumerate(d + e_z)}
+    sums |= {f"h{i}": (x * x).sum() for i, x in enumerate(d)}
+    sums["n"] = ibis._.count()
+    per = jn.group_by(jn._cluster).aggregate(**sums).order_by("_cluster").to_pyarrow()
+    scores = np.column_stack([per[f"u{i}"].to_numpy() for i in range(q + k)])
+    info = np.column_stack([per[f"h{i}"].to_numpy() for i in range(q)])
+    ids = per["_cluster"].to_pylist()
+    labels = [str(c).rsplit("\x1f", 1)[-1] for c in ids]
+    n_units = float(cells.n.sum())
+    g = len(ids)
+    p = q + k
+    strata_n = int(np.count_nonzero(big_n))
+    bread = np.linalg.inv(_xtx(cells, treat))
+    correction = g / max(g - 1, 1) * (n_units - 1) / max(n_units - p - strata_n, 1)
+    cov = bread @ (scores.T @ scores) @ bread * correction
+    return _JointFit(
+        fit.beta, cov, dummies, labels, info, per["n"].to_numpy().astype(float), int(n_units)
+    )
+
+
+def _xtx(cells: CellMoments, treat: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The within-strata normal matrix of ``[treat, z]`` (the bread's inverse)."""
+    return cells.normal_matrix(treat)
 
 
 @register
@@ -96,7 +257,7 @@ class AnomalousPrices:
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         units = order_units(context, "fare_base")
         # Moments per stratum only (the cluster is the service, constant in a stratum).
-        work = work_cells(units, cluster="service")
+        work = work_cells(units, "service", order_covariates(context))
         common = Finding(
             check=self.id,
             status=Status.PASS,
@@ -183,7 +344,7 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
         means[f"_zbar{j}"] = (
             np.bincount(cells.stratum, weights=cells.sz[:, j], minlength=s_count) / big_n
         )
-    used = usable_covariates(units)
+    used = order_covariates(context)
     terms = covariate_terms(units, used)
     ok = units.y.notnull()
     for c in used:

@@ -27,7 +27,14 @@ from numpy.typing import NDArray
 from auditor.checks._codes import strata
 from auditor.stats import CellMoments
 
-__all__ = ["COVARIATES", "WorkCells", "covariate_terms", "usable_covariates", "work_cells"]
+__all__ = [
+    "COVARIATES",
+    "WorkCells",
+    "covariate_terms",
+    "order_covariates",
+    "usable_covariates",
+    "work_cells",
+]
 
 COVARIATES = ("distance_km", "trip_minutes")
 """Trip covariates, used where the package has them (logs, squares and product)."""
@@ -57,17 +64,21 @@ class WorkCells:
     values: dict[str, list[Any]]
 
 
-def usable_covariates(units: Table) -> tuple[str, ...]:
-    """The trip covariates with at least one positive value (others are dropped)."""
-    counts = units.aggregate(
-        **{c: (units[c] > 0).fill_null(False).cast("int64").sum() for c in COVARIATES}
+def usable_covariates(orders: Table) -> tuple[str, ...]:
+    """The trip covariates with at least one positive value in ``orders`` (others are
+    dropped from every design)."""
+    counts = orders.aggregate(
+        **{c: (orders[c] > 0).fill_null(False).cast("int64").sum() for c in COVARIATES}
     ).execute()
     return tuple(c for c in COVARIATES if int(counts[c].iloc[0] or 0) > 0)
 
 
 def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
     """The design terms: logs of the used covariates, their squares and their product."""
-    logs = {f"log_{c}": units[c].cast("float64").log() for c in used}
+    logs = {
+        f"log_{c}": ibis.ifelse(units[c] > 0, units[c].cast("float64"), ibis.null("float64")).log()
+        for c in used
+    }
     terms = dict(logs)
     for name, value in logs.items():
         terms[f"{name}_sq"] = value * value
@@ -77,31 +88,38 @@ def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
     return terms
 
 
-def work_cells(units: Table, cluster: str) -> WorkCells:
+def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
     """Cell moments of ``units`` (columns ``y``, ``zone``, ``service``, ``weekend``,
-    ``hour``, the trip covariates and ``cluster``) by cluster and stratum."""
-    total = int(units.count().execute())
-    used = usable_covariates(units) if total else ()
+    ``hour``, the ``used`` trip covariates and ``cluster``) by cluster and stratum, in one
+    pass: units with a missing outcome or a missing or non-positive covariate are counted
+    (``n_all``) but left out of the moments."""
     ok = units.y.notnull() & ~units.y.isinf() & ~units.y.isnan()
     for c in used:
         ok &= (units[c] > 0).fill_null(False)
-    kept = units.filter(ok)
-    terms = covariate_terms(kept, used)
-    z = kept.mutate(**terms)
-    names = list(terms)
+    z = units.mutate(_ok=ok).mutate(**covariate_terms(units, used))
+    names = list(covariate_terms(units, used))
+    good = z._ok
+
+    def total(value: Any) -> Any:
+        return value.sum(where=good)
+
     sums: dict[str, Any] = {
-        "n": ibis._.count(),
-        "sy": z.y.sum(),
-        "syy": (z.y * z.y).sum(),
+        "n_all": ibis._.count(),
+        "n": good.cast("int64").sum(),
+        "sy": total(z.y),
+        "syy": total(z.y * z.y),
     }
     for i, a in enumerate(names):
-        sums[f"sz_{i}"] = z[a].sum()
-        sums[f"syz_{i}"] = (z.y * z[a]).sum()
+        sums[f"sz_{i}"] = total(z[a])
+        sums[f"syz_{i}"] = total(z.y * z[a])
         for j in range(i, len(names)):
-            sums[f"szz_{i}_{j}"] = (z[a] * z[names[j]]).sum()
+            sums[f"szz_{i}_{j}"] = total(z[a] * z[names[j]])
     by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
     grouped = z.group_by(by).aggregate(**sums)
-    table = grouped.to_pyarrow()
+    grouped = grouped.mutate(**{c: grouped[c].fill_null(0) for c in sums if c != "n_all"})
+    everything = grouped.to_pyarrow()
+    total_units = int(pc.sum(everything["n_all"]).as_py() or 0)
+    table = everything.filter(pc.greater(everything["n"], 0))
     m = table.num_rows
     k = len(names)
     col = lambda name: table[name].to_numpy().astype(np.float64) if m else np.empty(0)  # noqa: E731
@@ -133,9 +151,16 @@ def work_cells(units: Table, cluster: str) -> WorkCells:
     n = col("n")
     cells = CellMoments(n, col("sy"), col("syy"), sz, szz, syz, stratum, cl)
     kept_units = int(n.sum())
-    return WorkCells(cells, keys, ids, tuple(names), total - kept_units, kept_units, values)
+    return WorkCells(cells, keys, ids, tuple(names), total_units - kept_units, kept_units, values)
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[Any]]:
     encoded = pc.dictionary_encode(column.combine_chunks())
     return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary.to_pylist()
+
+
+def order_covariates(context: Any) -> tuple[str, ...]:
+    """The usable trip covariates of the audit's orders (computed once per audit)."""
+    return context.memo(  # type: ignore[no-any-return]
+        "order_covariates", lambda: usable_covariates(context.rebuilt.orders)
+    )

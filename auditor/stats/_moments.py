@@ -201,11 +201,7 @@ class CellMoments:
         d = t - tbar[self.stratum]
         e_z, e_y = zp["e_z"], zp["e_y"]
         p = q + k
-        xtx = np.empty((p, p))
-        xtx[:q, :q] = (d * n[:, None]).T @ d
-        xtx[:q, q:] = d.T @ e_z
-        xtx[q:, :q] = xtx[:q, q:].T
-        xtx[q:, q:] = zp["a_zz"]
+        xtx = self._xtx(d, zp)
         xty = np.concatenate([d.T @ e_y, zp["b_z_tot"]])
         if not np.isfinite(xtx).all() or np.linalg.matrix_rank(xtx) < p:
             return None
@@ -231,6 +227,28 @@ class CellMoments:
         )  # fmt: skip
         cov = bread @ (scores.T @ scores) @ bread * correction
         return Fit(beta, cov, info, clusters, units)
+
+    def _xtx(self, d: NDArray[np.float64], zp: dict[str, Any]) -> NDArray[np.float64]:
+        q, k = d.shape[1], self.k
+        xtx = np.empty((q + k, q + k))
+        xtx[:q, :q] = (d * self.n[:, None]).T @ d
+        xtx[:q, q:] = d.T @ zp["e_z"]
+        xtx[q:, :q] = xtx[:q, q:].T
+        xtx[q:, q:] = zp["a_zz"]
+        return xtx
+
+    def normal_matrix(self, treat: NDArray[Any]) -> NDArray[np.float64]:
+        """``X~'X~`` of ``[treat, z]`` within strata (the inverse of the fit's bread)."""
+        zp = self._z_parts()
+        t = np.asarray(treat, dtype=np.float64).reshape(len(self.n), -1)
+        s_count = len(zp["big_n"])
+        tbar = np.column_stack(
+            [
+                np.bincount(self.stratum, weights=self.n * t[:, j], minlength=s_count)
+                for j in range(t.shape[1])
+            ]
+        ) / zp["safe"][:, None]  # fmt: skip
+        return self._xtx(t - tbar[self.stratum], zp)
 
     def residual_sums(self, gamma: NDArray[np.float64]) -> tuple[NDArray[Any], NDArray[Any]]:
         """Per cluster: sum and sum of squares of the within-strata residuals
