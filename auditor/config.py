@@ -150,7 +150,7 @@ class FairnessSection:
     """Smallest relative gap (rates, pay, prices) that counts as a breach."""
     reference_groups: Mapping[str, str] = field(default_factory=dict)
     """Attribute -> the group others are compared with (default: the group with most
-    workers; for customer segments, the segment with most customers)."""
+    workers; for customer segments, the segment with most orders)."""
     legitimate_attributes: tuple[str, ...] = ("vehicle_type",)
     """Worker columns that place workers in different markets for legitimate reasons (a car
     does rides, an e-bike deliveries): groups are compared within each value, in the

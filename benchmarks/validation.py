@@ -122,9 +122,7 @@ def part_power(reps: int, seed: int) -> list[str]:
                 cells.append(f"{s['fail']:.2f}")
             lines.append(f"| {per_group} | " + " | ".join(cells) + " |")
         lines.append("")
-    s = summarise(
-        replicate_spread(WorkWorld(workers=200, worker_sd=0.0, spread=0.10), reps, seed)
-    )
+    s = summarise(replicate_spread(WorkWorld(workers=200, worker_sd=0.0, spread=0.10), reps, seed))
     lines.append(
         f"**FEE-05**: a uniform +-10 % personalised pay multiplier on 200 workers is found "
         f"(`fail`) in {s['fail']:.2f} of {reps} replicates."

@@ -117,10 +117,12 @@ def log_outcome_comparisons(
     log_of = np.bincount(cells.cluster, weights=cells.sy, minlength=n_clusters)
     present = n_of > 0
 
-    def extra(group: str, keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> dict[str, Any]:
+    def extra(
+        group: str, keep: NDArray[np.bool_], treat: NDArray[np.bool_], est: GroupEffect
+    ) -> dict[str, Any]:
         out: dict[str, Any] = {f"{noun}_excluded": work.excluded, "covariates": list(work.terms)}
         if decompose:
-            out["decomposition"] = _decomposition(work, stratum, keep, treat)
+            out["decomposition"] = _decomposition(work, stratum, keep, treat, est.log_effect)
         return out
 
     def one(attribute: str) -> list[Finding | Confirmatory]:
@@ -160,19 +162,19 @@ def _decomposition(
     stratum: NDArray[np.int64],
     keep: NDArray[np.bool_],
     treat: NDArray[np.bool_],
+    adjusted: float,
 ) -> Mapping[str, Any]:
-    """Raw log gap, the gap within strata, and within strata with trip covariates; the
-    parts of the raw gap that strata and trips explain (log points, in that order)."""
+    """Raw log gap, the gap within strata, and within strata with trip covariates (the
+    headline, ``adjusted``); the parts of the raw gap that strata and trips explain (log
+    points, in that order)."""
     rows, new, old = cluster_subset(work.cells.cluster, keep)
-    sub = work.cells.subset(rows, new)
+    plain = work.cells.without_covariates().subset(rows, new)
     t = treat[old][new]
-    plain = sub.without_covariates()
     steps = {
         "raw": plain.with_strata(np.zeros(len(new), np.int64)),
         "same_place_and_time": plain.with_strata(stratum[rows]),
-        "same_place_time_and_trip": sub.with_strata(stratum[rows]),
     }
-    gaps = {}
+    gaps = {"same_place_time_and_trip": adjusted}
     for name, cells in steps.items():
         fit = cells.fit(t)
         gaps[name] = float(fit.beta[0]) if fit is not None else float("nan")

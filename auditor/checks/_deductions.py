@@ -143,7 +143,7 @@ class PenaltyConcentration:
                 ),
                 raw=group_rates(labels, pen_of, acc_of),
                 higher_is_better=False,
-                extra=lambda g, k, t: {
+                extra=lambda g, k, t, e: {
                     **counts_note,
                     "appeal_rate": group_rates(labels, app_of, pen_of),
                 },
@@ -169,7 +169,7 @@ class PenaltyConcentration:
                         f"often as those of {attribute}={r} workers (same service and zone)"
                     ),
                     raw=group_rates(labels, up_of, app_of),
-                    extra=lambda g, k, t: {"appeals": int(app_of[k].sum())},
+                    extra=lambda g, k, t, e: {"appeals": int(app_of[k].sum())},
                 )
                 out += compare_groups(
                     context,

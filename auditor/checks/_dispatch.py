@@ -166,7 +166,7 @@ class DispatchRate:
                     + same_words(people)
                 ),
                 raw=raw,
-                extra=lambda g, k, t: {"orders_outside_sessions": n_outside},
+                extra=lambda g, k, t, e: {"orders_outside_sessions": n_outside},
             )
             return compare_groups(
                 context,

@@ -141,8 +141,8 @@ class Comparison:
             (group / best group), NYC Local Law 144 style.
         higher_is_better: whether a higher raw value favours the group (impact ratios
             divide by the most favoured group).
-        extra: further data per comparison: ``(group, keep_cluster, treat_of_cluster) ->
-            dict`` (e.g. a decomposition of the raw gap).
+        extra: further data per comparison: ``(group, keep_cluster, treat_of_cluster,
+            headline_effect) -> dict`` (e.g. a decomposition of the raw gap).
     """
 
     check: str
@@ -153,7 +153,9 @@ class Comparison:
     phrase: Callable[[str, str, float], str]
     raw: Mapping[str, float] = field(default_factory=dict)
     higher_is_better: bool = True
-    extra: Callable[[str, NDArray[np.bool_], NDArray[np.bool_]], Mapping[str, Any]] | None = None
+    extra: (
+        Callable[[str, NDArray[np.bool_], NDArray[np.bool_], GroupEffect], Mapping[str, Any]] | None
+    ) = None
 
 
 def compare_groups(
@@ -256,7 +258,7 @@ def compare_groups(
             if math.isfinite(alt.log_effect) and math.isfinite(alt.se):
                 lo, hi = alt.ci(1 - alpha)
                 adjusted = {"ratio": alt.ratio, "ci": [lo, hi], "p_value": alt.p_value}
-        extra = dict(spec.extra(str(group), keep, treat)) if spec.extra is not None else {}
+        extra = dict(spec.extra(str(group), keep, treat, est)) if spec.extra is not None else {}
         impact = None
         if (
             best is not None

@@ -65,12 +65,11 @@ class SegmentPrices:
         segment_cells = work_cells(units.mutate(_seg=units.customer_segment), "_seg", used)
         segments = [str(v) for v in segment_cells.cluster_ids]
         n_seg = np.bincount(segment_cells.cells.cluster, weights=segment_cells.cells.n)
-        customers = _customers_per_segment(units, segments)
         reference = context.config.fairness.reference_groups.get("customer_segment")
-        if reference not in segments:
-            reference = (
-                sorted(segments, key=lambda g: (-customers.get(g, 0), g))[0] if segments else None
-            )
+        if reference not in segments and segments:
+            # The segment with the most orders (counting customers would cost a pass).
+            orders_of = dict(zip(segments, n_seg, strict=True))
+            reference = sorted(segments, key=lambda g: (-orders_of[g], g))[0]
         joint = _joint_fit(context, units, segment_cells, segments, reference, used)
         labels = np.array(joint.labels, dtype=object)
         n_of = joint.units_of
@@ -112,7 +111,7 @@ class SegmentPrices:
             ),
             raw=geometric,
             higher_is_better=False,
-            extra=lambda g, k, t: {
+            extra=lambda g, k, t, e: {
                 "orders_excluded": segment_cells.excluded,
                 "clustered_by": unit,
                 "model": "all segments in one fit (segment dummies), strata absorbed",
@@ -122,11 +121,6 @@ class SegmentPrices:
             context, spec, labels, n_of > 0, effect, lambda keep: int(n_of[keep].sum()),
             reference=reference,
         )  # fmt: skip
-
-
-def _customers_per_segment(units: Table, segments: list[str]) -> dict[str, int]:
-    counts = units.group_by("customer_segment").aggregate(k=units._cluster.nunique()).execute()
-    return {str(r.customer_segment): int(r.k) for r in counts.itertuples()}
 
 
 class _JointFit:
