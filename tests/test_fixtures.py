@@ -69,3 +69,20 @@ def test_rows_used_is_the_count_of_the_used_table() -> None:
             assert int(table.table.count().execute()) == table.rows_used, table.name
             quarantined = table.issues.select("parsed", "_row").distinct().count().execute()
             assert int(quarantined) == table.rows_quarantined, table.name
+
+
+def test_demo_shows_the_fairness_findings() -> None:
+    """`auditor run fixtures/demo` shows every group check; the customer-side plants are
+    found; small worker groups are suppressed rather than dropped."""
+    import json
+
+    result = audit(FIXTURES / "demo")
+    checks = {f.check for f in result.findings}
+    assert {"DSP-01", "DSP-02", "PAY-02", "PRC-01", "PRC-02", "FEE-05", "DED-01"} <= checks
+    ios = [f for f in result.findings if f.check == "PRC-01" and f.subject.get("group") == "ios"]
+    assert len(ios) == 1 and ios[0].status == "fail"
+    assert abs(ios[0].estimate - 1.10) < 0.01
+    truth = json.loads((FIXTURES / "demo" / "ground_truth.json").read_text())
+    planted = set(truth["plants"]["PRC-02"]["truth"]["order_ids"])
+    assert planted <= set(result.leads["order_id"])
+    assert any(f.data.get("suppressed") for f in result.findings)

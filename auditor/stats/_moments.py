@@ -74,10 +74,12 @@ class CellMoments:
         self.n = np.asarray(n, dtype=np.float64)
         self.sy = np.asarray(sy, dtype=np.float64)
         self.syy = np.asarray(syy, dtype=np.float64)
-        self.sz = np.asarray(sz, dtype=np.float64).reshape(len(self.n), -1)
-        k = self.sz.shape[1]
-        self.szz = np.asarray(szz, dtype=np.float64).reshape(len(self.n), k, k)
-        self.syz = np.asarray(syz, dtype=np.float64).reshape(len(self.n), k)
+        sz = np.asarray(sz, dtype=np.float64)
+        m = len(self.n)
+        k = sz.shape[1] if sz.ndim == 2 else (sz.size // m if m else 0)
+        self.sz = sz.reshape(m, k)
+        self.szz = np.asarray(szz, dtype=np.float64).reshape(m, k, k)
+        self.syz = np.asarray(syz, dtype=np.float64).reshape(m, k)
         self.stratum = np.asarray(stratum, dtype=np.int64)
         self.cluster = np.asarray(cluster, dtype=np.int64)
         self.n_clusters = int(self.cluster.max()) + 1 if len(self.cluster) else 0
