@@ -344,6 +344,8 @@ def _resolver(
             )
         data: dict[str, Any] = {
             "method": est.method,
+            "gap_percent": (ratio - 1.0) * 100.0,
+            "gap_percent_ci": [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
             "log_ratio": est.log_effect,
             "se_log_ratio": est.se,
             "df": est.df,

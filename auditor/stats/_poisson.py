@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from scipy import optimize, stats
 
 from auditor.stats._effect import GroupEffect, kish, t_df
-from auditor.stats._within import permutation_p
+from auditor.stats._within import MAX_PERMUTATION_CELLS, permutation_p
 
 __all__ = ["RateCells", "poisson_effect"]
 
@@ -144,7 +144,7 @@ def poisson_effect(
         )  # fmt: skip
     p = float(2 * stats.t.sf(abs(b / se), df))
     permuted = False
-    if permutations > 0:
+    if permutations > 0 and len(cells.count) <= MAX_PERMUTATION_CELLS:
         p = permutation_p(cells.fit, treat_of_cluster, present, b / se, permutations, seed)
         permuted = True
     return GroupEffect(

@@ -18,7 +18,12 @@ from scipy import stats
 from auditor.stats._effect import GroupEffect, kish, t_df
 from auditor.stats._moments import CellMoments, t_of
 
-__all__ = ["permutation_p", "within_effect"]
+__all__ = ["MAX_PERMUTATION_CELLS", "permutation_p", "within_effect"]
+
+MAX_PERMUTATION_CELLS = 200_000
+"""Largest comparison (in cells) whose p-value is permuted; beyond it the t-test with the
+effective-cluster degrees of freedom is used (conservative with few effective clusters, see
+docs/validation.md), since 999 refits of millions of cells would take minutes."""
 
 
 def within_effect(
@@ -30,7 +35,8 @@ def within_effect(
     seed: int = 0,
 ) -> GroupEffect:
     """The group (``treat``) effect on the outcome within strata; every cluster of ``cells``
-    is in the group or the reference."""
+    is in the group or the reference. ``permutations`` > 0 asks for a permutation p-value
+    (granted up to ``MAX_PERMUTATION_CELLS`` cells)."""
     treat_of_cluster = np.asarray(treat_of_cluster, dtype=bool)
     present = cells.units_of_cluster() > 0
     n_group = int((treat_of_cluster & present).sum())
@@ -50,7 +56,7 @@ def within_effect(
         )
     p = float(2 * stats.t.sf(abs(b / se), df))
     permuted = False
-    if permutations > 0:
+    if permutations > 0 and len(cells.n) <= MAX_PERMUTATION_CELLS:
 
         def refit(labels: NDArray[np.bool_]) -> tuple[float, float]:
             f = cells.fit(labels[cells.cluster])
