@@ -100,7 +100,8 @@ def part_power(reps: int, seed: int) -> list[str]:
         ("DSP-01: orders per online hour", RateWorld(group_share=0.5), -1),
         ("PAY-02: pay for comparable work", WorkWorld(group_share=0.5), -1),
         (
-            "DED-01: penalties per accepted order (about 60 accepted orders per worker-cell)",
+            "DED-01: penalties per accepted order "
+            "(about 1,500 accepted orders and 40 penalties per worker)",
             RateWorld(group_share=0.5, base_rate=0.02, exposure_scale=60.0, overdispersion=0.0),
             +1,
         ),
@@ -198,11 +199,20 @@ def main() -> None:
             *null,
             "",
             "FEE-05's one-way analysis of variance of residuals is conservative: demeaning "
-            "within strata shrinks worker means, so its level is below alpha.",
+            "within strata shrinks worker means, so its level is below alpha. The "
+            "dominated scenarios are the hardest: the 3 very active workers are all in the "
+            "group, so worker labels are not quite exchangeable and the permutation p-value "
+            "runs a little above alpha, within the suite's bound. For pay, `fail` is rarer "
+            "than p < 0.05 because it also needs the estimate beyond the materiality band.",
             "",
             "## 2. Power by workers per group and gap size",
             "",
             *power,
+            "",
+            "A 5 % gap sits on the materiality bound itself: about half the estimates land "
+            "beyond it, so that column tends to 0.5 however many workers there are. "
+            "Penalties are rare events: DED-01's power depends on their number, here about "
+            "1,500 accepted orders and 40 penalties per worker.",
             "",
             "In a whole audit, Holm's correction over the family (about 20 tests with two "
             "protected attributes) asks for a smaller p-value than a family of one, so the "
