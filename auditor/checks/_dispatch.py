@@ -197,7 +197,15 @@ class OfferQuality:
         o = context.rebuilt.orders
         local = offers.offered_at.cast("timestamp")
         joined = offers.filter(offers.offered_pay > 0).left_join(
-            o.select("order_id", "service", "pickup_zone", "distance_km", "trip_minutes"),
+            o.select(
+                "order_id",
+                "service",
+                "pickup_zone",
+                "distance_km",
+                "trip_minutes",
+                "local_hour",
+                o_weekend=o.weekday >= 5,
+            ),
             "order_id",
         )
         units = joined.select(
@@ -205,8 +213,11 @@ class OfferQuality:
             y=joined.offered_pay.cast("float64").log(),
             zone=joined.zone.fill_null(joined.pickup_zone).fill_null(""),
             service=joined.service.fill_null(""),
-            weekend=local.day_of_week.index() >= 5,
-            hour=local.hour().cast("int8"),
+            # The order's accepted hour where the order is in the package (the same order
+            # then falls in one stratum whoever was offered it, and no time-zone
+            # conversion of every offer is needed); else the offer's own local hour.
+            weekend=joined.o_weekend.fill_null(local.day_of_week.index() >= 5),
+            hour=joined.local_hour.fill_null(local.hour().cast("int8")),
             distance_km=joined.distance_km.cast("float64"),
             trip_minutes=joined.trip_minutes,
         )

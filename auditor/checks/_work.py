@@ -74,7 +74,8 @@ def usable_covariates(orders: Table) -> tuple[str, ...]:
 
 
 def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
-    """The design terms: logs of the used covariates, their squares and their product."""
+    """The design terms: logs of the used covariates, their squares and their product
+    (NULL where a covariate is missing or not positive)."""
     logs = {
         f"log_{c}": ibis.ifelse(units[c] > 0, units[c].cast("float64"), ibis.null("float64")).log()
         for c in used
@@ -93,28 +94,36 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
     ``hour``, the ``used`` trip covariates and ``cluster``) by cluster and stratum, in one
     pass: units with a missing outcome or a missing or non-positive covariate are counted
     (``n_all``) but left out of the moments."""
+    by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
     ok = units.y.notnull() & ~units.y.isinf() & ~units.y.isnan()
     for c in used:
         ok &= (units[c] > 0).fill_null(False)
-    z = units.mutate(_ok=ok).mutate(**covariate_terms(units, used))
-    names = list(covariate_terms(units, used))
-    good = z._ok
-
-    def total(value: Any) -> Any:
-        return value.sum(where=good)
-
+    # Step 1: the outcome and the logs, NULL where the unit is left out (plain SUMs then
+    # skip it); step 2: squares and products of those columns; step 3: one GROUP BY.
+    logs = {
+        f"log_{c}": ibis.ifelse(ok, units[c].cast("float64"), ibis.null("float64")).log()
+        for c in used
+    }
+    step1 = units.select(*by, y=ibis.ifelse(ok, units.y, ibis.null("float64")), **logs)
+    terms: dict[str, Any] = {name: step1[name] for name in logs}
+    for name in logs:
+        terms[f"{name}_sq"] = step1[name] * step1[name]
+    if len(logs) == 2:
+        a, b = (step1[name] for name in logs)
+        terms["log_product"] = a * b
+    names = list(terms)
+    z = step1.select(*by, "y", **terms)
     sums: dict[str, Any] = {
         "n_all": ibis._.count(),
-        "n": good.cast("int64").sum(),
-        "sy": total(z.y),
-        "syy": total(z.y * z.y),
+        "n": z.y.count(),
+        "sy": z.y.sum(),
+        "syy": (z.y * z.y).sum(),
     }
-    for i, a in enumerate(names):
-        sums[f"sz_{i}"] = total(z[a])
-        sums[f"syz_{i}"] = total(z.y * z[a])
+    for i, a_name in enumerate(names):
+        sums[f"sz_{i}"] = z[a_name].sum()
+        sums[f"syz_{i}"] = (z.y * z[a_name]).sum()
         for j in range(i, len(names)):
-            sums[f"szz_{i}_{j}"] = total(z[a] * z[names[j]])
-    by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
+            sums[f"szz_{i}_{j}"] = (z[a_name] * z[names[j]]).sum()
     grouped = z.group_by(by).aggregate(**sums)
     grouped = grouped.mutate(**{c: grouped[c].fill_null(0) for c in sums if c != "n_all"})
     everything = grouped.to_pyarrow()
