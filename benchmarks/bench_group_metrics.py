@@ -116,8 +116,10 @@ def run_fairlearn(boot: int) -> None:
     def mean_pay(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return float(np.mean(y_true))
 
+    mf_seconds = 0.0
     for attr in ATTRS:
         kwargs = {"n_boot": boot, "ci_quantiles": [0.025, 0.975]} if boot else {}
+        t_mf = time.perf_counter()
         pay = MetricFrame(
             metrics=mean_pay, y_true=frame["pay"], y_pred=frame["pay"],
             sensitive_features=frame[attr], **kwargs,
@@ -126,6 +128,7 @@ def run_fairlearn(boot: int) -> None:
             metrics=selection_rate, y_true=frame["penalised"], y_pred=frame["penalised"],
             sensitive_features=frame[attr], **kwargs,
         )  # fmt: skip
+        mf_seconds += time.perf_counter() - t_mf
         for metric, mf in (("mean_pay", pay), ("penalty_rate", pen)):
             groups = mf.by_group
             lo = mf.by_group_ci[0] if boot else groups * np.nan
@@ -146,6 +149,7 @@ def run_fairlearn(boot: int) -> None:
         f"fairlearn MetricFrame (n_boot={boot}, order-level bootstrap) + scipy Welch + Holm",
         seconds, rows, load,
     )  # fmt: skip
+    print(f"of which MetricFrame: {mf_seconds:.1f} s; tests and Holm: {seconds - mf_seconds:.1f} s")
 
 
 def run_aequitas() -> None:
