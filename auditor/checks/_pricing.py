@@ -1,14 +1,17 @@
 """PRC-01 and PRC-02: customer prices.
 
-PRC-01 compares what customers paid (``customer_price``, tip excluded) for comparable
-completed orders between ``customer_segment`` values: log price within strata of service x
-pickup zone x day type x hour, adjusting for distance and trip time (quadratic in logs).
-Inference is by customer (one customer's orders are not independent; by worker where the
-package has no ``customer_id``).
+PRC-01 compares what customers paid for comparable completed orders between
+``customer_segment`` values: the log fare base (``customer_price - pass_through``: taxes and
+tolls excluded) within strata of service x pickup zone x day type x hour, adjusting for
+distance and trip time (logs, squares, product). All segments are fitted at once (a dummy
+per segment but the reference). Inference is by customer (one customer's orders are not
+independent; by worker where the package has no ``customer_id``): customer cells would be
+as many as orders, so the engine makes two passes, moments per segment and stratum for the
+fit, then one score per customer for the cluster-robust variance.
 
 PRC-02 lists prices that are anomalous for their kind of order, as leads for a human to
-review, never as a breach: the residual of log price on service x zone x hour strata and the
-trip covariates, scaled robustly (median and MAD). Orders beyond ``_Z_LEAD`` robust standard
+review, never as a breach: the residual of log fare base on service x zone x day type x
+hour strata and the trip covariates, scaled robustly (median and MAD). Orders beyond ``_Z_LEAD`` robust standard
 deviations are leads; their IDs go to the private evidence (``leads.csv``), never to
 ``findings.json``.
 """
