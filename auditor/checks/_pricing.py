@@ -11,9 +11,9 @@ fit, then one score per customer for the cluster-robust variance.
 
 PRC-02 lists prices that are anomalous for their kind of order, as leads for a human to
 review, never as a breach: the residual of log fare base on service x zone x day type x
-hour strata and the trip covariates, scaled robustly (median and MAD). Orders beyond ``_Z_LEAD`` robust standard
-deviations are leads; their IDs go to the private evidence (``leads.csv``), never to
-``findings.json``.
+hour strata and the trip covariates, scaled robustly (median and MAD). Orders beyond
+``_Z_LEAD`` robust standard deviations are leads; their IDs go to the private evidence
+(``leads.csv``), never to ``findings.json``.
 """
 
 from __future__ import annotations
