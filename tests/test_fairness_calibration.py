@@ -188,3 +188,14 @@ def test_within_strata_ols_equals_statsmodels_with_dummies() -> None:
     ref = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": cl})
     assert ours.log_effect == pytest.approx(ref.params["t"], abs=1e-9)
     assert ours.se == pytest.approx(ref.bse["t"], rel=1e-9)
+
+
+def test_identical_outcomes_give_no_estimate_rather_than_rounding_noise() -> None:
+    """With no variation left within strata, the coefficient and its error are rounding
+    noise; reporting them would make reruns differ. They are 'not estimable' instead."""
+    rng = np.random.default_rng(4)
+    n = 400
+    cl, st = rng.integers(0, 40, n), rng.integers(0, 5, n)
+    y = np.full(n, np.log(15.2))
+    est = within_effect(CellMoments.from_units(y, st, cl), np.arange(40) % 2 == 0, method="t")
+    assert np.isnan(est.log_effect) and np.isnan(est.p_value)

@@ -247,7 +247,8 @@ def compare_groups(
                     basis=basis(context, spec.check),
                     detail=(
                         "No estimate: the two groups never share a stratum (same place, "
-                        "time and kind of work) with data on both sides."
+                        "time and kind of work) with data on both sides, or the outcome does "
+                        "not vary within strata."
                     ),
                 )
             )

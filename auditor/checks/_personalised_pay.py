@@ -33,6 +33,9 @@ from auditor.checks._registry import register
 __all__ = ["PersonalisedPay", "worker_spread"]
 
 _Z90 = 1.2815515655446004
+_NOISE_SS = 1e-16
+"""Residual sum of squares per order (log pay) below which pay is taken not to vary:
+a residual SD of 1e-8, far below a cent on any fare."""
 _REPLICATES = 999
 
 
@@ -74,6 +77,11 @@ def worker_spread(
     n, s, ss = np.asarray(n, float)[keep], np.asarray(s, float)[keep], np.asarray(ss, float)[keep]
     sigma, f, df_b, df_w_ = _spread_from_sums(n, s, ss, lost_df)
     df_w = int(df_w_)
+    total_ss = float(ss.sum() - s.sum() ** 2 / max(n.sum(), 1.0))
+    if not total_ss > _NOISE_SS * max(n.sum(), 1.0):
+        # Pay does not vary within comparable work (to rounding): nothing to separate,
+        # and an F ratio of rounding noise would not even be reproducible.
+        f = np.asarray(np.nan)
     p = float(stats.f.sf(f, df_b, max(df_w, 1)))
     rng = np.random.default_rng(seed)
     w = len(n)

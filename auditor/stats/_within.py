@@ -20,6 +20,9 @@ from auditor.stats._moments import CellMoments, t_of
 
 __all__ = ["MAX_PERMUTATION_CELLS", "permutation_p", "within_effect"]
 
+_NOISE_SE = 1e-10
+"""Standard errors (log scale) below this are rounding noise of identical outcomes."""
+
 MAX_PERMUTATION_CELLS = 200_000
 """Largest comparison (in cells) whose p-value is permuted; beyond it the t-test with the
 effective-cluster degrees of freedom is used (conservative with few effective clusters, see
@@ -46,6 +49,10 @@ def within_effect(
     if fit is None:
         return GroupEffect(math.nan, math.nan, 1, math.nan, n_group, n_ref, units, method)
     b, se = t_of(fit, 0)
+    if se < _NOISE_SE:
+        # No variation left within strata (identical outcomes): the coefficient and its
+        # error are rounding noise, not an estimate (and would not be reproducible).
+        b, se = math.nan, math.nan
     info = fit.information[:, 0]
     eff_g = kish(info, treat_of_cluster & present)
     eff_r = kish(info, ~treat_of_cluster & present)
