@@ -86,3 +86,11 @@ def test_demo_shows_the_fairness_findings() -> None:
     planted = set(truth["plants"]["PRC-02"]["truth"]["order_ids"])
     assert planted <= set(result.leads["order_id"])
     assert any(f.data.get("suppressed") for f in result.findings)
+
+
+def test_demo_findings_are_byte_identical_across_runs() -> None:
+    """The group checks sum cell moments as exact decimals in a fixed row order, so that
+    threads adding partial sums in another order cannot change a digit of findings.json."""
+    first = audit(FIXTURES / "demo").to_json()
+    for _ in range(2):
+        assert audit(FIXTURES / "demo").to_json() == first

@@ -85,6 +85,7 @@ class PenaltyConcentration:
                 upheld=counts.upheld.fill_null(0),
             )
             .inner_join(people.table, "worker_id")
+            .order_by(["code", "service", "zone"])  # a fixed order: reproducible sums
             .to_pyarrow()
         )
         n_penalties = int(pen.count().execute())

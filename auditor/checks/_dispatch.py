@@ -105,6 +105,7 @@ def online_cells(orders: Table, sessions: Table, codes: Table) -> tuple[Table, T
         orders=counted.orders.fill_null(0),
     )
     cells = cells.inner_join(codes, "worker_id").drop("worker_id")
+    cells = cells.order_by(["code", "zone", "local_date", "hour"])  # reproducible sums
     return cells, outside
 
 

@@ -35,7 +35,13 @@ from auditor.checks._comparable import group_rates
 from auditor.checks._groups import Comparison, compare_groups
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
-from auditor.checks._work import WorkCells, covariate_terms, order_covariates, work_cells
+from auditor.checks._work import (
+    WorkCells,
+    covariate_terms,
+    exact_sum,
+    order_covariates,
+    work_cells,
+)
 from auditor.stats import CellMoments, GroupEffect, within_effect
 from auditor.stats._effect import kish, t_df
 
@@ -218,8 +224,8 @@ def _joint_fit(
         resid = resid - d[i] * float(fit.beta[i])
     for i in range(k):
         resid = resid - e_z[i] * float(fit.beta[q + i])
-    sums = {f"u{i}": (x * resid).sum() for i, x in enumerate(d + e_z)}
-    sums |= {f"h{i}": (x * x).sum() for i, x in enumerate(d)}
+    sums = {f"u{i}": exact_sum(x * resid) for i, x in enumerate(d + e_z)}
+    sums |= {f"h{i}": exact_sum(x * x) for i, x in enumerate(d)}
     sums["n"] = ibis._.count()
     per = jn.group_by(jn._cluster).aggregate(**sums).order_by("_cluster").to_pyarrow()
     scores = np.column_stack([per[f"u{i}"].to_numpy() for i in range(q + k)])

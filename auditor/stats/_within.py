@@ -92,6 +92,7 @@ def permutation_p(
         perm = treat_of_cluster.copy()
         perm[idx] = rng.permutation(labels)
         b, se = fit(perm)
-        if math.isfinite(b) and se > 0 and abs(b / se) >= abs(observed) - 1e-12:
+        # Ties within a relative 1e-9 count as ties (as large as observed).
+        if math.isfinite(b) and se > 0 and abs(b / se) >= abs(observed) * (1 - 1e-9):
             hits += 1
     return (hits + 1) / (permutations + 1)
