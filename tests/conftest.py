@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,17 @@ def package(tmp_path: Path) -> Path:
         ],
     )
     return folder
+
+
+def pick(result: Any, check: str, metric: str | None = None, **subject: str) -> Any:
+    """The one finding of ``check`` (with ``metric``, if given) whose subject has these
+    values; fails the test if there is not exactly one."""
+    found = [
+        f
+        for f in result.findings
+        if f.check == check
+        and (metric is None or f.metric == metric)
+        and all(f.subject.get(k) == v for k, v in subject.items())
+    ]
+    assert len(found) == 1, [str(f) for f in found]
+    return found[0]

@@ -8,8 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import pick
 
-from auditor import AuditConfig, AuditResult, Finding, Status, audit
+from auditor import AuditConfig, AuditResult, Status, audit
 from auditor.simulate import SimulationSpec, simulate, write_package
 
 FAIRNESS = ("DSP-01", "DSP-02", "PAY-02", "PRC-01", "PRC-02", "FEE-05", "DED-01")
@@ -20,18 +21,6 @@ def _audit(tmp: Path, spec: SimulationSpec, **config: object) -> tuple[AuditResu
     truth = json.loads((folder / "ground_truth.json").read_text())
     cfg = AuditConfig.from_dict(config) if config else None
     return audit(folder, config=cfg, checks=FAIRNESS), truth
-
-
-def pick(result: AuditResult, check: str, metric: str | None = None, **subject: str) -> Finding:
-    found = [
-        f
-        for f in result.findings
-        if f.check == check
-        and (metric is None or f.metric == metric)
-        and all(f.subject.get(k) == v for k, v in subject.items())
-    ]
-    assert len(found) == 1, [str(f) for f in found]
-    return found[0]
 
 
 @pytest.fixture(scope="module")

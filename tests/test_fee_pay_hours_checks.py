@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from conftest import pick
 
-from auditor import AuditConfig, AuditResult, Finding, audit
+from auditor import AuditConfig, AuditResult, audit
 from auditor.simulate import PlantOptions, SimulationSpec, simulate, write_package
 
 ISSUE3 = ("FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-06", "PAY-01", "HRS-01", "INS-01")
@@ -24,16 +25,6 @@ def _run(tmp: Path, spec: SimulationSpec, drop: tuple[str, ...] = ()) -> tuple[A
         (folder / f"{name}.parquet").unlink()
     truth = json.loads((folder / "ground_truth.json").read_text())
     return audit(folder, checks=ISSUE3), truth
-
-
-def one(result: AuditResult, check: str, **subject: str) -> Finding:
-    found = [
-        f
-        for f in result.findings
-        if f.check == check and all(f.subject.get(k) == v for k, v in subject.items())
-    ]
-    assert len(found) == 1, found
-    return found[0]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +52,7 @@ def test_clean_platform_passes_every_check(clean: AuditResult) -> None:
 
 def test_fee01_cap_breach_and_money_above_cap(planted: tuple[AuditResult, dict]) -> None:
     result, truth = planted
-    f = one(result, "FEE-01")
+    f = pick(result, "FEE-01")
     t = truth["plants"]["FEE-01"]["truth"]
     assert f.status == "fail"
     # The truth counts paid cancellations too; the check counts completed orders.
@@ -73,7 +64,7 @@ def test_fee01_cap_breach_and_money_above_cap(planted: tuple[AuditResult, dict])
 
 def test_fee02_undisclosed_fee(planted: tuple[AuditResult, dict]) -> None:
     result, truth = planted
-    f = one(result, "FEE-02")
+    f = pick(result, "FEE-02")
     t = truth["plants"]["FEE-02"]["truth"]
     assert f.status == "fail"
     assert f.data["orders_with_undisclosed_fee"] == pytest.approx(t["orders"], rel=0.05)
@@ -83,7 +74,7 @@ def test_fee02_undisclosed_fee(planted: tuple[AuditResult, dict]) -> None:
 
 def test_fee03_short_payouts_exactly(planted: tuple[AuditResult, dict]) -> None:
     result, truth = planted
-    f = one(result, "FEE-03")
+    f = pick(result, "FEE-03")
     t = truth["plants"]["FEE-03"]["truth"]
     assert f.status == "fail"
     assert f.data["statements_short"] == len(t["payouts"])
@@ -93,7 +84,7 @@ def test_fee03_short_payouts_exactly(planted: tuple[AuditResult, dict]) -> None:
 
 def test_fee06_tips_withheld_exactly(planted: tuple[AuditResult, dict]) -> None:
     result, truth = planted
-    f = one(result, "FEE-06")
+    f = pick(result, "FEE-06")
     t = truth["plants"]["FEE-06"]["truth"]
     assert f.status == "fail"
     assert f.data["orders_short"] == t["orders"]
@@ -104,8 +95,8 @@ def test_hrs01_finds_the_planted_workers(planted: tuple[AuditResult, dict]) -> N
     result, truth = planted
     t = truth["plants"]["HRS-01"]["truth"]
     kinds = {d["kind"] for d in t["worker_days"]}
-    daily = one(result, "HRS-01", limit="daily_online_hours")
-    continuous = one(result, "HRS-01", limit="continuous_online_hours")
+    daily = pick(result, "HRS-01", limit="daily_online_hours")
+    continuous = pick(result, "HRS-01", limit="continuous_online_hours")
     planted_workers = len(t["workers"])
     flagged = {daily.data["workers_over"], continuous.data["workers_over"]}
     assert max(flagged) <= planted_workers
@@ -119,8 +110,8 @@ def test_hrs01_finds_the_planted_workers(planted: tuple[AuditResult, dict]) -> N
 def test_ins01_missing_and_worker_paid_premiums(planted: tuple[AuditResult, dict]) -> None:
     result, truth = planted
     t = truth["plants"]["INS-01"]["truth"]
-    missing = one(result, "INS-01", issue="missing_premium")
-    paid = one(result, "INS-01", issue="paid_by_worker")
+    missing = pick(result, "INS-01", issue="missing_premium")
+    paid = pick(result, "INS-01", issue="paid_by_worker")
     assert missing.status == paid.status == "fail"
     assert missing.data["workers_affected"] == len(t["missing_workers"])
     assert paid.data["workers_affected"] == len(t["worker_paid_workers"])
@@ -133,7 +124,7 @@ def test_ins01_missing_and_worker_paid_premiums(planted: tuple[AuditResult, dict
 def test_pay01_low_pay_fails_with_cluster_bootstrap_ci(tmp_path: Path) -> None:
     spec = SimulationSpec(workers=120, days=14, seed=8, demand_scale=0.3, plants=("PAY-01",))
     result, truth = _run(tmp_path, spec)
-    f = one(result, "PAY-01")
+    f = pick(result, "PAY-01")
     assert f.status == "fail"
     assert f.ci is not None and f.ci[0] > 0.05
     assert f.ci[0] <= f.estimate <= f.ci[1]
@@ -148,7 +139,7 @@ def test_pay01_low_pay_fails_with_cluster_bootstrap_ci(tmp_path: Path) -> None:
 def test_fee04_fires_on_a_silent_five_point_change(tmp_path: Path) -> None:
     spec = SimulationSpec(workers=80, days=21, seed=9, demand_scale=0.3, plants=("FEE-04",))
     result, truth = _run(tmp_path, spec)
-    f = one(result, "FEE-04")
+    f = pick(result, "FEE-04")
     params = truth["plants"]["FEE-04"]["parameters"]
     assert f.status == "fail"
     assert f.estimate == pytest.approx(0.05, abs=0.01)
@@ -166,7 +157,7 @@ def test_fee04_quiet_when_the_change_was_announced_in_time(tmp_path: Path) -> No
         plant_options=PlantOptions(fee04_announced=True),
     )
     result, _ = _run(tmp_path, spec)
-    f = one(result, "FEE-04")
+    f = pick(result, "FEE-04")
     assert f.status == "pass", str(f)
     assert f.data["announced_in_time"]
 
@@ -199,7 +190,7 @@ def test_fee04_quiet_when_only_the_order_mix_shifts(tmp_path: Path) -> None:
         type(package)(package.spec, tables, package.ground_truth), tmp_path, fmt="parquet"
     )
     result = audit(folder, checks=["FEE-04"])
-    f = one(result, "FEE-04")
+    f = pick(result, "FEE-04")
     raw = [d["raw"] for d in f.data["daily_index"]]
     assert max(raw) - min(raw) > 0.02  # the naive daily take rate moves by over 2 points
     assert f.status == "pass", str(f)
@@ -208,8 +199,8 @@ def test_fee04_quiet_when_only_the_order_mix_shifts(tmp_path: Path) -> None:
 def test_missing_inputs_are_not_assessed(tmp_path: Path) -> None:
     spec = SimulationSpec(workers=30, days=7, seed=12, demand_scale=0.3)
     result, _ = _run(tmp_path, spec, drop=("payouts", "sessions"))
-    fee03 = one(result, "FEE-03")
-    hrs = one(result, "HRS-01")
+    fee03 = pick(result, "FEE-03")
+    hrs = pick(result, "HRS-01")
     assert (fee03.status, fee03.missing) == ("not_assessed", ("payouts",))
     assert (hrs.status, hrs.missing) == ("not_assessed", ("sessions",))
 
@@ -227,7 +218,7 @@ def test_fee01_uses_the_zone_cap_of_the_fee_schedule(tmp_path: Path) -> None:
     folder = write_package(
         type(package)(package.spec, tables, package.ground_truth), tmp_path, fmt="parquet"
     )
-    f = one(audit(folder, checks=["FEE-01"]), "FEE-01")
+    f = pick(audit(folder, checks=["FEE-01"]), "FEE-01")
     assert f.status == "pass", str(f)  # Z03 takes 0.35, within its declared 0.40 cap
 
 
@@ -237,7 +228,7 @@ def test_fee01_per_worker_period(tmp_path: Path) -> None:
     spec = SimulationSpec(workers=40, days=7, seed=14, demand_scale=0.3, plants=("FEE-01",))
     folder = write_package(simulate(spec), tmp_path, fmt="parquet")
     config = AuditConfig(fees=FeesSection(cap_binds="worker_period"))
-    f = one(audit(folder, config, checks=["FEE-01"]), "FEE-01")
+    f = pick(audit(folder, config, checks=["FEE-01"]), "FEE-01")
     assert f.subject == {"unit": "worker_week"}
     assert f.data["cap_binds"] == "worker_period"
     # riders keep to their zone, so the weeks of Z03 riders average 0.35 > 0.30

@@ -16,6 +16,7 @@ bootstrap interval of the ratio is within it. Otherwise ``inconclusive``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -128,44 +129,32 @@ class PersonalisedPay:
         threshold = 1 / (1 - materiality)
         per_worker = cells.units_of_cluster()
         n_workers = int(np.count_nonzero(per_worker))
+        undecided = Finding(
+            check=self.id,
+            status=Status.INCONCLUSIVE,
+            title=self.title,
+            metric="worker_pay_spread_ratio",
+            threshold=threshold,
+            n_workers=n_workers,
+            n_orders=work.units,
+            basis=basis(context, self.id),
+        )
         if n_workers < 3 or work.units <= n_workers + 2:
-            return [
-                Finding(
-                    check=self.id,
-                    status=Status.INCONCLUSIVE,
-                    title=self.title,
-                    metric="worker_pay_spread_ratio",
-                    threshold=threshold,
-                    n_workers=n_workers,
-                    n_orders=work.units,
-                    basis=basis(context, self.id),
-                    detail=(
-                        "Too few workers or orders to separate worker from work: it needs at "
-                        "least 3 workers with several comparable orders each."
-                    ),
-                )
-            ]
+            detail = (
+                "Too few workers or orders to separate worker from work: it needs at least 3 "
+                "workers with several comparable orders each."
+            )
+            return [dataclasses.replace(undecided, detail=detail)]
         gamma = cells.covariate_fit()
         sum_r, sum_r2 = cells.residual_sums(gamma)
         lost = cells.n_strata() + cells.k
         out = worker_spread(per_worker, sum_r, sum_r2, lost, 1 - alpha, context.config.audit.seed)
         if not (math.isfinite(out["f"]) and out["df_within"] > 0):
-            return [
-                Finding(
-                    check=self.id,
-                    status=Status.INCONCLUSIVE,
-                    title=self.title,
-                    metric="worker_pay_spread_ratio",
-                    threshold=threshold,
-                    n_workers=n_workers,
-                    n_orders=work.units,
-                    basis=basis(context, self.id),
-                    detail=(
-                        "Pay does not vary at all within comparable work, or too few orders "
-                        "remain after comparing like with like: nothing to separate."
-                    ),
-                )
-            ]
+            detail = (
+                "Pay does not vary at all within comparable work, or too few orders remain "
+                "after comparing like with like: nothing to separate."
+            )
+            return [dataclasses.replace(undecided, detail=detail)]
         estimate = _ratio(out["sigma_u"])
         ci = (_ratio(out["ci_low"]), _ratio(out["ci_high"]))
         upper_eq = _ratio(out["upper_equivalence"])

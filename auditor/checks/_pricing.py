@@ -37,12 +37,12 @@ from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
 from auditor.checks._work import (
     WorkCells,
-    covariate_terms,
     exact_sum,
     order_covariates,
+    with_stratum_means,
     work_cells,
 )
-from auditor.stats import CellMoments, GroupEffect, within_effect
+from auditor.stats import GroupEffect, within_effect
 from auditor.stats._effect import kish, t_df
 
 __all__ = ["AnomalousPrices", "SegmentPrices"]
@@ -183,38 +183,10 @@ def _joint_fit(
     if fit is None:
         return _JointFit(np.empty(0), np.empty((0, 0)), [], [], np.empty((0, 0)), np.empty(0), 0)
     q, k = len(dummies), cells.k
-    # Stratum means of the dummies, covariates and outcome, keyed by the stratum columns.
-    s_count = int(cells.stratum.max()) + 1
-    big_n = np.bincount(cells.stratum, weights=cells.n, minlength=s_count)
-    first = np.zeros(s_count, np.int64)
-    first[cells.stratum[::-1]] = np.arange(len(cells.stratum))[::-1]
-    keys, values = segment_cells.keys, segment_cells.values
-    means = pd.DataFrame(
-        {
-            "zone": [values["zone"][i] for i in keys["zone"][first]],
-            "service": [values["service"][i] for i in keys["service"][first]],
-            "weekend": keys["weekend"][first].astype(bool),
-            "hour": keys["hour"][first].astype(np.int8),
-            "_ybar": np.bincount(cells.stratum, weights=cells.sy, minlength=s_count) / big_n,
-        }
-    )
-    for j in range(q):
-        means[f"_tbar{j}"] = (
-            np.bincount(cells.stratum, weights=cells.n * treat[:, j], minlength=s_count) / big_n
-        )
-    for j in range(k):
-        means[f"_zbar{j}"] = (
-            np.bincount(cells.stratum, weights=cells.sz[:, j], minlength=s_count) / big_n
-        )
-    table = context.engine.con.create_table(
-        "fx_segment_means", ibis.memtable(means), overwrite=True
-    )
-    terms = covariate_terms(units, used)
-    ok = units.y.notnull()
-    for c in used:
-        ok &= (units[c] > 0).fill_null(False)
-    u = units.filter(ok).mutate(**terms)
-    jn = u.inner_join(table, ["zone", "service", "weekend", "hour"])
+    jn, terms = with_stratum_means(
+        context, units, segment_cells, used, "fx_segment_means",
+        {f"_tbar{j}": cells.n * treat[:, j] for j in range(q)},
+    )  # fmt: skip
     d = [
         (jn.customer_segment == g).cast("float64") - jn[f"_tbar{i}"] for i, g in enumerate(dummies)
     ]
@@ -235,18 +207,13 @@ def _joint_fit(
     n_units = float(cells.n.sum())
     g = len(ids)
     p = q + k
-    strata_n = int(np.count_nonzero(big_n))
-    bread = np.linalg.inv(_xtx(cells, treat))
+    strata_n = cells.n_strata()
+    bread = np.linalg.inv(cells.normal_matrix(treat))
     correction = g / max(g - 1, 1) * (n_units - 1) / max(n_units - p - strata_n, 1)
     cov = bread @ (scores.T @ scores) @ bread * correction
     return _JointFit(
         fit.beta, cov, dummies, labels, info, per["n"].to_numpy().astype(float), int(n_units)
     )
-
-
-def _xtx(cells: CellMoments, treat: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The within-strata normal matrix of ``[treat, z]`` (the bread's inverse)."""
-    return cells.normal_matrix(treat)
 
 
 @register
@@ -328,33 +295,7 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
     robust SD (1.4826 x MAD of the residuals)."""
     cells = work.cells
     gamma = cells.covariate_fit()
-    s_count = int(cells.stratum.max()) + 1
-    big_n = np.bincount(cells.stratum, weights=cells.n, minlength=s_count)
-    ybar = np.bincount(cells.stratum, weights=cells.sy, minlength=s_count) / big_n
-    first = np.zeros(s_count, np.int64)
-    first[cells.stratum[::-1]] = np.arange(len(cells.stratum))[::-1]
-    keys = work.keys
-    means = pd.DataFrame(
-        {
-            "zone": [work.values["zone"][i] for i in keys["zone"][first]],
-            "service": [work.values["service"][i] for i in keys["service"][first]],
-            "weekend": keys["weekend"][first].astype(bool),
-            "hour": keys["hour"][first].astype(np.int8),
-            "_ybar": ybar,
-        }
-    )
-    for j in range(cells.k):
-        means[f"_zbar{j}"] = (
-            np.bincount(cells.stratum, weights=cells.sz[:, j], minlength=s_count) / big_n
-        )
-    used = order_covariates(context)
-    terms = covariate_terms(units, used)
-    ok = units.y.notnull()
-    for c in used:
-        ok &= (units[c] > 0).fill_null(False)
-    u = units.filter(ok).mutate(**terms)
-    table = context.engine.con.create_table("fx_price_means", ibis.memtable(means), overwrite=True)
-    j = u.inner_join(table, ["zone", "service", "weekend", "hour"])
+    j, terms = with_stratum_means(context, units, work, order_covariates(context), "fx_price_means")
     resid = j.y - j._ybar
     for i, name in enumerate(terms):
         resid = resid - (j[name] - j[f"_zbar{i}"]) * float(gamma[i])

@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.expr.types import Table
@@ -35,6 +36,7 @@ __all__ = [
     "exact_sum",
     "order_covariates",
     "usable_covariates",
+    "with_stratum_means",
     "work_cells",
 ]
 
@@ -191,3 +193,44 @@ def order_covariates(context: Any) -> tuple[str, ...]:
     return context.memo(  # type: ignore[no-any-return]
         "order_covariates", lambda: usable_covariates(context.rebuilt.orders)
     )
+
+
+def with_stratum_means(
+    context: Any,
+    units: Table,
+    work: WorkCells,
+    used: tuple[str, ...],
+    name: str,
+    per_cell: dict[str, NDArray[Any]] | None = None,
+) -> tuple[Table, dict[str, Any]]:
+    """``units`` kept by :func:`work_cells` (outcome and ``used`` covariates valid), with
+    their covariate terms, joined to their stratum's means from ``work``'s cells:
+    ``_ybar``, ``_zbar{j}`` per term, and one column per entry of ``per_cell`` (a per-cell
+    sum, divided by the stratum's units). The means go to the engine as table ``name``.
+    Returns the joined table and the terms."""
+    cells = work.cells
+    s_count = int(cells.stratum.max()) + 1
+    big_n = np.bincount(cells.stratum, weights=cells.n, minlength=s_count)
+    # The first cell of each stratum carries the stratum's key values.
+    first = np.zeros(s_count, np.int64)
+    first[cells.stratum[::-1]] = np.arange(len(cells.stratum))[::-1]
+    keys, values = work.keys, work.values
+    means = pd.DataFrame(
+        {
+            "zone": [values["zone"][i] for i in keys["zone"][first]],
+            "service": [values["service"][i] for i in keys["service"][first]],
+            "weekend": keys["weekend"][first].astype(bool),
+            "hour": keys["hour"][first].astype(np.int8),
+            "_ybar": np.bincount(cells.stratum, weights=cells.sy, minlength=s_count) / big_n,
+        }
+    )
+    sums = {f"_zbar{j}": cells.sz[:, j] for j in range(cells.k)} | (per_cell or {})
+    for column, weights in sums.items():
+        means[column] = np.bincount(cells.stratum, weights=weights, minlength=s_count) / big_n
+    table = context.engine.con.create_table(name, ibis.memtable(means), overwrite=True)
+    terms = covariate_terms(units, used)
+    ok = units.y.notnull()
+    for c in used:
+        ok &= (units[c] > 0).fill_null(False)
+    kept = units.filter(ok).mutate(**terms)
+    return kept.inner_join(table, ["zone", "service", "weekend", "hour"]), terms
