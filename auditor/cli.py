@@ -23,6 +23,7 @@ from auditor.config import load_config
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult
 from auditor.pipeline import Audit
+from auditor.report import LANGUAGES
 
 __all__ = ["main"]
 
@@ -66,7 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     for name, handler, helptext in (
-        ("run", _run, "audit a package; write findings.json, quarantine.csv and leads.csv"),
+        (
+            "run",
+            _run,
+            "audit a package; write findings.json, report.html, summary.md, junit.xml, "
+            "quarantine.csv and leads.csv",
+        ),
         ("validate", _validate, "ingest and validate only; print rows read/used/quarantined"),
     ):
         p = sub.add_parser(name, help=helptext, description=helptext)
@@ -85,9 +91,25 @@ def _parser() -> argparse.ArgumentParser:
             help="exit 1 if a fail finding has this severity or higher "
             "(default: high; 'never' exits 0)",
         )
+        p.add_argument(
+            "--lang",
+            choices=LANGUAGES,
+            default="en",
+            help="language of report.html and summary.md (default: en; zh for Chinese)",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress messages")
         p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
         p.set_defaults(handler=handler)
+
+    p = sub.add_parser(
+        "schema",
+        help="print a published schema: findings (JSON Schema) or contract (Frictionless)",
+        description="Print the JSON Schema of findings.json, or the submission contract as a "
+        "Frictionless Data Package descriptor (Table Schema per table).",
+    )
+    p.add_argument("which", choices=("findings", "contract"))
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
         "simulate",
@@ -151,8 +173,12 @@ def _plan(args: argparse.Namespace) -> Audit:
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = _plan(args).run(args.package)
+    plan = _plan(args)
+    result = plan.run(args.package)
+    if plan.progress is not None:
+        plan.progress("writing findings and the report")
     written = _write_outputs(result, args.out, "findings.json")
+    written += _write_reports(result, args.out, args.lang, args.fail_on, html_report=True)
     _print_accounting(result)
     _print_findings(result)
     print(f"\nOutputs in {args.out}/: " + ", ".join(written))
@@ -162,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     result = _plan(args).validate(args.package)
     written = _write_outputs(result, args.out, "validation.json")
+    written += _write_reports(result, args.out, args.lang, args.fail_on, html_report=False)
     _print_accounting(result)
     print(f"\nOutputs in {args.out}/: " + ", ".join(written))
     return _exit_code(result, args.fail_on)
@@ -181,6 +208,35 @@ def _write_outputs(result: AuditResult, out: Path, json_name: str) -> list[str]:
         )
         written.append("leads.csv")
     return written
+
+
+def _write_reports(
+    result: AuditResult, out: Path, lang: str, fail_on: str, *, html_report: bool
+) -> list[str]:
+    from auditor.report import render_html, render_junit, render_markdown
+
+    written = []
+    if html_report:
+        (out / "report.html").write_text(render_html(result, lang), encoding="utf-8")
+        written.append("report.html")
+    (out / "summary.md").write_text(render_markdown(result, lang, fail_on), encoding="utf-8")
+    (out / "junit.xml").write_text(render_junit(result), encoding="utf-8")
+    return [*written, "summary.md", "junit.xml"]
+
+
+def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    if args.which == "findings":
+        from auditor.findings import findings_json_schema
+
+        document = findings_json_schema()
+    else:
+        from auditor.contract import contract_table_schema
+
+        document = contract_table_schema()
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+    return EXIT_OK
 
 
 def _print_accounting(result: AuditResult) -> None:

@@ -7,8 +7,9 @@ constructor stores settings and does no work.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +21,16 @@ from auditor.config import AuditConfig, load_config
 from auditor.contract import ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
-from auditor.ingest import read_package
-from auditor.reconstruct import panel_frames, reconstruct
+from auditor.ingest import read_package, write_frames
+from auditor.reconstruct import aggregate_frames, panel_frames, reconstruct
 
-__all__ = ["Audit", "ProgressCallback", "audit"]
+__all__ = ["Audit", "PackageSource", "ProgressCallback", "audit"]
+
+PackageSource = str | Path | Mapping[str, pd.DataFrame]
+"""A package: a folder of table files, or contract table name -> DataFrame."""
+
+IN_MEMORY_NAME = "dataframes"
+"""``package_name`` of a package given as DataFrames."""
 
 ProgressCallback = Callable[[str], None]
 """Called with a short description as each step starts."""
@@ -43,16 +50,26 @@ class Audit:
     checks: tuple[str, ...] | None = None
     progress: ProgressCallback | None = None
 
-    def run(self, package: str | Path) -> AuditResult:
-        """Read, validate and check ``package`` (a folder); return the result."""
+    def run(self, package: PackageSource) -> AuditResult:
+        """Read, validate and check ``package`` (a folder, or table name -> DataFrame);
+        return the result."""
         return self._execute(package, self.checks, rebuild=True)
 
-    def validate(self, package: str | Path) -> AuditResult:
+    def validate(self, package: PackageSource) -> AuditResult:
         """Read and validate only: the result holds the DQ findings."""
         return self._execute(package, ("DQ-01", "DQ-02", "DQ-03", "DQ-04"), rebuild=False)
 
     def _execute(
-        self, package: str | Path, checks: Iterable[str] | None, *, rebuild: bool
+        self, package: PackageSource, checks: Iterable[str] | None, *, rebuild: bool
+    ) -> AuditResult:
+        if isinstance(package, Mapping):
+            with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
+                folder = write_frames(package, Path(tmp) / IN_MEMORY_NAME)
+                return self._execute_folder(folder, checks, rebuild=rebuild)
+        return self._execute_folder(Path(package), checks, rebuild=rebuild)
+
+    def _execute_folder(
+        self, package: Path, checks: Iterable[str] | None, *, rebuild: bool
     ) -> AuditResult:
         timings: dict[str, float] = {}
         with connect(self.config) as engine:
@@ -87,7 +104,10 @@ class Audit:
             quarantine = validated.quarantine()
             panels = panel_frames(rebuilt)
             result = _assemble(self.config, validated, findings, quarantine, timings)
-            result = dataclasses.replace(result, **panels)
+            aggregates = aggregate_frames(
+                rebuilt.orders if rebuilt is not None else None, validated
+            )
+            result = dataclasses.replace(result, aggregates=aggregates, **panels)
             timings["assemble"] = time.perf_counter() - start
         return result
 
@@ -97,12 +117,18 @@ class Audit:
 
 
 def audit(
-    package: str | Path,
+    package: PackageSource,
     config: AuditConfig | str | Path | None = None,
     *,
     checks: Iterable[str] | None = None,
 ) -> AuditResult:
-    """Audit ``package`` with ``config`` (an AuditConfig, a path to a TOML file, or None)."""
+    """Audit ``package`` with ``config`` (an AuditConfig, a path to a TOML file, or None).
+
+    ``package`` is a folder of table files (CSV, Parquet, JSON Lines) or a dict of pandas
+    DataFrames keyed by contract table name (``{"orders": df, "workers": w}``); DataFrames
+    are written to Parquet in a temporary folder and read like a submitted export, so the
+    same validation, quarantine and row accounting apply.
+    """
     if not isinstance(config, AuditConfig):
         config = load_config(config)
     return Audit(config=config, checks=tuple(checks) if checks is not None else None).run(package)

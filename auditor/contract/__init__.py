@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auditor.contract._frictionless import contract_table_schema
 from auditor.contract._package import ValidatedPackage, validate_package
 from auditor.contract._reasons import REASON_CHECK, REASON_TEXT, Reason
 from auditor.contract._validate import ValidatedTable, validate_table
@@ -12,6 +13,7 @@ __all__ = [
     "Reason",
     "ValidatedPackage",
     "ValidatedTable",
+    "contract_table_schema",
     "validate_package",
     "validate_table",
 ]

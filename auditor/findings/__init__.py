@@ -9,5 +9,13 @@ from auditor.findings._result import (
     TableAccount,
     sort_findings,
 )
+from auditor.findings._schema import findings_json_schema
 
-__all__ = ["FINDING_COLUMNS", "SCHEMA_VERSION", "AuditResult", "TableAccount", "sort_findings"]
+__all__ = [
+    "FINDING_COLUMNS",
+    "SCHEMA_VERSION",
+    "AuditResult",
+    "TableAccount",
+    "findings_json_schema",
+    "sort_findings",
+]

@@ -97,6 +97,9 @@ class AuditResult:
             earnings on each time basis and utilisation.
         worker_periods: per pay statement: its period's sums and hourly earnings beside
             ``net_paid`` (empty without a payouts table).
+        aggregates: small aggregate tables for reports (``take_rate_bins``,
+            ``daily_take_rate``, ``fee_schedule``): counts of orders and distinct workers
+            per cell, no IDs (see :func:`auditor.reconstruct.aggregate_frames`).
         timings: seconds per stage of this run (not part of findings.json, which must be
             byte-identical across runs).
     """
@@ -113,6 +116,7 @@ class AuditResult:
     worker_days: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     worker_weeks: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     worker_periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    aggregates: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +145,25 @@ class AuditResult:
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in LEAD_COLUMNS})
         return pd.concat(frames, ignore_index=True).reindex(columns=list(LEAD_COLUMNS))
+
+    @property
+    def findings_frame(self) -> pd.DataFrame:
+        """The findings as a DataFrame (same as :meth:`to_frame`)."""
+        return self.to_frame()
+
+    def figures(self, lang: str = "en") -> dict[str, Any]:
+        """The report's plotly figures (name -> ``plotly.graph_objects.Figure``), drawn
+        from aggregates with small cells suppressed, labelled in ``lang``."""
+        from auditor.report import build_figures, labels
+
+        currency = str(self.config.get("audit", {}).get("currency", "CNY"))
+        return {n: f.figure for n, f in build_figures(self, labels(lang, currency)).items()}
+
+    def report_html(self, lang: str = "en") -> str:
+        """The self-contained ``report.html`` page, in ``lang`` (``"en"`` or ``"zh"``)."""
+        from auditor.report import render_html
+
+        return render_html(self, lang)
 
     def to_json(self) -> str:
         """findings.json text: UTF-8, 2-space indent, fixed key order, trailing newline."""

@@ -10,11 +10,12 @@ from pathlib import Path
 from auditor.config import AuditConfig
 from auditor.engine import Engine
 from auditor.errors import ConfigError
+from auditor.ingest._frames import write_frames
 from auditor.ingest._package import SourceFile, discover, sha256_file
 from auditor.ingest._read import RawTable, read_table
 from auditor.schema import TABLES
 
-__all__ = ["RawPackage", "RawTable", "SourceFile", "read_package"]
+__all__ = ["RawPackage", "RawTable", "SourceFile", "read_package", "write_frames"]
 
 
 @dataclass(frozen=True, slots=True)

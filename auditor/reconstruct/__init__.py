@@ -11,11 +11,19 @@ from ibis.expr.types import Table
 from auditor.config import AuditConfig
 from auditor.contract import ValidatedPackage
 from auditor.engine import Engine
+from auditor.reconstruct._aggregates import AGGREGATE_NAMES, aggregate_frames
 from auditor.reconstruct._orders import enrich_orders
 from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_periods, worker_weeks
 from auditor.reconstruct._time import engaged_islands, online_sessions
 
-__all__ = ["PANEL_MONEY", "Reconstruction", "panel_frames", "reconstruct"]
+__all__ = [
+    "AGGREGATE_NAMES",
+    "PANEL_MONEY",
+    "Reconstruction",
+    "aggregate_frames",
+    "panel_frames",
+    "reconstruct",
+]
 
 
 _NOT_STORED = frozenset({"requested_at", "pickup_at", "dropoff_zone", "approach_km"})

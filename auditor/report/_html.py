@@ -1,0 +1,279 @@
+"""report.html: one self-contained page a regulator can read, publish and defend.
+
+The page inlines plotly's JavaScript (no network fetch) and is deterministic: the same
+result and language give the same bytes. It publishes aggregates only; every string that
+came from the data is escaped (``html.escape`` for the page, and before plotly for
+labels inside figures).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from plotly.offline import get_plotlyjs
+
+from auditor.checks import Finding, Status
+from auditor.report._figures import Figure, build_figures
+from auditor.report._labels import Labels, labels
+
+if TYPE_CHECKING:
+    from auditor.findings import AuditResult
+
+__all__ = ["SECTIONS", "render_html"]
+
+SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("data_quality", ("DQ-01", "DQ-02", "DQ-03", "DQ-04"), ()),
+    (
+        "fees",
+        ("FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-05", "FEE-06"),
+        ("take_rate_distribution", "daily_take_rate"),
+    ),
+    ("earnings", ("PAY-01",), ("hourly_earnings",)),
+    ("working_time", ("HRS-01",), ("online_hours",)),
+    ("insurance", ("INS-01",), ()),
+    ("fairness", ("DSP-01", "DSP-02", "PAY-02", "DED-01"), ("fairness_forest",)),
+    ("pricing", ("PRC-01", "PRC-02"), ("pricing_forest", "price_leads")),
+)
+"""Report sections: (label key, checks shown, figures shown), in page order."""
+
+_CSS = """
+:root { --fail:#c0392b; --pass:#2e7d32; --inc:#7f8c8d; --na:#9e9e9e; --line:#e0e0e0; }
+body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
+  "Microsoft YaHei", sans-serif; margin: 0; color: #222; line-height: 1.45; }
+header { background: #1f2d3d; color: #fff; padding: 1.2rem 2rem; }
+header h1 { margin: 0 0 .3rem 0; font-size: 1.6rem; }
+header p { margin: 0; opacity: .85; font-size: .9rem; }
+nav { position: sticky; top: 0; background: #f5f6f8; border-bottom: 1px solid var(--line);
+  padding: .5rem 2rem; font-size: .9rem; z-index: 10; }
+nav a { margin-right: 1rem; color: #1f4e79; text-decoration: none; }
+main { padding: 0 2rem 3rem 2rem; max-width: 1200px; }
+section { margin-top: 2rem; }
+h2 { border-bottom: 2px solid #1f2d3d; padding-bottom: .2rem; }
+table { border-collapse: collapse; width: 100%; font-size: .88rem; margin: .6rem 0; }
+th, td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; text-align: left;
+  vertical-align: top; }
+th { background: #fafafa; }
+td.id { white-space: nowrap; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.badge { display: inline-block; padding: .05rem .45rem; border-radius: .6rem; color: #fff;
+  font-size: .8rem; white-space: nowrap; }
+.fail { background: var(--fail); } .pass { background: var(--pass); }
+.inconclusive { background: var(--inc); } .not_assessed { background: var(--na); }
+.cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
+.card { border: 1px solid var(--line); border-radius: .4rem; padding: .6rem 1rem;
+  min-width: 7rem; }
+.card .n { font-size: 1.6rem; font-weight: 600; }
+.note { color: #555; font-size: .85rem; }
+figure { margin: 1rem 0; }
+figcaption { color: #555; font-size: .85rem; }
+pre { background: #f7f7f7; padding: .8rem; overflow-x: auto; font-size: .8rem; }
+details summary { cursor: pointer; color: #1f4e79; }
+"""
+
+
+def render_html(result: AuditResult, lang: str = "en") -> str:
+    """The report page for ``result`` in ``lang`` (``"en"`` or ``"zh"``)."""
+    currency = str(result.config.get("audit", {}).get("currency", "CNY"))
+    words = labels(lang, currency)
+    k = int(result.config.get("report", {}).get("min_cell_workers", 10))
+    figures = build_figures(result, words)
+    body = [
+        _summary(result, words),
+        _data_quality(result, words),
+        *(
+            _section(
+                key,
+                _of(result.findings, checks),
+                [figures[n] for n in names if n in figures],
+                words,
+            )
+            for key, checks, names in SECTIONS[1:]
+        ),
+        _provenance(result, words),
+    ]
+    nav = "".join(
+        f'<a href="#{key}">{_e(words(key))}</a>'
+        for key in ("summary", *(s[0] for s in SECTIONS), "provenance")
+    )
+    head = (
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n'
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(words('title'))}: {_e(result.package_name)}</title>\n"
+        f"<style>{_CSS}</style>\n"
+        f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
+        "</head>\n"
+    )
+    header = (
+        f"<header><h1>{_e(words('title'))}</h1><p>"
+        + _e(words("generated_by", version=result.auditor_version, package=result.package_name))
+        + f" · {_e(words('privacy_note', k=k))} {_e(words('offline_note'))}</p></header>\n"
+    )
+    return (
+        head
+        + "<body>\n"
+        + header
+        + f"<nav>{nav}</nav>\n<main>\n"
+        + "\n".join(body)
+        + ("\n</main>\n</body>\n</html>\n")
+    )
+
+
+def _summary(result: AuditResult, words: Labels) -> str:
+    by_status = result.summary()["by_status"]
+    by_severity = result.summary()["fail_by_severity"]
+    cards = [
+        f'<div class="card"><div class="n">{by_severity[s]}</div>'
+        f'<span class="badge fail">{_e(words("fail"))}</span> {_e(words(s))}</div>'
+        for s in ("critical", "high", "medium", "low")
+        if by_severity[s]
+    ] + [
+        f'<div class="card"><div class="n">{by_status[s]}</div>'
+        f'<span class="badge {s}">{_e(words(s))}</span></div>'
+        for s in ("pass", "inconclusive", "not_assessed")
+    ]
+    open_items = sorted(
+        (f for f in result.findings if f.status in (Status.FAIL, Status.INCONCLUSIVE)),
+        key=lambda f: (f.status != Status.FAIL, -f.severity.rank),
+    )
+    return (
+        f'<section id="summary"><h2>{_e(words("summary"))}</h2>'
+        f'<p class="note">{_e(words("summary_lead"))}</p>'
+        f'<div class="cards">{"".join(cards)}</div>'
+        + _findings_table(open_items, words)
+        + "</section>"
+    )
+
+
+def _data_quality(result: AuditResult, words: Labels) -> str:
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_e(t.file)}</td><td class='num'>{t.rows_read:,}</td>"
+        f"<td class='num'>{t.rows_used:,}</td><td class='num'>{t.rows_quarantined:,}</td></tr>"
+        for name, t in result.tables.items()
+    )
+    accounting = (
+        f"<table><tr><th>{_e(words('table'))}</th><th>{_e(words('file'))}</th>"
+        f"<th>{_e(words('rows_read'))}</th><th>{_e(words('rows_used'))}</th>"
+        f"<th>{_e(words('rows_quarantined'))}</th></tr>{rows}</table>"
+    )
+    reasons = "".join(
+        f"<tr><td>{_e(name)}</td><td><code>{_e(reason)}</code></td><td class='num'>{n:,}</td></tr>"
+        for name, t in result.tables.items()
+        for reason, n in t.quarantined_by_reason.items()
+    )
+    reason_table = (
+        f"<table><tr><th>{_e(words('table'))}</th><th>{_e(words('reason'))}</th>"
+        f"<th>{_e(words('rows'))}</th></tr>{reasons}</table>"
+        if reasons
+        else ""
+    )
+    dq = _of(result.findings, SECTIONS[0][1])
+    shown = [f for f in dq if f.status != Status.PASS]
+    passed = len(dq) - len(shown)
+    tail = f"<p class='note'>{passed} × <span class='badge pass'>{_e(words('pass'))}</span></p>"
+    return (
+        f'<section id="data_quality"><h2>{_e(words("data_quality"))}</h2>'
+        f'<p class="note">{_e(words("dq_lead"))}</p>{accounting}{reason_table}'
+        + (_findings_table(shown, words) if shown else "")
+        + tail
+        + "</section>"
+    )
+
+
+def _section(key: str, findings: list[Finding], figures: list[Figure], words: Labels) -> str:
+    parts = [f'<section id="{key}"><h2>{_e(words(key))}</h2>']
+    if key == "fairness":
+        parts.append(f'<p class="note">{_e(words("fairness_lead"))}</p>')
+    parts += [_figure(fig, words) for fig in figures]
+    parts.append(_findings_table(findings, words) if findings else "")
+    if not findings:
+        parts.append(f'<p class="note">{_e(words("no_findings"))}</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _figure(fig: Figure, words: Labels) -> str:
+    div = fig.figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"fig-{fig.name.replace('_', '-')}",
+        config={"displaylogo": False, "responsive": True},
+    )
+    caption = ""
+    if fig.name == "hourly_earnings":
+        caption = words("quantiles_note", k=fig.min_workers)
+    if fig.suppressed:
+        caption += " " + words("suppressed_cells", n=fig.suppressed, k=fig.min_workers)
+    cap = f"<figcaption>{_e(caption.strip())}</figcaption>" if caption.strip() else ""
+    return f"<figure>{div}{cap}</figure>"
+
+
+def _findings_table(findings: Iterable[Finding], words: Labels) -> str:
+    head = "".join(
+        f"<th>{_e(words(k))}</th>"
+        for k in ("check", "question", "subject", "status", "estimate", "ci", "p_adjusted")
+    )
+    rows = []
+    for f in findings:
+        status = str(f.status)
+        badge = f'<span class="badge {status}">{_e(words(status))}</span>'
+        if f.status == Status.FAIL:
+            badge += f" {_e(words(str(f.severity)))}"
+        suppressed = bool(f.data.get("suppressed"))
+        k = f.data.get("min_cell_workers", 10)
+        estimate = _e(words("suppressed", k=k)) if suppressed else _e(words.number(f.estimate))
+        ci = "–" if f.ci is None else f"{words.number(f.ci[0])} – {words.number(f.ci[1])}"
+        detail = _e(f.detail)
+        if f.missing:
+            detail += f"<br>{_e(words('missing'))}: " + _e(", ".join(f.missing))
+        if words.lang == "zh":
+            detail = f"<details><summary>{_e(words('detail_original'))}</summary>{detail}</details>"
+        rows.append(
+            f"<tr><td class='id'>{_e(f.check)}</td>"
+            f"<td>{_e(words.check_question(f.check, f.title))}<div class='note'>{detail}</div></td>"
+            f"<td>{_e(_subject(f))}</td><td>{badge}</td><td class='num'>{estimate}"
+            f"<div class='note'>{_e(f.metric or '')}</div></td>"
+            f"<td class='num'>{ci}</td><td class='num'>{_e(words.p_value(f.p_adjusted))}</td></tr>"
+        )
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _provenance(result: AuditResult, words: Labels) -> str:
+    tables = "".join(
+        f"<tr><td>{_e(name)}</td><td>{_e(t.file)}</td><td class='num'>{t.bytes:,}</td>"
+        f"<td><code>{_e(t.sha256)}</code></td></tr>"
+        for name, t in result.tables.items()
+    )
+    ignored = (
+        f"<p>{_e(words('ignored_files'))}: {_e(', '.join(result.ignored_files))}</p>"
+        if result.ignored_files
+        else ""
+    )
+    config = json.dumps(result.config, ensure_ascii=False, indent=2, sort_keys=False)
+    return (
+        f'<section id="provenance"><h2>{_e(words("provenance"))}</h2>'
+        f'<p class="note">{_e(words("provenance_lead"))}</p>'
+        f"<table><tr><th>{_e(words('auditor_version'))}</th><td>{_e(result.auditor_version)}"
+        f"</td></tr><tr><th>{_e(words('config_sha256'))}</th><td><code>"
+        f"{_e(result.config_sha256)}</code></td></tr><tr><th>{_e(words('seed'))}</th>"
+        f"<td>{result.seed}</td></tr></table>"
+        f"<table><tr><th>{_e(words('table'))}</th><th>{_e(words('file'))}</th><th>bytes</th>"
+        f"<th>{_e(words('sha256'))}</th></tr>{tables}</table>{ignored}"
+        f"<details><summary>{_e(words('config'))}</summary><pre>{_e(config)}</pre></details>"
+        "</section>"
+    )
+
+
+def _of(findings: Iterable[Finding], checks: tuple[str, ...]) -> list[Finding]:
+    return [f for f in findings if f.check in checks]
+
+
+def _subject(f: Finding) -> str:
+    return ", ".join(f"{k}={v}" for k, v in f.subject.items())
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,287 @@
+"""Words and number formats of the reports, in English and Chinese.
+
+Only the report layer formats: findings keep raw numbers and English sentences
+(``Finding.detail``); a report in Chinese translates every label, heading, status and
+check question, and shows the check's own sentence beside the translated numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+__all__ = ["LANGUAGES", "Labels", "labels"]
+
+LANGUAGES = ("en", "zh")
+"""Report languages (``--lang``)."""
+
+_EN: dict[str, str] = {
+    "title": "Platform audit report",
+    "generated_by": "auditor {version}, package {package}",
+    "summary": "Summary",
+    "summary_lead": "What the audit found, most severe first. A fail is a finding of breach; "
+    "inconclusive means the data cannot decide and says what would.",
+    "data_quality": "Data quality",
+    "dq_lead": "Every row read is either used or quarantined with a reason: rows read = rows "
+    "used + rows quarantined.",
+    "fees": "Fees and take rates",
+    "earnings": "Earnings",
+    "working_time": "Working time",
+    "fairness": "Fairness",
+    "fairness_lead": "Each group against a reference group, within the same zones, hours and "
+    "kinds of work; worker-clustered 95% intervals. The grey band is the materiality band.",
+    "pricing": "Pricing",
+    "insurance": "Injury insurance",
+    "provenance": "Provenance",
+    "provenance_lead": "What this report was computed from. The same package and "
+    "configuration give the same findings.json, byte for byte.",
+    "status": "Status",
+    "severity": "Severity",
+    "check": "Check",
+    "question": "Question",
+    "subject": "Subject",
+    "estimate": "Estimate",
+    "ci": "95% CI",
+    "p_adjusted": "Holm p",
+    "finding": "Finding",
+    "count": "Findings",
+    "table": "Table",
+    "file": "File",
+    "rows_read": "Rows read",
+    "rows_used": "Rows used",
+    "rows_quarantined": "Rows quarantined",
+    "reason": "Reason",
+    "rows": "Rows",
+    "sha256": "SHA-256",
+    "auditor_version": "auditor version",
+    "config_sha256": "Configuration SHA-256",
+    "seed": "Seed",
+    "config": "Configuration",
+    "ignored_files": "Files ignored (not contract tables)",
+    "no_findings": "No findings in this section.",
+    "not_run": "Not assessed: the package lacks what this section needs.",
+    "suppressed_cells": "{n} cells with fewer than {k} workers are suppressed.",
+    "suppressed": "suppressed (fewer than {k} workers)",
+    "take_rate": "Take rate",
+    "take_rate_hist": "Take rate of completed orders",
+    "orders": "Orders",
+    "workers": "Workers",
+    "daily_take_rate": "Daily take rate against the cap and the announced schedule",
+    "daily_raw": "Daily take rate",
+    "mix_adjusted": "Mix-adjusted index (FEE-04)",
+    "cap": "Cap",
+    "announced_rate": "Announced commission rate",
+    "date": "Date",
+    "hourly": "Hourly earnings ({currency}/h)",
+    "hourly_title": "Hourly earnings per worker-week, on each time basis",
+    "minimum_wage": "Minimum wage",
+    "basis_engaged": "Engaged time",
+    "basis_online": "Online time",
+    "basis_engaged_allowance": "Engaged + allowance",
+    "online_hours": "Online hours per worker-day",
+    "online_title": "Online hours per worker-day against the daily limit",
+    "worker_days": "Worker-days",
+    "daily_limit": "Daily limit",
+    "ratio": "Ratio to the reference group (log scale)",
+    "forest_title": "Gaps between groups, with 95% intervals",
+    "price_title": "Customer price by segment, comparable orders",
+    "leads": "Price leads for review (PRC-02), by service",
+    "quantiles_note": "Boxes show the 25th-75th percentiles and the median; whiskers the "
+    "10th and 90th. Groups with fewer than {k} workers are not shown.",
+    "fail": "fail",
+    "pass": "pass",
+    "inconclusive": "inconclusive",
+    "not_assessed": "not assessed",
+    "info": "info",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "critical": "critical",
+    "detail_original": "Detail",
+    "missing": "Missing",
+    "offline_note": "This file is self-contained and works offline.",
+    "privacy_note": "No worker or customer identity and no raw row appears in this report. "
+    "Cells with fewer than {k} workers are suppressed.",
+    "lang_switch": "中文",
+}
+
+_ZH: dict[str, str] = {
+    "title": "平台审计报告",
+    "generated_by": "auditor {version}，数据包 {package}",
+    "summary": "结论摘要",
+    "summary_lead": "审计发现，按严重程度排列。“不合规”即认定违规；“无法判定”表示数据不足以判定，"
+    "并说明需要什么数据。",
+    "data_quality": "数据质量",
+    "dq_lead": "读入的每一行要么被使用，要么附原因隔离：读入行数 = 使用行数 + 隔离行数。",
+    "fees": "费用与抽成",
+    "earnings": "收入",
+    "working_time": "工作时间",
+    "fairness": "公平性",
+    "fairness_lead": "各群体与参照群体比较，限于相同区域、时段和工作类型；"
+    "95% 置信区间按劳动者聚类计算。灰色带为实质性阈值范围。",
+    "pricing": "定价",
+    "insurance": "职业伤害保障",
+    "provenance": "数据来源与可复现性",
+    "provenance_lead": "本报告的计算依据。相同数据包与配置得到逐字节相同的 findings.json。",
+    "status": "结论",
+    "severity": "严重程度",
+    "check": "检查项",
+    "question": "检查内容",
+    "subject": "对象",
+    "estimate": "估计值",
+    "ci": "95% 置信区间",
+    "p_adjusted": "Holm 校正 p 值",
+    "finding": "发现",
+    "count": "发现数",
+    "table": "数据表",
+    "file": "文件",
+    "rows_read": "读入行数",
+    "rows_used": "使用行数",
+    "rows_quarantined": "隔离行数",
+    "reason": "原因",
+    "rows": "行数",
+    "sha256": "SHA-256",
+    "auditor_version": "auditor 版本",
+    "config_sha256": "配置 SHA-256",
+    "seed": "随机种子",
+    "config": "配置",
+    "ignored_files": "忽略的文件（非约定数据表）",
+    "no_findings": "本部分无发现。",
+    "not_run": "未评估：数据包缺少本部分所需的数据。",
+    "suppressed_cells": "{n} 个单元格的劳动者少于 {k} 人，已隐去。",
+    "suppressed": "已隐去（劳动者少于 {k} 人）",
+    "take_rate": "抽成比例",
+    "take_rate_hist": "已完成订单的抽成比例",
+    "orders": "订单数",
+    "workers": "劳动者人数",
+    "daily_take_rate": "每日抽成比例与上限及公示费率",
+    "daily_raw": "每日抽成比例",
+    "mix_adjusted": "结构调整后指数（FEE-04）",
+    "cap": "抽成上限",
+    "announced_rate": "公示佣金比例",
+    "date": "日期",
+    "hourly": "小时收入（{currency}/小时）",
+    "hourly_title": "每名劳动者每周的小时收入（按各时间口径）",
+    "minimum_wage": "最低工资",
+    "basis_engaged": "接单服务时间",
+    "basis_online": "在线时间",
+    "basis_engaged_allowance": "服务时间加等待补偿",
+    "online_hours": "每人每日在线小时数",
+    "online_title": "每人每日在线时长与每日上限",
+    "worker_days": "人日数",
+    "daily_limit": "每日上限",
+    "ratio": "与参照群体之比（对数刻度）",
+    "forest_title": "群体间差异及 95% 置信区间",
+    "price_title": "可比订单中各客户群体的价格",
+    "leads": "待复核的异常价格线索（PRC-02），按业务类型",
+    "quantiles_note": "箱体为第 25 至 75 百分位数及中位数，须线为第 10 和第 90 百分位数。"
+    "劳动者少于 {k} 人的组不显示。",
+    "fail": "不合规",
+    "pass": "合规",
+    "inconclusive": "无法判定",
+    "not_assessed": "未评估",
+    "info": "提示",
+    "low": "低",
+    "medium": "中",
+    "high": "高",
+    "critical": "严重",
+    "detail_original": "说明（英文原文）",
+    "missing": "缺少",
+    "offline_note": "本文件自包含，可离线打开。",
+    "privacy_note": "本报告不含任何劳动者或客户身份信息，也不含原始数据行。"
+    "劳动者少于 {k} 人的单元格已隐去。",
+    "lang_switch": "English",
+}
+
+_CHECKS_ZH: dict[str, str] = {
+    "DQ-01": "各数据表是否符合约定（列、类型、必填值）？",
+    "DQ-02": "编号是否唯一？",
+    "DQ-03": "时间是否一致（接单≤取货≤送达；在线时段不重叠）？",
+    "DQ-04": "每单金额是否自洽？",
+    "FEE-01": "抽成比例是否超过有效上限？",
+    "FEE-02": "声明的佣金是否等于实际抽成（有无未披露费用）？",
+    "FEE-03": "结算是否等于订单收入减去明细扣款（有无不明短付）？",
+    "FEE-04": "抽成比例变化是否事先公示？",
+    "FEE-05": "同样的工作是否因人而异地计酬（个性化定价）？",
+    "FEE-06": "小费是否全额转付？",
+    "PAY-01": "扣除费用和扣款后的小时收入是否低于最低工资？",
+    "PAY-02": "同等工作，不同群体的报酬是否更低？",
+    "DSP-01": "同区域同时段，不同群体每在线小时获得的订单是否更少？",
+    "DSP-02": "不同群体获得的派单报价是否更差？",
+    "PRC-01": "可比订单中，不同客户群体是否被收取更高价格？",
+    "PRC-02": "哪些价格相对同类订单异常（待复核线索）？",
+    "HRS-01": "在线时长是否超过每日上限或缺少休息？",
+    "INS-01": "每单是否由平台缴纳职业伤害保障费？",
+    "DED-01": "罚款与扣款是否集中于某些群体，申诉是否得到公平处理？",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """The words and number formats of one report language.
+
+    Attributes:
+        lang: ``"en"`` or ``"zh"``.
+        currency: ISO code of ``[audit] currency`` (CNY is written 元 in Chinese).
+    """
+
+    lang: str
+    currency: str = "CNY"
+
+    def __call__(self, key: str, **values: object) -> str:
+        """The label ``key`` in this language, with ``{name}`` fields filled."""
+        table = _ZH if self.lang == "zh" else _EN
+        return table[key].format(**values) if values else table[key]
+
+    def check_question(self, check: str, english_title: str) -> str:
+        """The catalogue question of ``check`` in this language (English: the finding's
+        own title)."""
+        if self.lang == "zh":
+            return _CHECKS_ZH.get(check, english_title)
+        return english_title
+
+    def number(self, x: float | int | None, digits: int = 3) -> str:
+        """A number to ``digits`` significant digits with thousands separators; a dash for
+        a missing value."""
+        if x is None or (isinstance(x, float) and not math.isfinite(x)):
+            return "–"
+        if isinstance(x, int) or (float(x).is_integer() and abs(x) >= 1000):
+            return f"{int(x):,}"
+        if abs(x) >= 10 ** (digits - 1):
+            return f"{x:,.0f}"
+        return f"{x:.{digits}g}"
+
+    def percent(self, x: float | None, decimals: int = 1) -> str:
+        """A fraction as a percentage: 0.098 -> ``9.8%``."""
+        if x is None or not math.isfinite(x):
+            return "–"
+        return f"{100 * x:.{decimals}f}%"
+
+    def money(self, x: float | None) -> str:
+        """An amount in the audit currency, to the cent."""
+        if x is None or not math.isfinite(x):
+            return "–"
+        unit = "元" if self.lang == "zh" and self.currency == "CNY" else f" {self.currency}"
+        return f"{x:,.2f}{unit}"
+
+    def p_value(self, p: float | None) -> str:
+        """A p-value: two significant digits, scientific below 0.001."""
+        if p is None or not math.isfinite(p):
+            return "–"
+        return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+    def day(self, d: date | datetime | str) -> str:
+        """A calendar date: ``2026-03-09`` or ``2026年3月9日``."""
+        if isinstance(d, str):
+            d = date.fromisoformat(d[:10])
+        if self.lang == "zh":
+            return f"{d.year}年{d.month}月{d.day}日"
+        return d.isoformat()[:10]
+
+
+def labels(lang: str, currency: str = "CNY") -> Labels:
+    """The :class:`Labels` of ``lang``; a clear error for an unknown language."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"report language {lang!r} is not one of {', '.join(LANGUAGES)}.")
+    return Labels(lang=lang, currency=currency)

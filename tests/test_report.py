@@ -1,0 +1,235 @@
+"""Reports: report.html, summary.md and junit.xml publish aggregates only, escape what came
+from the data, suppress small cells, and say what the findings say."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+
+import auditor
+from auditor.checks import Status
+from auditor.cli import _Progress, main
+from auditor.report import build_figures, labels, render_html, render_junit, render_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "fixtures" / "demo"
+CONFIG = ROOT / "audit_config.toml"
+
+HOSTILE_ZONE = "<script>alert(1)</script>"
+HOSTILE_GROUP = "<img src=x onerror=alert(2)>"
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo-out")
+    code = main(["run", str(DEMO), "--config", str(CONFIG), "--out", str(out), "--quiet"])
+    assert code == 1  # the demo has high-severity fails and --fail-on defaults to high
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_result() -> auditor.AuditResult:
+    return auditor.audit(DEMO, CONFIG)
+
+
+def input_ids(package: Path) -> set[str]:
+    """Every value of every *_id column in the package's CSV files."""
+    ids: set[str] = set()
+    for path in package.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                ids |= {v for k, v in row.items() if k.endswith("_id") and v}
+    return ids
+
+
+def test_run_writes_every_output(demo_out: Path) -> None:
+    for name in ("findings.json", "report.html", "summary.md", "junit.xml", "quarantine.csv"):
+        assert (demo_out / name).stat().st_size > 0, name
+
+
+def test_no_input_id_or_raw_row_in_any_report(demo_out: Path) -> None:
+    ids = input_ids(DEMO)
+    assert len(ids) > 10_000  # orders, workers, customers, offers, sessions, payouts, ...
+    with (DEMO / "orders.csv").open(encoding="utf-8") as fh:
+        timestamps = set(re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", fh.read()))
+    token = re.compile(r"[A-Za-z0-9_\-]+")
+    for name in ("report.html", "summary.md", "junit.xml"):
+        text = (demo_out / name).read_text(encoding="utf-8")
+        leaked = ids & set(token.findall(text))
+        assert not leaked, f"{name} holds input IDs: {sorted(leaked)[:5]}"
+        assert not any(t in text for t in timestamps), f"{name} holds a raw timestamp"
+
+
+def test_report_is_self_contained_and_reproducible(demo_result: auditor.AuditResult) -> None:
+    page = render_html(demo_result, "en")
+    assert page == render_html(demo_result, "en")
+    # No network fetch: plotly.js is inlined, and no src/href of ours points off the page
+    # (the browser test watches for requests too).
+    assert get_plotlyjs() in page
+    ours = page.replace(get_plotlyjs(), "")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", ours)
+    assert "Plotly.newPlot" in page
+    for section in ("summary", "data_quality", "fees", "earnings", "working_time",
+                    "fairness", "pricing", "provenance"):  # fmt: skip
+        assert f'id="{section}"' in page
+    for name, table in demo_result.tables.items():
+        assert table.sha256 in page, name
+    assert demo_result.config_sha256 in page
+
+
+def test_report_states_each_finding(demo_result: auditor.AuditResult) -> None:
+    page = render_html(demo_result, "en")
+    body = page[page.index("<body>") :]
+    fails = [f for f in demo_result.findings if f.status == Status.FAIL]
+    assert len(fails) == 9
+    for f in fails:
+        assert f.detail.replace("'", "&#x27;") in body
+
+
+def test_chinese_report(demo_result: auditor.AuditResult) -> None:
+    page = render_html(demo_result, "zh")
+    assert '<html lang="zh-CN">' in page
+    for words in ("平台审计报告", "数据质量", "公平性", "不合规", "抽成比例是否超过有效上限"):
+        assert words in page
+    # The numbers are formatted in the report layer: a Chinese date and money in 元.
+    zh = labels("zh")
+    assert zh.day("2026-03-09") == "2026年3月9日"
+    assert zh.money(467.564) == "467.56元"
+    assert labels("en").money(1234.5) == "1,234.50 CNY"
+    with pytest.raises(ValueError, match="not one of en, zh"):
+        labels("fr")
+
+
+def test_small_cells_are_suppressed_and_counted(demo_result: auditor.AuditResult) -> None:
+    k = demo_result.config["report"]["min_cell_workers"]
+    figures = build_figures(demo_result, labels("en"))
+    daily = demo_result.aggregates["daily_take_rate"]
+    small = int((daily["workers"] < k).sum())
+    assert small == 1  # the last day has two workers
+    drawn = figures["daily_take_rate"]
+    assert len(drawn.figure.data[0].x) == len(daily) - small
+    assert drawn.suppressed == small
+    bins = demo_result.aggregates["take_rate_bins"]
+    hist = figures["take_rate_distribution"]
+    assert len(hist.figure.data[0].y) == int((bins["workers"] >= k).sum())
+    # Suppressed group comparisons have no point in the forest plot.
+    forest = figures["fairness_forest"]
+    points = sum(len(trace.x) for trace in forest.figure.data)
+    shown = [
+        f for f in demo_result.findings
+        if f.check in ("DSP-01", "DSP-02", "PAY-02", "DED-01") and f.estimate is not None
+    ]  # fmt: skip
+    assert points == len(shown)
+    assert forest.suppressed == sum(
+        1 for f in demo_result.findings if f.data.get("suppressed") and f.check != "PRC-01"
+    )
+    page = render_html(demo_result, "en")
+    assert f"1 cells with fewer than {k} workers are suppressed" in page
+
+
+def test_junit_counts_failures(demo_out: Path, demo_result: auditor.AuditResult) -> None:
+    root = ET.parse(demo_out / "junit.xml").getroot()
+    cases = root.findall(".//testcase")
+    failures = root.findall(".//testcase/failure")
+    n_fail = sum(f.status == Status.FAIL for f in demo_result.findings)
+    assert len(cases) == len(demo_result.findings)
+    assert len(failures) == n_fail == int(root.get("failures", "-1"))
+    assert int(root.get("tests", "-1")) == len(cases)
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    fee_fails = [f.check for f in demo_result.findings if f.status == Status.FAIL and
+                 f.check.startswith("FEE")]  # fmt: skip
+    assert fee_fails == ["FEE-01", "FEE-03", "FEE-04", "FEE-06"]
+    assert int(suites["FEE"].get("failures", "-1")) == len(fee_fails)
+    messages = " ".join(f.get("message", "") for f in failures)
+    assert "took more than the cap" in messages
+    assert all(f.get("type", "").startswith("severity:") for f in failures)
+
+
+def test_summary_md(demo_out: Path) -> None:
+    text = (demo_out / "summary.md").read_text(encoding="utf-8")
+    assert text.startswith("# Platform audit report: demo")
+    assert "exit code 1; --fail-on high" in text
+    assert "| fail | 9 |" in text
+    assert "| orders | 4,509 | 4,509 | 0 |" in text
+
+
+@pytest.fixture(scope="module")
+def hostile_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with a zone named like a script and a gender group named like an image
+    tag (large enough not to be suppressed)."""
+    out = tmp_path_factory.mktemp("hostile")
+    for path in DEMO.glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for col in ("pickup_zone", "dropoff_zone", "zone", "home_zone"):
+            if col in frame:
+                frame[col] = frame[col].replace("Z03", HOSTILE_ZONE)
+        if "gender" in frame:
+            frame["gender"] = frame["gender"].replace("F", HOSTILE_GROUP)
+        frame.to_csv(out / path.name, index=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_result(hostile_package: Path) -> auditor.AuditResult:
+    return auditor.audit(hostile_package, CONFIG)
+
+
+def test_hostile_strings_are_escaped(hostile_result: auditor.AuditResult) -> None:
+    subjects = {f.subject.get("group") for f in hostile_result.findings}
+    assert HOSTILE_GROUP in subjects  # the hostile group is reported, not suppressed
+    for lang in ("en", "zh"):
+        page = render_html(hostile_result, lang)
+        assert HOSTILE_GROUP not in page and HOSTILE_ZONE not in page
+        assert "&lt;img src=x onerror=alert(2)&gt;" in page
+        assert "alert(1)" not in page or "&lt;script&gt;alert(1)" in page
+    md = render_markdown(hostile_result)
+    assert "<img" not in md and "&lt;img src=x onerror=alert(2)&gt;" in md
+    ET.fromstring(render_junit(hostile_result).encode("utf-8"))  # still well-formed
+
+
+def test_progress_only_on_a_terminal() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown, piped, quiet = Terminal(), io.StringIO(), Terminal()
+    for stream, is_quiet in ((shown, False), (piped, False), (quiet, True)):
+        _Progress(is_quiet, stream)("reading the package")
+    assert "reading the package" in shown.getvalue()
+    assert piped.getvalue() == "" and quiet.getvalue() == ""
+
+
+def test_validate_writes_ci_outputs(tmp_path: Path) -> None:
+    code = main(["validate", str(DEMO), "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    assert root.get("failures") == "0" and int(root.get("tests", "0")) == 22
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8").count("| fail | 0 |") == 1
+
+
+def test_audit_accepts_dataframes(demo_result: auditor.AuditResult) -> None:
+    frames = {p.stem: pd.read_csv(p) for p in DEMO.glob("*.csv")}
+    result = auditor.audit(frames, CONFIG)
+    assert result.package_name == "dataframes"
+    assert [f.to_dict() for f in result.findings] == [f.to_dict() for f in demo_result.findings]
+    assert result.findings_frame.equals(demo_result.to_frame())
+    assert set(result.figures()) >= {"take_rate_distribution", "fairness_forest"}
+    with pytest.raises(auditor.UsageError, match='Did you mean "orders"'):
+        auditor.audit({"order": frames["orders"]})
+    with pytest.raises(auditor.UsageError, match="no 'orders'"):
+        auditor.audit({"workers": frames["workers"]})
+
+
+def test_jupyter_faces(demo_result: auditor.AuditResult) -> None:
+    page: Any = demo_result._repr_html_()
+    assert "Audit of demo" in page and "<table" in page
+    one = demo_result.findings[0]._repr_html_()
+    assert "DQ-01" in one and "<table>" in one
