@@ -99,6 +99,16 @@ def test_chinese_report(demo_result: auditor.AuditResult) -> None:
     assert '<html lang="zh-CN">' in page
     for words in ("平台审计报告", "数据质量", "公平性", "不合规", "抽成比例是否超过有效上限"):
         assert words in page
+    # Each finding is read in Chinese from its numbers; the English sentence stays beside.
+    prc = next(f for f in demo_result.findings if f.check == "PRC-01" and f.status == "fail")
+    low, high = prc.ci  # type: ignore[misc]
+    assert (
+        f"可比订单价格之比：{prc.estimate:#.3g}（95% 置信区间 {low:#.3g} 至 {high:#.3g}）" in page
+    )
+    assert "差异显著，且超出 5% 的实质性阈值" in page
+    assert "+5.0 个百分点" in page  # FEE-04's shift, in percentage points
+    assert "已隐去：比较的一方劳动者少于 10 人" in page
+    assert prc.detail in page
     # The numbers are formatted in the report layer: a Chinese date and money in 元.
     zh = labels("zh")
     assert zh.day("2026-03-09") == "2026年3月9日"

@@ -62,16 +62,20 @@ def _open(browser: Any, page_path: Path) -> tuple[Any, dict[str, list[str]]]:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.on(
         "console",
-        lambda m: events["console"].append(f"{m.type}: {m.text}")
-        if m.type in ("error", "warning")
-        else None,
+        lambda m: (
+            events["console"].append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda e: events["pageerror"].append(str(e)))
     page.on(
         "request",
-        lambda r: events["request"].append(r.url)
-        if not r.url.startswith(("file:", "data:", "about:", "blob:"))
-        else None,
+        lambda r: (
+            events["request"].append(r.url)
+            if not r.url.startswith(("file:", "data:", "about:", "blob:"))
+            else None
+        ),
     )
 
     def on_dialog(dialog: Any) -> None:

@@ -18,6 +18,7 @@ from plotly.offline import get_plotlyjs
 from auditor.checks import Finding, Status
 from auditor.report._figures import Figure, build_figures
 from auditor.report._labels import Labels, labels
+from auditor.report._sentences import metric_label, sentence, value
 
 if TYPE_CHECKING:
     from auditor.findings import AuditResult
@@ -224,18 +225,25 @@ def _findings_table(findings: Iterable[Finding], words: Labels) -> str:
             badge += f" {_e(words(str(f.severity)))}"
         suppressed = bool(f.data.get("suppressed"))
         k = f.data.get("min_cell_workers", 10)
-        estimate = _e(words("suppressed", k=k)) if suppressed else _e(words.number(f.estimate))
-        ci = "–" if f.ci is None else f"{words.number(f.ci[0])} – {words.number(f.ci[1])}"
-        detail = _e(f.detail)
-        if f.missing:
-            detail += f"<br>{_e(words('missing'))}: " + _e(", ".join(f.missing))
+        estimate = _e(words("suppressed", k=k)) if suppressed else _e(value(f, words, f.estimate))
+        ci = (
+            "–"
+            if f.ci is None
+            else f"{_e(value(f, words, f.ci[0]))} – {_e(value(f, words, f.ci[1]))}"
+        )
+        detail = _e(sentence(f, words))
         if words.lang == "zh":
-            detail = f"<details><summary>{_e(words('detail_original'))}</summary>{detail}</details>"
+            detail += (
+                f"<details><summary>{_e(words('detail_original'))}</summary>"
+                f"{_e(f.detail)}</details>"
+            )
+        if f.missing and words.lang != "zh":
+            detail += f"<br>{_e(words('missing'))}: " + _e(", ".join(f.missing))
         rows.append(
             f"<tr><td class='id'>{_e(f.check)}</td>"
             f"<td>{_e(words.check_question(f.check, f.title))}<div class='note'>{detail}</div></td>"
             f"<td>{_e(_subject(f))}</td><td>{badge}</td><td class='num'>{estimate}"
-            f"<div class='note'>{_e(f.metric or '')}</div></td>"
+            f"<div class='note'>{_e(metric_label(f.metric, words))}</div></td>"
             f"<td class='num'>{ci}</td><td class='num'>{_e(words.p_value(f.p_adjusted))}</td></tr>"
         )
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"

@@ -250,7 +250,7 @@ class Labels:
             return f"{int(x):,}"
         if abs(x) >= 10 ** (digits - 1):
             return f"{x:,.0f}"
-        return f"{x:.{digits}g}"
+        return f"{x:#.{digits}g}".rstrip(".")
 
     def percent(self, x: float | None, decimals: int = 1) -> str:
         """A fraction as a percentage: 0.098 -> ``9.8%``."""

@@ -1,0 +1,121 @@
+"""Metric names and a one-sentence reading of a finding, in the report's language.
+
+English reports use each check's own sentence (``Finding.detail``). Chinese reports build
+their sentence here from the finding's structured fields (metric, estimate, interval,
+adjusted p-value, outcome), so that the numbers a reader acts on are in Chinese; the
+check's English sentence is shown beside it.
+"""
+
+from __future__ import annotations
+
+from auditor.checks import Finding, Status
+from auditor.report._labels import Labels
+
+__all__ = ["RATIO_METRICS", "metric_label", "sentence"]
+
+RATIO_METRICS = frozenset(
+    {"order_rate_ratio", "offered_pay_ratio", "pay_ratio", "price_ratio",
+     "penalty_rate_ratio", "appeal_upheld_ratio"}
+)  # fmt: skip
+"""Metrics that are a group's ratio to a reference group."""
+
+SHARE_METRICS = frozenset(
+    {"quarantined_share", "share_of_orders", "share_of_orders_above_cap",
+     "share_of_orders_with_undisclosed_fee", "share_of_statements_short",
+     "share_of_tipped_orders_short", "share_of_worker_weeks_above_cap",
+     "share_of_worker_weeks_below_minimum", "share_of_workers_over_limit",
+     "anomalous_price_share"}
+)  # fmt: skip
+"""Metrics that are a fraction, shown as a percentage."""
+
+_METRICS: dict[str, tuple[str, str]] = {
+    "quarantined_share": ("share of rows quarantined", "隔离行比例"),
+    "share_of_orders": ("share of orders", "订单比例"),
+    "share_of_orders_above_cap": ("share of orders above the cap", "超过抽成上限的订单比例"),
+    "share_of_orders_with_undisclosed_fee": (
+        "share of orders with an undisclosed fee", "含未披露费用的订单比例"),
+    "share_of_statements_short": ("share of pay statements short", "短付结算单比例"),
+    "share_of_tipped_orders_short": (
+        "share of tipped orders not passed in full", "小费未全额转付的订单比例"),
+    "share_of_worker_weeks_above_cap": (
+        "share of worker-weeks above the cap", "超过抽成上限的人周比例"),
+    "share_of_worker_weeks_below_minimum": (
+        "share of worker-weeks below the minimum wage", "低于最低工资的人周比例"),
+    "share_of_workers_over_limit": ("share of workers over the limit", "超时劳动者比例"),
+    "anomalous_price_share": ("share of prices flagged for review", "待复核异常价格比例"),
+    "take_rate_shift": ("unannounced take-rate change", "未公示的抽成比例变化"),
+    "worker_pay_spread_ratio": (
+        "pay spread between workers (90/10)", "劳动者间报酬离散度（90/10）"),
+    "order_rate_ratio": ("orders per online hour, ratio", "每在线小时订单数之比"),
+    "offered_pay_ratio": ("offered pay, ratio", "派单报价之比"),
+    "pay_ratio": ("pay for comparable work, ratio", "同等工作报酬之比"),
+    "price_ratio": ("price of comparable orders, ratio", "可比订单价格之比"),
+    "penalty_rate_ratio": ("penalties per order, ratio", "每单罚款率之比"),
+    "appeal_upheld_ratio": ("appeals upheld, ratio", "申诉成功率之比"),
+}  # fmt: skip
+
+
+def metric_label(metric: str | None, words: Labels) -> str:
+    """The metric's name for a reader (its code name where none is known)."""
+    if metric is None:
+        return ""
+    names = _METRICS.get(metric)
+    if names is None:
+        return metric
+    return names[1] if words.lang == "zh" else names[0]
+
+
+def value(f: Finding, words: Labels, x: float | None) -> str:
+    """``x`` formatted as the finding's metric: a percentage for shares, percentage points
+    for the take-rate shift, else a number."""
+    if f.metric in SHARE_METRICS:
+        return words.percent(x)
+    if f.metric == "take_rate_shift" and x is not None:
+        points = f"{100 * x:+.1f}"
+        return f"{points} 个百分点" if words.lang == "zh" else f"{points} pts"
+    return words.number(x)
+
+
+def sentence(f: Finding, words: Labels) -> str:
+    """One sentence reading ``f`` in ``words.lang`` (English: the check's own sentence)."""
+    if words.lang != "zh":
+        return f.detail
+    if f.check == "PRC-02":
+        return (
+            f"{metric_label(f.metric, words)}：{value(f, words, f.estimate)}。"
+            "这些订单列为待复核线索（见 leads.csv），不构成违规认定。"
+        )
+    if f.status == Status.NOT_ASSESSED:
+        return "未评估：缺少 " + "、".join(f.missing) + "。"
+    if f.data.get("suppressed"):
+        k = f.data.get("min_cell_workers", 10)
+        return f"已隐去：比较的一方劳动者少于 {k} 人，不公布估计值。"
+    name = metric_label(f.metric, words)
+    text = f"{name}：{value(f, words, f.estimate)}"
+    if f.ci is not None:
+        text += f"（95% 置信区间 {value(f, words, f.ci[0])} 至 {value(f, words, f.ci[1])}）"
+    if f.metric in RATIO_METRICS:
+        s = f.subject
+        text = (
+            f"{s.get('attribute', '')} 为 {s.get('group', '')} 的一组相对于参照组 "
+            f"{s.get('reference', '')}，" + text
+        )
+    if f.p_adjusted is not None:
+        text += f"；Holm 校正 p = {words.p_value(f.p_adjusted)}"
+    text += "。"
+    m = f.data.get("materiality")
+    if f.metric in RATIO_METRICS and m is not None:
+        band = words.percent(float(m), 0)
+        if f.status == Status.FAIL:
+            text += f"差异显著，且超出 {band} 的实质性阈值。"
+        elif f.status == Status.PASS:
+            text += f"等价性检验表明差异在 {band} 以内。"
+        else:
+            needed = f.data.get("clusters_needed")
+            text += "数据不足以判定：既不能认定实质性差异，也不能认定差异在阈值以内"
+            text += f"；约需 {words.number(needed)} 名劳动者。" if needed else "。"
+    elif f.status == Status.FAIL:
+        text += f"不合规（严重程度：{words(str(f.severity))}）。"
+    elif f.status == Status.INCONCLUSIVE:
+        text += "数据不足以判定。"
+    return text
