@@ -44,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auditor: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``auditor schema findings | head``): not an error of ours.
+        # Point stdout at devnull so that the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         if debug:
             raise

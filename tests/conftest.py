@@ -96,3 +96,47 @@ def pick(result: Any, check: str, metric: str | None = None, **subject: str) -> 
     ]
     assert len(found) == 1, [str(f) for f in found]
     return found[0]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "fixtures" / "demo"
+DEMO_CONFIG = ROOT / "audit_config.toml"
+HOSTILE_ZONE = "<script>alert(1)</script>"
+HOSTILE_GROUP = "<img src=x onerror=alert(2)>"
+
+
+@pytest.fixture(scope="session")
+def demo_result() -> Any:
+    """``auditor.audit`` of the bundled demo package, run once for the whole session (the
+    result is frozen; tests must not change its frames)."""
+    import auditor
+
+    return auditor.audit(DEMO, DEMO_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def hostile_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with zone Z03 named like a script, service food_delivery like a bold tag,
+    and gender group F like an image tag (large enough not to be suppressed)."""
+    import pandas as pd
+
+    out = tmp_path_factory.mktemp("hostile")
+    for path in DEMO.glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for col in ("pickup_zone", "dropoff_zone", "zone", "home_zone", "service"):
+            if col in frame:
+                frame[col] = frame[col].replace(
+                    {"Z03": HOSTILE_ZONE, "food_delivery": "<b>food</b>"}
+                )
+        if "gender" in frame:
+            frame["gender"] = frame["gender"].replace("F", HOSTILE_GROUP)
+        frame.to_csv(out / path.name, index=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def hostile_result(hostile_package: Path) -> Any:
+    """``auditor.audit`` of :func:`hostile_package`, run once for the session."""
+    import auditor
+
+    return auditor.audit(hostile_package, DEMO_CONFIG)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import HOSTILE_GROUP, HOSTILE_ZONE
 from plotly.offline import get_plotlyjs
 
 import auditor
@@ -23,9 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo"
 CONFIG = ROOT / "audit_config.toml"
 
-HOSTILE_ZONE = "<script>alert(1)</script>"
-HOSTILE_GROUP = "<img src=x onerror=alert(2)>"
-
 
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -33,11 +31,6 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     code = main(["run", str(DEMO), "--config", str(CONFIG), "--out", str(out), "--quiet"])
     assert code == 1  # the demo has high-severity fails and --fail-on defaults to high
     return out
-
-
-@pytest.fixture(scope="module")
-def demo_result() -> auditor.AuditResult:
-    return auditor.audit(DEMO, CONFIG)
 
 
 def input_ids(package: Path) -> set[str]:
@@ -171,27 +164,6 @@ def test_summary_md(demo_out: Path) -> None:
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
-@pytest.fixture(scope="module")
-def hostile_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo with a zone named like a script and a gender group named like an image
-    tag (large enough not to be suppressed)."""
-    out = tmp_path_factory.mktemp("hostile")
-    for path in DEMO.glob("*.csv"):
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        for col in ("pickup_zone", "dropoff_zone", "zone", "home_zone"):
-            if col in frame:
-                frame[col] = frame[col].replace("Z03", HOSTILE_ZONE)
-        if "gender" in frame:
-            frame["gender"] = frame["gender"].replace("F", HOSTILE_GROUP)
-        frame.to_csv(out / path.name, index=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def hostile_result(hostile_package: Path) -> auditor.AuditResult:
-    return auditor.audit(hostile_package, CONFIG)
-
-
 def test_hostile_strings_are_escaped(hostile_result: auditor.AuditResult) -> None:
     subjects = {f.subject.get("group") for f in hostile_result.findings}
     assert HOSTILE_GROUP in subjects  # the hostile group is reported, not suppressed
@@ -243,3 +215,22 @@ def test_jupyter_faces(demo_result: auditor.AuditResult) -> None:
     assert "Audit of demo" in page and "<table" in page
     one = demo_result.findings[0]._repr_html_()
     assert "DQ-01" in one and "<table>" in one
+
+
+@pytest.mark.parametrize("which", ["findings", "contract"])
+def test_schema_command_prints_the_published_schema(
+    which: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from auditor.contract import contract_table_schema
+    from auditor.findings import findings_json_schema
+
+    assert main(["schema", which]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = findings_json_schema() if which == "findings" else contract_table_schema()
+    assert printed == expected
+    if which == "findings":
+        assert printed["$schema"].endswith("2020-12/schema")
+    else:
+        assert {r["name"] for r in printed["resources"]} >= {"orders", "offers", "workers"}

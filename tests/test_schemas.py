@@ -41,11 +41,11 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 @pytest.fixture(scope="module")
-def documents() -> dict[str, Document]:
+def documents(demo_result: auditor.AuditResult) -> dict[str, Document]:
     """findings.json of the demo and dirty fixtures, and validation.json of the demo."""
     config = auditor.load_config(CONFIG)
     results = {
-        "demo": auditor.audit(FIXTURES / "demo", CONFIG),
+        "demo": demo_result,
         "dirty": auditor.audit(FIXTURES / "dirty", CONFIG),
         "demo-validation": auditor.Audit(config=config).validate(FIXTURES / "demo"),
     }
