@@ -55,7 +55,7 @@ def test_no_input_id_or_raw_row_in_any_report(demo_out: Path) -> None:
         timestamps = set(re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", fh.read()))
     token = re.compile(r"[A-Za-z0-9_\-]+")
     for name in ("report.html", "summary.md", "junit.xml"):
-        text = (demo_out / name).read_text(encoding="utf-8")
+        text = (demo_out / name).read_text(encoding="utf-8").replace(get_plotlyjs(), "")
         leaked = ids & set(token.findall(text))
         assert not leaked, f"{name} holds input IDs: {sorted(leaked)[:5]}"
         assert not any(t in text for t in timestamps), f"{name} holds a raw timestamp"
@@ -234,3 +234,31 @@ def test_schema_command_prints_the_published_schema(
         assert printed["$schema"].endswith("2020-12/schema")
     else:
         assert {r["name"] for r in printed["resources"]} >= {"orders", "offers", "workers"}
+
+
+def test_report_of_a_thin_package(package: Path, tmp_path: Path) -> None:
+    """Orders and sessions of two workers: every cell is below the suppression threshold,
+    most checks are not assessed, and the reports still render and say so."""
+    out = tmp_path / "out"
+    assert main(["run", str(package), "--out", str(out), "--quiet", "--fail-on", "never"]) == 0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    result = auditor.audit(package)
+    figures = build_figures(result, labels("en"))
+    # Two workers: no histogram bin, day or time basis reaches ten workers.
+    assert "hourly_earnings" not in figures
+    for name in ("take_rate_distribution", "daily_take_rate", "online_hours"):
+        if name in figures:
+            assert figures[name].suppressed >= 1
+            assert figures[name].empty  # every cell suppressed
+            assert f'id="fig-{name.replace("_", "-")}"' not in page
+    assert "not assessed" in page
+    assert "cells with fewer than 10 workers are suppressed" in page
+    ours = page.replace(get_plotlyjs(), "")  # minified plotly.js has a variable w1
+    for name in ("w1", "w2"):
+        assert not re.search(rf"\b{name}\b", ours)
+    root = ET.parse(out / "junit.xml").getroot()
+    assert (
+        int(root.get("skipped", "0"))
+        == sum(f.status == Status.NOT_ASSESSED for f in result.findings)
+        > 0
+    )

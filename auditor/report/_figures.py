@@ -67,6 +67,18 @@ class Figure:
     suppressed: int
     min_workers: int
 
+    @property
+    def empty(self) -> bool:
+        """True when the figure's data trace (always the first) has no point to draw:
+        every cell was suppressed."""
+        if not self.figure.data:
+            return True
+        first = self.figure.data[0]
+        if getattr(first, "median", None) is not None:  # a box drawn from quantiles
+            return False
+        x = getattr(first, "x", None)
+        return x is None or len(x) == 0
+
 
 def build_figures(result: AuditResult, words: Labels) -> dict[str, Figure]:
     """The figures this result supports, keyed by name (a figure whose data is absent,

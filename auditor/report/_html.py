@@ -197,6 +197,10 @@ def _section(key: str, findings: list[Finding], figures: list[Figure], words: La
 
 
 def _figure(fig: Figure, words: Labels) -> str:
+    if fig.empty:  # every cell suppressed: say so instead of drawing empty axes
+        title = fig.figure.layout.title.text or ""
+        note = words("suppressed_cells", n=fig.suppressed, k=fig.min_workers)
+        return f'<p class="note"><b>{_e(title)}</b>: {_e(note)}</p>'
     div = fig.figure.to_html(
         full_html=False,
         include_plotlyjs=False,
