@@ -51,6 +51,14 @@ class Engine:
         self.con.raw_sql(f"CREATE OR REPLACE TABLE {quoted} AS {query}")
         return self.con.table(name)
 
+    def view(self, name: str, expr: Table) -> Table:
+        """Name ``expr`` as engine view ``name`` (replacing it) and return it: computed
+        again by each query that reads it, never stored."""
+        quoted = '"' + name.replace('"', '""') + '"'
+        query = ibis.to_sql(expr, dialect="duckdb")
+        self.con.raw_sql(f"CREATE OR REPLACE VIEW {quoted} AS {query}")
+        return self.con.table(name)
+
     def close(self) -> None:
         self.con.disconnect()
         if self._tmp is not None:

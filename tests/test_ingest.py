@@ -227,3 +227,32 @@ def test_file_hashes_are_recorded(package: Path) -> None:
     for name, account in result.tables.items():
         digest = hashlib.sha256((package / f"{name}.csv").read_bytes()).hexdigest()
         assert account.sha256 == digest
+
+
+def test_parquet_and_csv_quarantine_the_same_rows(tmp_path: Path) -> None:
+    """Parquet tables are validated through a view (no stored cast copy) and text tables
+    through a stored copy: both must quarantine the same rows for the same reasons,
+    duplicates and conflicting IDs included."""
+    rows = [good_order(i) for i in range(12)]
+    rows += [
+        dict(rows[1]),  # exact copy: the copy is quarantined
+        good_order(2, worker_pay="14.00"),  # same ID, other content: all copies go
+        good_order(20, customer_price="-3"),
+        good_order(21, status="lost"),
+        good_order(22, accepted_at="yesterday"),
+        good_order(23, worker_id=""),
+    ]
+    write_csv(tmp_path / "csv", "orders", rows)
+    (tmp_path / "parquet").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "parquet" / "orders.parquet")
+    config = AuditConfig()
+    found = []
+    for fmt in ("csv", "parquet"):
+        with connect(config) as engine:
+            v = validate_package(engine, read_package(tmp_path / fmt, config, engine))
+            q = v.quarantine()
+            found.append(sorted(zip(q["row"], q["reason"], q["column"], strict=True)))
+            assert v.tables["orders"].rows_used == 11  # 12 good, less order 2 (in conflict)
+    assert found[0] == found[1]
+    reasons = {r for _, r, _ in found[0]}
+    assert {"duplicate_row", "conflicting_id"} <= reasons

@@ -32,7 +32,8 @@ from typing import ClassVar
 import ibis
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import WLS
+from statsmodels.tools.tools import add_constant
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
@@ -58,8 +59,8 @@ def daily_index(cells: pd.DataFrame) -> pd.DataFrame:
     design = pd.get_dummies(
         cells[["day", "service", "zone", "hour", "band"]], drop_first=True, dtype=float
     )
-    design = sm.add_constant(design, has_constant="add")
-    fit = sm.WLS(cells["y"].to_numpy(), design.to_numpy(), weights=cells["fare"].to_numpy()).fit()
+    design = add_constant(design, has_constant="add")
+    fit = WLS(cells["y"].to_numpy(), design.to_numpy(), weights=cells["fare"].to_numpy()).fit()
     params = pd.Series(fit.params, index=design.columns)
     effect = np.array([0.0] + [params.get(f"day_{d}", 0.0) for d in days[1:]])
     weights = cells["fare"].to_numpy()
