@@ -2,13 +2,15 @@
 
 For each table, in the engine:
 
-1. ``checked__<t>`` (stored): every parsed row with its contract columns cast to their
-   types (text trimmed, empty text missing, categories lower-cased) and ``_present``,
-   the number of cast columns that held a value.
+1. ``checked__<t>`` (stored for text formats; a view for Parquet, whose typed columns
+   cast cheaply again): every parsed row with its contract columns cast to their types
+   (text trimmed, empty text missing, categories lower-cased) and ``_present``, the
+   number of cast columns that held a value.
 2. ``flagged__<t>``: a scan of (1) for rows that may break a rule (fewer typed values
-   than present ones, or any rule on the typed values). Only these rows are cast
-   again from their raw text with ``_bad__<col>`` (the text where a cast failed), and
-   the rules spelled out on them with their values.
+   than present ones, or any rule on the typed values), in the same pass as the count
+   of each key (DQ-02). Only these rows are cast again from their raw text with
+   ``_bad__<col>`` (the text where a cast failed), and the rules spelled out on them
+   with their values.
 3. ``issues__<t>`` (stored): one row per (row, rule) that fails, with reason code,
    column and offending value; malformed records and duplicate keys are issues too.
 4. The rows used: (1) minus every row with an issue, contract defaults applied
@@ -136,8 +138,8 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
         column = spec.column(name)
         if column.type == T.CATEGORY:
             hint |= checked[name].notnull() & ~checked[name].isin(list(column.allowed))
-    flagged_rows = engine.materialize(
-        f"flagged__{raw.name}", no_failures.filter(hint).select("_row")
+    flagged_rows, repeated = _flag_rows(
+        engine, raw.name, no_failures, spec, present, hint, one_pass=as_view
     )
     flagged_raw = engine.materialize(
         f"flaggedraw__{raw.name}", raw.raw.semi_join(flagged_rows, "_row")
@@ -145,7 +147,7 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
     flagged = _checked(flagged_raw, spec, present, extras, keep_failed=True)
     issue_tables = [_malformed_issues(raw.malformed)]
     issue_tables += [rule.issues() for rule in _row_rules(flagged, spec, present)]
-    issue_tables += list(_duplicate_rules(engine, checked, spec, present))
+    issue_tables += list(_duplicate_rules(engine, checked, spec, repeated))
     first = engine.materialize(f"issues1__{raw.name}", ibis.union(*issue_tables, distinct=False))
     parts = [first]
     if raw.name == "sessions":
@@ -403,26 +405,67 @@ def _pair(a: str, va: ir.Value, b: str, vb: ir.Value) -> ir.StringValue:
     )
 
 
+def _has_key(spec: TableSpec, present: tuple[str, ...]) -> bool:
+    """The table has a key whose required columns are all in the file (DQ-02 applies)."""
+    return all(k in present for k in spec.key if spec.column(k).required)
+
+
+def _flag_rows(
+    engine: Engine,
+    name: str,
+    t: Table,
+    spec: TableSpec,
+    present: tuple[str, ...],
+    hint: ir.BooleanValue,
+    *,
+    one_pass: bool,
+) -> tuple[Table, Table | None]:
+    """Rows of ``t`` that may break a rule (``flagged__<t>``: ``_row``), and the keys that
+    occur more than once (``_k``; None without a usable key).
+
+    With a key and ``one_pass`` (``t`` is a view, costly to scan twice), one pass groups
+    the rows by key and notes, per key, the count, whether a row has a hint and the first
+    row: a key seen once with a hint gives its one row. Only when some key occurs more
+    than once (or is missing on several rows) does a second pass collect the flagged rows
+    one by one; clean tables never need it. Without ``one_pass`` (a stored table), a
+    filter pass and a grouping of the key alone.
+    """
+    if not _has_key(spec, present):
+        return engine.materialize(f"flagged__{name}", t.filter(hint).select("_row")), None
+    if not one_pass:
+        # A stored table: a filter and a grouping of the key alone are cheaper than one
+        # grouping that carries the hint and the first row (measured: 3.9 s against 5.2 s
+        # for 10 M orders).
+        flagged = engine.materialize(f"flagged__{name}", t.filter(hint).select("_row"))
+        keys = t.select(_k=_key_of(t, spec))
+        counts = keys.filter(keys._k.notnull()).group_by("_k").aggregate(_n=ibis._.count())
+        repeated = engine.materialize(f"dupkeys__{name}", counts.filter(counts._n > 1).select("_k"))
+        return flagged, repeated if int(repeated.count().execute()) else None
+    marked = t.select("_row", _k=_key_of(t, spec), _hint=hint)
+    per_key = marked.group_by("_k").aggregate(
+        _n=marked.count(), _hinted=marked._hint.any(), _first=marked._row.min()
+    )
+    info = engine.materialize(
+        f"keyinfo__{name}", per_key.filter((per_key._n > 1) | per_key._hinted)
+    )
+    multi = info.filter(info._n > 1)
+    if int(multi.count().execute()) == 0:
+        flagged = engine.materialize(f"flagged__{name}", info.select(_row=info._first))
+        return flagged, None
+    flagged = engine.materialize(f"flagged__{name}", t.filter(hint).select("_row"))
+    return flagged, multi.filter(multi._k.notnull()).select("_k")
+
+
 def _duplicate_rules(
-    engine: Engine, t: Table, spec: TableSpec, present: tuple[str, ...]
+    engine: Engine, t: Table, spec: TableSpec, repeated: Table | None
 ) -> Iterator[Table]:
     """DQ-02. Exact copies after the first are quarantined; rows sharing a key with
     different content are all quarantined. Content is compared after casting, over
-    every column; only rows whose key occurs more than once are hashed."""
-    required_keys = [k for k in spec.key if spec.column(k).required]
-    if any(k not in present for k in required_keys):
+    every column; only rows whose key is in ``repeated`` (keys seen more than once, from
+    :func:`_flag_rows`) are hashed."""
+    if repeated is None:
         return
     label = KEY_SEPARATOR.join(spec.key)
-    # Group the key alone: sharing one expression between the grouping and the join makes
-    # DuckDB materialize every column of the table as a CTE.
-    keys = t.select(_k=_key_of(t, spec))
-    keys = keys.filter(keys._k.notnull())
-    counts = keys.group_by("_k").aggregate(_n=keys.count())
-    repeated = engine.materialize(
-        f"dupkeys__{spec.name}", counts.filter(counts._n > 1).select("_k")
-    )
-    if int(repeated.count().execute()) == 0:
-        return  # no key repeats (the usual case): no second pass over the table
     rows = t.mutate(_k=_key_of(t, spec))
     cand = engine.materialize(f"dupcand__{spec.name}", rows.semi_join(repeated, "_k"))
     content = [c for c in t.columns if c not in ("_row", "_key", "_present", "_k")]
