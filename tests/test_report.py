@@ -164,6 +164,14 @@ def test_summary_md(demo_out: Path) -> None:
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
+def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
+    text = render_markdown(demo_result, "zh", fail_on="critical")
+    assert text.startswith("# 平台审计报告: demo")
+    assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
+    assert "| 不合规 | 9 |" in text
+    assert "可比订单价格之比：1.10（95% 置信区间 1.09 至 1.11）" in text
+
+
 def test_hostile_strings_are_escaped(hostile_result: auditor.AuditResult) -> None:
     subjects = {f.subject.get("group") for f in hostile_result.findings}
     assert HOSTILE_GROUP in subjects  # the hostile group is reported, not suppressed

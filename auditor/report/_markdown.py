@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from auditor.checks import Finding, Severity, Status
 from auditor.report._labels import Labels, labels
+from auditor.report._sentences import sentence, value
 
 if TYPE_CHECKING:
     from auditor.findings import AuditResult
@@ -31,7 +32,7 @@ def render_markdown(result: AuditResult, lang: str = "en", fail_on: str = "high"
     lines = [
         f"# {words('title')}: {_md(result.package_name)}",
         "",
-        _verdict(worst, fail_on),
+        _verdict(worst, fail_on, words),
         "",
         f"| {words('status')} | {words('count')} |",
         "|---|---:|",
@@ -66,24 +67,21 @@ def render_markdown(result: AuditResult, lang: str = "en", fail_on: str = "high"
     return "\n".join(lines)
 
 
-def _verdict(worst: Severity | None, fail_on: str) -> str:
+def _verdict(worst: Severity | None, fail_on: str, words: Labels) -> str:
     if worst is None:
-        return "**No fail finding.**"
-    gate = (
-        "exit code 1"
-        if fail_on != "never" and worst.rank >= Severity(fail_on).rank
-        else "below the --fail-on gate"
-    )
-    return f"**Fail findings up to severity {worst}** ({gate}; --fail-on {fail_on})."
+        return f"**{words('verdict_none')}**"
+    stops = fail_on != "never" and worst.rank >= Severity(fail_on).rank
+    gate = words("gate_exit" if stops else "gate_below", fail_on=fail_on)
+    return f"**{words('verdict_fail', severity=words(str(worst)))}** ({gate})."
 
 
 def _row(f: Finding, words: Labels) -> str:
     status = words(str(f.status)) + (f" ({words(str(f.severity))})" if f.status == "fail" else "")
-    ci = "" if f.ci is None else f"{words.number(f.ci[0])} – {words.number(f.ci[1])}"
+    ci = "" if f.ci is None else f"{value(f, words, f.ci[0])} – {value(f, words, f.ci[1])}"
     subject = ", ".join(f"{k}={v}" for k, v in f.subject.items())
     return (
-        f"| {f.check} | {status} | {_md(subject)} | {words.number(f.estimate)} | {ci} | "
-        f"{_md(f.detail)} |"
+        f"| {f.check} | {status} | {_md(subject)} | {value(f, words, f.estimate)} | {ci} | "
+        f"{_md(sentence(f, words))} |"
     )
 
 
