@@ -27,3 +27,16 @@ def test_errors_inherit_the_nearest_builtin() -> None:
     assert issubclass(auditor.PackageError, ValueError)
     assert issubclass(auditor.DecodeError, auditor.PackageError)
     assert issubclass(auditor.AuditorWarning, UserWarning)
+
+
+def test_a_fail_has_a_severity_and_nothing_else_does() -> None:
+    import pytest
+
+    from auditor import Finding, Severity, Status
+
+    with pytest.raises(ValueError, match="a fail needs low, medium, high or critical"):
+        Finding(check="FEE-01", status=Status.FAIL, title="t")
+    with pytest.raises(ValueError, match="cannot have severity high"):
+        Finding(check="FEE-01", status=Status.PASS, title="t", severity=Severity.HIGH)
+    ok = Finding(check="FEE-01", status=Status.FAIL, title="t", severity=Severity.LOW)
+    assert ok.to_dict()["severity"] == "low"

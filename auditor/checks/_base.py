@@ -107,6 +107,15 @@ class Finding:
     data: Mapping[str, Any] = field(default_factory=dict)
     evidence: Any = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # The severity scale of findings.json: a fail is low to critical, anything else
+        # is info (the JSON Schema says the same).
+        if (self.status == Status.FAIL) == (self.severity == Severity.INFO):
+            raise ValueError(
+                f"{self.check}: a {self.status} finding cannot have severity {self.severity} "
+                "(a fail needs low, medium, high or critical; other outcomes are info)."
+            )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form with a fixed set of keys (null where a field does not apply)."""
         return {
