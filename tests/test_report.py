@@ -216,6 +216,9 @@ def test_audit_accepts_dataframes(demo_result: auditor.AuditResult) -> None:
         auditor.audit({"order": frames["orders"]})
     with pytest.raises(auditor.UsageError, match="no 'orders'"):
         auditor.audit({"workers": frames["workers"]})
+    mixed = frames["orders"].head(3).assign(worker_id=pd.Series([1, "W2", 3.5], dtype=object))
+    with pytest.raises(auditor.UsageError, match=r"tables\['orders'\] cannot be stored"):
+        auditor.audit({"orders": mixed})
 
 
 def test_jupyter_faces(demo_result: auditor.AuditResult) -> None:

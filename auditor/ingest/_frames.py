@@ -44,7 +44,13 @@ def write_frames(frames: Mapping[str, pd.DataFrame], folder: Path) -> Path:
         raise UsageError("tables has no 'orders' DataFrame; it is the one required table.")
     folder.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise UsageError(
+                f"tables[{name!r}] cannot be stored as a table ({exc}). Give each column one "
+                "type, e.g. df[col] = df[col].astype(str) for an ID column of mixed types."
+            ) from exc
         # No pandas metadata: the file's hash then depends on the data, not on the library
         # version that wrote it.
         pq.write_table(table.replace_schema_metadata(None), folder / f"{name}.parquet")
