@@ -174,7 +174,11 @@ def _data_quality(result: AuditResult, words: Labels) -> str:
     dq = _of(result.findings, SECTIONS[0][1])
     shown = [f for f in dq if f.status != Status.PASS]
     passed = len(dq) - len(shown)
-    tail = f"<p class='note'>{passed} × <span class='badge pass'>{_e(words('pass'))}</span></p>"
+    tail = (
+        f"<p class='note'>{passed} × <span class='badge pass'>{_e(words('pass'))}</span></p>"
+        if passed
+        else ""
+    )
     return (
         f'<section id="data_quality"><h2>{_e(words("data_quality"))}</h2>'
         f'<p class="note">{_e(words("dq_lead"))}</p>{accounting}{reason_table}'

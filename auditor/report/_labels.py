@@ -103,7 +103,6 @@ _EN: dict[str, str] = {
     "offline_note": "This file is self-contained and works offline.",
     "privacy_note": "No worker or customer identity and no raw row appears in this report. "
     "Cells with fewer than {k} workers are suppressed.",
-    "lang_switch": "中文",
     "verdict_none": "No fail finding.",
     "verdict_fail": "Fail findings up to severity {severity}",
     "gate_exit": "exit code 1; --fail-on {fail_on}",
@@ -195,7 +194,6 @@ _ZH: dict[str, str] = {
     "offline_note": "本文件自包含，可离线打开。",
     "privacy_note": "本报告不含任何劳动者或客户身份信息，也不含原始数据行。"
     "劳动者少于 {k} 人的单元格已隐去。",
-    "lang_switch": "English",
     "verdict_none": "没有不合规的发现。",
     "verdict_fail": "存在不合规发现，最高严重程度：{severity}",
     "gate_exit": "退出码 1；--fail-on {fail_on}",
