@@ -229,6 +229,25 @@ def test_file_hashes_are_recorded(package: Path) -> None:
         assert account.sha256 == digest
 
 
+def _quarantine_as_csv_and_parquet(
+    rows: list[dict[str, str]], folder: Path
+) -> list[tuple[int, list[tuple[int, str, str]]]]:
+    """Validate ``rows`` written as CSV and as Parquet (all text); per format, the orders
+    used and the sorted (row, reason, column) of the quarantine."""
+    write_csv(folder / "csv", "orders", rows)
+    (folder / "parquet").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), folder / "parquet" / "orders.parquet")
+    config = AuditConfig()
+    out = []
+    for fmt in ("csv", "parquet"):
+        with connect(config) as engine:
+            v = validate_package(engine, read_package(folder / fmt, config, engine))
+            q = v.quarantine()
+            issues = sorted(zip(q["row"], q["reason"], q["column"], strict=True))
+            out.append((v.tables["orders"].rows_used, issues))
+    return out
+
+
 def test_parquet_and_csv_quarantine_the_same_rows(tmp_path: Path) -> None:
     """Parquet tables are validated through a view (no stored cast copy) and text tables
     through a stored copy: both must quarantine the same rows for the same reasons,
@@ -244,31 +263,14 @@ def test_parquet_and_csv_quarantine_the_same_rows(tmp_path: Path) -> None:
     ]
     clean_keys = [dict(r) for r in rows]
     rows += [good_order(30, order_id=""), good_order(31, order_id=" ")]  # two without a key
-    write_csv(tmp_path / "csv", "orders", rows)
-    (tmp_path / "parquet").mkdir()
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "parquet" / "orders.parquet")
-    config = AuditConfig()
-    found = []
-    for fmt in ("csv", "parquet"):
-        with connect(config) as engine:
-            v = validate_package(engine, read_package(tmp_path / fmt, config, engine))
-            q = v.quarantine()
-            found.append(sorted(zip(q["row"], q["reason"], q["column"], strict=True)))
-            assert v.tables["orders"].rows_used == 11  # 12 good, less order 2 (in conflict)
-    assert found[0] == found[1]
-    reasons = {r for _, r, _ in found[0]}
+    found = _quarantine_as_csv_and_parquet(rows, tmp_path / "first")
+    assert [used for used, _ in found] == [11, 11]  # 12 good, less order 2 (in conflict)
+    assert found[0][1] == found[1][1]
+    reasons = {r for _, r, _ in found[0][1]}
     assert {"duplicate_row", "conflicting_id", "missing_required"} <= reasons
     # Without the keyless rows (no key repeats except real duplicates) the Parquet path
     # takes its one-pass route; it must agree with CSV there too.
     rows = [r for r in clean_keys if r["order_id"] not in ("00001", "00002")]
-    write_csv(tmp_path / "csv2", "orders", rows)
-    (tmp_path / "parquet2").mkdir()
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "parquet2" / "orders.parquet")
-    again = []
-    for fmt in ("csv2", "parquet2"):
-        with connect(config) as engine:
-            v = validate_package(engine, read_package(tmp_path / fmt, config, engine))
-            q = v.quarantine()
-            again.append(sorted(zip(q["row"], q["reason"], q["column"], strict=True)))
-            assert v.tables["orders"].rows_used == 10
-    assert again[0] == again[1] and len(again[0]) >= 4
+    again = _quarantine_as_csv_and_parquet(rows, tmp_path / "second")
+    assert [used for used, _ in again] == [10, 10]
+    assert again[0][1] == again[1][1] and len(again[0][1]) >= 4

@@ -124,8 +124,8 @@ def render_html(result: AuditResult, lang: str = "en") -> str:
 
 
 def _summary(result: AuditResult, words: Labels) -> str:
-    by_status = result.summary()["by_status"]
-    by_severity = result.summary()["fail_by_severity"]
+    counts = result.summary()
+    by_status, by_severity = counts["by_status"], counts["fail_by_severity"]
     cards = [
         f'<div class="card"><div class="n">{by_severity[s]}</div>'
         f'<span class="badge fail">{_e(words("fail"))}</span> {_e(words(s))}</div>'
