@@ -149,7 +149,7 @@ def test_cell_moments_give_the_unit_level_fit() -> None:
     key = cl * 12 + st
     cells_idx, inv = np.unique(key, return_inverse=True)
     s = lambda v: np.bincount(inv, weights=v)  # noqa: E731
-    cells = CellMoments(
+    cells = CellMoments.from_cells(
         n=np.bincount(inv).astype(float), sy=s(y), syy=s(y * y),
         sz=np.column_stack([s(z[:, j]) for j in range(3)]),
         szz=np.stack(
@@ -199,3 +199,26 @@ def test_identical_outcomes_give_no_estimate_rather_than_rounding_noise() -> Non
     y = np.full(n, np.log(15.2))
     est = within_effect(CellMoments.from_units(y, st, cl), np.arange(40) % 2 == 0, method="t")
     assert np.isnan(est.log_effect) and np.isnan(est.p_value)
+
+
+def test_cell_moments_subset_keeps_whole_clusters_only() -> None:
+    """Second moments are per cluster: a subset of whole clusters gives the fit of those
+    clusters' units, and a subset that splits a cluster is refused, not silently wrong."""
+    rng = np.random.default_rng(5)
+    n = 2000
+    cl, st = rng.integers(0, 30, n), rng.integers(0, 6, n)
+    z = rng.normal(size=(n, 2))
+    y = z @ [0.2, -0.3] + 0.1 * (cl % 3 == 0) + rng.normal(size=n)
+    units = CellMoments.from_units(y, st, cl, z)
+    keep = np.arange(30) % 2 == 0
+    rows = keep[cl]
+    renumber = np.cumsum(keep) - 1
+    sub = units.subset(rows, renumber[cl[rows]])
+    direct = CellMoments.from_units(y[rows], st[rows], renumber[cl[rows]], z[rows])
+    treat = (np.arange(15) % 3) == 0
+    a, b = within_effect(sub, treat, method="s"), within_effect(direct, treat, method="d")
+    assert a.log_effect == pytest.approx(b.log_effect, rel=1e-12)
+    assert a.se == pytest.approx(b.se, rel=1e-12)
+    split = rows & (np.arange(n) % 2 == 0)
+    with pytest.raises(ValueError, match="whole clusters"):
+        units.subset(split, renumber[cl[split]])

@@ -1,17 +1,19 @@
 """Within-strata least squares from cell moments, with cluster-robust errors.
 
 The model is ``y = a[stratum] + b' treat + c' z + e`` over units (orders, offers), with
-``treat`` (group dummies) constant within a cluster (a worker). Units are summarised in
-cells of one cluster and one stratum by their moments: count ``n``, ``sum y``,
-``sum y^2``, ``sum z``, ``sum z z'`` and ``sum y z``. These are sufficient: the point
-estimate, the residual sums per cluster and the cluster-robust (CR1) variance of the
-order-level fit follow exactly from them (a test holds the result equal to statsmodels'
-``WLS(...).fit(cov_type="cluster")`` with stratum dummies). The engine computes the
-moments in one ``GROUP BY``; at 10 M orders the cells are about 1.5 M rows.
+``treat`` (group dummies) constant within a cluster (a worker). Units are summarised by
+their first moments per cell of one cluster and one stratum (count ``n``, ``sum y``,
+``sum z``) and their second moments per cluster (``sum y^2``, ``sum z z'``, ``sum y z``).
+These are sufficient: the point estimate, the residual sums per cluster and the
+cluster-robust (CR1) variance of the order-level fit follow exactly from them (a test
+holds the result equal to statsmodels' ``WLS(...).fit(cov_type="cluster")`` with stratum
+dummies). The engine computes them in two ``GROUP BY``s; at 10 M orders the cells are
+about 1.5 M rows and the clusters 23,000.
 
 Absorbing strata: with stratum means ``xbar_s``, ``ybar_s`` of the kept cells,
-``sum_i x~ x~' = sum_c Sxx_c - sum_s N_s xbar_s xbar_s'``, and a cell's share of a
-cluster's score is ``sum_(i in c) x~ (y~ - x~' beta)``, again a function of its moments.
+``sum_i x~ x~' = sum_c Sxx_c - sum_s N_s xbar_s xbar_s'``, and a cluster's score is
+``sum_(i in g) x~ (y~ - x~' beta)``, again a function of its moments (raw second moments
+of the cluster less corrections from its cells' first moments).
 """
 
 from __future__ import annotations
@@ -48,20 +50,57 @@ class Fit:
 
 
 class CellMoments:
-    """Moments of units per (cluster, stratum) cell.
+    """Moments of units: first moments per (cluster, stratum) cell, second moments per
+    cluster.
+
+    Every second moment enters the fit, its cluster scores and the residual sums only
+    summed over a cluster's cells (the centring by stratum means is a first-moment
+    correction), so the engine sums them per cluster, a small grouping, and only ``n``,
+    ``sum y`` and ``sum z`` per cell, a large one.
 
     Args:
         n: units per cell (or their total weight).
-        sy, syy: sums of y and y^2 per cell.
-        sz: sums of each covariate, shape (cells, k).
-        szz: sums of covariate products, shape (cells, k, k).
-        syz: sums of y times each covariate, shape (cells, k).
+        sy: sums of y per cell.
+        sz: sums of each covariate per cell, shape (cells, k).
         stratum: stratum code per cell (0..S-1).
         cluster: cluster code per cell (0..G-1).
+        syy: sums of y^2 per cluster, shape (G,).
+        szz: sums of covariate products per cluster, shape (G, k, k).
+        syz: sums of y times each covariate per cluster, shape (G, k).
     """
 
     def __init__(
         self,
+        n: NDArray[Any],
+        sy: NDArray[Any],
+        sz: NDArray[Any],
+        stratum: NDArray[np.int64],
+        cluster: NDArray[np.int64],
+        *,
+        syy: NDArray[Any],
+        szz: NDArray[Any],
+        syz: NDArray[Any],
+    ) -> None:
+        self.n = np.asarray(n, dtype=np.float64)
+        self.sy = np.asarray(sy, dtype=np.float64)
+        sz = np.asarray(sz, dtype=np.float64)
+        m = len(self.n)
+        self.syy = np.asarray(syy, dtype=np.float64)
+        g = len(self.syy)
+        k = sz.shape[1] if sz.ndim == 2 else (sz.size // m if m else 0)
+        self.sz = sz.reshape(m, k)
+        self.szz = np.asarray(szz, dtype=np.float64).reshape(g, k, k)
+        self.syz = np.asarray(syz, dtype=np.float64).reshape(g, k)
+        self.stratum = np.asarray(stratum, dtype=np.int64)
+        self.cluster = np.asarray(cluster, dtype=np.int64)
+        self.n_clusters = g
+        if len(self.cluster) and int(self.cluster.max()) >= g:
+            raise ValueError(f"cluster codes reach {int(self.cluster.max())}, but {g} clusters")
+        self._cache: dict[str, Any] | None = None
+
+    @classmethod
+    def from_cells(
+        cls,
         n: NDArray[Any],
         sy: NDArray[Any],
         syy: NDArray[Any],
@@ -70,20 +109,23 @@ class CellMoments:
         syz: NDArray[Any],
         stratum: NDArray[np.int64],
         cluster: NDArray[np.int64],
-    ) -> None:
-        self.n = np.asarray(n, dtype=np.float64)
-        self.sy = np.asarray(sy, dtype=np.float64)
-        self.syy = np.asarray(syy, dtype=np.float64)
-        sz = np.asarray(sz, dtype=np.float64)
-        m = len(self.n)
-        k = sz.shape[1] if sz.ndim == 2 else (sz.size // m if m else 0)
-        self.sz = sz.reshape(m, k)
-        self.szz = np.asarray(szz, dtype=np.float64).reshape(m, k, k)
-        self.syz = np.asarray(syz, dtype=np.float64).reshape(m, k)
-        self.stratum = np.asarray(stratum, dtype=np.int64)
-        self.cluster = np.asarray(cluster, dtype=np.int64)
-        self.n_clusters = int(self.cluster.max()) + 1 if len(self.cluster) else 0
-        self._cache: dict[str, Any] | None = None
+    ) -> CellMoments:
+        """From second moments per cell (``syy`` (cells,), ``szz`` (cells, k, k), ``syz``
+        (cells, k)), summed here per cluster."""
+        cluster = np.asarray(cluster, dtype=np.int64)
+        m = len(cluster)
+        g = int(cluster.max()) + 1 if m else 0
+        szz = np.asarray(szz, dtype=np.float64)
+        syz = np.asarray(syz, dtype=np.float64)
+        k = szz.shape[-1] if szz.ndim == 3 else 0
+        by = lambda w: np.bincount(cluster, weights=w, minlength=g)  # noqa: E731
+        szz_g = np.empty((g, k, k))
+        for i in range(k):
+            for j in range(k):
+                szz_g[:, i, j] = by(szz[:, i, j])
+        syz_g = np.column_stack([by(syz[:, j]) for j in range(k)]) if k else np.empty((g, 0))
+        syy_g = by(np.asarray(syy, dtype=np.float64))
+        return cls(n, sy, sz, stratum, cluster, syy=syy_g, szz=szz_g, syz=syz_g)
 
     @classmethod
     def from_units(
@@ -96,7 +138,7 @@ class CellMoments:
         """Cells of one unit each (exact; for small data and tests)."""
         y = np.asarray(y, dtype=np.float64)
         z = np.empty((len(y), 0)) if z is None else np.asarray(z, dtype=np.float64)
-        return cls(
+        return cls.from_cells(
             n=np.ones(len(y)),
             sy=y,
             syy=y * y,
@@ -112,41 +154,53 @@ class CellMoments:
         return int(self.sz.shape[1])
 
     def subset(self, rows: NDArray[np.bool_], cluster: NDArray[np.int64]) -> CellMoments:
-        """The cells in ``rows``, with clusters renumbered as ``cluster``."""
+        """The cells in ``rows``, with clusters renumbered as ``cluster``. ``rows`` must
+        keep or drop whole clusters (second moments are per cluster)."""
+        old_of_cell = self.cluster[rows]
+        whole = np.bincount(self.cluster, minlength=self.n_clusters)
+        kept = np.bincount(old_of_cell, minlength=self.n_clusters)
+        if not np.all((kept == 0) | (kept == whole)):
+            raise ValueError("a subset of cell moments must keep or drop whole clusters")
+        g = int(cluster.max()) + 1 if len(cluster) else 0
+        old = np.zeros(g, np.int64)
+        old[cluster] = old_of_cell
         return CellMoments(
             self.n[rows],
             self.sy[rows],
-            self.syy[rows],
             self.sz[rows],
-            self.szz[rows],
-            self.syz[rows],
             _dense(self.stratum[rows]),
             cluster,
+            syy=self.syy[old],
+            szz=self.szz[old],
+            syz=self.syz[old],
         )
 
     def with_strata(self, stratum: NDArray[np.int64]) -> CellMoments:
         """The same cells with other stratum codes (coarser, or finer by cluster traits)."""
         return CellMoments(
-            self.n, self.sy, self.syy, self.sz, self.szz, self.syz, _dense(stratum), self.cluster
-        )
+            self.n, self.sy, self.sz, _dense(stratum), self.cluster,
+            syy=self.syy, szz=self.szz, syz=self.syz,
+        )  # fmt: skip
 
     def without_covariates(self) -> CellMoments:
         """The same cells with no covariates (strata and groups only)."""
-        m = len(self.n)
+        m, g = len(self.n), self.n_clusters
         return CellMoments(
-            self.n,
-            self.sy,
-            self.syy,
-            np.empty((m, 0)),
-            np.empty((m, 0, 0)),
-            np.empty((m, 0)),
-            self.stratum,
-            self.cluster,
-        )
+            self.n, self.sy, np.empty((m, 0)), self.stratum, self.cluster,
+            syy=self.syy, szz=np.empty((g, 0, 0)), syz=np.empty((g, 0)),
+        )  # fmt: skip
+
+    def _by_cluster(self, weights: NDArray[Any]) -> NDArray[np.float64]:
+        sums = np.bincount(self.cluster, weights=weights, minlength=self.n_clusters)
+        return sums.astype(np.float64, copy=False)
 
     def _z_parts(self) -> dict[str, Any]:
         """What does not depend on group labels (cached): stratum means, the covariate
-        block of the normal equations, overall and per cluster."""
+        block of the normal equations, overall and per cluster.
+
+        Per cluster, ``sum x~ w~' = Sxw - sum_cells (sx wbar' + xbar (sw - n wbar)')``
+        with ``xbar``, ``wbar`` the cell's stratum means: raw second moments of the
+        cluster less first-moment corrections of its cells."""
         if self._cache is not None:
             return self._cache
         s_count = int(self.stratum.max()) + 1 if len(self.stratum) else 0
@@ -160,20 +214,15 @@ class CellMoments:
         zb, yb = zbar[self.stratum], ybar[self.stratum]
         e_z = self.sz - n[:, None] * zb
         e_y = self.sy - n * yb
-        b_z = self.syz - zb * self.sy[:, None] - self.sz * yb[:, None] + (n * yb)[:, None] * zb
+        # sum_cell (y - yb)(z - zb) = syz - [sy zb + yb e_z]; the bracket is per cell.
+        b_z_g = np.empty((g, k))
+        for j in range(k):
+            b_z_g[:, j] = self.syz[:, j] - self._by_cluster(self.sy * zb[:, j] + yb * e_z[:, j])
         a_zz_g = np.empty((g, k, k))
         for i in range(k):
             for j in range(i, k):
-                a_ij = (
-                    self.szz[:, i, j] - self.sz[:, i] * zb[:, j] - zb[:, i] * self.sz[:, j]
-                    + n * zb[:, i] * zb[:, j]
-                )  # fmt: skip
-                a_zz_g[:, i, j] = a_zz_g[:, j, i] = np.bincount(
-                    self.cluster, weights=a_ij, minlength=g
-                )
-        b_z_g = np.column_stack(
-            [np.bincount(self.cluster, weights=b_z[:, j], minlength=g) for j in range(k)]
-        ) if k else np.empty((g, 0))  # fmt: skip
+                correction = self._by_cluster(self.sz[:, i] * zb[:, j] + zb[:, i] * e_z[:, j])
+                a_zz_g[:, i, j] = a_zz_g[:, j, i] = self.szz[:, i, j] - correction
         self._cache = {
             "big_n": big_n,
             "safe": safe,
@@ -181,7 +230,6 @@ class CellMoments:
             "yb": yb,
             "e_z": e_z,
             "e_y": e_y,
-            "b_z": b_z,
             "a_zz_g": a_zz_g,
             "b_z_g": b_z_g,
             "a_zz": a_zz_g.sum(axis=0),
@@ -256,20 +304,20 @@ class CellMoments:
         """Per cluster: sum and sum of squares of the within-strata residuals
         ``y~ - z~' gamma`` (no group term)."""
         zp = self._z_parts()
-        n, zb, yb, g = self.n, zp["zb"], zp["yb"], self.n_clusters
+        n, zb, yb = self.n, zp["zb"], zp["yb"]
         sum_r = zp["e_y"] - (zp["e_z"] @ gamma if self.k else 0.0)
-        syy_t = self.syy - 2 * yb * self.sy + n * yb * yb
+        # sum (y - yb)^2 = syy - sum_cells yb (sy + e_y); likewise for z'gamma.
+        syy_t = self.syy - self._by_cluster(yb * (self.sy + zp["e_y"]))
         if self.k:
             s_g = self.sz @ gamma
             z_g = zb @ gamma
-            quad = np.einsum("cij,i,j->c", self.szz, gamma, gamma) - 2 * s_g * z_g + n * z_g**2
-            sum_r2 = syy_t - 2 * (zp["b_z"] @ gamma) + quad
+            quad = np.einsum("gij,i,j->g", self.szz, gamma, gamma) - self._by_cluster(
+                z_g * (2 * s_g - n * z_g)
+            )
+            sum_r2 = syy_t - 2 * (zp["b_z_g"] @ gamma) + quad
         else:
             sum_r2 = syy_t
-        return (
-            np.bincount(self.cluster, weights=sum_r, minlength=g),
-            np.bincount(self.cluster, weights=sum_r2, minlength=g),
-        )
+        return self._by_cluster(sum_r), sum_r2
 
     def covariate_fit(self) -> NDArray[np.float64]:
         """Coefficients of the covariates alone within strata (no group term)."""
@@ -282,7 +330,7 @@ class CellMoments:
         return int(np.count_nonzero(np.bincount(self.stratum, weights=self.n)))
 
     def units_of_cluster(self) -> NDArray[Any]:
-        return np.bincount(self.cluster, weights=self.n, minlength=self.n_clusters)
+        return self._by_cluster(self.n)
 
 
 def _dense(codes: NDArray[np.int64]) -> NDArray[np.int64]:
