@@ -46,14 +46,16 @@ from auditor.checks._groups import (
     roster,
 )
 from auditor.checks._registry import register
+from auditor.engine import Engine
 from auditor.stats import GroupEffect, RateCells, poisson_effect
 
 __all__ = ["DispatchRate", "OfferQuality", "online_cells"]
 
 
-def online_cells(orders: Table, sessions: Table, codes: Table) -> tuple[Table, Table]:
+def online_cells(engine: Engine, orders: Table, sessions: Table, codes: Table) -> tuple[Table, int]:
     """Cells (worker code, zone, local date, hour) with ``hours`` online and ``orders``
-    accepted in them; and the orders accepted outside any session (not in a cell)."""
+    accepted in them; and the number of orders accepted outside any session (in no
+    cell)."""
     s = sessions.select(
         "worker_id",
         zone=sessions.zone.fill_null(""),
@@ -89,13 +91,19 @@ def online_cells(orders: Table, sessions: Table, codes: Table) -> tuple[Table, T
         s_zone=sessions.zone.fill_null(""),
     )
     j = o.asof_join(ss, on=o.accepted_at >= ss.online_at, predicates=o.worker_id == ss.s_worker)
-    inside = j.accepted_at < j.offline_at
-    counted = (
-        j.filter(inside)
-        .group_by("worker_id", zone=j.s_zone, local_date=j.local_date, hour=j.local_hour)
-        .aggregate(orders=ibis._.count())
+    # One pass of the as-of join counts the orders per cell, inside a session or not.
+    per_cell = engine.materialize(
+        "dsp_order_cells",
+        j.group_by(
+            "worker_id",
+            zone=j.s_zone,
+            local_date=j.local_date,
+            hour=j.local_hour,
+            inside=(j.accepted_at < j.offline_at).fill_null(False),
+        ).aggregate(orders=ibis._.count()),
     )
-    outside = j.filter(~inside.fill_null(False))
+    counted = per_cell.filter(per_cell.inside).drop("inside")
+    n_outside = per_cell.filter(~per_cell.inside).orders.sum().execute()
     cells = exposure.left_join(counted, ["worker_id", "zone", "local_date", "hour"]).select(
         exposure.worker_id,
         exposure.zone,
@@ -106,7 +114,7 @@ def online_cells(orders: Table, sessions: Table, codes: Table) -> tuple[Table, T
     )
     cells = cells.inner_join(codes, "worker_id").drop("worker_id")
     cells = cells.order_by(["code", "zone", "local_date", "hour"])  # reproducible sums
-    return cells, outside
+    return cells, int(n_outside or 0)
 
 
 @register
@@ -121,11 +129,10 @@ class DispatchRate:
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         people = roster(context)
-        cells_t, outside_t = online_cells(
-            context.rebuilt.orders, context.rebuilt.sessions, people.table
+        cells_t, n_outside = online_cells(
+            context.engine, context.rebuilt.orders, context.rebuilt.sessions, people.table
         )
         cells = cells_t.to_pyarrow()
-        n_outside = int(outside_t.count().execute())
         zone = pd.factorize(cells["zone"].to_numpy(zero_copy_only=False), sort=True)[0]
         day = cells["local_date"].cast("int32").to_numpy().astype(np.int64)
         hour = cells["hour"].to_numpy().astype(np.int64)

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 from scipy import stats
@@ -66,7 +67,7 @@ class SegmentPrices:
         units = units.filter(units.customer_segment.notnull())
         by_customer = "customer_id" in context.package.tables["orders"].columns_present
         who = units.customer_id if by_customer else units.worker_id
-        units = units.mutate(_cluster=who.fill_null("") + "\x1f" + units.customer_segment)
+        units = units.mutate(_who=who.fill_null(""))
         used = order_covariates(context)
         unit = "customers" if by_customer else "workers"
         # Pass 1: moments per segment and stratum (small), for the joint fit of all
@@ -80,7 +81,7 @@ class SegmentPrices:
             orders_of = dict(zip(segments, n_seg, strict=True))
             reference = sorted(segments, key=lambda g: (-orders_of[g], g))[0]
         joint = _joint_fit(context, units, segment_cells, segments, reference, used)
-        labels = np.array(joint.labels, dtype=object)
+        labels = joint.labels
         n_of = joint.units_of
         geometric = {
             g: float(np.exp(v))
@@ -100,6 +101,7 @@ class SegmentPrices:
                 return joint.effect(group)
             # Few (effective) customers on a side: permute on the cells of the two segments.
             pair = units.filter(units.customer_segment.isin([group, str(reference)]))
+            pair = pair.mutate(_cluster=pair._who + "\x1f" + pair.customer_segment)
             cells = work_cells(pair, "_cluster", used)
             seg = np.array([str(c).rsplit("\x1f", 1)[-1] for c in cells.cluster_ids])
             return within_effect(
@@ -141,7 +143,7 @@ class _JointFit:
         beta: NDArray[np.float64],
         cov: NDArray[np.float64],
         dummies: list[str],
-        labels: list[str],
+        labels: NDArray[np.object_],
         info: NDArray[np.float64],
         units_of: NDArray[np.float64],
         n_units: int,
@@ -152,7 +154,7 @@ class _JointFit:
     def effect(self, group: str) -> GroupEffect:
         j = self.dummies.index(group)
         b, se = float(self.beta[j]), float(np.sqrt(max(self.cov[j, j], 0.0)))
-        lab = np.array(self.labels, dtype=object)
+        lab = self.labels
         side_g = lab == group
         side_r = ~np.isin(lab, self.dummies)
         eff_g = kish(self.info[:, j], side_g)
@@ -181,7 +183,10 @@ def _joint_fit(
     ) if dummies else np.empty((len(seg_of_cell), 0))  # fmt: skip
     fit = cells.fit(treat) if dummies else None
     if fit is None:
-        return _JointFit(np.empty(0), np.empty((0, 0)), [], [], np.empty((0, 0)), np.empty(0), 0)
+        return _JointFit(
+            np.empty(0), np.empty((0, 0)), [], np.empty(0, dtype=object), np.empty((0, 0)),
+            np.empty(0), 0,
+        )  # fmt: skip
     q, k = len(dummies), cells.k
     jn, terms = with_stratum_means(
         context, units, segment_cells, used, "fx_segment_means",
@@ -199,13 +204,16 @@ def _joint_fit(
     sums = {f"u{i}": exact_sum(x * resid) for i, x in enumerate(d + e_z)}
     sums |= {f"h{i}": exact_sum(x * x) for i, x in enumerate(d)}
     sums["n"] = ibis._.count()
-    per = jn.group_by(jn._cluster).aggregate(**sums).order_by("_cluster").to_pyarrow()
+    # A cluster is a customer (worker) within a segment; the key stays two short columns
+    # (millions of customers: a concatenated key costs twice as much to group).
+    key = ["_who", "customer_segment"]
+    per = jn.group_by(key).aggregate(**sums).order_by(key).to_pyarrow()
     scores = np.column_stack([per[f"u{i}"].to_numpy() for i in range(q + k)])
     info = np.column_stack([per[f"h{i}"].to_numpy() for i in range(q)])
-    ids = per["_cluster"].to_pylist()
-    labels = [str(c).rsplit("\x1f", 1)[-1] for c in ids]
+    segment = pc.dictionary_encode(per["customer_segment"].combine_chunks())
+    labels = np.asarray(segment.dictionary.to_pylist(), dtype=object)[np.asarray(segment.indices)]
+    g = per.num_rows
     n_units = float(cells.n.sum())
-    g = len(ids)
     p = q + k
     strata_n = cells.n_strata()
     bread = np.linalg.inv(cells.normal_matrix(treat))
@@ -300,8 +308,11 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
     for i, name in enumerate(terms):
         resid = resid - (j[name] - j[f"_zbar{i}"]) * float(gamma[i])
     r = j.mutate(_r=resid)
-    centre = float(r._r.median().execute())
-    mad = float((r._r - centre).abs().median().execute()) * 1.4826
+    # Median and MAD from one pass: the residuals come out as one array (8 bytes an
+    # order), and the median does not depend on their order.
+    values = r.select("_r").to_pyarrow()["_r"].to_numpy()
+    centre = float(np.median(values)) if len(values) else float("nan")
+    mad = float(np.median(np.abs(values - centre))) * 1.4826 if len(values) else float("nan")
     if not mad > 0:
         return (
             pd.DataFrame(
@@ -321,7 +332,7 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
         )
     z = (r._r - centre) / mad
     hits = r.mutate(_z=z).filter(z.abs() > _Z_LEAD)
-    n_hit = int(hits.count().execute())
+    n_hit = int(np.count_nonzero(np.abs((values - centre) / mad) > _Z_LEAD))
     top = (
         hits.order_by([hits._z.abs().desc(), hits.order_id])
         .limit(_MAX_LEADS)
