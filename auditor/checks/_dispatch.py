@@ -229,6 +229,9 @@ class OfferQuality:
             distance_km=joined.distance_km.cast("float64"),
             trip_minutes=joined.trip_minutes,
         )
+        # Stored once: the cell moments read the units twice, and the join is the costly
+        # part of each read.
+        units = context.engine.materialize("dsp_offer_units", units)
         return log_outcome_comparisons(
             context,
             people,

@@ -218,11 +218,9 @@ class CellMoments:
         b_z_g = np.empty((g, k))
         for j in range(k):
             b_z_g[:, j] = self.syz[:, j] - self._by_cluster(self.sy * zb[:, j] + yb * e_z[:, j])
-        a_zz_g = np.empty((g, k, k))
-        for i in range(k):
-            for j in range(i, k):
-                correction = self._by_cluster(self.sz[:, i] * zb[:, j] + zb[:, i] * e_z[:, j])
-                a_zz_g[:, i, j] = a_zz_g[:, j, i] = self.szz[:, i, j] - correction
+        # Summed over all clusters, the corrections are two matrix products.
+        a_zz = self.szz.sum(axis=0) - self.sz.T @ zb - zb.T @ e_z
+        a_zz = (a_zz + a_zz.T) / 2
         self._cache = {
             "big_n": big_n,
             "safe": safe,
@@ -230,9 +228,8 @@ class CellMoments:
             "yb": yb,
             "e_z": e_z,
             "e_y": e_y,
-            "a_zz_g": a_zz_g,
             "b_z_g": b_z_g,
-            "a_zz": a_zz_g.sum(axis=0),
+            "a_zz": a_zz,
             "b_z_tot": b_z_g.sum(axis=0),
             "strata": int(np.count_nonzero(big_n)),
         }
@@ -266,7 +263,7 @@ class CellMoments:
         for j in range(k):
             scores[:, q + j] = np.bincount(self.cluster, weights=e_z[:, j] * d_bt, minlength=g)
         if k:
-            scores[:, q:] = zp["b_z_g"] - scores[:, q:] - zp["a_zz_g"] @ b_z
+            scores[:, q:] = zp["b_z_g"] - scores[:, q:] - self._a_zz_times(b_z, zp)
         info = np.column_stack(
             [np.bincount(self.cluster, weights=n * d[:, j] ** 2, minlength=g) for j in range(q)]
         )
@@ -277,6 +274,15 @@ class CellMoments:
         )  # fmt: skip
         cov = bread @ (scores.T @ scores) @ bread * correction
         return Fit(beta, cov, info, clusters, units)
+
+    def _a_zz_times(self, b: NDArray[np.float64], zp: dict[str, Any]) -> NDArray[np.float64]:
+        """Per cluster, ``(sum z~ z~') b``: ``Szz_g b`` less the cells' corrections
+        ``sz (zb'b) + zb (e_z'b)`` (k sums over cells, not k^2)."""
+        zb_b, ez_b = zp["zb"] @ b, zp["e_z"] @ b
+        out = self.szz @ b
+        for i in range(self.k):
+            out[:, i] -= self._by_cluster(self.sz[:, i] * zb_b + zp["zb"][:, i] * ez_b)
+        return out
 
     def _xtx(self, d: NDArray[np.float64], zp: dict[str, Any]) -> NDArray[np.float64]:
         q, k = d.shape[1], self.k
