@@ -129,11 +129,16 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
     }
     step1 = units.select(*by, y=ibis.ifelse(ok, units.y, ibis.null("float64")), **logs)
     terms: dict[str, Any] = {name: step1[name] for name in logs}
-    for name in logs:
+    # Each term is a monomial of the logs, kept as its exponents (log_a_sq: (2, 0)).
+    power: dict[str, tuple[int, ...]] = {}
+    for i, name in enumerate(logs):
+        power[name] = tuple(int(j == i) for j in range(len(logs)))
         terms[f"{name}_sq"] = step1[name] * step1[name]
+        power[f"{name}_sq"] = tuple(2 * int(j == i) for j in range(len(logs)))
     if len(logs) == 2:
         a, b = (step1[name] for name in logs)
         terms["log_product"] = a * b
+        power["log_product"] = (1, 1)
     names = list(terms)
     z = step1.select(*by, "y", **terms)
     # First moments per cell (1.7 M cells for 15 M offers), second moments per cluster
@@ -146,10 +151,18 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
         "n": z.y.count(),
         "syy": exact_sum(z.y * z.y),
     }
+    # Products of two terms that are the same monomial (log_a x log_a_sq and
+    # log_a_sq x log_a, ...) are summed once: 12 sums for 15 products with two logs.
+    product_sum: dict[tuple[int, int], str] = {}
+    seen: dict[tuple[int, ...], str] = {}
     for i, a_name in enumerate(names):
         second[f"syz_{i}"] = exact_sum(z.y * z[a_name])
         for j in range(i, len(names)):
-            second[f"szz_{i}_{j}"] = exact_sum(z[a_name] * z[names[j]])
+            monomial = tuple(p + q for p, q in zip(power[a_name], power[names[j]], strict=True))
+            if monomial not in seen:
+                seen[monomial] = f"szz_{i}_{j}"
+                second[seen[monomial]] = exact_sum(z[a_name] * z[names[j]])
+            product_sum[(i, j)] = seen[monomial]
     grouped = z.group_by(by).aggregate(**first)
     # A fixed row order: the engine returns groups in any order, and sums over cells in
     # another order differ in their last bits (reruns must be byte-identical).
@@ -196,7 +209,7 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
     szz = np.empty((g, k, k))
     for i in range(k):
         for j in range(i, k):
-            szz[:, i, j] = szz[:, j, i] = scatter(f"szz_{i}_{j}")
+            szz[:, i, j] = szz[:, j, i] = scatter(product_sum[(i, j)])
     stratum = strata(keys["service"], keys["zone"], keys["weekend"], keys["hour"])
     n = col("n")
     cells = CellMoments(n, col("sy"), sz, stratum, cl, syy=scatter("syy"), szz=szz, syz=syz)
