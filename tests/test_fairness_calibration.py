@@ -222,3 +222,59 @@ def test_cell_moments_subset_keeps_whole_clusters_only() -> None:
     split = rows & (np.arange(n) % 2 == 0)
     with pytest.raises(ValueError, match="whole clusters"):
         units.subset(split, renumber[cl[split]])
+
+
+@pytest.mark.parametrize("few_clusters", [False, True])
+def test_engine_cell_moments_match_the_unit_level_fit(few_clusters: bool) -> None:
+    """``work_cells`` in the engine (second moments per worker, or per cell when clusters
+    are few) gives the fit of the units themselves, including units it must leave out."""
+    import ibis
+
+    from auditor.checks._codes import strata
+    from auditor.checks._work import work_cells
+
+    rng = np.random.default_rng(11)
+    n = 4000
+    worker = rng.integers(0, 40, n)
+    zone = rng.choice(["Z1", "Z2", "Z3"], n)
+    hour = rng.integers(0, 4, n)
+    weekend = rng.random(n) < 0.3
+    dist = np.exp(rng.normal(1, 0.5, n))
+    trip = np.exp(rng.normal(2.5, 0.4, n))
+    dist[:25] = 0.0  # left out: a covariate that is not positive
+    y = 0.4 * np.log(dist.clip(1e-9)) + 0.3 * np.log(trip) + 0.05 * (worker % 2)
+    y = y + rng.normal(0, 0.2, n)
+    con = ibis.duckdb.connect()
+    units = con.create_table(
+        "units",
+        ibis.memtable(
+            {
+                "worker_id": [f"W{w:03d}" for w in worker],
+                "zone": zone,
+                "service": "ride",
+                "weekend": weekend,
+                "hour": hour.astype(np.int8),
+                "y": y,
+                "distance_km": dist,
+                "trip_minutes": trip,
+            }
+        ),
+    )
+    work = work_cells(
+        units, "worker_id", ("distance_km", "trip_minutes"), few_clusters=few_clusters
+    )
+    assert work.excluded == 25 and work.units == n - 25
+    keep = dist > 0
+    ld, lt = np.log(dist[keep]), np.log(trip[keep])
+    z = np.column_stack([ld, lt, ld * ld, lt * lt, ld * lt])
+    codes = np.unique(worker[keep], return_inverse=True)[1]
+    zone_code = np.unique(zone[keep], return_inverse=True)[1]
+    stratum = strata(zone_code, weekend[keep].astype(np.int64), hour[keep].astype(np.int64))
+    reference = CellMoments.from_units(y[keep], stratum, codes, z)
+    treat = np.arange(40) % 2 == 1
+    a = within_effect(work.cells, treat, method="engine")
+    b = within_effect(reference, treat, method="units")
+    assert a.log_effect == pytest.approx(b.log_effect, rel=1e-7)
+    assert a.se == pytest.approx(b.se, rel=1e-6)
+    np.testing.assert_allclose(work.cells.syy, reference.syy, rtol=1e-8)
+    np.testing.assert_allclose(work.cells.szz, reference.szz, rtol=1e-8)

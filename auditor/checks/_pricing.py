@@ -72,7 +72,9 @@ class SegmentPrices:
         unit = "customers" if by_customer else "workers"
         # Pass 1: moments per segment and stratum (small), for the joint fit of all
         # segments; pass 2: each customer's score at that fit (one row per customer).
-        segment_cells = work_cells(units.mutate(_seg=units.customer_segment), "_seg", used)
+        segment_cells = work_cells(
+            units.mutate(_seg=units.customer_segment), "_seg", used, few_clusters=True
+        )
         segments = [str(v) for v in segment_cells.cluster_ids]
         n_seg = np.bincount(segment_cells.cells.cluster, weights=segment_cells.cells.n)
         reference = context.config.fairness.reference_groups.get("customer_segment")
@@ -235,7 +237,7 @@ class AnomalousPrices:
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         units = order_units(context, "fare_base")
         # Moments per stratum only (the cluster is the service, constant in a stratum).
-        work = work_cells(units, "service", order_covariates(context))
+        work = work_cells(units, "service", order_covariates(context), few_clusters=True)
         common = Finding(
             check=self.id,
             status=Status.PASS,

@@ -74,9 +74,10 @@ rounded values, integers once scaled, are summed as doubles. Integers below 2**5
 exactly in a double, in any order, so the sum does not depend on the order the engine's
 threads add partial sums in, and reruns give byte-identical findings. (Plain double sums
 differ in their last bits from run to run, which the demeaning can lift into the 12th
-digit of an estimate.) Exact while a cell's sum of |term| stays below 2**53 / SUM_SCALE,
+digit of an estimate.) Exact while a group's sum of |term| stays below 2**53 / SUM_SCALE,
 about 1.3e8: terms are logs of money, distances and minutes, to the fourth power at most
-(under about 1,000), so a cell would need over 100,000 units to leave that range. This
+(under about 1,000), so a group would need over 100,000 units to leave that range. The
+groups are cells, and workers or customers for the second moments (``work_cells``). This
 replaces decimal sums, which were exact too but cost about 2.5 times as much in the
 engine's grouping."""
 
@@ -111,12 +112,20 @@ def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
     return terms
 
 
-def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
+def work_cells(
+    units: Table, cluster: str, used: tuple[str, ...], *, few_clusters: bool = False
+) -> WorkCells:
     """Cell moments of ``units`` (columns ``y``, ``zone``, ``service``, ``weekend``,
     ``hour``, the ``used`` trip covariates and ``cluster``): first moments by cluster and
     stratum, second moments by cluster, in two groupings of the units. Units with a
     missing outcome or a missing or non-positive covariate are counted
-    (``n_all``) but left out of the moments."""
+    (``n_all``) but left out of the moments.
+
+    A cluster's second moments are summed exactly while its units stay under about
+    100,000 (see ``SUM_SCALE``): true of workers and customers. With ``few_clusters``
+    (a cluster is a service or a customer segment, with millions of units), there are
+    few cells, and every moment is summed per cell in one grouping and added up per
+    cluster in NumPy, in the cells' fixed order."""
     by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
     ok = units.y.notnull() & ~units.y.isinf() & ~units.y.isnan()
     for c in used:
@@ -163,12 +172,18 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
                 seen[monomial] = f"szz_{i}_{j}"
                 second[seen[monomial]] = exact_sum(z[a_name] * z[names[j]])
             product_sum[(i, j)] = seen[monomial]
-    grouped = z.group_by(by).aggregate(**first)
     # A fixed row order: the engine returns groups in any order, and sums over cells in
     # another order differ in their last bits (reruns must be byte-identical).
-    table = grouped.filter(grouped.n > 0).order_by(by).to_pyarrow()
-    per_cluster = z.group_by(cluster).aggregate(**second).to_pyarrow()
-    total_units = int(pc.sum(per_cluster["n_all"]).as_py() or 0)
+    if few_clusters:
+        everything = z.group_by(by).aggregate(**(first | second)).order_by(by).to_pyarrow()
+        total_units = int(pc.sum(everything["n_all"]).as_py() or 0)
+        table = everything.filter(pc.greater(everything["n"], 0))
+        per_cluster = None
+    else:
+        grouped = z.group_by(by).aggregate(**first)
+        table = grouped.filter(grouped.n > 0).order_by(by).to_pyarrow()
+        per_cluster = z.group_by(cluster).aggregate(**second).to_pyarrow()
+        total_units = int(pc.sum(per_cluster["n_all"]).as_py() or 0)
     m = table.num_rows
     k = len(names)
     col = lambda name: table[name].to_numpy().astype(np.float64) if m else np.empty(0)  # noqa: E731
@@ -185,20 +200,51 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
     if m and pa.types.is_integer(table[cluster].type):
         cl = table[cluster].to_numpy().astype(np.int64)
         ids: NDArray[Any] = np.arange(int(cl.max()) + 1)
-        where = pc.cast(per_cluster[cluster], pa.int64())
     elif m:
         encoded = pc.dictionary_encode(table[cluster].combine_chunks())
         cl = np.asarray(encoded.indices, dtype=np.int64)
         ids = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-        where = pc.index_in(per_cluster[cluster], value_set=encoded.dictionary)
     else:
         cl, ids = np.empty(0, np.int64), np.empty(0, dtype=object)
-        where = pa.nulls(per_cluster.num_rows, pa.int64())
+    stratum = strata(keys["service"], keys["zone"], keys["weekend"], keys["hour"])
+    n = col("n")
+    if per_cluster is None:
+        szz_cells = np.empty((m, k, k))
+        for i in range(k):
+            for j in range(i, k):
+                szz_cells[:, i, j] = szz_cells[:, j, i] = col(product_sum[(i, j)])
+        syz_cells = np.column_stack([col(f"syz_{i}") for i in range(k)]) if k else sz[:, :0]
+        cells = CellMoments.from_cells(
+            n, col("sy"), col("syy"), sz, szz_cells, syz_cells, stratum, cl
+        )
+    else:
+        cells = _with_cluster_moments(n, col("sy"), sz, stratum, cl, ids, per_cluster, product_sum)
+    kept_units = int(n.sum())
+    return WorkCells(cells, keys, ids, tuple(names), total_units - kept_units, kept_units, values)
+
+
+def _with_cluster_moments(
+    n: NDArray[np.float64],
+    sy: NDArray[np.float64],
+    sz: NDArray[np.float64],
+    stratum: NDArray[np.int64],
+    cl: NDArray[np.int64],
+    ids: NDArray[Any],
+    per_cluster: pa.Table,
+    product_sum: dict[tuple[int, int], str],
+) -> CellMoments:
+    """Cell moments from first moments per cell and the rows of ``per_cluster`` (second
+    moments per cluster, in any order), matched to the cluster codes by their key."""
+    key = per_cluster.column_names[0]
+    if pa.types.is_integer(per_cluster[key].type):
+        where = pc.cast(per_cluster[key], pa.int64())
+    else:
+        where = pc.index_in(per_cluster[key], value_set=pa.array(list(ids), per_cluster[key].type))
     # Clusters whose every unit was left out have no cell: their sums are all zero.
     found = pc.and_(pc.is_valid(where), pc.greater(per_cluster["n"], 0))
     rows = per_cluster.filter(found)
     at = pc.filter(where, found).to_numpy().astype(np.int64)
-    g = len(ids)
+    g, k = len(ids), sz.shape[1]
 
     def scatter(name: str) -> NDArray[np.float64]:
         out = np.zeros(g)
@@ -210,11 +256,7 @@ def work_cells(units: Table, cluster: str, used: tuple[str, ...]) -> WorkCells:
     for i in range(k):
         for j in range(i, k):
             szz[:, i, j] = szz[:, j, i] = scatter(product_sum[(i, j)])
-    stratum = strata(keys["service"], keys["zone"], keys["weekend"], keys["hour"])
-    n = col("n")
-    cells = CellMoments(n, col("sy"), sz, stratum, cl, syy=scatter("syy"), szz=szz, syz=syz)
-    kept_units = int(n.sum())
-    return WorkCells(cells, keys, ids, tuple(names), total_units - kept_units, kept_units, values)
+    return CellMoments(n, sy, sz, stratum, cl, syy=scatter("syy"), szz=szz, syz=syz)
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[Any]]:
