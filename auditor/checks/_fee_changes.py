@@ -167,7 +167,11 @@ class SilentFeeChange:
                 ]
             )
             .aggregate(
-                take=o.platform_take.cast("float64").sum(), fare=o.fare_base.cast("float64").sum()
+                # Money summed as decimals (exact, so in any order) and only then made
+                # floats: float sums differ in their last bits from run to run, which
+                # moved the 10th digit of the estimate on a 10 M-order package.
+                take=o.platform_take.sum().cast("float64"),
+                fare=o.fare_base.sum().cast("float64"),
             )
             .order_by(["local_date", "service", "zone", "hour", "band"])
             .execute()

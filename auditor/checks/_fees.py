@@ -10,7 +10,7 @@ breach. Orders considered are completed orders with a positive fare base.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import ibis
 from ibis.expr.types import Table
@@ -18,6 +18,7 @@ from ibis.expr.types import Table
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis, fact_outcome, scalar, severity_by_share
 from auditor.checks._registry import register
+from auditor.checks._work import exact_sum
 
 __all__ = ["DeclaredCommission", "PayoutReconciliation", "TakeRateCap", "TipsPassedThrough"]
 
@@ -133,7 +134,7 @@ class TakeRateCap:
         over = o.filter(o._excess > tol)
         n_orders = int(o.count().execute())
         n_over = int(over.count().execute())
-        money = scalar(over._excess.sum()) or 0.0
+        money = scalar(_money_sum(over._excess)) or 0.0
         n_workers = int(o.worker_id.nunique().execute())
         workers_over = int(over.worker_id.nunique().execute()) if n_over else 0
         worst = (
@@ -197,16 +198,16 @@ class TakeRateCap:
     def _per_period(self, context: CheckContext, o: Table, tol: float, cap_text: str) -> Finding:
         fare = o.fare_base.cast("float64")
         w = o.group_by(["worker_id", "week_start"]).aggregate(
-            take=o.platform_take.cast("float64").sum(),
-            allowed=(o.cap * fare).sum(),
-            fare=fare.sum(),
+            take=o.platform_take.sum().cast("float64"),
+            allowed=exact_sum(o.cap * fare),
+            fare=o.fare_base.sum().cast("float64"),
             orders=o.count(),
         )
         w = w.mutate(_excess=w.take - w.allowed)
         over = w.filter(w._excess > tol)
         n = int(w.count().execute())
         n_over = int(over.count().execute())
-        money = scalar(over._excess.sum()) or 0.0
+        money = scalar(_money_sum(over._excess)) or 0.0
         share = n_over / n if n else 0.0
         status, severity = fact_outcome(n_over, share)
         currency = context.config.audit.currency
@@ -257,7 +258,7 @@ class DeclaredCommission:
         hidden = o.filter(o._hidden > tol)
         n_orders = int(o.count().execute())
         n_hidden = int(hidden.count().execute())
-        total = scalar(hidden._hidden.sum()) or 0.0
+        total = scalar((hidden.platform_take - hidden.commission).sum()) or 0.0
         fare = scalar(o.fare_base.sum()) or 0.0
         declared = (scalar(o.commission.sum()) or 0.0) / fare if fare else None
         actual = (scalar(o.platform_take.sum()) or 0.0) / fare if fare else None
@@ -318,11 +319,12 @@ class PayoutReconciliation:
         assert s is not None  # built whenever there is a payouts table (needs)
         itemised = "deductions" in context.package.tables
         deducted = s.deductions if itemised else s.deductions_total.fill_null(0)
-        s = s.mutate(_short=(s.credited - deducted - s.net_paid).cast("float64"))
+        s = s.mutate(_short_money=s.credited - deducted - s.net_paid)
+        s = s.mutate(_short=s._short_money.cast("float64"))
         short = s.filter(s._short > tol)
         n = int(s.count().execute())
         n_short = int(short.count().execute())
-        total = scalar(short._short.sum()) or 0.0
+        total = scalar(short._short_money.sum()) or 0.0
         workers = int(short.worker_id.nunique().execute()) if n_short else 0
         share = n_short / n if n else 0.0
         currency = context.config.audit.currency
@@ -374,7 +376,7 @@ class TipsPassedThrough:
         kept = tipped.filter(tipped._kept > tol)
         n = int(tipped.count().execute())
         n_kept = int(kept.count().execute())
-        total = scalar(kept._kept.sum()) or 0.0
+        total = scalar((kept.tip - kept.tip_to_worker).sum()) or 0.0
         tips = scalar(tipped.tip.sum()) or 0.0
         workers = int(kept.worker_id.nunique().execute()) if n_kept else 0
         share = n_kept / n if n else 0.0
@@ -410,3 +412,10 @@ class TipsPassedThrough:
                 },
             )
         ]
+
+
+def _money_sum(amount: Any) -> Any:
+    """Sum of a float money amount, each rounded to 1/10,000 of the currency unit and
+    summed as a decimal: exact, so the same in any order (float sums differ in their
+    last bits from run to run)."""
+    return amount.round(4).cast("decimal(38, 4)").sum()
