@@ -162,6 +162,12 @@ def _csv_header(path: str, shown: Path) -> list[str]:
     return header
 
 
+_CSV_BUFFER_BYTES = 64 * 1024 * 1024
+"""The CSV reader's buffer. With the default (a few MiB) the reader spends a third of its
+time handing rows over in file order: 10 M orders (2.2 GB) parse in 11.4-11.8 s; with
+64 MiB in 7.3-7.7 s (16 MiB 10.5 s, 128 MiB 8.1 s, 256 MiB 8.8 s; same memory)."""
+
+
 def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[str], np.ndarray]:
     rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
     header = _csv_header(path, shown)
@@ -171,6 +177,7 @@ def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[s
         f"CREATE OR REPLACE TABLE {_quote('csv__' + name)} AS SELECT * FROM read_csv("
         f"{_literal(path)}, columns = {as_text}, auto_detect = false, header = true, "
         f"delim = ',', quote = '\"', escape = '\"', null_padding = false, "
+        f"buffer_size = {_CSV_BUFFER_BYTES}, "
         f"store_rejects = true, rejects_table = {_literal(rejects)}, "
         f"rejects_scan = {_literal(scan)})"
     )
