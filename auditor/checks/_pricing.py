@@ -313,6 +313,7 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
     # Median and MAD from one pass: the residuals come out as one array (8 bytes an
     # order), and the median does not depend on their order.
     values = r.select("_r").to_pyarrow()["_r"].to_numpy()
+    values = values[~np.isnan(values)]  # as the engine's median, which skips NULLs
     centre = float(np.median(values)) if len(values) else float("nan")
     mad = float(np.median(np.abs(values - centre))) * 1.4826 if len(values) else float("nan")
     if not mad > 0:
