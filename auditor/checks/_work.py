@@ -131,7 +131,7 @@ def work_cells(
     for c in used:
         ok &= (units[c] > 0).fill_null(False)
     # Step 1: the outcome and the logs, NULL where the unit is left out (plain SUMs then
-    # skip it); step 2: squares and products of those columns; step 3: one GROUP BY.
+    # skip it); step 2: squares and products of those columns; step 3: the groupings.
     logs = {
         f"log_{c}": ibis.ifelse(ok, units[c].cast("float64"), ibis.null("float64")).log()
         for c in used
@@ -151,8 +151,8 @@ def work_cells(
     names = list(terms)
     z = step1.select(*by, "y", **terms)
     # First moments per cell (1.7 M cells for 15 M offers), second moments per cluster
-    # (23,000 workers): the 21 second-moment sums over the cells were the costliest part
-    # of the grouping, and the fit needs them only per cluster (``CellMoments``).
+    # (23,000 workers): summed per cell, the second moments were the costliest part of
+    # the grouping (and spilled), and the fit needs them only per cluster.
     first: dict[str, Any] = {"n": z.y.count(), "sy": exact_sum(z.y)}
     first |= {f"sz_{i}": exact_sum(z[a]) for i, a in enumerate(names)}
     second: dict[str, Any] = {
