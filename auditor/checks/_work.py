@@ -15,6 +15,7 @@ on the cells (about 1.5 M at 10 M orders).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,14 +210,8 @@ def work_cells(
     stratum = strata(keys["service"], keys["zone"], keys["weekend"], keys["hour"])
     n = col("n")
     if per_cluster is None:
-        szz_cells = np.empty((m, k, k))
-        for i in range(k):
-            for j in range(i, k):
-                szz_cells[:, i, j] = szz_cells[:, j, i] = col(product_sum[(i, j)])
-        syz_cells = np.column_stack([col(f"syz_{i}") for i in range(k)]) if k else sz[:, :0]
-        cells = CellMoments.from_cells(
-            n, col("sy"), col("syy"), sz, szz_cells, syz_cells, stratum, cl
-        )
+        syy, syz, szz = _second_moments(col, m, k, product_sum)
+        cells = CellMoments.from_cells(n, col("sy"), syy, sz, szz, syz, stratum, cl)
     else:
         cells = _with_cluster_moments(n, col("sy"), sz, stratum, cl, ids, per_cluster, product_sum)
     kept_units = int(n.sum())
@@ -251,12 +246,24 @@ def _with_cluster_moments(
         out[at] = rows[name].to_numpy().astype(np.float64)
         return out
 
-    syz = np.column_stack([scatter(f"syz_{i}") for i in range(k)]) if k else np.empty((g, 0))
-    szz = np.empty((g, k, k))
+    syy, syz, szz = _second_moments(scatter, g, k, product_sum)
+    return CellMoments(n, sy, sz, stratum, cl, syy=syy, szz=szz, syz=syz)
+
+
+def _second_moments(
+    column: Callable[[str], NDArray[np.float64]],
+    rows: int,
+    k: int,
+    product_sum: dict[tuple[int, int], str],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """``syy`` (rows,), ``syz`` (rows, k) and the symmetric ``szz`` (rows, k, k) from the
+    summed columns, read by ``column`` (per cell or per cluster)."""
+    syz = np.column_stack([column(f"syz_{i}") for i in range(k)]) if k else np.empty((rows, 0))
+    szz = np.empty((rows, k, k))
     for i in range(k):
         for j in range(i, k):
-            szz[:, i, j] = szz[:, j, i] = scatter(product_sum[(i, j)])
-    return CellMoments(n, sy, sz, stratum, cl, syy=scatter("syy"), szz=szz, syz=syz)
+            szz[:, i, j] = szz[:, j, i] = column(product_sum[(i, j)])
+    return column("syy"), syz, szz
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], list[Any]]:
