@@ -28,14 +28,12 @@ class ValidatedPackage:
         tables: table name -> validated table, in contract order.
         sha256: table name -> SHA-256 of its file as submitted.
         ignored_files: files in the folder that are not contract tables.
-        raw: what ingest read (kept to map row ordinals to file record numbers).
     """
 
     path: Path
     tables: dict[str, ValidatedTable]
     sha256: dict[str, str]
     ignored_files: tuple[str, ...]
-    raw: RawPackage
 
     def quarantine(self) -> pd.DataFrame:
         """Every failed rule of every table: one row per (record, rule).
@@ -51,7 +49,7 @@ class ValidatedPackage:
                 continue
             rows = issues["_row"].to_numpy(dtype=np.int64, copy=True)
             parsed = issues["parsed"].to_numpy(dtype=bool)
-            rows[parsed] = self.raw.tables[name].record_numbers(rows[parsed])
+            rows[parsed] = table.account.record_numbers(rows[parsed])
             issues["row"] = rows
             issues["table"] = name
             frames.append(issues[list(QUARANTINE_COLUMNS)])
@@ -73,9 +71,8 @@ def validate_package(engine: Engine, raw: RawPackage) -> ValidatedPackage:
     tables = {}
     for name, table in raw.tables.items():
         tables[name] = validate_table(engine, table)
-        # The text copy of a CSV / JSON Lines file is no longer needed: free its memory.
-        engine.sql(f'DROP TABLE IF EXISTS "csv__{name}"')
+        # The text copy of a JSON Lines file is no longer needed: free its memory.
         engine.sql(f'DROP TABLE IF EXISTS "jsonl__{name}"')
     return ValidatedPackage(
-        path=raw.path, tables=tables, sha256=raw.sha256, ignored_files=raw.ignored_files, raw=raw
+        path=raw.path, tables=tables, sha256=raw.sha256, ignored_files=raw.ignored_files
     )

@@ -4,13 +4,14 @@ For each table, in the engine:
 
 1. ``checked__<t>`` (stored for text formats; a view for Parquet, whose typed columns
    cast cheaply again): every parsed row with its contract columns cast to their types
-   (text trimmed, empty text missing, categories lower-cased) and ``_present``, the
-   number of cast columns that held a value.
-2. ``flagged__<t>``: a scan of (1) for rows that may break a rule (fewer typed values
-   than present ones, or any rule on the typed values), in the same pass as the count
-   of each key (DQ-02). Only these rows are cast again from their raw text with
-   ``_bad__<col>`` (the text where a cast failed), and the rules spelled out on them
-   with their values.
+   (text trimmed, empty text missing, categories lower-cased), ``_raw`` (the row's
+   submitted values of the cast columns as a JSON object, kept only where a cast may
+   have failed or a category is outside its list: null on clean rows) and ``_hint``
+   (the row may break a rule). For CSV this is the one scan of the file: parse and
+   cast in one pass (see ``ingest.store_in_file_order``).
+2. ``flagged__<t>``: the rows with ``_hint``, found in the same pass as the count of
+   each key (DQ-02). Only on these rows are the rules spelled out with their values,
+   ``_bad__<col>`` (the text where a cast failed) taken from ``_raw``.
 3. ``issues__<t>`` (stored): one row per (row, rule) that fails, with reason code,
    column and offending value; malformed records and duplicate keys are issues too.
 4. The rows used: (1) minus every row with an issue, contract defaults applied
@@ -32,7 +33,7 @@ from ibis.expr.types import Table
 
 from auditor.contract._reasons import Reason
 from auditor.engine import Engine
-from auditor.ingest import RawTable, SourceFile
+from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
 
 __all__ = ["ValidatedTable", "validate_table"]
@@ -85,6 +86,7 @@ class ValidatedTable:
             malformed records, whose ``_row`` is already a record number), ``key``, ``column``,
             ``reason``, ``value``.
         columns_present: contract columns the file has (after mapping).
+        account: what reading the file found (record counts, malformed records).
         extra_columns: the file's columns that are not in the contract (kept).
         rows_read: records in the file.
         rows_used: records that passed every rule.
@@ -97,6 +99,7 @@ class ValidatedTable:
     source: SourceFile
     table: Table
     issues: Table
+    account: ReadAccount
     columns_present: tuple[str, ...]
     extra_columns: tuple[str, ...]
     rows_read: int
@@ -108,44 +111,32 @@ class ValidatedTable:
 def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
     """Validate one table read by ``ingest``; see the module docstring.
 
-    Cost on large tables: one pass casts every column once and is stored; a scan of it
-    finds the rows that may break a rule; the rules are spelled out, with their values,
-    only on those few rows; duplicates need one grouping of the key. The rows used are
-    a view (stored rows minus quarantined ones), not another copy.
+    Cost on large tables: one pass casts every column once and is stored (for CSV, the
+    same pass parses the file); a scan of its ``_hint`` finds the rows that may break a
+    rule; the rules are spelled out, with their values, only on those few rows;
+    duplicates need one grouping of the key. The rows used are a view (stored rows minus
+    quarantined ones), not another copy.
     """
     spec = TABLES[raw.name]
     present = tuple(c for c in spec.column_names if c in raw.columns)
     extras = tuple(c for c in raw.columns if c not in spec.column_names)
-    # Pass 1 (stored): cast every column once; ``_present`` counts the cast columns that
-    # had a value, so that a failed cast shows as fewer typed values than present ones.
-    cast = _checked(raw.raw, spec, present, extras, keep_failed=False)
+    cast = _with_hint(_checked(raw.raw, spec, present, extras), spec, present)
     # Parquet is typed and columnar: casting it again in each later pass is cheaper than
     # storing a copy (10 M orders: 5.6 s to store). Text formats are cast once and stored.
     # Sessions are stored whatever the format: the overlap rule reads them several times.
     as_view = raw.source.format == "parquet" and raw.name != "sessions"
-    store = engine.view if as_view else engine.materialize
-    checked = store(f"checked__{raw.name}", cast)
-    # Pass 2 (a scan of the stored table): rows that may break a rule. A superset is
-    # enough: the rules are spelled out exactly on these rows only, cast again from their
-    # raw text so that the quarantine shows the values as submitted.
-    hint = checked._present != _typed_present(checked, spec, present)
-    no_failures = checked.mutate(
-        **{f"_bad__{c}": ibis.null("string") for c in present if _casts(spec.column(c))}
+    if as_view:
+        checked = engine.view(f"checked__{raw.name}", cast)
+        assert raw.account is not None  # a Parquet file is counted when it is read
+        account = raw.account
+    else:
+        checked, account = store_in_file_order(engine, raw, f"checked__{raw.name}", cast)
+    flagged_rows, repeated = _flag_rows(engine, raw.name, checked, spec, present, one_pass=as_view)
+    flagged = engine.materialize(
+        f"flaggedrows__{raw.name}", checked.semi_join(flagged_rows, "_row")
     )
-    for rule in _row_rules(no_failures, spec, present):
-        hint |= rule.when.fill_null(False)
-    for name in present:  # a category outside the list still has a (lower-cased) value
-        column = spec.column(name)
-        if column.type == T.CATEGORY:
-            hint |= checked[name].notnull() & ~checked[name].isin(list(column.allowed))
-    flagged_rows, repeated = _flag_rows(
-        engine, raw.name, no_failures, spec, present, hint, one_pass=as_view
-    )
-    flagged_raw = engine.materialize(
-        f"flaggedraw__{raw.name}", raw.raw.semi_join(flagged_rows, "_row")
-    )
-    flagged = _checked(flagged_raw, spec, present, extras, keep_failed=True)
-    issue_tables = [_malformed_issues(raw.malformed)]
+    flagged = _with_failed_text(flagged, spec, present)
+    issue_tables = [_malformed_issues(account.malformed)]
     issue_tables += [rule.issues() for rule in _row_rules(flagged, spec, present)]
     issue_tables += list(_duplicate_rules(engine, checked, spec, repeated))
     first = engine.materialize(f"issues1__{raw.name}", ibis.union(*issue_tables, distinct=False))
@@ -158,7 +149,7 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
     table = _with_defaults(used, spec, present, extras)
 
     n_quarantined_parsed = int(issues.filter(issues.parsed)._row.nunique().execute())
-    n_parsed = raw.rows_read - raw.n_malformed
+    n_parsed = account.rows_read - account.n_malformed
     rows_used = n_parsed - n_quarantined_parsed
     by_reason = dict(sorted(_count_by_reason(issues).items()))
     return ValidatedTable(
@@ -166,11 +157,12 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
         source=raw.source,
         table=table,
         issues=issues,
+        account=account,
         columns_present=present,
         extra_columns=extras,
-        rows_read=raw.rows_read,
+        rows_read=account.rows_read,
         rows_used=rows_used,
-        rows_quarantined=raw.rows_read - rows_used,
+        rows_quarantined=account.rows_read - rows_used,
         quarantined_by_reason=by_reason,
     )
 
@@ -223,35 +215,32 @@ def _casts(column: Column) -> bool:
     return column.type not in (T.ID, T.TEXT)
 
 
-def _checked(
-    t: Table,
-    spec: TableSpec,
-    present: tuple[str, ...],
-    extras: tuple[str, ...],
-    *,
-    keep_failed: bool,
-) -> Table:
+def _checked(t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[str, ...]) -> Table:
     """Cast the contract columns of raw table ``t``.
 
-    With ``keep_failed``, ``_bad__<col>`` holds the text where a cast failed (for the
-    quarantine); without, ``_present`` counts the cast columns holding a value.
+    ``_raw`` is the row's submitted values of the columns whose cast can fail, as a JSON
+    object, where a present value did not cast (blank text included, a superset) or a
+    category is outside its list; null otherwise, so clean rows carry nothing.
     """
     select: dict[str, ir.Value] = {"_row": t._row.cast("int64")}
-    bad: dict[str, ir.Value] = {}
-    present_count: ir.IntegerValue = ibis.literal(0)
+    needs_text: ir.BooleanValue = ibis.literal(False)
     for name in present:
         column = spec.column(name)
-        typed, failed = _cast(column, t[name])
+        typed, _ = _cast(column, t[name])
         select[name] = typed.cast(ENGINE_TYPE[column.type])
-        if failed is not None and keep_failed:
-            bad[f"_bad__{name}"] = ibis.ifelse(failed, _text(t[name]), ibis.null("string"))
-        if _casts(column) and not keep_failed:
-            present_count = present_count + t[name].notnull().cast("int32")
+        if column.type == T.CATEGORY:
+            needs_text |= typed.notnull() & ~typed.isin(list(column.allowed))
+        elif _casts(column):
+            needs_text |= t[name].notnull() & typed.isnull()
     for name in extras:
         select[name] = t[name]
-    if not keep_failed:
-        select["_present"] = present_count.cast("int32")
-    checked = t.select(**select, **bad)
+    cast_columns = [c for c in present if _casts(spec.column(c))]
+    if cast_columns:
+        submitted = ibis.struct({c: t[c] for c in cast_columns}).cast("json").cast("string")
+        select["_raw"] = ibis.ifelse(needs_text, submitted, ibis.null("string"))
+    else:
+        select["_raw"] = ibis.null("string")
+    checked = t.select(**select)
     if len(spec.key) == 1:
         return checked  # the key column itself is the key
     parts = [
@@ -261,13 +250,37 @@ def _checked(
     return checked.mutate(_key=ibis.literal(KEY_SEPARATOR).join(parts))
 
 
-def _typed_present(t: Table, spec: TableSpec, present: tuple[str, ...]) -> ir.IntegerValue:
-    """How many cast columns hold a typed value (a category outside the list counts too)."""
-    count: ir.IntegerValue = ibis.literal(0).cast("int32")
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """The engine's JSON field as text (null where the field is null or absent)."""
+
+
+def _with_failed_text(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Table:
+    """Add ``_bad__<col>`` to checked rows ``t``: the submitted text (trimmed) where the
+    value failed to cast or is a category outside its list; null otherwise."""
+    bad: dict[str, ir.Value] = {}
     for name in present:
-        if _casts(spec.column(name)):
-            count = count + t[name].notnull().cast("int32")
-    return count
+        column = spec.column(name)
+        if not _casts(column):
+            continue
+        text = _text(_json_text(t._raw, f'$."{name}"'))
+        if column.type == T.CATEGORY:
+            failed = t[name].notnull() & ~t[name].isin(list(column.allowed))
+        else:
+            failed = text.notnull() & t[name].isnull()
+        bad[f"_bad__{name}"] = ibis.ifelse(failed, text, ibis.null("string"))
+    return t.mutate(**bad)
+
+
+def _with_hint(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Table:
+    """Add ``_hint`` to checked table ``t``: the row may break a row rule (a superset: the
+    rules are spelled out exactly on these rows only)."""
+    failed_text = [f"_bad__{c}" for c in present if _casts(spec.column(c))]
+    no_failures = t.mutate(**{b: ibis.null("string") for b in failed_text})
+    hint: ir.BooleanValue = no_failures._raw.notnull()
+    for rule in _row_rules(no_failures, spec, present):
+        hint |= rule.when.fill_null(False)
+    return no_failures.mutate(_hint=hint).drop(*failed_text)
 
 
 def _key_of(t: Table, spec: TableSpec) -> ir.StringValue:
@@ -416,32 +429,32 @@ def _flag_rows(
     t: Table,
     spec: TableSpec,
     present: tuple[str, ...],
-    hint: ir.BooleanValue,
     *,
     one_pass: bool,
 ) -> tuple[Table, Table | None]:
-    """Rows of ``t`` that may break a rule (``flagged__<t>``: ``_row``), and the keys that
-    occur more than once (``_k``; None without a usable key).
+    """Rows of checked table ``t`` that may break a rule (``flagged__<t>``: ``_row``), and
+    the keys that occur more than once (``_k``; None without a usable key).
 
     With a key and ``one_pass`` (``t`` is a view, costly to scan twice), one pass groups
-    the rows by key and notes, per key, the count, whether a row has a hint and the first
-    row: a key seen once with a hint gives its one row. Only when some key occurs more
-    than once (or is missing on several rows) does a second pass collect the flagged rows
-    one by one; clean tables never need it. Without ``one_pass`` (a stored table), a
+    the rows by key and notes, per key, the count, whether a row has ``_hint`` and the
+    first row: a key seen once with a hint gives its one row. Only when some key occurs
+    more than once (or is missing on several rows) does a second pass collect the flagged
+    rows one by one; clean tables never need it. Without ``one_pass`` (a stored table), a
     filter pass and a grouping of the key alone.
     """
+    hinted = t.filter(t._hint).select("_row")
     if not _has_key(spec, present):
-        return engine.materialize(f"flagged__{name}", t.filter(hint).select("_row")), None
+        return engine.materialize(f"flagged__{name}", hinted), None
     if not one_pass:
         # A stored table: a filter and a grouping of the key alone are cheaper than one
         # grouping that carries the hint and the first row (measured: 3.9 s against 5.2 s
         # for 10 M orders).
-        flagged = engine.materialize(f"flagged__{name}", t.filter(hint).select("_row"))
+        flagged = engine.materialize(f"flagged__{name}", hinted)
         keys = t.select(_k=_key_of(t, spec))
         counts = keys.filter(keys._k.notnull()).group_by("_k").aggregate(_n=ibis._.count())
         repeated = engine.materialize(f"dupkeys__{name}", counts.filter(counts._n > 1).select("_k"))
         return flagged, repeated if int(repeated.count().execute()) else None
-    marked = t.select("_row", _k=_key_of(t, spec), _hint=hint)
+    marked = t.select("_row", "_hint", _k=_key_of(t, spec))
     per_key = marked.group_by("_k").aggregate(
         _n=marked.count(), _hinted=marked._hint.any(), _first=marked._row.min()
     )
@@ -452,7 +465,7 @@ def _flag_rows(
     if int(multi.count().execute()) == 0:
         flagged = engine.materialize(f"flagged__{name}", info.select(_row=info._first))
         return flagged, None
-    flagged = engine.materialize(f"flagged__{name}", t.filter(hint).select("_row"))
+    flagged = engine.materialize(f"flagged__{name}", hinted)
     return flagged, multi.filter(multi._k.notnull()).select("_k")
 
 
@@ -468,7 +481,7 @@ def _duplicate_rules(
     label = KEY_SEPARATOR.join(spec.key)
     rows = t.mutate(_k=_key_of(t, spec))
     cand = engine.materialize(f"dupcand__{spec.name}", rows.semi_join(repeated, "_k"))
-    content = [c for c in t.columns if c not in ("_row", "_key", "_present", "_k")]
+    content = [c for c in t.columns if c not in ("_row", "_key", "_raw", "_hint", "_k")]
     cand = cand.mutate(_h=ibis.struct({c: cand[c] for c in content}).hash())
     variants = cand.group_by("_k").aggregate(_v=cand._h.nunique())
     cand = cand.join(variants, "_k")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +12,18 @@ from auditor.engine import Engine
 from auditor.errors import ConfigError
 from auditor.ingest._frames import write_frames
 from auditor.ingest._package import SourceFile, discover, sha256_file
-from auditor.ingest._read import RawTable, read_table
+from auditor.ingest._read import RawTable, ReadAccount, read_table, store_in_file_order
 from auditor.schema import TABLES
 
-__all__ = ["RawPackage", "RawTable", "SourceFile", "read_package", "write_frames"]
+__all__ = [
+    "RawPackage",
+    "RawTable",
+    "ReadAccount",
+    "SourceFile",
+    "read_package",
+    "store_in_file_order",
+    "write_frames",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +33,27 @@ class RawPackage:
     Attributes:
         path: the package folder.
         tables: contract table name -> what was read, in contract order.
-        sha256: table name -> SHA-256 of its file's bytes as submitted.
         ignored_files: files in the folder that are not contract tables.
+        hashing: table name -> SHA-256 of its file's bytes, computed in a background
+            thread while the engine works; read it through :attr:`sha256`.
     """
 
     path: Path
     tables: dict[str, RawTable]
-    sha256: dict[str, str]
     ignored_files: tuple[str, ...]
+    hashing: dict[str, Future[str]]
+
+    @property
+    def sha256(self) -> dict[str, str]:
+        """Table name -> SHA-256 of its file's bytes as submitted (waits for the hashing)."""
+        return {name: future.result() for name, future in self.hashing.items()}
 
 
 def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> RawPackage:
     """Read every table file of ``package`` into ``engine``.
 
-    Files are hashed in a background thread while the engine reads them.
+    Files are hashed in a background thread, which goes on while the engine validates
+    them (a CSV file is only parsed then); :attr:`RawPackage.sha256` waits for it.
 
     Raises:
         PackageError, DecodeError: the package or one of its files cannot be used.
@@ -55,11 +70,16 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
                 f"[package.mapping.{table}]: {table!r} is not a contract table.{hint} "
                 f"Tables: {', '.join(TABLES)}."
             )
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        hashes = {name: pool.submit(sha256_file, f.path) for name, f in files.items()}
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-sha256")
+    hashing = {name: pool.submit(sha256_file, f.path) for name, f in files.items()}
+    pool.shutdown(wait=False)  # the thread ends by itself once every file is hashed
+    try:
         tables = {
             name: read_table(engine, f, config.package.encoding, mapping.get(name, {}))
             for name, f in files.items()
         }
-        sha = {name: fut.result() for name, fut in hashes.items()}
-    return RawPackage(path=path, tables=tables, sha256=sha, ignored_files=ignored)
+    except BaseException:
+        for future in hashing.values():
+            future.cancel()
+        raise
+    return RawPackage(path=path, tables=tables, ignored_files=ignored, hashing=hashing)

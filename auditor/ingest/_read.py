@@ -8,6 +8,12 @@ columns keep their stored types. Records the reader cannot parse (wrong
 number of fields, bad quoting, invalid JSON) go to ``malformed__<table>``
 with their position and text, so that no record is lost.
 
+A CSV file is not copied into the engine as text: ``raw__<table>`` is a scan of the
+file, read exactly once, by :func:`store_in_file_order`, which stores what validation
+makes of each row (typed values) in file order. Only then are the row positions and
+the malformed records known (:class:`ReadAccount`). Parsing and casting in one pass
+saves storing 2 GB of text per 10 M orders and reading it back.
+
 This module holds the DuckDB-specific reader options (rejects tables, line
 reading); everything downstream is backend-neutral Ibis.
 """
@@ -30,32 +36,22 @@ from auditor.ingest._decode import first_undecodable_offset, is_utf8, transcode_
 from auditor.ingest._package import SourceFile
 from auditor.schema import TABLES
 
-__all__ = ["RawTable", "read_table"]
+__all__ = ["RawTable", "ReadAccount", "read_table", "store_in_file_order"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class RawTable:
-    """A table as read from its file, before validation.
+class ReadAccount:
+    """What reading a file found: how many records, and which could not be parsed.
 
     Attributes:
-        name: contract table name.
-        source: the file it came from.
-        raw: engine relation, ``_row`` plus the file's columns under their contract names.
         malformed: engine relation of unparseable records (``_row``, ``value``, ``detail``).
-        columns: column names of ``raw`` after mapping (``_row`` excluded).
-        source_columns: contract name -> the file's own header, for messages.
         rows_read: records in the file (parsed + malformed; blank JSONL lines are not records).
         n_malformed: records the reader could not parse.
         skipped_records: CSV only: sorted 1-based record numbers of malformed records, used to
             turn the ordinal of a parsed row back into its record number in the file.
     """
 
-    name: str
-    source: SourceFile
-    raw: Table
     malformed: Table
-    columns: tuple[str, ...]
-    source_columns: Mapping[str, str]
     rows_read: int
     n_malformed: int
     skipped_records: np.ndarray
@@ -67,6 +63,63 @@ class RawTable:
             return rows
         adjusted = skipped - np.arange(skipped.size)
         return rows + np.searchsorted(adjusted, rows, side="right")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RawTable:
+    """A table as read from its file, before validation.
+
+    Attributes:
+        name: contract table name.
+        source: the file it came from.
+        raw: engine relation, ``_row`` plus the file's columns under their contract names.
+            For CSV a single scan of the file whose ``_row`` is not known yet (null): read it
+            only through :func:`store_in_file_order`.
+        columns: column names of ``raw`` after mapping (``_row`` excluded).
+        source_columns: contract name -> the file's own header, for messages.
+        encoding: the text encoding the file was read in (``[package] encoding``).
+        account: the record counts; None for CSV until the file is scanned.
+    """
+
+    name: str
+    source: SourceFile
+    raw: Table
+    columns: tuple[str, ...]
+    source_columns: Mapping[str, str]
+    encoding: str
+    account: ReadAccount | None
+
+
+def store_in_file_order(
+    engine: Engine, raw: RawTable, name: str, rows: Table
+) -> tuple[Table, ReadAccount]:
+    """Store ``rows`` (a row-by-row projection of ``raw.raw``, keeping ``_row``) as ``name``.
+
+    For CSV this is the one scan of the file: rows are stored in file order and ``_row``
+    is their position (the engine's row id), so ``name`` is a view over the stored table
+    ``<name>__rows``; the malformed records are collected from the same scan.
+
+    Raises:
+        DecodeError: the CSV file has bytes that are not UTF-8.
+    """
+    if raw.account is not None:
+        return engine.materialize(name, rows), raw.account
+    stored = f"{name}__rows"
+    engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
+    try:
+        engine.materialize(stored, rows.drop("_row"))
+    except duckdb.Error as exc:  # the engine's own message says what is wrong with the file
+        raise _unreadable(raw.source, exc) from exc
+    finally:
+        engine.sql("SET preserve_insertion_order = false")
+    engine.sql(
+        f"CREATE OR REPLACE VIEW {_quote(name)} AS "
+        f"SELECT rowid + 1 AS _row, * FROM {_quote(stored)}"
+    )
+    n_parsed = int(engine.con.table(stored).count().execute())
+    account = _account(engine, raw.name, n_parsed, _malformed_csv(engine, raw.name))
+    _raise_on_bad_encoding(engine, raw.name, raw.source, raw.encoding)
+    return engine.con.table(name), account
 
 
 def _quote(name: str) -> str:
@@ -95,18 +148,14 @@ def read_table(
         path = utf8
     try:
         if source.format == "csv":
-            file_columns, skipped = _read_csv(engine, name, str(path), source.path)
+            file_columns = _read_csv(engine, name, str(path), source.path)
         elif source.format == "jsonl":
-            file_columns, skipped = _read_jsonl(engine, name, str(path))
+            file_columns = _read_jsonl(engine, name, str(path))
         else:
-            file_columns, skipped = _read_parquet(engine, name, str(path))
+            file_columns = _read_parquet(engine, name, str(path))
     except duckdb.Error as exc:  # the engine's own message says what is wrong with the file
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PackageError(
-            f"{source.path}: cannot be read as {source.format.upper()}: {first_line}. "
-            "Check that the file is complete and in the format its name says."
-        ) from exc
-    if source.format in ("csv", "jsonl"):
+        raise _unreadable(source, exc) from exc
+    if source.format == "jsonl":
         _raise_on_bad_encoding(engine, name, source, encoding)
 
     renames = _resolve_mapping(name, source, file_columns, mapping)
@@ -118,18 +167,33 @@ def read_table(
         f"FROM {_quote('read__' + name)}"
     )
     raw = engine.con.table(f"raw__{name}")
-    malformed = engine.con.table(f"malformed__{name}")
-    n_parsed = int(raw.count().execute())
-    n_malformed = int(malformed.count().execute())
-    columns = tuple(renames.get(c, c) for c in file_columns)
-    source_columns = {renames.get(c, c): c for c in file_columns}
+    account = None
+    if source.format != "csv":  # a CSV file is counted when it is scanned
+        account = _account(engine, name, int(raw.count().execute()), np.empty(0, dtype=np.int64))
     return RawTable(
         name=name,
         source=source,
         raw=raw,
+        columns=tuple(renames.get(c, c) for c in file_columns),
+        source_columns={renames.get(c, c): c for c in file_columns},
+        encoding=encoding,
+        account=account,
+    )
+
+
+def _unreadable(source: SourceFile, exc: duckdb.Error) -> PackageError:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return PackageError(
+        f"{source.path}: cannot be read as {source.format.upper()}: {first_line}. "
+        "Check that the file is complete and in the format its name says."
+    )
+
+
+def _account(engine: Engine, name: str, n_parsed: int, skipped: np.ndarray) -> ReadAccount:
+    malformed = engine.con.table(f"malformed__{name}")
+    n_malformed = int(malformed.count().execute())
+    return ReadAccount(
         malformed=malformed,
-        columns=columns,
-        source_columns=source_columns,
         rows_read=n_parsed + n_malformed,
         n_malformed=n_malformed,
         skipped_records=skipped,
@@ -168,40 +232,37 @@ time handing rows over in file order: 10 M orders (2.2 GB) parse in 11.4-11.8 s;
 64 MiB in 7.3-7.7 s (16 MiB 10.5 s, 128 MiB 8.1 s, 256 MiB 8.8 s; same memory)."""
 
 
-def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> tuple[list[str], np.ndarray]:
-    rejects, scan = f"rejects__{name}", f"rejects_scan__{name}"
+def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> list[str]:
+    """Set up the scan of a CSV file (``read__<name>``); nothing is read but the header."""
     header = _csv_header(path, shown)
     as_text = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"
-    engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     engine.sql(
-        f"CREATE OR REPLACE TABLE {_quote('csv__' + name)} AS SELECT * FROM read_csv("
-        f"{_literal(path)}, columns = {as_text}, auto_detect = false, header = true, "
-        f"delim = ',', quote = '\"', escape = '\"', null_padding = false, "
-        f"buffer_size = {_CSV_BUFFER_BYTES}, "
-        f"store_rejects = true, rejects_table = {_literal(rejects)}, "
-        f"rejects_scan = {_literal(scan)})"
+        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT NULL::BIGINT AS _row, * "
+        f"FROM read_csv({_literal(path)}, columns = {as_text}, auto_detect = false, "
+        f"header = true, delim = ',', quote = '\"', escape = '\"', null_padding = false, "
+        f"buffer_size = {_CSV_BUFFER_BYTES}, store_rejects = true, "
+        f"rejects_table = {_literal('rejects__' + name)}, "
+        f"rejects_scan = {_literal('rejects_scan__' + name)})"
     )
-    engine.sql("SET preserve_insertion_order = false")
-    engine.sql(
-        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS "
-        f"SELECT rowid + 1 AS _row, * FROM {_quote('csv__' + name)}"
-    )
+    return header
+
+
+def _malformed_csv(engine: Engine, name: str) -> np.ndarray:
+    """After the scan: ``malformed__<name>`` from the reader's rejects, and the sorted
+    record numbers of malformed records."""
     # One reject row per error; a record can have several. Record number = line - 1 (header).
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} AS "
         f"SELECT CAST(line - 1 AS BIGINT) AS _row, any_value(csv_line) AS value, "
         f"string_agg(DISTINCT lower(CAST(error_type AS VARCHAR)), '; ') AS detail, "
         f"bool_or(CAST(error_type AS VARCHAR) = 'INVALID ENCODING') AS bad_encoding "
-        f"FROM {_quote(rejects)} GROUP BY line ORDER BY line"
+        f"FROM {_quote('rejects__' + name)} GROUP BY line ORDER BY line"
     )
-    columns = [c for c in engine.con.table(f"csv__{name}").columns if c != "_row"]
-    skipped = np.asarray(
-        engine.con.table(f"malformed__{name}")._row.execute().to_numpy(), dtype=np.int64
-    )
-    return columns, np.sort(skipped)
+    skipped = engine.con.table(f"malformed__{name}")._row.execute().to_numpy()
+    return np.sort(np.asarray(skipped, dtype=np.int64))
 
 
-def _read_jsonl(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
+def _read_jsonl(engine: Engine, name: str, path: str) -> list[str]:
     lines = f"lines__{name}"
     # Read each line as one text value: U+001F cannot appear raw inside valid JSON.
     engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
@@ -241,10 +302,10 @@ def _read_jsonl(engine: Engine, name: str, path: str) -> tuple[list[str], np.nda
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT _row"
         f"{', ' + extracts if extracts else ''} {good}"
     )
-    return columns, np.empty(0, dtype=np.int64)
+    return columns
 
 
-def _read_parquet(engine: Engine, name: str, path: str) -> tuple[list[str], np.ndarray]:
+def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT file_row_number + 1 AS _row, "
         f"* EXCLUDE (file_row_number) FROM read_parquet({_literal(path)}, file_row_number = true)"
@@ -254,7 +315,7 @@ def _read_parquet(engine: Engine, name: str, path: str) -> tuple[list[str], np.n
         f"detail VARCHAR, bad_encoding BOOLEAN)"
     )
     columns = [c for c in engine.con.table(f"read__{name}").columns if c != "_row"]
-    return columns, np.empty(0, dtype=np.int64)
+    return columns
 
 
 def _raise_on_bad_encoding(engine: Engine, name: str, source: SourceFile, encoding: str) -> None:
