@@ -32,8 +32,6 @@ from typing import ClassVar
 import ibis
 import numpy as np
 import pandas as pd
-from statsmodels.regression.linear_model import WLS
-from statsmodels.tools.tools import add_constant
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
@@ -50,6 +48,10 @@ _DISTANCE_BANDS = (1.0, 2.0, 3.0, 5.0, 8.0, 13.0)  # km; upper edges, the last b
 def daily_index(cells: pd.DataFrame) -> pd.DataFrame:
     """Mix-adjusted daily take rate from cells with columns local_date, service, zone,
     hour, band, take, fare. Returns one row per day: local_date, index, raw, fare."""
+    # statsmodels is imported on first use, as scipy.stats is (see auditor.stats._dist).
+    from statsmodels.regression.linear_model import WLS
+    from statsmodels.tools.tools import add_constant
+
     cells = cells[cells["fare"] > 0].copy()
     cells["y"] = cells["take"] / cells["fare"]
     for col in ("service", "zone", "hour", "band"):

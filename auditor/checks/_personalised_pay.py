@@ -23,13 +23,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
 from auditor.checks._comparable import worker_cells
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
+from auditor.stats._dist import f_sf
 
 __all__ = ["PersonalisedPay", "worker_spread"]
 
@@ -83,7 +83,7 @@ def worker_spread(
         # Pay does not vary within comparable work (to rounding): nothing to separate,
         # and an F ratio of rounding noise would not even be reproducible.
         f = np.asarray(np.nan)
-    p = float(stats.f.sf(f, df_b, max(df_w, 1)))
+    p = float(f_sf(f, df_b, max(df_w, 1)))
     rng = np.random.default_rng(seed)
     w = len(n)
     draws = np.empty(replicates)

@@ -28,7 +28,6 @@ import pandas as pd
 import pyarrow.compute as pc
 from ibis.expr.types import Table
 from numpy.typing import NDArray
-from scipy import stats
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Status
 from auditor.checks._common import basis
@@ -44,6 +43,7 @@ from auditor.checks._work import (
     work_cells,
 )
 from auditor.stats import GroupEffect, within_effect
+from auditor.stats._dist import t_sf
 from auditor.stats._effect import kish, t_df
 
 __all__ = ["AnomalousPrices", "SegmentPrices"]
@@ -162,7 +162,7 @@ class _JointFit:
         eff_g = kish(self.info[:, j], side_g)
         eff_r = kish(self.info[:, j], side_r)
         df = t_df(eff_g, eff_r)
-        p = float(2 * stats.t.sf(abs(b / se), df)) if se > 0 else float("nan")
+        p = float(2 * t_sf(abs(b / se), df)) if se > 0 else float("nan")
         return GroupEffect(
             b, se, df, p, int(side_g.sum()), int(side_r.sum()), self.n_units,
             "wls_within_strata_trip_joint", False, eff_g, eff_r,

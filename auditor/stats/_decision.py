@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from auditor.stats._dist import t_ppf
 from auditor.stats._effect import GroupEffect
 
 __all__ = ["Decision", "Verdict", "band", "decide", "holm"]
@@ -65,6 +64,8 @@ def band(materiality: float) -> float:
 
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm step-down adjusted p-values (statsmodels ``multipletests``); NaN stays NaN."""
+    from statsmodels.stats.multitest import multipletests  # imported on first use (stats._dist)
+
     p = np.asarray(p_values, dtype=float)
     out = np.full(len(p), np.nan)
     ok = np.isfinite(p)
@@ -81,10 +82,10 @@ def decide(
     b, se, df = effect.log_effect, effect.se, effect.df
     eq_p = effect.equivalence_p(half)
     beyond = abs(b) > half
-    q = float(stats.t.ppf(1 - alpha / 2, df))
+    q = float(t_ppf(1 - alpha / 2, df))
     clear = abs(b) - q * se > half
     level = alpha / max(family_size, 1)
-    z = float(stats.t.ppf(1 - level / 2, df)) + float(stats.t.ppf(POWER, df))
+    z = float(t_ppf(1 - level / 2, df)) + float(t_ppf(POWER, df))
     mde = math.exp(-z * se) if math.isfinite(se) else math.nan
     if p_adjusted < alpha and beyond:
         verdict = Verdict.FAIL

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+
+from auditor.stats._dist import t_cdf, t_ppf, t_sf
 
 __all__ = ["GroupEffect", "kish", "t_df"]
 
@@ -74,7 +75,7 @@ class GroupEffect:
 
     def ci(self, level: float) -> tuple[float, float]:
         """Two-sided confidence interval of the ratio at ``level`` (t(df) on the log scale)."""
-        q = float(stats.t.ppf(0.5 + level / 2.0, self.df))
+        q = float(t_ppf(0.5 + level / 2.0, self.df))
         return math.exp(self.log_effect - q * self.se), math.exp(self.log_effect + q * self.se)
 
     def equivalence_p(self, bound: float) -> float:
@@ -82,6 +83,6 @@ class GroupEffect:
         p-values, t(df)); small values show the effect lies inside the band."""
         if not (self.se > 0 and math.isfinite(self.se)):
             return 1.0
-        lower = stats.t.sf((self.log_effect + bound) / self.se, self.df)
-        upper = stats.t.cdf((self.log_effect - bound) / self.se, self.df)
+        lower = t_sf((self.log_effect + bound) / self.se, self.df)
+        upper = t_cdf((self.log_effect - bound) / self.se, self.df)
         return float(max(lower, upper))

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, stats
 
+from auditor.stats._dist import t_sf
 from auditor.stats._effect import GroupEffect, kish, t_df
 from auditor.stats._within import MAX_PERMUTATION_CELLS, permutation_p
 
@@ -92,7 +92,9 @@ class RateCells:
         lo, hi = -_BOUND, _BOUND
         if score(lo) <= 0 or score(hi) >= 0:
             return math.nan, math.nan
-        beta = float(optimize.brentq(score, lo, hi, xtol=1e-12))
+        from scipy.optimize import brentq  # imported on first use (see stats._dist)
+
+        beta = float(brentq(score, lo, hi, xtol=1e-12))
         e = math.exp(beta)
         hessian = float(np.sum(y_s * a_i * b_i * e / (a_i * e + b_i) ** 2))
         # Partialled scores per cell, summed per cluster (cells of uninformative strata
@@ -142,7 +144,7 @@ def poisson_effect(
             math.nan, math.nan, df, math.nan, n_group, n_ref, len(cells.count), method,
             False, eff_g, eff_r,
         )  # fmt: skip
-    p = float(2 * stats.t.sf(abs(b / se), df))
+    p = float(2 * t_sf(abs(b / se), df))
     permuted = False
     if permutations > 0 and len(cells.count) <= MAX_PERMUTATION_CELLS:
         p = permutation_p(cells.fit, treat_of_cluster, present, b / se, permutations, seed)

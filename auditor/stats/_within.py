@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
+from auditor.stats._dist import t_sf
 from auditor.stats._effect import GroupEffect, kish, t_df
 from auditor.stats._moments import CellMoments, t_of
 
@@ -61,7 +61,7 @@ def within_effect(
         return GroupEffect(
             math.nan, math.nan, df, math.nan, n_group, n_ref, units, method, False, eff_g, eff_r
         )
-    p = float(2 * stats.t.sf(abs(b / se), df))
+    p = float(2 * t_sf(abs(b / se), df))
     permuted = False
     if permutations > 0 and len(cells.n) <= MAX_PERMUTATION_CELLS:
 
