@@ -17,8 +17,13 @@ import platform
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+# The checks import scipy.stats and statsmodels on first use (about 1 s, once per
+# process, as `auditor run` pays it); imported here so no single check's time holds it.
+import scipy.stats  # noqa: F401
+import statsmodels.stats.multitest  # noqa: F401
 from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,9 +48,12 @@ def main() -> None:
     parser.add_argument("--blas-threads", type=int, default=0)
     parser.add_argument("--checks", nargs="+", default=list(CHECKS), help="a subset to time")
     parser.add_argument("--profile", action="store_true", help="DuckDB profile to stderr")
+    parser.add_argument("--memory-limit", help='[engine] memory_limit, e.g. "6GB" (default 2GB)')
     args = parser.parse_args()
     folder = ensure_package(args.workers, args.days, args.seed, args.format)
     config = AuditConfig()
+    if args.memory_limit:
+        config = replace(config, engine=replace(config.engine, memory_limit=args.memory_limit))
     limits = threadpool_limits(args.blas_threads) if args.blas_threads else None
     pools = sorted({(p["internal_api"], p["num_threads"]) for p in threadpool_info()})
     with connect(config) as engine:

@@ -83,9 +83,16 @@ replaces decimal sums, which were exact too but cost about 2.5 times as much in 
 engine's grouping."""
 
 
+@ibis.udf.scalar.builtin(name="round")
+def _round(value: float) -> float:  # type: ignore[empty-body]
+    """The engine's one-argument ROUND (half away from zero), kept a double. Ibis'
+    ``round(0)`` compiles to ``CAST(ROUND(x, 0) AS BIGINT)``: the same values, but a
+    quarter slower over the 15 sums of a moment grouping, and an error past 2**63."""
+
+
 def exact_sum(value: Any) -> Any:
     """Order-independent sum of a float expression (see ``SUM_SCALE``), as a float."""
-    return (value * SUM_SCALE).round(0).cast("float64").sum() / SUM_SCALE
+    return _round(value * SUM_SCALE).sum() / SUM_SCALE
 
 
 def usable_covariates(orders: Table) -> tuple[str, ...]:
