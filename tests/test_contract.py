@@ -288,3 +288,33 @@ def test_quarantine_is_written_in_fixed_columns(tmp_path: Path) -> None:
     q = audit(tmp_path / "pkg").quarantine
     assert list(q.columns) == ["table", "row", "key", "column", "reason", "value"]
     assert json.loads(q.to_json(orient="records"))[0]["key"] == "00002"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_quarantine_shows_failed_values_as_submitted(tmp_path: Path, fmt: str) -> None:
+    """Failed casts are reported with the submitted text (trimmed), whatever characters it
+    holds: validation keeps it as JSON on the suspect rows and reads it back from there."""
+    odd = {
+        "customer_price": ' 12,5 "€"\t\\ x  ',
+        "status": "Fini✓",
+        "accepted_at": "2026-02-30 25:00 {'a': 1}",
+    }
+    bad = [good_order(90 + i, **{column: text}) for i, (column, text) in enumerate(odd.items())]
+    rows = [good_order(i) for i in range(3)] + bad
+    folder = tmp_path / "pkg"
+    if fmt == "csv":
+        write_csv(folder, "orders", rows)
+    else:
+        folder.mkdir()
+        frame = pd.DataFrame(rows)
+        if fmt == "parquet":
+            frame.to_parquet(folder / "orders.parquet", index=False)
+        else:
+            frame.to_json(folder / "orders.jsonl", orient="records", lines=True, force_ascii=False)
+    q = audit(folder).quarantine
+    got = {row.column: (row.row, row.reason, row.value) for row in q.itertuples()}
+    assert got == {
+        "customer_price": (4, "invalid_number", '12,5 "€"\t\\ x'),
+        "status": (5, "invalid_category", "Fini✓"),
+        "accepted_at": (6, "invalid_timestamp", "2026-02-30 25:00 {'a': 1}"),
+    }
