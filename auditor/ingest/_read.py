@@ -136,7 +136,8 @@ def read_table(
     """Read ``source`` into the engine and apply the column mapping.
 
     Raises:
-        DecodeError: a text file does not decode in ``encoding``.
+        DecodeError: a text file does not decode in ``encoding`` (a UTF-8 CSV file is
+            only checked when it is scanned, by :func:`store_in_file_order`).
         PackageError: the file cannot be read, or a mapped column is not in it.
         ConfigError: the mapping names a column the contract does not have.
     """
