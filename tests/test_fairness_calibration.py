@@ -278,3 +278,84 @@ def test_engine_cell_moments_match_the_unit_level_fit(few_clusters: bool) -> Non
     assert a.se == pytest.approx(b.se, rel=1e-6)
     np.testing.assert_allclose(work.cells.syy, reference.syy, rtol=1e-8)
     np.testing.assert_allclose(work.cells.szz, reference.szz, rtol=1e-8)
+
+
+def test_segment_price_joint_fit_equals_statsmodels_clustered_by_customer() -> None:
+    """PRC-01's joint fit (all segments at once, strata absorbed, the scores summed per
+    customer in the engine) is the order-level least squares with segment, stratum and
+    covariate columns, clustered by customer (CR1, as statsmodels)."""
+    from types import SimpleNamespace
+
+    import ibis
+
+    from auditor.checks._codes import strata
+    from auditor.checks._pricing import _joint_fit
+    from auditor.checks._work import work_cells
+    from auditor.config import AuditConfig
+    from auditor.engine import connect
+
+    rng = np.random.default_rng(12)
+    n, customers = 3000, 400
+    who = rng.integers(0, customers, n)
+    segment = np.array(["app", "ios", "web"])[rng.integers(0, 3, customers)][who]
+    zone, hour = rng.choice(["Z1", "Z2", "Z3"], n), rng.integers(0, 4, n)
+    weekend = rng.random(n) < 0.3
+    dist, trip = np.exp(rng.normal(1, 0.5, n)), np.exp(rng.normal(2.5, 0.4, n))
+    y = 0.4 * np.log(dist) + 0.3 * np.log(trip) + 0.08 * (segment == "ios") + 0.1 * hour
+    y = y + rng.normal(0, 0.3, customers)[who] + rng.normal(0, 0.2, n)
+    frame = {
+        "_who": [f"C{c:04d}" for c in who],
+        "customer_segment": segment,
+        "zone": zone,
+        "service": "ride",
+        "weekend": weekend,
+        "hour": hour.astype(np.int8),
+        "y": y,
+        "distance_km": dist,
+        "trip_minutes": trip,
+    }
+    used = ("distance_km", "trip_minutes")
+    with connect(AuditConfig()) as engine:
+        units = engine.con.create_table("units", ibis.memtable(frame))
+        cells = work_cells(
+            units.mutate(_seg=units.customer_segment), "_seg", used, few_clusters=True
+        )
+        segments = [str(v) for v in cells.cluster_ids]
+        joint = _joint_fit(SimpleNamespace(engine=engine), units, cells, segments, "app", used)
+        effects = {g: joint.effect(g) for g in ("ios", "web")}
+    ld, lt = np.log(dist), np.log(trip)
+    x = pd.get_dummies(
+        strata(
+            np.unique(zone, return_inverse=True)[1],
+            weekend.astype(np.int64),
+            hour.astype(np.int64),
+        )
+    ).astype(float)
+    x.insert(0, "ios", (segment == "ios").astype(float))
+    x.insert(1, "web", (segment == "web").astype(float))
+    for name, column in zip(
+        ("ld", "lt", "ld2", "lt2", "ldlt"), (ld, lt, ld * ld, lt * lt, ld * lt), strict=True
+    ):
+        x[name] = column
+    ref = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": who})
+    for g, est in effects.items():
+        assert est.log_effect == pytest.approx(ref.params[g], abs=1e-9)
+        assert est.se == pytest.approx(ref.bse[g], rel=1e-8)
+        assert est.n_clusters_group == len(set(who[segment == g]))
+    assert effects["ios"].n_clusters_reference == len(set(who[segment == "app"]))
+
+
+def test_whole_sum_is_exact_past_64_bits_and_order_free() -> None:
+    """``whole_sum`` (PRC-01's score products) adds integers exactly beyond 2**63, and
+    gives the same total in any row order."""
+    import ibis
+
+    from auditor.checks._work import SUM_SCALE, whole_sum
+
+    con = ibis.duckdb.connect()
+    values = [1e11] * 4 + [0.1, -0.3, 1e-9]
+    expected = 4 * 10**11 * int(SUM_SCALE) + sum(round(v * SUM_SCALE) for v in values[4:])
+    for order in (values, values[::-1]):
+        t = con.create_table("t", ibis.memtable({"x": order}), overwrite=True)
+        assert int(t.aggregate(s=whole_sum(t.x)).execute()["s"].iloc[0]) == expected
+    assert expected > 2**63

@@ -25,7 +25,6 @@ from typing import Any, ClassVar
 import ibis
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
@@ -36,15 +35,17 @@ from auditor.checks._groups import Comparison, compare_groups
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
 from auditor.checks._work import (
+    SUM_SCALE,
     WorkCells,
-    exact_sum,
     order_covariates,
+    scaled_sum,
+    whole_sum,
     with_stratum_means,
     work_cells,
 )
 from auditor.stats import GroupEffect, within_effect
 from auditor.stats._dist import t_sf
-from auditor.stats._effect import kish, t_df
+from auditor.stats._effect import t_df
 
 __all__ = ["AnomalousPrices", "SegmentPrices"]
 
@@ -84,7 +85,6 @@ class SegmentPrices:
             reference = sorted(segments, key=lambda g: (-orders_of[g], g))[0]
         joint = _joint_fit(context, units, segment_cells, segments, reference, used)
         labels = joint.labels
-        n_of = joint.units_of
         geometric = {
             g: float(np.exp(v))
             for g, v in group_rates(
@@ -130,47 +130,67 @@ class SegmentPrices:
                 "model": "all segments in one fit (segment dummies), strata absorbed",
             },
         )
+        # Every cluster comes from a grouping of units, so each has data.
+        present = np.ones(len(labels), dtype=bool)
         return compare_groups(
-            context, spec, labels, n_of > 0, effect, lambda keep: int(n_of[keep].sum()),
-            reference=reference,
-        )  # fmt: skip
+            context, spec, labels, present, effect, joint.units_of, reference=reference
+        )
 
 
 class _JointFit:
     """Log price on segment dummies, trip covariates and absorbed strata, over all
-    segments at once; cluster-robust by customer from per-customer scores."""
+    segments at once; cluster-robust by customer from per-customer scores.
+
+    The engine sums the scores per customer and then, per segment, their products and
+    the customers' information on each segment effect; no row per customer leaves the
+    engine. Clusters are therefore known per segment only: ``labels`` has one entry per
+    cluster, in blocks of ``block`` (segment index), and ``units`` the units per segment.
+    """
 
     def __init__(
         self,
         beta: NDArray[np.float64],
         cov: NDArray[np.float64],
         dummies: list[str],
-        labels: NDArray[np.object_],
-        info: NDArray[np.float64],
-        units_of: NDArray[np.float64],
+        segments: list[str],
+        clusters: NDArray[np.int64],
+        units: NDArray[np.int64],
+        info_sum: NDArray[np.float64],
+        info_sq: NDArray[np.float64],
         n_units: int,
     ) -> None:
-        self.beta, self.cov, self.dummies = beta, cov, dummies
-        self.labels, self.info, self.units_of, self.n_units = labels, info, units_of, n_units
+        self.beta, self.cov, self.dummies, self.segments = beta, cov, dummies, segments
+        self.clusters, self.units, self.n_units = clusters, units, n_units
+        self.info_sum, self.info_sq = info_sum, info_sq
+        self.block = np.repeat(np.arange(len(segments), dtype=np.int64), clusters)
+        self.labels = np.asarray(segments, dtype=object)[self.block]
+
+    def units_of(self, keep: NDArray[np.bool_]) -> int:
+        """Units of the kept clusters (whole segments: comparisons keep or drop both)."""
+        kept = np.bincount(self.block[keep], minlength=len(self.segments)) > 0
+        return int(self.units[kept].sum())
+
+    def _kish(self, j: int, sides: NDArray[np.bool_]) -> float:
+        """Kish effective clusters of the segments ``sides`` on dummy ``j``'s information."""
+        total, squares = float(self.info_sum[sides, j].sum()), float(self.info_sq[sides, j].sum())
+        return total * total / squares if squares > 0 else 0.0
 
     def effect(self, group: str) -> GroupEffect:
         j = self.dummies.index(group)
         b, se = float(self.beta[j]), float(np.sqrt(max(self.cov[j, j], 0.0)))
-        lab = self.labels
-        side_g = lab == group
-        side_r = ~np.isin(lab, self.dummies)
-        eff_g = kish(self.info[:, j], side_g)
-        eff_r = kish(self.info[:, j], side_r)
+        side_g = np.array([g == group for g in self.segments])
+        side_r = np.array([g not in self.dummies for g in self.segments])
+        eff_g, eff_r = self._kish(j, side_g), self._kish(j, side_r)
         df = t_df(eff_g, eff_r)
         p = float(2 * t_sf(abs(b / se), df)) if se > 0 else float("nan")
         return GroupEffect(
-            b, se, df, p, int(side_g.sum()), int(side_r.sum()), self.n_units,
-            "wls_within_strata_trip_joint", False, eff_g, eff_r,
+            b, se, df, p, int(self.clusters[side_g].sum()), int(self.clusters[side_r].sum()),
+            self.n_units, "wls_within_strata_trip_joint", False, eff_g, eff_r,
         )  # fmt: skip
 
 
 def _joint_fit(
-    context: CheckContext,
+    context: Any,
     units: Table,
     segment_cells: WorkCells,
     segments: list[str],
@@ -185,11 +205,13 @@ def _joint_fit(
     ) if dummies else np.empty((len(seg_of_cell), 0))  # fmt: skip
     fit = cells.fit(treat) if dummies else None
     if fit is None:
+        nothing = np.empty(0, np.int64)
         return _JointFit(
-            np.empty(0), np.empty((0, 0)), [], np.empty(0, dtype=object), np.empty((0, 0)),
-            np.empty(0), 0,
+            np.empty(0), np.empty((0, 0)), [], [], nothing, nothing, np.empty((0, 0)),
+            np.empty((0, 0)), 0,
         )  # fmt: skip
     q, k = len(dummies), cells.k
+    p = q + k
     jn, terms = with_stratum_means(
         context, units, segment_cells, used, "fx_segment_means",
         {f"_tbar{j}": cells.n * treat[:, j] for j in range(q)},
@@ -203,27 +225,54 @@ def _joint_fit(
         resid = resid - d[i] * float(fit.beta[i])
     for i in range(k):
         resid = resid - e_z[i] * float(fit.beta[q + i])
-    sums = {f"u{i}": exact_sum(x * resid) for i, x in enumerate(d + e_z)}
-    sums |= {f"h{i}": exact_sum(x * x) for i, x in enumerate(d)}
-    sums["n"] = ibis._.count()
-    # A cluster is a customer (worker) within a segment; the key stays two short columns
-    # (millions of customers: a concatenated key costs twice as much to group).
-    key = ["_who", "customer_segment"]
-    per = jn.group_by(key).aggregate(**sums).order_by(key).to_pyarrow()
-    scores = np.column_stack([per[f"u{i}"].to_numpy() for i in range(q + k)])
-    info = np.column_stack([per[f"h{i}"].to_numpy() for i in range(q)])
-    segment = pc.dictionary_encode(per["customer_segment"].combine_chunks())
-    labels = np.asarray(segment.dictionary.to_pylist(), dtype=object)[np.asarray(segment.indices)]
-    g = per.num_rows
+    # Per cluster (a customer, or worker, within a segment; the key stays two short
+    # columns: a concatenated key costs twice as much to group), each score and each
+    # information term as an integer multiple of 1 / SUM_SCALE ...
+    sums = {f"u{i}": scaled_sum(x * resid) for i, x in enumerate(d + e_z)}
+    sums |= {f"h{i}": scaled_sum(x * x) for i, x in enumerate(d)}
+    per = jn.group_by(["_who", "customer_segment"]).aggregate(n=ibis._.count(), **sums)
+    # ... whose products, each rounded to a multiple of 1 / SUM_SCALE, are summed per
+    # segment as integers: the engine adds 64-bit integers exactly (in 128 bits), so the
+    # sums do not depend on the order of the millions of customers.
+    u = [per[f"u{i}"] / SUM_SCALE for i in range(p)]
+    h = [per[f"h{i}"] / SUM_SCALE for i in range(q)]
+    agg: dict[str, Any] = {"clusters": ibis._.count(), "units": per.n.sum()}
+    agg |= {f"m{i}_{j}": whole_sum(u[i] * u[j]) for i in range(p) for j in range(i, p)}
+    agg |= {f"hs{i}": whole_sum(h[i]) for i in range(q)}
+    agg |= {f"hh{i}": whole_sum(h[i] * h[i]) for i in range(q)}
+    by_segment = (
+        per.group_by("customer_segment")
+        .aggregate(**agg)
+        .order_by("customer_segment")
+        .to_pyarrow()
+        .to_pylist()
+    )
+    scale = int(SUM_SCALE)
+    meat_int = [[0] * p for _ in range(p)]
+    for row in by_segment:
+        for i in range(p):
+            for j in range(i, p):
+                meat_int[i][j] += int(row[f"m{i}_{j}"])
+    meat = np.array([[meat_int[min(i, j)][max(i, j)] / scale for j in range(p)] for i in range(p)])
+    present = [str(row["customer_segment"]) for row in by_segment]
+    info_sum = np.array(
+        [[int(row[f"hs{j}"]) / scale for j in range(q)] for row in by_segment]
+    ).reshape(len(by_segment), q)
+    info_sq = np.array(
+        [[int(row[f"hh{j}"]) / scale for j in range(q)] for row in by_segment]
+    ).reshape(len(by_segment), q)
+    clusters = np.array([int(row["clusters"]) for row in by_segment], dtype=np.int64)
+    g = int(clusters.sum())
     n_units = float(cells.n.sum())
-    p = q + k
     strata_n = cells.n_strata()
     bread = np.linalg.inv(cells.normal_matrix(treat))
     correction = g / max(g - 1, 1) * (n_units - 1) / max(n_units - p - strata_n, 1)
-    cov = bread @ (scores.T @ scores) @ bread * correction
+    cov = bread @ meat @ bread * correction
     return _JointFit(
-        fit.beta, cov, dummies, labels, info, per["n"].to_numpy().astype(float), int(n_units)
-    )
+        fit.beta, cov, dummies, present, clusters,
+        np.array([int(row["units"]) for row in by_segment], dtype=np.int64),
+        info_sum, info_sq, int(n_units),
+    )  # fmt: skip
 
 
 @register
