@@ -97,6 +97,7 @@ class CellMoments:
         if len(self.cluster) and int(self.cluster.max()) >= g:
             raise ValueError(f"cluster codes reach {int(self.cluster.max())}, but {g} clusters")
         self._cache: dict[str, Any] | None = None
+        self._members: Any = None
 
     @classmethod
     def from_cells(
@@ -191,8 +192,25 @@ class CellMoments:
         )  # fmt: skip
 
     def _by_cluster(self, weights: NDArray[Any]) -> NDArray[np.float64]:
-        sums = np.bincount(self.cluster, weights=weights, minlength=self.n_clusters)
-        return sums.astype(np.float64, copy=False)
+        """Sums of ``weights`` (cells,) or (cells, j) per cluster: (G,) or (G, j).
+
+        A product with the cluster-by-cell incidence matrix, whose rows list each
+        cluster's cells in cell order: the additions are those of ``np.bincount``, in the
+        same order (the same bits), but all columns go in one pass, several times faster
+        than a ``bincount`` per column."""
+        if self._members is None:
+            from scipy.sparse import csr_array  # imported on first use (see stats._dist)
+
+            m, g = len(self.cluster), self.n_clusters
+            if m and bool(np.all(self.cluster[1:] >= self.cluster[:-1])):
+                cells = np.arange(m)  # already grouped by cluster (as the engine sends them)
+            else:
+                cells = np.argsort(self.cluster, kind="stable")
+            starts = np.zeros(g + 1, np.int64)
+            np.cumsum(np.bincount(self.cluster, minlength=g), out=starts[1:])
+            self._members = csr_array((np.ones(m), cells, starts), shape=(g, m))
+        sums = self._members @ np.asarray(weights, dtype=np.float64)
+        return np.asarray(sums, dtype=np.float64)
 
     def _z_parts(self) -> dict[str, Any]:
         """What does not depend on group labels (cached): stratum means, the covariate
@@ -215,9 +233,7 @@ class CellMoments:
         e_z = self.sz - n[:, None] * zb
         e_y = self.sy - n * yb
         # sum_cell (y - yb)(z - zb) = syz - [sy zb + yb e_z]; the bracket is per cell.
-        b_z_g = np.empty((g, k))
-        for j in range(k):
-            b_z_g[:, j] = self.syz[:, j] - self._by_cluster(self.sy * zb[:, j] + yb * e_z[:, j])
+        b_z_g = self.syz - self._by_cluster(self.sy[:, None] * zb + yb[:, None] * e_z).reshape(g, k)
         # Summed over all clusters, the corrections are two matrix products.
         a_zz = self.szz.sum(axis=0) - self.sz.T @ zb - zb.T @ e_z
         a_zz = (a_zz + a_zz.T) / 2
@@ -257,32 +273,34 @@ class CellMoments:
         b_t, b_z = beta[:q], beta[q:]
         d_bt = d @ b_t
         resid_t = e_y - n * d_bt - e_z @ b_z
-        scores = np.empty((g, p))
-        for j in range(q):
-            scores[:, j] = np.bincount(self.cluster, weights=d[:, j] * resid_t, minlength=g)
-        for j in range(k):
-            scores[:, q + j] = np.bincount(self.cluster, weights=e_z[:, j] * d_bt, minlength=g)
-        if k:
-            scores[:, q:] = zp["b_z_g"] - scores[:, q:] - self._a_zz_times(b_z, zp)
-        info = np.column_stack(
-            [np.bincount(self.cluster, weights=n * d[:, j] ** 2, minlength=g) for j in range(q)]
+        # Every per-cluster sum the scores and information need, in one pass: for the
+        # treat columns d (resid_t), for the covariates e_z d_bt and the cells' part of
+        # (sum z~ z~') b_z, and n d^2 for the information.
+        zb_b, ez_b = zp["zb"] @ b_z, e_z @ b_z
+        parts = np.concatenate(
+            [
+                d * resid_t[:, None],
+                e_z * d_bt[:, None],
+                self.sz * zb_b[:, None] + zp["zb"] * ez_b[:, None],
+                d * d * n[:, None],
+                n[:, None],
+            ],
+            axis=1,
         )
-        clusters = int(np.count_nonzero(np.bincount(self.cluster, weights=n, minlength=g)))
+        sums = self._by_cluster(parts).reshape(g, 2 * q + 2 * k + 1)
+        scores = np.empty((g, p))
+        scores[:, :q] = sums[:, :q]
+        if k:
+            a_zz_b = self.szz @ b_z - sums[:, q + k : q + 2 * k]
+            scores[:, q:] = zp["b_z_g"] - sums[:, q : q + k] - a_zz_b
+        info = sums[:, q + 2 * k : 2 * q + 2 * k]
+        clusters = int(np.count_nonzero(sums[:, -1]))
         units = float(n.sum())
         correction = clusters / max(clusters - 1, 1) * (units - 1) / max(
             units - p - zp["strata"], 1
         )  # fmt: skip
         cov = bread @ (scores.T @ scores) @ bread * correction
         return Fit(beta, cov, info, clusters, units)
-
-    def _a_zz_times(self, b: NDArray[np.float64], zp: dict[str, Any]) -> NDArray[np.float64]:
-        """Per cluster, ``(sum z~ z~') b``: ``Szz_g b`` less the cells' corrections
-        ``sz (zb'b) + zb (e_z'b)`` (k sums over cells, not k^2)."""
-        zb_b, ez_b = zp["zb"] @ b, zp["e_z"] @ b
-        out = self.szz @ b
-        for i in range(self.k):
-            out[:, i] -= self._by_cluster(self.sz[:, i] * zb_b + zp["zb"][:, i] * ez_b)
-        return out
 
     def _xtx(self, d: NDArray[np.float64], zp: dict[str, Any]) -> NDArray[np.float64]:
         q, k = d.shape[1], self.k
