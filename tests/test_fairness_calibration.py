@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pytest
 import statsmodels.api as sm
 
@@ -359,3 +360,51 @@ def test_whole_sum_is_exact_past_64_bits_and_order_free() -> None:
         t = con.create_table("t", ibis.memtable({"x": order}), overwrite=True)
         assert int(t.aggregate(s=whole_sum(t.x)).execute()["s"].iloc[0]) == expected
     assert expected > 2**63
+
+
+def test_cells_summed_again_over_segments_equal_the_direct_grouping() -> None:
+    """PRC-01 and PRC-02 share one grouping per segment and stratum: summed again over
+    segments (PRC-02) or filtered to orders with a segment (PRC-01), the cells are
+    bit-for-bit those of a grouping of their own."""
+    import ibis
+
+    from auditor.checks._work import cell_table, few_cluster_cells, work_cells
+
+    rng = np.random.default_rng(13)
+    n = 5000
+    segment = rng.choice(np.array(["app", "ios", "web", None], dtype=object), n)
+    frame = {
+        "customer_segment": segment,
+        "zone": rng.choice(["Z1", "Z2", "Z3"], n),
+        "service": rng.choice(["ride", "food"], n),
+        "weekend": rng.random(n) < 0.3,
+        "hour": rng.integers(0, 5, n).astype(np.int8),
+        "y": rng.normal(3, 0.5, n),
+        "distance_km": np.where(rng.random(n) < 0.01, 0.0, np.exp(rng.normal(1, 0.5, n))),
+        "trip_minutes": np.exp(rng.normal(2.5, 0.4, n)),
+    }
+    used = ("distance_km", "trip_minutes")
+    con = ibis.duckdb.connect()
+    units = con.create_table("units", ibis.memtable(frame))
+    keys = ("_seg", "zone", "service", "weekend", "hour")
+    shared = cell_table(units.mutate(_seg=units.customer_segment), keys, used)
+    with_segment = units.filter(units.customer_segment.notnull())
+    pairs = [
+        (
+            few_cluster_cells(shared, "service"),
+            work_cells(units, "service", used, few_clusters=True),
+        ),
+        (
+            few_cluster_cells(shared, "_seg", pc.is_valid(shared.table["_seg"])),
+            work_cells(
+                with_segment.mutate(_seg=with_segment.customer_segment), "_seg", used,
+                few_clusters=True,
+            ),
+        ),
+    ]  # fmt: skip
+    for got, own in pairs:
+        assert (got.units, got.excluded) == (own.units, own.excluded)
+        assert list(got.cluster_ids) == list(own.cluster_ids)
+        for name in ("n", "sy", "sz", "syy", "szz", "syz", "stratum", "cluster"):
+            np.testing.assert_array_equal(getattr(got.cells, name), getattr(own.cells, name))
+    assert pairs[0][0].units + pairs[0][0].excluded == n

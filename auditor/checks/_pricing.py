@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
@@ -36,7 +37,10 @@ from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
 from auditor.checks._work import (
     SUM_SCALE,
+    CellTable,
     WorkCells,
+    cell_table,
+    few_cluster_cells,
     order_covariates,
     scaled_sum,
     whole_sum,
@@ -53,6 +57,23 @@ _Z_LEAD = 5.0
 """Robust z beyond which a price is a lead (5 MADs: about 1 in 3 million for normal noise)."""
 _MAX_LEADS = 200
 """Most leads listed; the count of all beyond the bound is reported."""
+
+
+def fare_cells(context: CheckContext) -> CellTable:
+    """Every moment of log fare base per customer segment and stratum (one grouping of
+    the priced orders, shared by PRC-01 and PRC-02; computed once per audit). The
+    segment is NULL where an order has none; without a ``customer_segment`` column the
+    cells are per stratum only."""
+
+    def make() -> CellTable:
+        units = order_units(context, "fare_base")
+        used = order_covariates(context)
+        if "customer_segment" in context.package.tables["orders"].columns_present:
+            keys = ("_seg", "zone", "service", "weekend", "hour")
+            return cell_table(units.mutate(_seg=units.customer_segment), keys, used)
+        return cell_table(units, ("service", "zone", "weekend", "hour"), used)
+
+    return context.memo("cells:fare_base", make)  # type: ignore[no-any-return]
 
 
 @register
@@ -73,9 +94,8 @@ class SegmentPrices:
         unit = "customers" if by_customer else "workers"
         # Pass 1: moments per segment and stratum (small), for the joint fit of all
         # segments; pass 2: each customer's score at that fit (one row per customer).
-        segment_cells = work_cells(
-            units.mutate(_seg=units.customer_segment), "_seg", used, few_clusters=True
-        )
+        fare = fare_cells(context)
+        segment_cells = few_cluster_cells(fare, "_seg", pc.is_valid(fare.table["_seg"]))
         segments = [str(v) for v in segment_cells.cluster_ids]
         n_seg = np.bincount(segment_cells.cells.cluster, weights=segment_cells.cells.n)
         reference = context.config.fairness.reference_groups.get("customer_segment")
@@ -286,7 +306,7 @@ class AnomalousPrices:
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         units = order_units(context, "fare_base")
         # Moments per stratum only (the cluster is the service, constant in a stratum).
-        work = work_cells(units, "service", order_covariates(context), few_clusters=True)
+        work = few_cluster_cells(fare_cells(context), "service")
         common = Finding(
             check=self.id,
             status=Status.PASS,

@@ -33,9 +33,12 @@ from auditor.stats import CellMoments
 
 __all__ = [
     "COVARIATES",
+    "CellTable",
     "WorkCells",
+    "cell_table",
     "covariate_terms",
     "exact_sum",
+    "few_cluster_cells",
     "order_covariates",
     "scaled_sum",
     "usable_covariates",
@@ -137,21 +140,32 @@ def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
     return terms
 
 
-def work_cells(
-    units: Table, cluster: str, used: tuple[str, ...], *, few_clusters: bool = False
-) -> WorkCells:
-    """Cell moments of ``units`` (columns ``y``, ``zone``, ``service``, ``weekend``,
-    ``hour``, the ``used`` trip covariates and ``cluster``): first moments by cluster and
-    stratum, second moments by cluster, in two groupings of the units. Units with a
-    missing outcome or a missing or non-positive covariate are counted
-    (``n_all``) but left out of the moments.
+@dataclass(frozen=True, slots=True, eq=False)
+class CellTable:
+    """Every moment of the units summed per cell of ``keys`` (one grouping), in the
+    order of ``keys``; for clusters with millions of units (services, segments), whose
+    second moments would leave the exact range if summed per cluster in the engine.
 
-    A cluster's second moments are summed exactly while its units stay under about
-    100,000 (see ``SUM_SCALE``): true of workers and customers. With ``few_clusters``
-    (a cluster is a service or a customer segment, with millions of units), there are
-    few cells, and every moment is summed per cell in one grouping and added up per
-    cluster in NumPy, in the cells' fixed order."""
-    by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
+    Attributes:
+        table: one row per cell: the keys, ``n_all``, ``n``, ``sy``, ``sz_i``, ``syy``,
+            ``syz_i`` and the distinct ``szz_i_j``.
+        keys: the grouping keys: ``zone``, ``service``, ``weekend``, ``hour`` and others
+            (e.g. a customer segment).
+        terms: names of the covariate terms.
+        product_sum: the ``szz`` column holding each product of two terms.
+    """
+
+    table: pa.Table
+    keys: tuple[str, ...]
+    terms: tuple[str, ...]
+    product_sum: dict[tuple[int, int], str]
+
+
+def _moment_sums(
+    units: Table, by: list[str], used: tuple[str, ...]
+) -> tuple[Table, dict[str, Any], dict[str, Any], list[str], dict[tuple[int, int], str]]:
+    """The units' moment terms (the outcome and the covariate terms, NULL where a unit is
+    left out) and the engine sums of their first and second moments."""
     ok = units.y.notnull() & ~units.y.isinf() & ~units.y.isnan()
     for c in used:
         ok &= (units[c] > 0).fill_null(False)
@@ -175,9 +189,6 @@ def work_cells(
         power["log_product"] = (1, 1)
     names = list(terms)
     z = step1.select(*by, "y", **terms)
-    # First moments per cell (1.7 M cells for 15 M offers), second moments per cluster
-    # (23,000 workers): summed per cell, the second moments were the costliest part of
-    # the grouping (and spilled), and the fit needs them only per cluster.
     first: dict[str, Any] = {"n": z.y.count(), "sy": exact_sum(z.y)}
     first |= {f"sz_{i}": exact_sum(z[a]) for i, a in enumerate(names)}
     second: dict[str, Any] = {
@@ -197,20 +208,86 @@ def work_cells(
                 seen[monomial] = f"szz_{i}_{j}"
                 second[seen[monomial]] = exact_sum(z[a_name] * z[names[j]])
             product_sum[(i, j)] = seen[monomial]
+    return z, first, second, names, product_sum
+
+
+def cell_table(units: Table, keys: tuple[str, ...], used: tuple[str, ...]) -> CellTable:
+    """Every moment of ``units`` per cell of ``keys`` (which must include ``zone``,
+    ``service``, ``weekend`` and ``hour``), in one grouping, in the keys' order."""
+    z, first, second, names, product_sum = _moment_sums(units, list(keys), used)
     # A fixed row order: the engine returns groups in any order, and sums over cells in
     # another order differ in their last bits (reruns must be byte-identical).
+    table = z.group_by(list(keys)).aggregate(**(first | second)).order_by(list(keys))
+    return CellTable(table.to_pyarrow(), keys, tuple(names), product_sum)
+
+
+def few_cluster_cells(cells: CellTable, cluster: str, rows: pa.Array | None = None) -> WorkCells:
+    """Work cells of ``cells`` clustered by ``cluster`` (a key of ``cells``, or
+    ``service``): the ``rows`` kept (all by default), summed over the keys that are not
+    ``cluster`` or a stratum key, and the moments of each cluster added up from its
+    cells in NumPy, in the cells' fixed order.
+
+    Every moment is a sum of integer multiples of ``1 / SUM_SCALE``, so summing cells
+    again is exact, in any order."""
+    table = cells.table if rows is None else cells.table.filter(rows)
+    stratum_keys = ["zone", "service", "weekend", "hour"]
+    by = [cluster] + [c for c in stratum_keys if c != cluster]
+    if set(cells.keys) != set(by):
+        sums = [c for c in table.column_names if c not in cells.keys]
+        grouped = table.group_by(by).aggregate([(c, "sum") for c in sums])
+        table = pa.table(
+            {c: grouped[c] for c in by} | {c: grouped[f"{c}_sum"] for c in sums}
+        ).sort_by([(c, "ascending") for c in by])
+    total_units = int(pc.sum(table["n_all"]).as_py() or 0)
+    kept = table.filter(pc.greater(table["n"], 0))
+    return _cells_from(
+        kept, cluster, len(cells.terms), cells.product_sum, None, total_units, cells.terms
+    )
+
+
+def work_cells(
+    units: Table, cluster: str, used: tuple[str, ...], *, few_clusters: bool = False
+) -> WorkCells:
+    """Cell moments of ``units`` (columns ``y``, ``zone``, ``service``, ``weekend``,
+    ``hour``, the ``used`` trip covariates and ``cluster``): first moments by cluster and
+    stratum, second moments by cluster, in two groupings of the units. Units with a
+    missing outcome or a missing or non-positive covariate are counted
+    (``n_all``) but left out of the moments.
+
+    A cluster's second moments are summed exactly while its units stay under about
+    100,000 (see ``SUM_SCALE``): true of workers and customers. With ``few_clusters``
+    (a cluster is a service or a customer segment, with millions of units), there are
+    few cells, and every moment is summed per cell in one grouping and added up per
+    cluster in NumPy, in the cells' fixed order (:func:`cell_table`)."""
+    by = [cluster] + [c for c in ("zone", "service", "weekend", "hour") if c != cluster]
     if few_clusters:
-        everything = z.group_by(by).aggregate(**(first | second)).order_by(by).to_pyarrow()
-        total_units = int(pc.sum(everything["n_all"]).as_py() or 0)
-        table = everything.filter(pc.greater(everything["n"], 0))
-        per_cluster = None
-    else:
-        grouped = z.group_by(by).aggregate(**first)
-        table = grouped.filter(grouped.n > 0).order_by(by).to_pyarrow()
-        per_cluster = z.group_by(cluster).aggregate(**second).to_pyarrow()
-        total_units = int(pc.sum(per_cluster["n_all"]).as_py() or 0)
+        return few_cluster_cells(cell_table(units, tuple(by), used), cluster)
+    z, first, second, names, product_sum = _moment_sums(units, by, used)
+    # First moments per cell (1.7 M cells for 15 M offers), second moments per cluster
+    # (23,000 workers): summed per cell, the second moments were the costliest part of
+    # the grouping (and spilled), and the fit needs them only per cluster. The cells in
+    # a fixed order: sums over cells in another order differ in their last bits.
+    grouped = z.group_by(by).aggregate(**first)
+    table = grouped.filter(grouped.n > 0).order_by(by).to_pyarrow()
+    per_cluster = z.group_by(cluster).aggregate(**second).to_pyarrow()
+    total_units = int(pc.sum(per_cluster["n_all"]).as_py() or 0)
+    return _cells_from(
+        table, cluster, len(names), product_sum, per_cluster, total_units, tuple(names)
+    )
+
+
+def _cells_from(
+    table: pa.Table,
+    cluster: str,
+    k: int,
+    product_sum: dict[tuple[int, int], str],
+    per_cluster: pa.Table | None,
+    total_units: int,
+    names: tuple[str, ...],
+) -> WorkCells:
+    """WorkCells from the cells with units (``table``, in a fixed order) and either the
+    second moments per cluster (``per_cluster``) or per cell (in ``table``)."""
     m = table.num_rows
-    k = len(names)
     col = lambda name: table[name].to_numpy().astype(np.float64) if m else np.empty(0)  # noqa: E731
     sz = np.column_stack([col(f"sz_{i}") for i in range(k)]) if k else np.empty((m, 0))
     keys: dict[str, NDArray[np.int64]] = {}
@@ -239,7 +316,7 @@ def work_cells(
     else:
         cells = _with_cluster_moments(n, col("sy"), sz, stratum, cl, ids, per_cluster, product_sum)
     kept_units = int(n.sum())
-    return WorkCells(cells, keys, ids, tuple(names), total_units - kept_units, kept_units, values)
+    return WorkCells(cells, keys, ids, names, total_units - kept_units, kept_units, values)
 
 
 def _with_cluster_moments(
