@@ -163,3 +163,22 @@ def test_algorithmic_view_is_separate_and_labelled(planted: tuple[AuditResult, d
     assert view is not None and {"ratio", "ci", "p_value"} <= set(view)
     # The headline does not condition on tier; the adjusted view is reported beside it.
     assert f.estimate != view["ratio"]
+
+
+def test_listed_price_leads_are_the_top_of_the_full_ranking(
+    demo_result: AuditResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more leads than are listed, the count still covers every lead, and the list is
+    the head of the whole ranking (largest robust z first, ties by order ID)."""
+    from conftest import DEMO, DEMO_CONFIG
+
+    import auditor.checks._pricing as pricing
+
+    full = pick(demo_result, "PRC-02")
+    assert full.data["leads"] == full.data["leads_listed"] > 8
+    monkeypatch.setattr(pricing, "_MAX_LEADS", 8)
+    short = pick(audit(DEMO, DEMO_CONFIG, checks=("PRC-02",)), "PRC-02")
+    assert short.data["leads"] == full.data["leads"]
+    assert short.data["leads_listed"] == 8
+    assert list(short.evidence["order_id"]) == list(full.evidence["order_id"][:8])
+    assert list(short.evidence["robust_z"]) == list(full.evidence["robust_z"][:8])

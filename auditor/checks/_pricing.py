@@ -378,13 +378,14 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
     resid = j.y - j._ybar
     for i, name in enumerate(terms):
         resid = resid - (j[name] - j[f"_zbar{i}"]) * float(gamma[i])
-    r = j.mutate(_r=resid)
-    # Median and MAD from one pass: the residuals come out as one array (8 bytes an
-    # order), and the median does not depend on their order.
-    values = r.select("_r").to_pyarrow()["_r"].to_numpy()
-    values = values[~np.isnan(values)]  # as the engine's median, which skips NULLs
-    centre = float(np.median(values)) if len(values) else float("nan")
-    mad = float(np.median(np.abs(values - centre))) * 1.4826 if len(values) else float("nan")
+    # Median, MAD and the leads from one pass: the residuals come out with their row
+    # number (16 bytes an order), and the median does not depend on their order.
+    got = j.select("_row", _r=resid).to_pyarrow()
+    values = got["_r"].to_numpy(zero_copy_only=False).astype(np.float64)
+    row_of = got["_row"].to_numpy(zero_copy_only=False).astype(np.int64)
+    valid = ~np.isnan(values)  # as the engine's median, which skips NULLs
+    centre = float(np.median(values[valid])) if valid.any() else float("nan")
+    mad = float(np.median(np.abs(values[valid] - centre))) * 1.4826 if valid.any() else float("nan")
     if not mad > 0:
         return (
             pd.DataFrame(
@@ -402,16 +403,26 @@ def _leads(context: CheckContext, units: Table, work: WorkCells) -> tuple[pd.Dat
             0,
             mad,
         )
-    z = (r._r - centre) / mad
-    hits = r.mutate(_z=z).filter(z.abs() > _Z_LEAD)
-    n_hit = int(np.count_nonzero(np.abs((values - centre) / mad) > _Z_LEAD))
-    top = (
-        hits.order_by([hits._z.abs().desc(), hits.order_id])
-        .limit(_MAX_LEADS)
-        .select("order_id", "service", "zone", "customer_price", "_r", "_z")
+    with np.errstate(invalid="ignore"):
+        z = (values - centre) / mad
+        hit = np.abs(z) > _Z_LEAD
+    n_hit = int(np.count_nonzero(hit))
+    # The largest |z| first, ties by order ID: every hit as large as the _MAX_LEADS-th
+    # largest is fetched (ties included), then ranked with its order ID.
+    size = np.abs(z[hit])
+    floor = -np.partition(-size, _MAX_LEADS - 1)[_MAX_LEADS - 1] if n_hit > _MAX_LEADS else 0.0
+    chosen = hit & (np.abs(z) >= floor)
+    picked = pd.DataFrame({"_row": row_of[chosen], "_r": values[chosen], "_z": z[chosen]})
+    rows = (
+        units.filter(units._row.isin([int(r) for r in picked["_row"]]))
+        .select("_row", "order_id", "service", "zone", "customer_price")
         .to_pyarrow()
         .to_pandas()
     )
+    top = rows.merge(picked, on="_row", validate="one_to_one")
+    top["_abs"] = top["_z"].abs()
+    top = top.sort_values(["_abs", "order_id"], ascending=[False, True], kind="stable")
+    top = top.head(_MAX_LEADS).reset_index(drop=True)
     leads = pd.DataFrame(
         {
             "check": "PRC-02",
