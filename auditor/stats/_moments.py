@@ -191,16 +191,17 @@ class CellMoments:
             syy=self.syy, szz=np.empty((g, 0, 0)), syz=np.empty((g, 0)),
         )  # fmt: skip
 
-    def _by_cluster(self, weights: NDArray[Any]) -> NDArray[np.float64]:
-        """Sums of ``weights`` (cells,) or (cells, j) per cluster: (G,) or (G, j).
+    def _by_cluster(
+        self, values: NDArray[Any], weights: NDArray[Any] | None = None
+    ) -> NDArray[np.float64]:
+        """Sums per cluster of ``values`` (cells,) or (cells, j), each cell's row times its
+        ``weights`` entry if given: (G,) or (G, j).
 
-        A product with the cluster-by-cell incidence matrix, whose rows list each
-        cluster's cells in cell order: the additions are those of ``np.bincount``, in the
-        same order (the same bits), but all columns go in one pass, several times faster
-        than a ``bincount`` per column."""
+        A product with the cluster-by-cell incidence matrix (the weights as its entries),
+        whose rows list each cluster's cells in cell order: the products and additions of
+        ``np.bincount(cluster, weights * values[:, i])``, in the same order, but all
+        columns in one pass and with no cells-by-columns temporary."""
         if self._members is None:
-            from scipy.sparse import csr_array  # imported on first use (see stats._dist)
-
             m, g = len(self.cluster), self.n_clusters
             if m and bool(np.all(self.cluster[1:] >= self.cluster[:-1])):
                 cells = np.arange(m)  # already grouped by cluster (as the engine sends them)
@@ -208,9 +209,13 @@ class CellMoments:
                 cells = np.argsort(self.cluster, kind="stable")
             starts = np.zeros(g + 1, np.int64)
             np.cumsum(np.bincount(self.cluster, minlength=g), out=starts[1:])
-            self._members = csr_array((np.ones(m), cells, starts), shape=(g, m))
-        sums = self._members @ np.asarray(weights, dtype=np.float64)
-        return np.asarray(sums, dtype=np.float64)
+            self._members = (cells, starts)
+        from scipy.sparse import csr_array  # imported on first use (see stats._dist)
+
+        cells, starts = self._members
+        entries = np.ones(len(cells)) if weights is None else np.asarray(weights, np.float64)[cells]
+        matrix = csr_array((entries, cells, starts), shape=(self.n_clusters, len(cells)))
+        return np.asarray(matrix @ np.asarray(values, dtype=np.float64), dtype=np.float64)
 
     def _z_parts(self) -> dict[str, Any]:
         """What does not depend on group labels (cached): stratum means, the covariate
@@ -225,17 +230,19 @@ class CellMoments:
         big_n = np.bincount(self.stratum, weights=self.n, minlength=s_count)
         safe = np.where(big_n > 0, big_n, 1.0)
         k, g, n = self.k, self.n_clusters, self.n
-        zbar = np.column_stack(
+        zsum = np.column_stack(
             [np.bincount(self.stratum, weights=self.sz[:, j], minlength=s_count) for j in range(k)]
-        ) / safe[:, None] if k else np.empty((s_count, 0))  # fmt: skip
+        ) if k else np.empty((s_count, 0))  # fmt: skip
+        zbar = zsum / safe[:, None]
         ybar = np.bincount(self.stratum, weights=self.sy, minlength=s_count) / safe
         zb, yb = zbar[self.stratum], ybar[self.stratum]
         e_z = self.sz - n[:, None] * zb
         e_y = self.sy - n * yb
         # sum_cell (y - yb)(z - zb) = syz - [sy zb + yb e_z]; the bracket is per cell.
-        b_z_g = self.syz - self._by_cluster(self.sy[:, None] * zb + yb[:, None] * e_z).reshape(g, k)
-        # Summed over all clusters, the corrections are two matrix products.
-        a_zz = self.szz.sum(axis=0) - self.sz.T @ zb - zb.T @ e_z
+        b_z_g = self.syz - (self._by_cluster(zb, self.sy) + self._by_cluster(e_z, yb)).reshape(g, k)
+        # Summed over all clusters, the corrections are sum_s N_s zbar_s zbar_s' (the
+        # cross term sum_s zbar_s (sum of e_z in s)' is zero): a product of S x k arrays.
+        a_zz = self.szz.sum(axis=0) - zsum.T @ zbar
         a_zz = (a_zz + a_zz.T) / 2
         self._cache = {
             "big_n": big_n,
@@ -273,28 +280,20 @@ class CellMoments:
         b_t, b_z = beta[:q], beta[q:]
         d_bt = d @ b_t
         resid_t = e_y - n * d_bt - e_z @ b_z
-        # Every per-cluster sum the scores and information need, in one pass: for the
-        # treat columns d (resid_t), for the covariates e_z d_bt and the cells' part of
+        # The per-cluster sums the scores and information need, as weighted sums of the
+        # cells' columns (no cells-by-columns temporaries): for the treat columns d
+        # (weighted by resid_t), for the covariates e_z d_bt and the cells' part of
         # (sum z~ z~') b_z, and n d^2 for the information.
-        zb_b, ez_b = zp["zb"] @ b_z, e_z @ b_z
-        parts = np.concatenate(
-            [
-                d * resid_t[:, None],
-                e_z * d_bt[:, None],
-                self.sz * zb_b[:, None] + zp["zb"] * ez_b[:, None],
-                d * d * n[:, None],
-                n[:, None],
-            ],
-            axis=1,
-        )
-        sums = self._by_cluster(parts).reshape(g, 2 * q + 2 * k + 1)
         scores = np.empty((g, p))
-        scores[:, :q] = sums[:, :q]
+        scores[:, :q] = self._by_cluster(d, resid_t).reshape(g, q)
         if k:
-            a_zz_b = self.szz @ b_z - sums[:, q + k : q + 2 * k]
-            scores[:, q:] = zp["b_z_g"] - sums[:, q : q + k] - a_zz_b
-        info = sums[:, q + 2 * k : 2 * q + 2 * k]
-        clusters = int(np.count_nonzero(sums[:, -1]))
+            cells_part = self._by_cluster(self.sz, zp["zb"] @ b_z) + self._by_cluster(
+                zp["zb"], e_z @ b_z
+            )
+            a_zz_b = self.szz @ b_z - cells_part.reshape(g, k)
+            scores[:, q:] = zp["b_z_g"] - self._by_cluster(e_z, d_bt).reshape(g, k) - a_zz_b
+        info = self._by_cluster(d * d, n).reshape(g, q)
+        clusters = int(np.count_nonzero(self._by_cluster(n)))
         units = float(n.sum())
         correction = clusters / max(clusters - 1, 1) * (units - 1) / max(
             units - p - zp["strata"], 1
