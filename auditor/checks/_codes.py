@@ -34,4 +34,4 @@ def compact(codes: NDArray[np.int64]) -> NDArray[np.int64]:
     if len(codes) == 0:
         return np.asarray(codes, dtype=np.int64)
     used = np.bincount(codes) > 0
-    return (np.cumsum(used) - 1)[codes].astype(np.int64)
+    return (np.cumsum(used) - 1)[codes].astype(np.int64, copy=False)

@@ -25,7 +25,8 @@ from typing import ClassVar
 
 import ibis
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
@@ -117,6 +118,16 @@ def online_cells(engine: Engine, orders: Table, sessions: Table, codes: Table) -
     return cells, int(n_outside or 0)
 
 
+def _sorted_codes(column: pa.ChunkedArray) -> NDArray[np.int64]:
+    """Integer code of each value, numbered in the values' sorted order (as
+    ``pd.factorize(..., sort=True)``, without a Python string per row)."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    values = encoded.dictionary.to_pylist()
+    rank = np.empty(len(values), np.int64)
+    rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+    return rank[np.asarray(encoded.indices, dtype=np.int64)]
+
+
 @register
 class DispatchRate:
     """DSP-01: orders per online hour by worker group, in the same zones and hours."""
@@ -133,7 +144,7 @@ class DispatchRate:
             context.engine, context.rebuilt.orders, context.rebuilt.sessions, people.table
         )
         cells = cells_t.to_pyarrow()
-        zone = pd.factorize(cells["zone"].to_numpy(zero_copy_only=False), sort=True)[0]
+        zone = _sorted_codes(cells["zone"])
         day = cells["local_date"].cast("int32").to_numpy().astype(np.int64)
         hour = cells["hour"].to_numpy().astype(np.int64)
         code = cells["code"].to_numpy().astype(np.int64)

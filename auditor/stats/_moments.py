@@ -360,7 +360,7 @@ def _dense(codes: NDArray[np.int64]) -> NDArray[np.int64]:
     if len(codes) == 0:
         return np.asarray(codes, dtype=np.int64)
     used = np.bincount(codes) > 0
-    return (np.cumsum(used) - 1)[codes].astype(np.int64)
+    return (np.cumsum(used) - 1)[codes].astype(np.int64, copy=False)
 
 
 def t_of(fit: Fit, j: int = 0) -> tuple[float, float]:

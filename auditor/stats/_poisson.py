@@ -51,13 +51,18 @@ class RateCells:
         cluster: NDArray[np.int64],
     ) -> None:
         keep = np.asarray(exposure, dtype=np.float64) > 0
-        self.count = np.asarray(count, dtype=np.float64)[keep]
-        self.exposure = np.asarray(exposure, dtype=np.float64)[keep]
-        self.stratum = np.asarray(stratum, dtype=np.int64)[keep]
-        self.cluster = np.asarray(cluster, dtype=np.int64)[keep]
+        whole = bool(keep.all())  # usually: no copies then
+        self.count = np.asarray(count, dtype=np.float64)
+        self.exposure = np.asarray(exposure, dtype=np.float64)
+        self.stratum = np.asarray(stratum, dtype=np.int64)
+        self.cluster = np.asarray(cluster, dtype=np.int64)
+        if not whole:
+            self.count, self.exposure = self.count[keep], self.exposure[keep]
+            self.stratum, self.cluster = self.stratum[keep], self.cluster[keep]
         self.n_clusters = int(np.max(cluster)) + 1 if len(cluster) else 0
         self.n_strata = int(self.stratum.max()) + 1 if len(self.stratum) else 0
         self._y_s = np.bincount(self.stratum, weights=self.count, minlength=self.n_strata)
+        self._e_s = np.bincount(self.stratum, weights=self.exposure, minlength=self.n_strata)
 
     def information(self, treat_of_cluster: NDArray[np.bool_]) -> NDArray[Any]:
         """Each cluster's share of the information on the rate ratio at ratio 1: its sum of
@@ -65,7 +70,7 @@ class RateCells:
         stratum (0 in strata where only one side is online)."""
         t = treat_of_cluster[self.cluster]
         a = np.bincount(self.stratum, weights=self.exposure * t, minlength=self.n_strata)
-        total = np.bincount(self.stratum, weights=self.exposure, minlength=self.n_strata)
+        total = self._e_s
         p_s = np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.0)[self.stratum]
         h = self.count * (t - p_s) ** 2
         return np.bincount(self.cluster, weights=h, minlength=self.n_clusters)
@@ -74,7 +79,9 @@ class RateCells:
         """Log rate ratio of the group and its CR1 standard error, for one labelling."""
         t = treat_of_cluster[self.cluster]
         a = np.bincount(self.stratum, weights=self.exposure * t, minlength=self.n_strata)
-        b_ = np.bincount(self.stratum, weights=self.exposure * ~t, minlength=self.n_strata)
+        # The reference's exposure per stratum: all less the group's (exactly 0 where only
+        # the group is online, as the same terms are added in the same order).
+        b_ = np.maximum(self._e_s - a, 0.0)
         inform = (a > 0) & (b_ > 0) & (self._y_s > 0)
         if not inform.any():
             return math.nan, math.nan
@@ -99,17 +106,12 @@ class RateCells:
         hessian = float(np.sum(y_s * a_i * b_i * e / (a_i * e + b_i) ** 2))
         # Partialled scores per cell, summed per cluster (cells of uninformative strata
         # have treat == p_s, so they contribute nothing).
-        p_s = np.where(inform, a * e / np.where(a * e + b_ > 0, a * e + b_, 1.0), 0.0)
         denom = a * e + b_
-        mu = (
-            self.exposure
-            * np.where(t, e, 1.0)
-            * np.where(
-                denom[self.stratum] > 0,
-                self._y_s[self.stratum] / np.where(denom > 0, denom, 1.0)[self.stratum],
-                0.0,
-            )
-        )
+        safe = np.where(denom > 0, denom, 1.0)
+        p_s = np.where(inform, a * e / safe, 0.0)
+        # Fitted counts: exposure x the stratum's fitted rate (x e^b in the group).
+        rate = np.where(denom > 0, self._y_s / safe, 0.0)
+        mu = self.exposure * np.where(t, e, 1.0) * rate[self.stratum]
         u = np.where(inform[self.stratum], (t - p_s[self.stratum]) * (self.count - mu), 0.0)
         per_cluster = np.bincount(self.cluster, weights=u, minlength=self.n_clusters)
         g = int(np.count_nonzero(np.bincount(self.cluster, minlength=self.n_clusters)))
