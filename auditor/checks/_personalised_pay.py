@@ -62,6 +62,30 @@ def _spread_from_sums(
     return sigma, f, df_b, df_w
 
 
+def _spread_from_totals(
+    total_n: NDArray[Any],
+    total_s: NDArray[Any],
+    total_ss: NDArray[Any],
+    total_q: NDArray[Any],
+    total_nn: NDArray[Any],
+    w: int,
+    lost_df: int,
+) -> NDArray[Any]:
+    """sigma_u of :func:`_spread_from_sums` from its totals over workers: units, sums,
+    sums of squares, ``sum s^2 / n`` and ``sum n^2`` (arrays over replicates), for ``w``
+    workers drawn."""
+    grand = total_s / total_n
+    ssb = total_q - total_n * grand**2
+    ssw = total_ss - total_q
+    df_b = w - 1
+    df_w = total_n - w - lost_df
+    with np.errstate(invalid="ignore", divide="ignore"):
+        msb = ssb / df_b
+        msw = ssw / np.maximum(df_w, 1)
+        n0 = (total_n - total_nn / total_n) / df_b
+        return np.sqrt(np.clip((msb - msw) / n0, 0.0, None))
+
+
 def worker_spread(
     n: NDArray[Any],
     s: NDArray[Any],
@@ -88,10 +112,18 @@ def worker_spread(
     w = len(n)
     draws = np.empty(replicates)
     chunk = max(1, 4_000_000 // max(w, 1))
+    # Every sum the spread needs is linear in how often each worker is drawn, so a
+    # replicate's sums are its draw counts times the per-worker columns (one matrix
+    # product per chunk, not a gather of each column for every draw).
+    columns = np.column_stack([n, s, ss, s * s / n, n * n])
     for start in range(0, replicates, chunk):
         stop = min(replicates, start + chunk)
         idx = rng.integers(0, w, size=(stop - start, w))
-        draws[start:stop] = _spread_from_sums(n[idx], s[idx], ss[idx], lost_df)[0]
+        offset = (np.arange(stop - start) * w)[:, None]
+        counts = np.bincount((idx + offset).ravel(), minlength=(stop - start) * w)
+        sums = counts.reshape(stop - start, w).astype(np.float64) @ columns
+        t = sums.T
+        draws[start:stop] = _spread_from_totals(t[0], t[1], t[2], t[3], t[4], w, lost_df)
     tail = (1 - level) / 2
     lo, hi = np.quantile(draws, [tail, 1 - tail])
     hi_2 = float(np.quantile(draws, 1 - (1 - level)))
