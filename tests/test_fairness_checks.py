@@ -182,3 +182,17 @@ def test_listed_price_leads_are_the_top_of_the_full_ranking(
     assert short.data["leads_listed"] == 8
     assert list(short.evidence["order_id"]) == list(full.evidence["order_id"][:8])
     assert list(short.evidence["robust_z"]) == list(full.evidence["robust_z"][:8])
+
+
+def test_no_price_beyond_the_bound_passes_with_an_empty_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from conftest import DEMO, DEMO_CONFIG
+
+    import auditor.checks._pricing as pricing
+
+    monkeypatch.setattr(pricing, "_Z_LEAD", 1e9)
+    result = audit(DEMO, DEMO_CONFIG, checks=("PRC-02",))
+    f = pick(result, "PRC-02")
+    assert f.status == Status.PASS and f.data["leads"] == f.data["leads_listed"] == 0
+    assert len(result.leads) == 0 and "order_id" in result.leads.columns
