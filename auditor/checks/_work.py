@@ -110,8 +110,10 @@ def scaled_sum(value: Any) -> Any:
 def whole_sum(value: Any) -> Any:
     """Order-independent sum of ``SUM_SCALE * value``, each term rounded to an integer, as a
     38-digit integer (a decimal). Unlike ``exact_sum``, exact however large the sum: DuckDB
-    adds 64-bit integers in 128 bits. (An engine that adds them in 64 bits, as Spark does,
-    needs the cast to a decimal before the sum, at about twice the cost.)"""
+    adds 64-bit integers in 128 bits. Each term must stay below 2**63 / SUM_SCALE (about
+    1.4e11) in magnitude; a larger one stops the query with a conversion error rather
+    than wrap. (An engine that adds 64-bit integers in 64 bits, as Spark does, needs the
+    cast to a decimal before the sum, at about twice the cost.)"""
     return _round(value * SUM_SCALE).cast("int64").sum().cast(dt.Decimal(38, 0))
 
 
