@@ -161,10 +161,12 @@ class _JointFit:
     """Log price on segment dummies, trip covariates and absorbed strata, over all
     segments at once; cluster-robust by customer from per-customer scores.
 
-    The engine sums the scores per customer and then, per segment, their products and
-    the customers' information on each segment effect; no row per customer leaves the
-    engine. Clusters are therefore known per segment only: ``labels`` has one entry per
-    cluster, in blocks of ``block`` (segment index), and ``units`` the units per segment.
+    The engine sums the scores per customer, projected on the rows of the bread that
+    give the segment effects, and then, per segment, their products and the customers'
+    information on each segment effect; no row per customer leaves the engine. ``cov``
+    is therefore the segment effects' covariance only (dummies x dummies). Clusters are
+    known per segment only: ``labels`` has one entry per cluster, in blocks of ``block``
+    (segment index), and ``units`` the units per segment.
     """
 
     def __init__(
@@ -232,6 +234,16 @@ def _joint_fit(
         )  # fmt: skip
     q, k = len(dummies), cells.k
     p = q + k
+    n_units = float(cells.n.sum())
+    bread = np.linalg.inv(cells.normal_matrix(treat))
+    # Only the segment effects' variances are reported: the dummy block of the sandwich,
+    # W B W' with W the bread's first q rows, is the sum over clusters of v v', where
+    # v = W s is a cluster's score s projected by W. Each row of W is scaled by
+    # sqrt(N / bread_jj), so that a unit's term is of the order of its residual, far above
+    # the rounding step; q projected scores per cluster instead of p scores, and
+    # q(q + 1)/2 products instead of p(p + 1)/2.
+    w_scale = np.sqrt(n_units / np.diag(bread)[:q])
+    w = bread[:q, :] * w_scale[:, None]
     jn, terms = with_stratum_means(
         context, units, segment_cells, used, "fx_segment_means",
         {f"_tbar{j}": cells.n * treat[:, j] for j in range(q)},
@@ -240,24 +252,26 @@ def _joint_fit(
         (jn.customer_segment == g).cast("float64") - jn[f"_tbar{i}"] for i, g in enumerate(dummies)
     ]
     e_z = [jn[name] - jn[f"_zbar{i}"] for i, name in enumerate(terms)]
+    x = d + e_z
     resid = jn.y - jn._ybar
-    for i in range(q):
-        resid = resid - d[i] * float(fit.beta[i])
-    for i in range(k):
-        resid = resid - e_z[i] * float(fit.beta[q + i])
+    for i in range(p):
+        resid = resid - x[i] * float(fit.beta[i])
     # Per cluster (a customer, or worker, within a segment; the key stays two short
-    # columns: a concatenated key costs twice as much to group), each score and each
-    # information term as an integer multiple of 1 / SUM_SCALE ...
-    sums = {f"u{i}": scaled_sum(x * resid) for i, x in enumerate(d + e_z)}
-    sums |= {f"h{i}": scaled_sum(x * x) for i, x in enumerate(d)}
+    # columns: a concatenated key costs twice as much to group), each projected score and
+    # each information term as an integer multiple of 1 / SUM_SCALE ...
+    projected = [
+        sum((x[i] * float(w[j, i]) for i in range(1, p)), x[0] * float(w[j, 0])) for j in range(q)
+    ]
+    sums = {f"v{j}": scaled_sum(projected[j] * resid) for j in range(q)}
+    sums |= {f"h{i}": scaled_sum(di * di) for i, di in enumerate(d)}
     per = jn.group_by(["_who", "customer_segment"]).aggregate(n=ibis._.count(), **sums)
     # ... whose products, each rounded to a multiple of 1 / SUM_SCALE, are summed per
     # segment as integers: the engine adds 64-bit integers exactly (in 128 bits), so the
     # sums do not depend on the order of the millions of customers.
-    u = [per[f"u{i}"] / SUM_SCALE for i in range(p)]
+    v = [per[f"v{j}"] / SUM_SCALE for j in range(q)]
     h = [per[f"h{i}"] / SUM_SCALE for i in range(q)]
     agg: dict[str, Any] = {"clusters": ibis._.count(), "units": per.n.sum()}
-    agg |= {f"m{i}_{j}": whole_sum(u[i] * u[j]) for i in range(p) for j in range(i, p)}
+    agg |= {f"m{i}_{j}": whole_sum(v[i] * v[j]) for i in range(q) for j in range(i, q)}
     agg |= {f"hs{i}": whole_sum(h[i]) for i in range(q)}
     agg |= {f"hh{i}": whole_sum(h[i] * h[i]) for i in range(q)}
     by_segment = (
@@ -268,12 +282,12 @@ def _joint_fit(
         .to_pylist()
     )
     scale = int(SUM_SCALE)
-    meat_int = [[0] * p for _ in range(p)]
+    meat_int = [[0] * q for _ in range(q)]
     for row in by_segment:
-        for i in range(p):
-            for j in range(i, p):
+        for i in range(q):
+            for j in range(i, q):
                 meat_int[i][j] += int(row[f"m{i}_{j}"])
-    meat = np.array([[meat_int[min(i, j)][max(i, j)] / scale for j in range(p)] for i in range(p)])
+    meat = np.array([[meat_int[min(i, j)][max(i, j)] / scale for j in range(q)] for i in range(q)])
     present = [str(row["customer_segment"]) for row in by_segment]
     info_sum = np.array(
         [[int(row[f"hs{j}"]) / scale for j in range(q)] for row in by_segment]
@@ -283,11 +297,10 @@ def _joint_fit(
     ).reshape(len(by_segment), q)
     clusters = np.array([int(row["clusters"]) for row in by_segment], dtype=np.int64)
     g = int(clusters.sum())
-    n_units = float(cells.n.sum())
     strata_n = cells.n_strata()
-    bread = np.linalg.inv(cells.normal_matrix(treat))
     correction = g / max(g - 1, 1) * (n_units - 1) / max(n_units - p - strata_n, 1)
-    cov = bread @ meat @ bread * correction
+    # The segment effects' covariance (q x q): the projected meat, scaled back.
+    cov = meat / np.outer(w_scale, w_scale) * correction
     return _JointFit(
         fit.beta, cov, dummies, present, clusters,
         np.array([int(row["units"]) for row in by_segment], dtype=np.int64),
