@@ -281,6 +281,62 @@ def test_engine_cell_moments_match_the_unit_level_fit(few_clusters: bool) -> Non
     np.testing.assert_allclose(work.cells.szz, reference.szz, rtol=1e-8)
 
 
+def test_stratum_codes_give_the_cells_of_the_four_keys() -> None:
+    """DSP-02's units carry one stratum code instead of the four stratum keys: the codes
+    follow the keys' sort order (a missing zone or service as empty, a missing hour as
+    -1), and the cells are bit for bit those grouped by the keys."""
+    import ibis
+
+    from auditor.checks._work import stratum_codes, work_cells
+    from auditor.config import AuditConfig
+    from auditor.engine import connect
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    hour = rng.integers(0, 4, n).astype(float)
+    hour[:40] = np.nan
+    orders = {
+        "order_id": [f"O{i:05d}" for i in range(n)],
+        "worker_id": [f"W{w:03d}" for w in rng.integers(0, 30, n)],
+        "pickup_zone": rng.choice(np.array(["Z2", "Z1", None], dtype=object), n),
+        "service": rng.choice(np.array(["ride", "food", None], dtype=object), n),
+        "weekday": rng.integers(0, 7, n).astype(np.int8),
+        "local_hour": pd.array(hour, dtype="Int8"),
+        "y": rng.normal(2.0, 0.3, n),
+        "distance_km": np.exp(rng.normal(1, 0.5, n)),
+        "trip_minutes": np.exp(rng.normal(2.5, 0.4, n)),
+    }
+    used = ("distance_km", "trip_minutes")
+    with connect(AuditConfig()) as engine:
+        o = engine.con.create_table("orders", ibis.memtable(pd.DataFrame(orders)))
+        by_keys = o.select(
+            "worker_id",
+            "y",
+            "distance_km",
+            "trip_minutes",
+            zone=o.pickup_zone.fill_null(""),
+            service=o.service.fill_null(""),
+            weekend=(o.weekday >= 5).fill_null(False),
+            hour=o.local_hour.fill_null(-1),
+        )
+        coded, with_code = stratum_codes(o, engine, "t_strata")
+        by_code = with_code.select("worker_id", "y", "stratum", "distance_km", "trip_minutes")
+        a = work_cells(by_keys, "worker_id", used)
+        b = work_cells(by_code, "worker_id", used, coded=coded)
+        key_rows = coded.keys.to_pylist()
+    assert key_rows == sorted(
+        key_rows, key=lambda r: (r["zone"], r["service"], r["weekend"], r["hour"])
+    )
+    assert {r["hour"] for r in key_rows} == {-1, 0, 1, 2, 3}
+    assert {r["zone"] for r in key_rows} == {"", "Z1", "Z2"}
+    for name in ("n", "sy", "sz", "stratum", "cluster", "syy", "szz", "syz"):
+        np.testing.assert_array_equal(getattr(a.cells, name), getattr(b.cells, name))
+    for name in ("zone", "service", "weekend", "hour"):
+        np.testing.assert_array_equal(a.keys[name], b.keys[name])
+    assert a.values == b.values and list(a.cluster_ids) == list(b.cluster_ids)
+    assert (a.units, a.excluded) == (b.units, b.excluded) == (n, 0)
+
+
 def test_segment_price_joint_fit_equals_statsmodels_clustered_by_customer() -> None:
     """PRC-01's joint fit (all segments at once, strata absorbed, the scores summed per
     customer in the engine) is the order-level least squares with segment, stratum and

@@ -20,7 +20,7 @@ from auditor.checks._groups import (
     cluster_subset,
     compare_groups,
 )
-from auditor.checks._work import WorkCells, order_covariates, work_cells
+from auditor.checks._work import StratumCodes, WorkCells, order_covariates, work_cells
 from auditor.stats import CellMoments, GroupEffect, within_effect
 
 __all__ = [
@@ -75,10 +75,14 @@ def effect_on_cells(
     return effect
 
 
-def worker_cells(context: CheckContext, name: str, units: Table) -> WorkCells:
-    """Cell moments of ``units`` clustered by worker (computed once per audit per name)."""
+def worker_cells(
+    context: CheckContext, name: str, units: Table, coded: StratumCodes | None = None
+) -> WorkCells:
+    """Cell moments of ``units`` clustered by worker (computed once per audit per name);
+    ``coded``: the units carry stratum codes (see ``work_cells``)."""
     return context.memo(  # type: ignore[no-any-return]
-        f"cells:{name}", lambda: work_cells(units, "worker_id", order_covariates(context))
+        f"cells:{name}",
+        lambda: work_cells(units, "worker_id", order_covariates(context), coded=coded),
     )
 
 
