@@ -58,18 +58,26 @@ def effect_on_cells(
     secondary view)."""
     code = cells.cluster
     headline = cells.with_strata(stratum)
+    # The last comparison's subset of cells: its headline and its algorithmic view keep
+    # the same clusters, so the second reuses the first's subset.
+    last: list[Any] = []
 
     def effect(
         keep: NDArray[np.bool_], treat: NDArray[np.bool_], algorithmic: bool, perms: int
     ) -> GroupEffect:
-        rows, new, old = cluster_subset(code, keep)
-        if rows.all() and not algorithmic:
+        if last and np.array_equal(last[0], keep):
+            rows, new, old, kept = last[1:]
+        else:
+            rows, new, old = cluster_subset(code, keep)
+            kept = None if rows.all() else cells.subset(rows, new)
+            last[:] = [keep.copy(), rows, new, old, kept]
+        if kept is None and not algorithmic:
             # Every cluster is in the comparison: reuse the cells (and their cached sums).
             return within_effect(headline, treat, method=method, permutations=perms, seed=seed)
         st = stratum[rows]
         if algorithmic and alg is not None:
             st = strata(st, alg[code[rows]])
-        sub = cells.subset(rows, new).with_strata(st)
+        sub = (cells if kept is None else kept).with_strata(st)
         return within_effect(sub, treat[old], method=method, permutations=perms, seed=seed)
 
     return effect

@@ -178,10 +178,12 @@ class CellMoments:
 
     def with_strata(self, stratum: NDArray[np.int64]) -> CellMoments:
         """The same cells with other stratum codes (coarser, or finer by cluster traits)."""
-        return CellMoments(
+        out = CellMoments(
             self.n, self.sy, self.sz, _dense(stratum), self.cluster,
             syy=self.syy, szz=self.szz, syz=self.syz,
         )  # fmt: skip
+        out._members = self._members  # the same clusters: the same incidence
+        return out
 
     def without_covariates(self) -> CellMoments:
         """The same cells with no covariates (strata and groups only)."""
