@@ -29,6 +29,7 @@ from ibis.expr.types import Table
 from numpy.typing import NDArray
 
 from auditor.checks._codes import strata
+from auditor.engine import Engine
 from auditor.stats import CellMoments
 
 __all__ = [
@@ -277,7 +278,7 @@ class StratumCodes:
         return out
 
 
-def stratum_codes(orders: Table, engine: Any, name: str) -> tuple[StratumCodes, Table]:
+def stratum_codes(orders: Table, engine: Engine, name: str) -> tuple[StratumCodes, Table]:
     """Stratum codes of ``orders`` (stored as engine table ``name``), and ``orders``
     with their ``stratum`` code. The keys are the pickup zone (empty where missing), the
     service (likewise), the day type (weekday or weekend: ``weekday >= 5``) and the
