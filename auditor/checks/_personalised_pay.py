@@ -43,23 +43,13 @@ _REPLICATES = 999
 def _spread_from_sums(
     n: NDArray[Any], s: NDArray[Any], ss: NDArray[Any], lost_df: int
 ) -> tuple[NDArray[Any], NDArray[Any], int, NDArray[Any]]:
-    """(sigma_u, F, MSW, df_between, df_within) of a one-way random-effects ANOVA from per-
-    worker counts, sums and sums of squares of residuals (arrays over workers, or 2-D with
-    bootstrap replicates along the first axis for the first three)."""
-    total_n = n.sum(axis=-1)
-    grand = s.sum(axis=-1) / total_n
-    ssb = (s * s / n).sum(axis=-1) - total_n * grand**2
-    ssw = ss.sum(axis=-1) - (s * s / n).sum(axis=-1)
-    w = n.shape[-1]
-    df_b = w - 1
-    df_w = total_n - w - lost_df
-    with np.errstate(invalid="ignore", divide="ignore"):
-        msb = ssb / df_b
-        msw = ssw / np.maximum(df_w, 1)
-        n0 = (total_n - (n * n).sum(axis=-1) / total_n) / df_b
-        sigma = np.sqrt(np.clip((msb - msw) / n0, 0.0, None))
-        f = msb / msw
-    return sigma, f, df_b, df_w
+    """(sigma_u, F, df_between, df_within) of a one-way random-effects ANOVA from per-
+    worker counts, sums and sums of squares of residuals (arrays over workers)."""
+    q = (s * s / n).sum(axis=-1)
+    return _spread_from_totals(
+        n.sum(axis=-1), s.sum(axis=-1), ss.sum(axis=-1), q, (n * n).sum(axis=-1),
+        n.shape[-1], lost_df,
+    )  # fmt: skip
 
 
 def _spread_from_totals(
@@ -70,10 +60,10 @@ def _spread_from_totals(
     total_nn: NDArray[Any],
     w: int,
     lost_df: int,
-) -> NDArray[Any]:
-    """sigma_u of :func:`_spread_from_sums` from its totals over workers: units, sums,
-    sums of squares, ``sum s^2 / n`` and ``sum n^2`` (arrays over replicates), for ``w``
-    workers drawn."""
+) -> tuple[NDArray[Any], NDArray[Any], int, NDArray[Any]]:
+    """:func:`_spread_from_sums` from its totals over the ``w`` workers (drawn): units,
+    sums, sums of squares, ``sum s^2 / n`` and ``sum n^2`` (scalars, or arrays over
+    bootstrap replicates)."""
     grand = total_s / total_n
     ssb = total_q - total_n * grand**2
     ssw = total_ss - total_q
@@ -83,7 +73,9 @@ def _spread_from_totals(
         msb = ssb / df_b
         msw = ssw / np.maximum(df_w, 1)
         n0 = (total_n - total_nn / total_n) / df_b
-        return np.sqrt(np.clip((msb - msw) / n0, 0.0, None))
+        sigma = np.sqrt(np.clip((msb - msw) / n0, 0.0, None))
+        f = msb / msw
+    return sigma, f, df_b, df_w
 
 
 def worker_spread(
@@ -123,7 +115,7 @@ def worker_spread(
         counts = np.bincount((idx + offset).ravel(), minlength=(stop - start) * w)
         sums = counts.reshape(stop - start, w).astype(np.float64) @ columns
         t = sums.T
-        draws[start:stop] = _spread_from_totals(t[0], t[1], t[2], t[3], t[4], w, lost_df)
+        draws[start:stop] = _spread_from_totals(t[0], t[1], t[2], t[3], t[4], w, lost_df)[0]
     tail = (1 - level) / 2
     lo, hi = np.quantile(draws, [tail, 1 - tail])
     hi_2 = float(np.quantile(draws, 1 - (1 - level)))
