@@ -260,12 +260,11 @@ class StratumCodes:
     cells sorted by code are sorted by the keys.
 
     Attributes:
-        table: the engine table of codes: ``zone``, ``service``, ``weekend``, ``hour``
-            (the keys, NULLs filled as :func:`stratum_codes` says) and ``stratum``.
-        keys: the same rows in NumPy order of code (row i is code i).
+        keys: ``zone``, ``service``, ``weekend``, ``hour`` of each code (row i is code i;
+            NULLs filled as :func:`stratum_codes` says). The engine keeps the same rows,
+            with ``stratum``, as the table that :func:`stratum_codes` names.
     """
 
-    table: Table
     keys: pa.Table
 
     def decode(self, cells: pa.Table) -> pa.Table:
@@ -306,7 +305,7 @@ def stratum_codes(orders: Table, engine: Engine, name: str) -> tuple[StratumCode
     )
     with_code = joined.select(*orders.columns, "stratum")
     table = stored.order_by("stratum").select("zone", "service", "weekend", "hour").to_pyarrow()
-    return StratumCodes(stored, table), with_code
+    return StratumCodes(table), with_code
 
 
 def work_cells(
