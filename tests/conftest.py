@@ -115,6 +115,24 @@ def demo_result() -> Any:
 
 
 @pytest.fixture(scope="session")
+def shuffled_demo_result(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``auditor.audit`` of the demo with every table's rows in another order (seeded), run
+    once for the session: its findings and figures must equal the demo's."""
+    import shutil
+
+    import pandas as pd
+
+    import auditor
+
+    shuffled = tmp_path_factory.mktemp("shuffled") / "demo"
+    shutil.copytree(DEMO, shuffled)
+    for path in shuffled.glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame.sample(frac=1.0, random_state=7).to_csv(path, index=False)
+    return auditor.audit(shuffled, DEMO_CONFIG)
+
+
+@pytest.fixture(scope="session")
 def hostile_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo with zone Z03 named like a script, service food_delivery like a bold tag,
     and gender group F like an image tag (large enough not to be suppressed)."""

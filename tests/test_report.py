@@ -273,3 +273,21 @@ def test_report_of_a_thin_package(package: Path, tmp_path: Path) -> None:
         == sum(f.status == Status.NOT_ASSESSED for f in result.findings)
         > 0
     )
+
+
+def test_figures_do_not_depend_on_row_order(
+    demo_result: auditor.AuditResult, shuffled_demo_result: auditor.AuditResult
+) -> None:
+    """The figures are drawn from the same 12 significant digits as ``findings.json``: the
+    demo with its rows shuffled draws the same figures, although its float sums (hours,
+    kilometres, take) differ in their last bits."""
+    words = labels("en")
+    ours = build_figures(shuffled_demo_result, words)
+    demo = build_figures(demo_result, words)
+    assert set(ours) == set(demo) and "hourly_earnings" in demo and "daily_take_rate" in demo
+    hours = shuffled_demo_result.worker_weeks.sort_values(["worker_id", "week_start"])
+    demo_hours = demo_result.worker_weeks.sort_values(["worker_id", "week_start"])
+    # The premise: the inputs of the figures do differ in their last bits.
+    assert not (hours["engaged_hours"].to_numpy() == demo_hours["engaged_hours"].to_numpy()).all()
+    for name, figure in demo.items():
+        assert ours[name].figure.to_json() == figure.figure.to_json(), name

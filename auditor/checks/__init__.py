@@ -24,6 +24,7 @@ from auditor.checks._base import (
     Needs,
     Severity,
     Status,
+    reported_float,
 )
 from auditor.checks._registry import CATALOGUE_ORDER, REGISTRY, register
 from auditor.stats import holm
@@ -39,6 +40,7 @@ __all__ = [
     "Severity",
     "Status",
     "register",
+    "reported_float",
     "resolve_family",
     "run_checks",
 ]

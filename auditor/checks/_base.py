@@ -27,6 +27,7 @@ __all__ = [
     "Needs",
     "Severity",
     "Status",
+    "reported_float",
 ]
 
 
@@ -124,11 +125,13 @@ class Finding:
             "severity": str(self.severity),
             "title": self.title,
             "metric": self.metric,
-            "estimate": _number(self.estimate),
-            "ci": None if self.ci is None else [_number(self.ci[0]), _number(self.ci[1])],
-            "p_value": _number(self.p_value),
-            "p_adjusted": _number(self.p_adjusted),
-            "threshold": _number(self.threshold),
+            "estimate": reported_float(self.estimate),
+            "ci": None
+            if self.ci is None
+            else [reported_float(self.ci[0]), reported_float(self.ci[1])],
+            "p_value": reported_float(self.p_value),
+            "p_adjusted": reported_float(self.p_adjusted),
+            "threshold": reported_float(self.threshold),
             "subject": dict(self.subject),
             "n_workers": self.n_workers,
             "n_orders": self.n_orders,
@@ -154,9 +157,10 @@ class Finding:
         return f"<table>{rows}</table>"
 
 
-def _number(x: float | None) -> float | None:
-    """Floats for JSON: None for missing or non-finite; 12 significant digits, so that
-    reruns are byte-identical even where a parallel float sum differs in its last bits."""
+def reported_float(x: float | None) -> float | None:
+    """A float as every output reports it (``findings.json``, the figures): None for
+    missing or non-finite; 12 significant digits, so that reruns are byte-identical even
+    where a parallel float sum differs in its last bits."""
     if x is None:
         return None
     x = float(x)
@@ -175,7 +179,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return _number(value)
+        return reported_float(value)
     if hasattr(value, "item"):  # numpy scalars
         return _plain(value.item())
     return str(value)

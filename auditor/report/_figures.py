@@ -2,7 +2,10 @@
 
 Every figure is built from per-cell counts or quantiles in which each cell has at least
 ``[report] min_cell_workers`` distinct workers; smaller cells are dropped and counted, so
-that the caption can say how many were suppressed. Strings that came from the data
+that the caption can say how many were suppressed. Values are drawn to the 12 significant
+digits that ``findings.json`` reports (:func:`auditor.checks.reported_float`), so that a
+rerun draws the same figures although float sums in the engine differ in their last
+bits. Strings that came from the data
 (group names, services) are HTML-escaped before plotly sees them: plotly renders a few
 tags inside labels, and a group called ``<b>`` must show as text.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from auditor.checks import Finding, Status
+from auditor.checks import Finding, Status, reported_float
 from auditor.report._labels import Labels
 
 if TYPE_CHECKING:
@@ -141,7 +144,8 @@ def _daily_take_rate(result: AuditResult, words: Labels, k: int) -> Figure | Non
     dates = [str(d)[:10] for d in shown["local_date"]]
     fig = go.Figure(
         go.Scatter(
-            x=dates, y=shown["take_rate"] * 100, mode="lines+markers", name=words("daily_raw"),
+            x=dates, y=_reported(shown["take_rate"] * 100), mode="lines+markers",
+            name=words("daily_raw"),
             line={"color": "#4c72b0"},
         )
     )  # fmt: skip
@@ -152,7 +156,7 @@ def _daily_take_rate(result: AuditResult, words: Labels, k: int) -> Figure | Non
         fig.add_trace(
             go.Scatter(
                 x=[str(r["date"])[:10] for r in rows],
-                y=[100 * r["index"] for r in rows],
+                y=_reported(100 * r["index"] for r in rows),
                 mode="lines", name=words("mix_adjusted"), line={"color": "#dd8452"},
             )
         )  # fmt: skip
@@ -198,7 +202,7 @@ def _hourly_earnings(result: AuditResult, words: Labels, k: int) -> Figure | Non
         if values["worker_id"].nunique() < k:
             suppressed += 1
             continue
-        q = np.quantile(values[f"hourly_{basis}"].to_numpy(), _QUANTILES)
+        q = _reported(np.quantile(values[f"hourly_{basis}"].to_numpy(), _QUANTILES))
         fig.add_trace(
             go.Box(
                 name=words(f"basis_{basis}"), lowerfence=[q[0]], q1=[q[1]], median=[q[2]],
@@ -293,7 +297,7 @@ def _forest(
             continue
         fig.add_trace(
             go.Scatter(
-                x=[est for _, est, _ in rows],
+                x=_reported(est for _, est, _ in rows),
                 y=[lab for lab, _, _ in rows],
                 mode="markers",
                 name=words(str(status)),
@@ -301,16 +305,17 @@ def _forest(
                 error_x={
                     "type": "data",
                     "symmetric": False,
-                    "array": [ci[1] - est for _, est, ci in rows],
-                    "arrayminus": [est - ci[0] for _, est, ci in rows],
+                    "array": _reported(ci[1] - est for _, est, ci in rows),
+                    "arrayminus": _reported(est - ci[0] for _, est, ci in rows),
                 },
             )
         )
     m = float(result.config.get("fairness", {}).get("materiality", 0.05))
     fig.add_vrect(x0=1 - m, x1=1 / (1 - m), fillcolor="#bdbdbd", opacity=0.35, line_width=0)
     fig.add_vline(x=1.0, line_color="#555555", line_width=1)
-    lows = [f.ci[0] for f in drawn if f.ci is not None and f.ci[0] > 0]
-    highs = [f.ci[1] for f in drawn if f.ci is not None]
+    cis = [_reported(f.ci) for f in drawn if f.ci is not None]
+    lows = [low for low, _ in cis if low is not None and low > 0]
+    highs = [high for _, high in cis if high is not None]
     # Wide intervals are clipped at 1/4 and 4 so that the material ones stay readable.
     lo = max(min([1 - m, *lows]) * 0.9, 0.25)
     hi = min(max([1 / (1 - m), *highs]) * 1.1, 4.0)
@@ -339,6 +344,11 @@ def _price_leads(result: AuditResult, words: Labels, k: int) -> Figure | None:
     )
     fig.update_layout(title=words("leads"), yaxis_title=words("orders"), **_LAYOUT)
     return Figure("price_leads", fig, 0, k)
+
+
+def _reported(values: Iterable[float]) -> list[float | None]:
+    """Each value as ``findings.json`` reports it (None where not finite)."""
+    return [reported_float(v) for v in values]
 
 
 def _forest_label(f: Finding) -> str:
