@@ -238,6 +238,7 @@ class OfferQuality:
         stored = context.engine.materialize("dsp_offer_units", units)
         work = worker_cells(context, "offered_pay", stored, coded)
         context.engine.sql('DROP TABLE IF EXISTS "dsp_offer_units"')
+        context.engine.sql('DROP TABLE IF EXISTS "dsp_strata"')
         return log_outcome_comparisons(
             context,
             people,
