@@ -196,3 +196,89 @@ def test_no_price_beyond_the_bound_passes_with_an_empty_list(
     f = pick(result, "PRC-02")
     assert f.status == Status.PASS and f.data["leads"] == f.data["leads_listed"] == 0
     assert len(result.leads) == 0 and "order_id" in result.leads.columns
+
+
+def test_workers_without_a_value_are_counted_and_left_out(tmp_path: Path) -> None:
+    """Workers with no recorded gender, and workers the workers table does not list, are
+    in no gender comparison, and each finding counts them; the estimates equal those of
+    the same package without those workers' data (their offers, for DSP-02, whose
+    strata come from orders whoever accepted them)."""
+    import pandas as pd
+
+    spec = SimulationSpec(workers=300, days=7, seed=41, demand_scale=0.5, female_share=0.4)
+    full = write_package(simulate(spec), tmp_path / "full", fmt="parquet")
+    tables = {p.stem: pd.read_parquet(p) for p in full.glob("*.parquet")}
+    ids = sorted(tables["workers"]["worker_id"])
+    blank, unlisted = set(ids[:12]), set(ids[12:27])
+    left = blank | unlisted
+    marked = dict(tables)
+    marked["workers"] = tables["workers"][~tables["workers"]["worker_id"].isin(unlisted)].copy()
+    marked["workers"].loc[marked["workers"]["worker_id"].isin(blank), "gender"] = None
+    removed = {
+        name: frame[~frame["worker_id"].isin(left)] if "worker_id" in frame else frame
+        for name, frame in tables.items()
+    }
+    no_offers = marked | {"offers": removed["offers"]}
+
+    def run(name: str, package: dict[str, pd.DataFrame], checks: list[str]) -> AuditResult:
+        (tmp_path / name).mkdir()
+        for table, frame in package.items():
+            frame.to_parquet(tmp_path / name / f"{table}.parquet", index=False)
+        return audit(tmp_path / name, checks=checks)
+
+    ours = run("marked", marked, ["DSP-01", "DSP-02", "PAY-02", "DED-01"])
+    without = run("removed", removed, ["DSP-01", "PAY-02", "DED-01"])
+    without_offers = run("no_offers", no_offers, ["DSP-02"])
+
+    orders, offers = tables["orders"], tables["offers"]
+    mine = int(orders["worker_id"].isin(left).sum())
+    compared = 0
+    for f in ours.findings:
+        if f.subject.get("attribute") != "gender" or f.estimate is None:
+            continue
+        appeals = "appeal" in f.metric
+        noun = "offers" if f.check == "DSP-02" else "appeals" if appeals else "orders"
+        seen = set(offers["worker_id"] if f.check == "DSP-02" else orders["worker_id"])
+        if not appeals:
+            assert f.data["workers_without_value"] == len(left & seen), (f.check, f.data)
+        units = f.data[f"{noun}_without_value"]
+        assert f"Left out: {f.data['workers_without_value']:,} workers" in f.detail
+        # Their units: exactly their accepted orders where each counts (DED-01's rate),
+        # most of them where some are excluded (no trip covariates, outside sessions).
+        if f.check == "DED-01" and not appeals:
+            assert units == mine
+        elif noun == "orders":
+            assert 0.5 * mine < units <= mine, (f.check, units, mine)
+        other = without_offers if f.check == "DSP-02" else without
+        same = pick(other, f.check, f.metric, attribute="gender", group=f.subject["group"])
+        assert same.data["workers_without_value"] == 0 and "Left out" not in same.detail
+        assert f.estimate == pytest.approx(same.estimate, rel=1e-9), f.check
+        assert f.ci == pytest.approx(same.ci, rel=1e-9), f.check
+        assert f.p_value == pytest.approx(same.p_value, rel=1e-6, abs=1e-12), f.check
+        assert (f.n_workers, f.n_orders) == (same.n_workers, same.n_orders), f.check
+        compared += 1
+    assert compared == 5  # DSP-01, DSP-02, PAY-02, and DED-01's penalties and appeals
+
+
+def test_orders_without_a_segment_are_counted(tmp_path: Path) -> None:
+    """PRC-01 sets aside priced orders (completed, positive fare base) with no customer
+    segment before it forms customers, and says how many."""
+    import pandas as pd
+
+    spec = SimulationSpec(workers=200, days=5, seed=42, demand_scale=0.5)
+    folder = write_package(simulate(spec), tmp_path, fmt="parquet")
+    orders = pd.read_parquet(folder / "orders.parquet")
+    blank = orders.sample(frac=0.1, random_state=1).index
+    orders.loc[blank, "customer_segment"] = None
+    orders.to_parquet(folder / "orders.parquet", index=False)
+    fare = orders["customer_price"].astype(float) - orders["pass_through"].fillna(0).astype(float)
+    priced = orders["status"].fillna("completed").eq("completed") & (fare > 0)
+    expected = int(priced.loc[blank].sum())
+    assert 0 < expected < len(blank)  # some blanked orders are not priced: not counted
+    result = audit(folder, checks=["PRC-01"])
+    found = [f for f in result.findings if f.estimate is not None]
+    assert found
+    for f in found:
+        assert f.data["orders_without_value"] == expected
+        assert "customers_without_value" not in f.data
+        assert f"Left out: {expected:,} orders with no recorded customer_segment." in f.detail

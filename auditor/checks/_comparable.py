@@ -155,6 +155,7 @@ def log_outcome_comparisons(
             ),
             raw=geometric,
             extra=extra,
+            noun=noun,
         )
         return compare_groups(
             context,

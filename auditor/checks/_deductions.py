@@ -171,6 +171,7 @@ class PenaltyConcentration:
                     ),
                     raw=group_rates(labels, up_of, app_of),
                     extra=lambda g, k, t, e: {"appeals": int(app_of[k].sum())},
+                    noun="appeals",
                 )
                 out += compare_groups(
                     context,

@@ -42,12 +42,17 @@ class Roster:
     """Workers with an integer code and their attribute values (strings; None if missing).
 
     Attributes:
-        frame: one row per worker of the workers table: ``worker_id``, ``code`` (0..n-1)
-            and the protected and algorithmic attributes present.
+        frame: one row per worker: ``worker_id``, ``code`` (0..n-1) and the protected and
+            algorithmic attributes present. The workers table's workers come first, in ID
+            order; then the workers the reconstruction knows (orders, sessions,
+            deductions) that the workers table does not list (or whose row was
+            quarantined), in ID order, with every attribute missing: the group checks
+            count them as left out rather than drop them unseen.
         table: the same (``worker_id``, ``code``) as an engine table, to join on.
         missing: protected attributes the workers table does not have.
         algorithmic: algorithmic attributes it has (``[fairness] algorithmic_attributes``).
         legitimate: legitimate market attributes it has (``[fairness] legitimate_attributes``).
+        unlisted: workers in ``frame`` that the workers table does not list.
     """
 
     frame: pd.DataFrame
@@ -55,6 +60,7 @@ class Roster:
     missing: tuple[str, ...]
     algorithmic: tuple[str, ...]
     legitimate: tuple[str, ...] = ()
+    unlisted: int = 0
 
     @property
     def size(self) -> int:
@@ -86,7 +92,12 @@ class Roster:
 
 
 def roster(context: CheckContext) -> Roster:
-    """The roster of the workers table (materialized as engine table ``fx_roster``)."""
+    """The roster of the audit's workers (materialized as engine table ``fx_roster``;
+    built once per audit)."""
+    return context.memo("roster", lambda: _roster(context))  # type: ignore[no-any-return]
+
+
+def _roster(context: CheckContext) -> Roster:
     workers = context.package.tables["workers"]
     present = worker_columns(context)
     fairness = context.config.fairness
@@ -102,7 +113,11 @@ def roster(context: CheckContext) -> Roster:
     w = workers.table
     cols = {a: w[a].cast("string") for a in (*protected, *algorithmic, *legitimate)}
     ordered = w.select("worker_id", **cols).distinct(on="worker_id").order_by("worker_id")
-    frame = ordered.to_pyarrow().to_pandas()
+    listed = ordered.to_pyarrow().to_pandas()
+    days = context.rebuilt.worker_days
+    known = days.select("worker_id").distinct()
+    unlisted = known.anti_join(w, "worker_id").order_by("worker_id").to_pyarrow().to_pandas()
+    frame = pd.concat([listed, unlisted], ignore_index=True)
     frame["code"] = np.arange(len(frame), dtype=np.int64)
     for a in (*protected, *algorithmic, *legitimate):
         frame[a] = frame[a].astype(object).where(frame[a].notna(), None)
@@ -110,7 +125,9 @@ def roster(context: CheckContext) -> Roster:
         "fx_roster", ibis.memtable(frame[["worker_id", "code"]]), overwrite=True
     )
     missing = tuple(a for a in fairness.protected_attributes if a not in protected)
-    return Roster(frame, table, missing, tuple(algorithmic), tuple(legitimate))
+    return Roster(
+        frame, table, missing, tuple(algorithmic), tuple(legitimate), unlisted=len(unlisted)
+    )
 
 
 def cluster_subset(
@@ -143,6 +160,8 @@ class Comparison:
             divide by the most favoured group).
         extra: further data per comparison: ``(group, keep_cluster, treat_of_cluster,
             headline_effect) -> dict`` (e.g. a decomposition of the raw gap).
+        noun: plural noun of the units counted in ``n_orders`` ("orders", "offers",
+            "appeals").
     """
 
     check: str
@@ -156,6 +175,45 @@ class Comparison:
     extra: (
         Callable[[str, NDArray[np.bool_], NDArray[np.bool_], GroupEffect], Mapping[str, Any]] | None
     ) = None
+    noun: str = "orders"
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """What a comparison leaves out for want of a value of the attribute compared (missing,
+    or a worker the workers table does not list), counted so that no one is dropped
+    unseen.
+
+    Attributes:
+        clusters: clusters (workers, customers) with data in the check and no value; None
+            where the check sets such units aside before they form clusters.
+        units: their units in the check (orders, offers, appeals: ``Comparison.noun``).
+        spec: the comparison's wording.
+    """
+
+    clusters: int | None
+    units: int
+    spec: Comparison
+
+    @property
+    def data(self) -> dict[str, int]:
+        """``<unit>_without_value`` (where counted) and ``<noun>_without_value``."""
+        out = {} if self.clusters is None else {f"{self.spec.unit}_without_value": self.clusters}
+        return out | {f"{self.spec.noun}_without_value": self.units}
+
+    @property
+    def words(self) -> str:
+        """A sentence for a finding's detail (empty when nothing is left out)."""
+        what = f"no recorded {self.spec.attribute}"
+        if self.clusters:
+            unlisted = " or no row in workers" if self.spec.unit == "workers" else ""
+            return (
+                f" Left out: {self.clusters:,} {self.spec.unit} with {what}{unlisted} "
+                f"({self.units:,} {self.spec.noun})."
+            )
+        if self.clusters is None and self.units:
+            return f" Left out: {self.units:,} {self.spec.noun} with {what}."
+        return ""
 
 
 def compare_groups(
@@ -167,6 +225,7 @@ def compare_groups(
     units_of: Callable[[NDArray[np.bool_]], int],
     has_algorithmic: bool = False,
     reference: str | None = None,
+    set_aside: int | None = None,
 ) -> list[Finding | Confirmatory]:
     """Compare every group of ``spec.attribute`` with the reference group.
 
@@ -177,10 +236,20 @@ def compare_groups(
         units_of: orders (offers, cells) of the kept clusters, for ``n_orders``.
         has_algorithmic: whether to add the algorithmic-attribute view.
         reference: the reference group, when the check has fixed it already.
+        set_aside: units the check set aside for want of a value before forming clusters
+            (e.g. orders without a customer segment); None where it keeps them, and the
+            clusters present with no label are counted instead. Either way every finding
+            says what was left out (:class:`LeftOut`).
     """
     fairness, alpha = context.config.fairness, context.config.audit.alpha
     min_cell = context.config.report.min_cell_workers
-    valid = present & np.array([v is not None for v in labels], dtype=bool)
+    has_value = np.array([v is not None for v in labels], dtype=bool)
+    valid = present & has_value
+    if set_aside is None:
+        without = present & ~has_value
+        left_out = LeftOut(int(without.sum()), units_of(without) if without.any() else 0, spec)
+    else:
+        left_out = LeftOut(None, set_aside, spec)
     counts = pd.Series(labels[valid]).value_counts()
     if counts.empty:
         return [
@@ -191,7 +260,9 @@ def compare_groups(
                 metric=spec.metric,
                 subject={"attribute": spec.attribute},
                 basis=basis(context, spec.check),
-                detail=f"No {spec.unit} with a value of {spec.attribute} have data to compare.",
+                detail=f"No {spec.unit} with a value of {spec.attribute} have data to compare."
+                + left_out.words,
+                data=left_out.data,
             )
         ]
     if reference is None:
@@ -221,8 +292,9 @@ def compare_groups(
                     detail=(
                         f"Suppressed: one side of this comparison has fewer than {min_cell} "
                         f"{spec.unit} ([report] min_cell_workers); no estimate is published."
+                        + left_out.words
                     ),
-                    data={"suppressed": True, "min_cell_workers": min_cell},
+                    data={"suppressed": True, "min_cell_workers": min_cell, **left_out.data},
                 )
             )
             continue
@@ -248,8 +320,9 @@ def compare_groups(
                     detail=(
                         "No estimate: the two groups never share a stratum (same place, "
                         "time and kind of work) with data on both sides, or the outcome does "
-                        "not vary within strata."
+                        "not vary within strata." + left_out.words
                     ),
+                    data=left_out.data,
                 )
             )
             continue
@@ -272,7 +345,16 @@ def compare_groups(
                 check=spec.check,
                 p_value=est.p_value,
                 resolve=_resolver(
-                    context, spec, subject, est, n_units, adjusted, extra, impact, reference
+                    context,
+                    spec,
+                    subject,
+                    est,
+                    n_units,
+                    adjusted,
+                    extra,
+                    impact,
+                    reference,
+                    left_out,
                 ),
             )
         )
@@ -303,6 +385,7 @@ def _resolver(
     extra: Mapping[str, Any],
     impact: float | None,
     reference: str,
+    left_out: LeftOut,
 ) -> Callable[[float, int], Finding]:
     cfg = context.config
     alpha, materiality = cfg.audit.alpha, cfg.fairness.materiality
@@ -343,6 +426,7 @@ def _resolver(
                     else "."
                 )
             )
+        detail += left_out.words
         data: dict[str, Any] = {
             "method": est.method,
             "gap_percent": (ratio - 1.0) * 100.0,
@@ -361,6 +445,7 @@ def _resolver(
             "impact_ratio": impact,
             "raw": {k: v for k, v in spec.raw.items() if k in (subject["group"], reference)},
             "adjusted_for_algorithmic": adjusted,
+            **left_out.data,
             **extra,
         }
         return Finding(

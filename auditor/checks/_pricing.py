@@ -152,9 +152,11 @@ class SegmentPrices:
         )
         # Every cluster comes from a grouping of units, so each has data.
         present = np.ones(len(labels), dtype=bool)
+        unsegmented = fare.table.filter(pc.is_null(fare.table["_seg"]))["n_all"]
         return compare_groups(
-            context, spec, labels, present, effect, joint.units_of, reference=reference
-        )
+            context, spec, labels, present, effect, joint.units_of, reference=reference,
+            set_aside=int(pc.sum(unsegmented).as_py() or 0),
+        )  # fmt: skip
 
 
 class _JointFit:
