@@ -270,11 +270,15 @@ def test_orders_without_a_segment_are_counted(tmp_path: Path) -> None:
     orders = pd.read_parquet(folder / "orders.parquet")
     blank = orders.sample(frac=0.1, random_state=1).index
     orders.loc[blank, "customer_segment"] = None
+    # Orders without a distance are not compared either, and the detail says so.
+    no_distance = orders.drop(blank).sample(frac=0.05, random_state=2).index
+    orders.loc[no_distance, "distance_km"] = None
     orders.to_parquet(folder / "orders.parquet", index=False)
     fare = orders["customer_price"].astype(float) - orders["pass_through"].fillna(0).astype(float)
     priced = orders["status"].fillna("completed").eq("completed") & (fare > 0)
     expected = int(priced.loc[blank].sum())
     assert 0 < expected < len(blank)  # some blanked orders are not priced: not counted
+    unmeasured = int(priced.loc[no_distance].sum())
     result = audit(folder, checks=["PRC-01"])
     found = [f for f in result.findings if f.estimate is not None]
     assert found
@@ -282,3 +286,38 @@ def test_orders_without_a_segment_are_counted(tmp_path: Path) -> None:
         assert f.data["orders_without_value"] == expected
         assert "customers_without_value" not in f.data
         assert f"Left out: {expected:,} orders with no recorded customer_segment." in f.detail
+        assert f.data["orders_excluded"] == unmeasured > 0
+        assert (
+            f"Not compared: {unmeasured:,} orders with no positive distance_km or trip_minutes."
+            in f.detail
+        )
+
+
+def test_details_say_what_was_not_counted(tmp_path: Path) -> None:
+    """Orders accepted outside any session (DSP-01) and penalties naming no order in the
+    package (DED-01) are counted in each finding's data and said in its detail."""
+    import pandas as pd
+
+    spec = SimulationSpec(workers=200, days=5, seed=43, demand_scale=0.5)
+    folder = write_package(simulate(spec), tmp_path, fmt="parquet")
+    sessions = pd.read_parquet(folder / "sessions.parquet")
+    sessions.drop(sessions.sample(frac=0.05, random_state=3).index).to_parquet(
+        folder / "sessions.parquet", index=False
+    )
+    deductions = pd.read_parquet(folder / "deductions.parquet")
+    penalties = deductions.index[deductions["category"].eq("penalty")]
+    renamed = penalties[:7]
+    deductions.loc[renamed, "order_id"] = "no-such-order"
+    deductions.to_parquet(folder / "deductions.parquet", index=False)
+    result = audit(folder, checks=["DSP-01", "DED-01"])
+    estimated = [f for f in result.findings if f.estimate is not None]
+    assert {f.check for f in estimated} == {"DSP-01", "DED-01"}
+    rates = [f for f in estimated if f.metric == "penalty_rate_ratio"]
+    unlinked = rates[0].data["penalties_not_linked"]
+    assert unlinked >= len(renamed)
+    for f in estimated:
+        if f.check == "DSP-01":
+            n = f.data["orders_outside_sessions"]
+            assert n > 0 and f"Not counted: {n:,} orders accepted outside" in f.detail
+        else:  # the penalty rates and the appeals alike
+            assert f"Not counted: {unlinked:,} penalties that name no order" in f.detail

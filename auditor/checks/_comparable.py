@@ -25,6 +25,7 @@ from auditor.stats import CellMoments, GroupEffect, within_effect
 
 __all__ = [
     "compact",
+    "excluded_words",
     "group_rates",
     "log_outcome_comparisons",
     "same_words",
@@ -156,6 +157,7 @@ def log_outcome_comparisons(
             raw=geometric,
             extra=extra,
             noun=noun,
+            note=excluded_words(work, noun),
         )
         return compare_groups(
             context,
@@ -168,6 +170,17 @@ def log_outcome_comparisons(
         )
 
     return attributes_findings(context, check, title, one)
+
+
+def excluded_words(work: WorkCells, noun: str) -> str:
+    """The detail's sentence on the units left out of the moments (none: empty)."""
+    if not work.excluded:
+        return ""
+    needs = " or ".join(c for c in ("distance_km", "trip_minutes") if f"log_{c}" in work.terms)
+    why = f"no positive {needs}" if needs else "no usable outcome"
+    if noun == "offers":
+        why += " (or no order in the package)"
+    return f" Not compared: {work.excluded:,} {noun} with {why}."
 
 
 def _decomposition(

@@ -128,6 +128,12 @@ class PenaltyConcentration:
             "penalties_linked_to_orders": n_linked,
             "penalties_not_linked": n_penalties - n_linked,
         }
+        unlinked = n_penalties - n_linked
+        unlinked_words = (
+            f" Not counted: {unlinked:,} penalties that name no order in the package."
+            if unlinked
+            else ""
+        )
 
         def one(attribute: str) -> list[Finding | Confirmatory]:
             labels = people.labels(attribute)
@@ -148,6 +154,7 @@ class PenaltyConcentration:
                     **counts_note,
                     "appeal_rate": group_rates(labels, app_of, pen_of),
                 },
+                note=unlinked_words,
             )
             out = compare_groups(
                 context,
@@ -172,6 +179,7 @@ class PenaltyConcentration:
                     raw=group_rates(labels, up_of, app_of),
                     extra=lambda g, k, t, e: {"appeals": int(app_of[k].sum())},
                     noun="appeals",
+                    note=unlinked_words,
                 )
                 out += compare_groups(
                     context,

@@ -189,6 +189,11 @@ class DispatchRate:
                 ),
                 raw=raw,
                 extra=lambda g, k, t, e: {"orders_outside_sessions": n_outside},
+                note=(
+                    f" Not counted: {n_outside:,} orders accepted outside any online session."
+                    if n_outside
+                    else ""
+                ),
             )
             return compare_groups(
                 context,

@@ -162,6 +162,8 @@ class Comparison:
             headline_effect) -> dict`` (e.g. a decomposition of the raw gap).
         noun: plural noun of the units counted in ``n_orders`` ("orders", "offers",
             "appeals").
+        note: a sentence (with a leading space) ending the detail of every estimate, e.g.
+            how many units the check left out and why; empty for none.
     """
 
     check: str
@@ -176,6 +178,7 @@ class Comparison:
         Callable[[str, NDArray[np.bool_], NDArray[np.bool_], GroupEffect], Mapping[str, Any]] | None
     ) = None
     noun: str = "orders"
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +323,7 @@ def compare_groups(
                     detail=(
                         "No estimate: the two groups never share a stratum (same place, "
                         "time and kind of work) with data on both sides, or the outcome does "
-                        "not vary within strata." + left_out.words
+                        "not vary within strata." + left_out.words + spec.note
                     ),
                     data=left_out.data,
                 )
@@ -426,7 +429,7 @@ def _resolver(
                     else "."
                 )
             )
-        detail += left_out.words
+        detail += left_out.words + spec.note
         data: dict[str, Any] = {
             "method": est.method,
             "gap_percent": (ratio - 1.0) * 100.0,

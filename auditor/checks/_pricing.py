@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Status
 from auditor.checks._common import basis
-from auditor.checks._comparable import group_rates
+from auditor.checks._comparable import excluded_words, group_rates
 from auditor.checks._groups import Comparison, compare_groups
 from auditor.checks._pay_equity import order_units
 from auditor.checks._registry import register
@@ -149,6 +149,7 @@ class SegmentPrices:
                 "clustered_by": unit,
                 "model": "all segments in one fit (segment dummies), strata absorbed",
             },
+            note=excluded_words(segment_cells, "orders"),
         )
         # Every cluster comes from a grouping of units, so each has data.
         present = np.ones(len(labels), dtype=bool)
