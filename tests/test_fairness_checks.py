@@ -288,14 +288,15 @@ def test_orders_without_a_segment_are_counted(tmp_path: Path) -> None:
         assert f"Left out: {expected:,} orders with no recorded customer_segment." in f.detail
         assert f.data["orders_excluded"] == unmeasured > 0
         assert (
-            f"Not compared: {unmeasured:,} orders with no positive distance_km or trip_minutes."
-            in f.detail
+            f"Not compared: {unmeasured:,} orders with no positive fare base, distance_km or "
+            "trip_minutes." in f.detail
         )
 
 
 def test_details_say_what_was_not_counted(tmp_path: Path) -> None:
-    """Orders accepted outside any session (DSP-01) and penalties naming no order in the
-    package (DED-01) are counted in each finding's data and said in its detail."""
+    """Orders accepted outside any session (DSP-01), offers without a quoted pay (DSP-02)
+    and penalties naming no order in the package (DED-01) are counted in each finding's
+    data and said in its detail."""
     import pandas as pd
 
     spec = SimulationSpec(workers=200, days=5, seed=43, demand_scale=0.5)
@@ -309,9 +310,21 @@ def test_details_say_what_was_not_counted(tmp_path: Path) -> None:
     renamed = penalties[:7]
     deductions.loc[renamed, "order_id"] = "no-such-order"
     deductions.to_parquet(folder / "deductions.parquet", index=False)
-    result = audit(folder, checks=["DSP-01", "DED-01"])
+    # Offers of orders not in the package, or with no trip, are not compared already;
+    # blank the quoted pay of offers of completed trips, each then one more.
+    before = audit(folder, checks=["DSP-02"]).findings[0].data["offers_excluded"]
+    offers = pd.read_parquet(folder / "offers.parquet")
+    orders = pd.read_parquet(folder / "orders.parquet")
+    trips = orders["order_id"][
+        orders["status"].eq("completed") & (orders["distance_km"] > 0) & orders["pickup_at"].notna()
+    ]
+    unquoted = offers[offers["order_id"].isin(trips)].sample(frac=0.03, random_state=4).index
+    offers.loc[unquoted, "offered_pay"] = None
+    offers.to_parquet(folder / "offers.parquet", index=False)
+    expected = before + len(unquoted)
+    result = audit(folder, checks=["DSP-01", "DSP-02", "DED-01"])
     estimated = [f for f in result.findings if f.estimate is not None]
-    assert {f.check for f in estimated} == {"DSP-01", "DED-01"}
+    assert {f.check for f in estimated} == {"DSP-01", "DSP-02", "DED-01"}
     rates = [f for f in estimated if f.metric == "penalty_rate_ratio"]
     unlinked = rates[0].data["penalties_not_linked"]
     assert unlinked >= len(renamed)
@@ -319,5 +332,8 @@ def test_details_say_what_was_not_counted(tmp_path: Path) -> None:
         if f.check == "DSP-01":
             n = f.data["orders_outside_sessions"]
             assert n > 0 and f"Not counted: {n:,} orders accepted outside" in f.detail
+        elif f.check == "DSP-02":
+            assert f.data["offers_excluded"] == expected
+            assert f"Not compared: {expected:,} offers with no positive offered_pay" in f.detail
         else:  # the penalty rates and the appeals alike
             assert f"Not counted: {unlinked:,} penalties that name no order" in f.detail

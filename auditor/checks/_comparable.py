@@ -105,6 +105,7 @@ def log_outcome_comparisons(
     metric: str,
     noun: str,
     words: str,
+    outcome: str,
     decompose: bool = False,
 ) -> list[Finding | Confirmatory]:
     """Compare a log outcome between worker groups within comparable-work strata.
@@ -112,7 +113,8 @@ def log_outcome_comparisons(
     ``work`` holds the cell moments by worker (:func:`worker_cells`). With ``decompose``,
     each comparison also carries the raw gap and how much of it where and when the groups
     work, and their trips, explain (a sequential decomposition: raw -> same strata -> same
-    trips).
+    trips). ``outcome`` names the outcome in the details (units without a positive one are
+    counted as excluded).
     """
     cells = work.cells
     n_clusters = len(work.cluster_ids)
@@ -157,7 +159,7 @@ def log_outcome_comparisons(
             raw=geometric,
             extra=extra,
             noun=noun,
-            note=excluded_words(work, noun),
+            note=excluded_words(work, noun, outcome),
         )
         return compare_groups(
             context,
@@ -172,12 +174,15 @@ def log_outcome_comparisons(
     return attributes_findings(context, check, title, one)
 
 
-def excluded_words(work: WorkCells, noun: str) -> str:
-    """The detail's sentence on the units left out of the moments (none: empty)."""
+def excluded_words(work: WorkCells, noun: str, outcome: str) -> str:
+    """The detail's sentence on the units left out of the moments (none: empty): those
+    with no positive ``outcome`` or trip covariate (offers: or no order in the package)."""
     if not work.excluded:
         return ""
-    needs = " or ".join(c for c in ("distance_km", "trip_minutes") if f"log_{c}" in work.terms)
-    why = f"no positive {needs}" if needs else "no usable outcome"
+    needs = [outcome] + [c for c in ("distance_km", "trip_minutes") if f"log_{c}" in work.terms]
+    why = "no positive " + (
+        " or ".join(needs) if len(needs) < 3 else ", ".join(needs[:-1]) + " or " + needs[-1]
+    )
     if noun == "offers":
         why += " (or no order in the package)"
     return f" Not compared: {work.excluded:,} {noun} with {why}."

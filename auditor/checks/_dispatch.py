@@ -228,10 +228,12 @@ class OfferQuality:
         # the four keys (two of them text) took about 2 s more at 15 M offers.
         coded, orders = stratum_codes(context.rebuilt.orders, context.engine, "dsp_strata")
         o = orders.select("order_id", "stratum", "distance_km", "trip_minutes")
-        joined = offers.filter(offers.offered_pay > 0).left_join(o, "order_id")
+        joined = offers.left_join(o, "order_id")
+        quoted = joined.offered_pay > 0
         units = joined.select(
             worker_id=joined.worker_id,
-            y=joined.offered_pay.cast("float64").log(),
+            # Offers with no positive quoted pay are counted as excluded, like those below.
+            y=ibis.ifelse(quoted, joined.offered_pay.cast("float64"), ibis.null("float64")).log(),
             # Offers of orders not in the package have no stratum, distance or trip time:
             # they are counted as excluded.
             stratum=joined.stratum,
@@ -252,5 +254,6 @@ class OfferQuality:
             title=self.title,
             metric="offered_pay_ratio",
             noun="offers",
+            outcome="offered_pay",
             words="were offered {x:.3f} times the pay per comparable order",
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+import ibis
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
@@ -26,11 +27,14 @@ __all__ = ["PayForComparableWork", "order_units"]
 
 
 def order_units(context: CheckContext, outcome: str) -> Table:
-    """Completed orders with a positive ``outcome`` (money column), as work units."""
+    """Completed orders as work units, ``y`` the log of ``outcome`` (a money column); NULL
+    where the outcome is not positive, so that the cell moments count those orders as
+    excluded rather than lose them."""
     o = context.rebuilt.orders
-    o = o.filter(o.completed & (o[outcome] > 0))
+    o = o.filter(o.completed)
+    positive = o[outcome] > 0
     return o.mutate(
-        y=o[outcome].cast("float64").log(),
+        y=ibis.ifelse(positive, o[outcome].cast("float64"), ibis.null("float64")).log(),
         zone=o.pickup_zone.fill_null(""),
         service=o.service.fill_null(""),
         hour=o.local_hour,
@@ -56,6 +60,7 @@ class PayForComparableWork:
             title=self.title,
             metric="pay_ratio",
             noun="orders",
+            outcome="worker_pay",
             words="were paid {x:.3f} times the pay per comparable order",
             decompose=True,
         )

@@ -149,7 +149,7 @@ class SegmentPrices:
                 "clustered_by": unit,
                 "model": "all segments in one fit (segment dummies), strata absorbed",
             },
-            note=excluded_words(segment_cells, "orders"),
+            note=excluded_words(segment_cells, "orders", "fare base"),
         )
         # Every cluster comes from a grouping of units, so each has data.
         present = np.ones(len(labels), dtype=bool)
