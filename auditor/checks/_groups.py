@@ -52,7 +52,6 @@ class Roster:
         missing: protected attributes the workers table does not have.
         algorithmic: algorithmic attributes it has (``[fairness] algorithmic_attributes``).
         legitimate: legitimate market attributes it has (``[fairness] legitimate_attributes``).
-        unlisted: workers in ``frame`` that the workers table does not list.
     """
 
     frame: pd.DataFrame
@@ -60,7 +59,6 @@ class Roster:
     missing: tuple[str, ...]
     algorithmic: tuple[str, ...]
     legitimate: tuple[str, ...] = ()
-    unlisted: int = 0
 
     @property
     def size(self) -> int:
@@ -125,9 +123,7 @@ def _roster(context: CheckContext) -> Roster:
         "fx_roster", ibis.memtable(frame[["worker_id", "code"]]), overwrite=True
     )
     missing = tuple(a for a in fairness.protected_attributes if a not in protected)
-    return Roster(
-        frame, table, missing, tuple(algorithmic), tuple(legitimate), unlisted=len(unlisted)
-    )
+    return Roster(frame, table, missing, tuple(algorithmic), tuple(legitimate))
 
 
 def cluster_subset(
