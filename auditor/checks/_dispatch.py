@@ -49,7 +49,7 @@ from auditor.checks._groups import (
     roster,
 )
 from auditor.checks._registry import register
-from auditor.checks._work import stratum_codes
+from auditor.checks._work import positive_log, stratum_codes
 from auditor.engine import Engine
 from auditor.stats import GroupEffect, RateCells, poisson_effect
 
@@ -229,11 +229,10 @@ class OfferQuality:
         coded, orders = stratum_codes(context.rebuilt.orders, context.engine, "dsp_strata")
         o = orders.select("order_id", "stratum", "distance_km", "trip_minutes")
         joined = offers.left_join(o, "order_id")
-        quoted = joined.offered_pay > 0
         units = joined.select(
             worker_id=joined.worker_id,
             # Offers with no positive quoted pay are counted as excluded, like those below.
-            y=ibis.ifelse(quoted, joined.offered_pay.cast("float64"), ibis.null("float64")).log(),
+            y=positive_log(joined.offered_pay),
             # Offers of orders not in the package have no stratum, distance or trip time:
             # they are counted as excluded.
             stratum=joined.stratum,

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-import ibis
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
 from auditor.checks._comparable import log_outcome_comparisons, worker_cells
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
+from auditor.checks._work import positive_log
 
 __all__ = ["PayForComparableWork", "order_units"]
 
@@ -32,9 +32,8 @@ def order_units(context: CheckContext, outcome: str) -> Table:
     excluded rather than lose them."""
     o = context.rebuilt.orders
     o = o.filter(o.completed)
-    positive = o[outcome] > 0
     return o.mutate(
-        y=ibis.ifelse(positive, o[outcome].cast("float64"), ibis.null("float64")).log(),
+        y=positive_log(o[outcome]),
         zone=o.pickup_zone.fill_null(""),
         service=o.service.fill_null(""),
         hour=o.local_hour,

@@ -42,6 +42,7 @@ __all__ = [
     "exact_sum",
     "few_cluster_cells",
     "order_covariates",
+    "positive_log",
     "scaled_sum",
     "stratum_codes",
     "usable_covariates",
@@ -129,13 +130,16 @@ def usable_covariates(orders: Table) -> tuple[str, ...]:
     return tuple(c for c in COVARIATES if int(counts[c].iloc[0] or 0) > 0)
 
 
+def positive_log(value: Any) -> Any:
+    """The natural log of ``value`` as a double; NULL where it is missing or not positive
+    (the engine refuses the log of a negative number)."""
+    return ibis.ifelse(value > 0, value.cast("float64"), ibis.null("float64")).log()
+
+
 def covariate_terms(units: Table, used: tuple[str, ...]) -> dict[str, Any]:
     """The design terms: logs of the used covariates, their squares and their product
     (NULL where a covariate is missing or not positive)."""
-    logs = {
-        f"log_{c}": ibis.ifelse(units[c] > 0, units[c].cast("float64"), ibis.null("float64")).log()
-        for c in used
-    }
+    logs = {f"log_{c}": positive_log(units[c]) for c in used}
     terms = dict(logs)
     for name, value in logs.items():
         terms[f"{name}_sq"] = value * value
