@@ -158,11 +158,18 @@ class FairnessSection:
     algorithmic_attributes: tuple[str, ...] = ("tier",)
     """Worker columns the platform's algorithm itself sets (tiers, ratings): never in the
     headline test; a separate, labelled view also adjusts for them."""
+    intersections: tuple[tuple[str, ...], ...] = ()
+    """Combinations of protected attributes compared as groups of their own, e.g.
+    ``[["gender", "age_band"]]``: each combination (``F*50+``) is compared with the largest
+    one in every group check, in the same Holm family (NYC Local Law 144 audits sex x
+    race/ethnicity categories; workers harmed only at an intersection are diluted in each
+    margin)."""
     min_workers_asymptotic: int = 30
-    """Below this many workers (customers) on either side of a comparison, p-values come
-    from a permutation of worker labels instead of the cluster-robust t-test."""
+    """No longer used: small-sample inference (CR2 with Bell-McCaffrey degrees of freedom)
+    holds its level for every comparison, so there is no switch to a permutation test.
+    Accepted so that older configurations still load."""
     permutations: int = 999
-    """Permutations of worker labels for small-group p-values."""
+    """No longer used (see ``min_workers_asymptotic``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +345,11 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
+    elif text.startswith("tuple[tuple[str"):
+        if isinstance(value, list) and all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value
+        ):
+            return tuple(tuple(v) for v in value)
     elif text.startswith("tuple[str"):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
@@ -360,7 +372,14 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         int: "an integer",
         float: "a number",
         str: "a string",
-    }.get(hint, "a list of strings" if text.startswith("tuple") else "a table of strings")
+    }.get(
+        hint,
+        "a list of lists of strings"
+        if text.startswith("tuple[tuple")
+        else "a list of strings"
+        if text.startswith("tuple")
+        else "a table of strings",
+    )
     raise ConfigError(f"{where} must be {expected}; got {value!r}.")
 
 
@@ -419,6 +438,13 @@ def _check_values(config: AuditConfig, where: str) -> None:
         raise bad("[earnings] expense_per_km", ">= 0", config.earnings.expense_per_km)
     if not 0.0 <= config.fairness.materiality < 1.0:
         raise bad("[fairness] materiality", "a fraction in [0, 1)", config.fairness.materiality)
+    for combination in config.fairness.intersections:
+        if len(combination) < 2 or len(set(combination)) != len(combination):
+            raise bad(
+                "[fairness] intersections",
+                'lists of two or more different attributes, e.g. [["gender", "age_band"]]',
+                [list(c) for c in config.fairness.intersections],
+            )
     if config.fairness.min_workers_asymptotic < 2:
         raise bad(
             "[fairness] min_workers_asymptotic",

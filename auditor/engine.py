@@ -14,12 +14,53 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.expr.types import Table
 
 from auditor.config import AuditConfig
 
-__all__ = ["Engine", "connect"]
+__all__ = ["SUM_SCALE", "Engine", "connect", "exact_sum", "scaled_sum", "whole_sum"]
+
+SUM_SCALE = 2.0**26
+"""Each summed term is rounded to a multiple of ``1 / SUM_SCALE`` (about 1.5e-8) and the
+rounded values, integers once scaled, are summed as doubles. Integers below 2**53 add
+exactly in a double, in any order, so the sum does not depend on the order the engine's
+threads add partial sums in, and reruns give byte-identical findings. (Plain double sums
+differ in their last bits from run to run, which the statistics can lift into the 12th
+digit of an estimate.) Exact while a group's sum of |term| stays below 2**53 / SUM_SCALE,
+about 1.3e8: true of the cells of one worker (or customer) in one stratum, whose terms are
+logs of money, distances and minutes to the fourth power at most, or money. Sums over a
+whole table use :func:`whole_sum`. Exact decimal sums did the same at about 2.5 times the
+cost of the engine's grouping."""
+
+
+@ibis.udf.scalar.builtin(name="round")
+def _round(value: float) -> float:  # type: ignore[empty-body]
+    """The engine's one-argument ROUND (half away from zero), kept a double. Ibis'
+    ``round(0)`` compiles to ``CAST(ROUND(x, 0) AS BIGINT)``: the same values, but a
+    quarter slower over the sums of a grouping, and an error past 2**63."""
+
+
+def exact_sum(value: Any) -> Any:
+    """Order-independent sum of a float expression (see ``SUM_SCALE``), as a float."""
+    return scaled_sum(value) / SUM_SCALE
+
+
+def scaled_sum(value: Any) -> Any:
+    """``SUM_SCALE`` times :func:`exact_sum`: an integer, held in a double (exact below
+    2**53), to be cast to an integer type for exact products and sums."""
+    return _round(value * SUM_SCALE).sum()
+
+
+def whole_sum(value: Any) -> Any:
+    """Order-independent sum of ``SUM_SCALE * value``, each term rounded to an integer, as a
+    38-digit integer (a decimal). Unlike ``exact_sum``, exact however large the sum: DuckDB
+    adds 64-bit integers in 128 bits. Each term must stay below 2**63 / SUM_SCALE (about
+    1.4e11) in magnitude; a larger one stops the query with a conversion error rather
+    than wrap. (An engine that adds 64-bit integers in 64 bits, as Spark does, needs the
+    cast to a decimal before the sum, at about twice the cost.)"""
+    return _round(value * SUM_SCALE).cast("int64").sum().cast(dt.Decimal(38, 0))
 
 
 @dataclass(slots=True)

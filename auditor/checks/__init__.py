@@ -15,8 +15,10 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _pay_equity,
     _personalised_pay,
     _pricing,
+    _steering,
 )
 from auditor.checks._base import (
+    Adjustment,
     Check,
     CheckContext,
     Confirmatory,
@@ -32,6 +34,7 @@ from auditor.stats import holm
 __all__ = [
     "CATALOGUE_ORDER",
     "REGISTRY",
+    "Adjustment",
     "Check",
     "CheckContext",
     "Confirmatory",
@@ -83,9 +86,24 @@ def run_checks(
 
 
 def resolve_family(items: list[Finding | Confirmatory]) -> list[Finding]:
-    """Holm-adjust the p-values of the confirmatory tests among ``items`` together and
-    resolve each into its finding, in place."""
+    """Holm-adjust the p-values of the confirmatory tests among ``items`` together (and,
+    apart, those of their secondary views) and resolve each into its finding, in place."""
     tests = [i for i in items if isinstance(i, Confirmatory)]
     adjusted = iter(holm([t.p_value for t in tests]))
-    size = len(tests)
-    return [i.resolve(next(adjusted), size) if isinstance(i, Confirmatory) else i for i in items]
+    views = [(k, name) for k, t in enumerate(tests) for name in t.secondary]
+    view_adjusted = holm([tests[k].secondary[name] for k, name in views])
+    by_test: dict[int, dict[str, float]] = {}
+    for (k, name), p in zip(views, view_adjusted, strict=True):
+        by_test.setdefault(k, {})[name] = p
+    size, secondary_size = len(tests), len(views)
+    out: list[Finding] = []
+    k = 0
+    for i in items:
+        if isinstance(i, Confirmatory):
+            out.append(
+                i.resolve(Adjustment(next(adjusted), size, by_test.get(k, {}), secondary_size))
+            )
+            k += 1
+        else:
+            out.append(i)
+    return out

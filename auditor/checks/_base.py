@@ -20,6 +20,7 @@ from auditor.engine import Engine
 from auditor.reconstruct import Reconstruction
 
 __all__ = [
+    "Adjustment",
     "Check",
     "CheckContext",
     "Confirmatory",
@@ -193,23 +194,46 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """What the family's multiple-testing correction says of one confirmatory test.
+
+    Attributes:
+        p_adjusted: its p-value Holm-adjusted over the confirmatory family.
+        family_size: tests in the confirmatory family.
+        secondary: view name -> the view's p-value Holm-adjusted over the secondary family
+            (labelled views that never decide a verdict).
+        secondary_size: tests in the secondary family.
+    """
+
+    p_adjusted: float
+    family_size: int
+    secondary: Mapping[str, float] = field(default_factory=dict)
+    secondary_size: int = 0
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Confirmatory:
     """A confirmatory test whose verdict waits for the family's multiple-testing correction.
 
     Statistical disparity checks return these instead of findings: the runner collects the
     p-values of every confirmatory test in the audit, adjusts them together (Holm, at
-    ``[audit] alpha``), and calls ``resolve`` with each adjusted p-value and the family size.
+    ``[audit] alpha``), does the same apart for the tests of their secondary views, and
+    calls ``resolve`` with what that gives.
 
     Attributes:
         check: catalogue ID.
-        p_value: unadjusted p-value of the test.
-        resolve: ``(p_adjusted, family_size) -> Finding``, the finding with its verdict.
+        p_value: unadjusted p-value of the test that decides the verdict.
+        resolve: ``(adjustment) -> Finding``, the finding with its verdict.
+        subject: what the test is about (as the finding's subject).
+        secondary: view name -> unadjusted p-value of the view's test.
     """
 
     check: str
     p_value: float
-    resolve: Callable[[float, int], Finding]
+    resolve: Callable[[Adjustment], Finding]
+    subject: Mapping[str, str] = field(default_factory=dict)
+    secondary: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

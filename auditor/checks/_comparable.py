@@ -1,35 +1,55 @@
-"""Group comparisons of a log outcome (pay, offered pay, price) for comparable work, and
-the small helpers the group checks share (raw group rates, wording)."""
+"""Group comparisons of money for comparable work (PAY-02, DSP-02): the estimators on a
+check's cells for one comparison, the views every money comparison reports, and PAY-02's
+decomposition of the raw gap.
+
+The headline is a ratio of means for the same work (``auditor.stats.poisson_effect`` on
+money over what the work pays, ``_money``); the ratio of geometric means is reported beside
+it as a sensitivity view (``data.geometric_mean``); the view within the platform-set
+attributes as ``data.adjusted_for_algorithmic``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding
-from auditor.checks._codes import compact, strata
+from auditor.checks._covariates import order_covariates
 from auditor.checks._groups import (
     Comparison,
+    Impact,
     Roster,
+    View,
     attributes_findings,
-    cluster_subset,
     compare_groups,
+    group_rates,
+    roster,
 )
-from auditor.checks._work import StratumCodes, WorkCells, order_covariates, work_cells
-from auditor.stats import CellMoments, GroupEffect, within_effect
+from auditor.checks._money import MoneyCells, money_cells
+from auditor.checks._strata import WORK_WORDS, work_strata
+from auditor.stats import (
+    GroupEffect,
+    LogCells,
+    cluster_robust,
+    cluster_subset,
+    log_estimator,
+    log_fit,
+    ratio_estimator,
+    strata,
+)
+from auditor.stats._dist import t_ppf
 
 __all__ = [
-    "compact",
     "excluded_words",
-    "group_rates",
-    "log_outcome_comparisons",
+    "money_comparisons",
     "same_words",
-    "strata",
+    "worker_money",
+    "worker_units",
 ]
 
 
@@ -38,67 +58,37 @@ def same_words(people: Roster, joiner: str = " and the same ") -> str:
     return "".join(f"{joiner}{a}" for a in people.legitimate)
 
 
-def group_rates(
-    labels: NDArray[np.object_], num: NDArray[Any], den: NDArray[Any]
-) -> dict[str, float]:
-    """Raw ratio ``sum(num) / sum(den)`` per group (e.g. orders per online hour)."""
-    frame = pd.DataFrame({"g": labels, "n": num, "d": den}).dropna(subset=["g"])
-    sums = frame.groupby("g")[["n", "d"]].sum()
-    return {str(g): float(r.n / r.d) for g, r in sums.iterrows() if r.d > 0}
+def worker_units(context: CheckContext, people: Roster, units: Table) -> Table:
+    """``units`` (with ``worker_id``) with their worker's roster ``code``."""
+    return units.inner_join(people.table, "worker_id")
 
 
-def effect_on_cells(
-    cells: CellMoments,
-    stratum: NDArray[np.int64],
-    alg: NDArray[np.int64] | None,
-    seed: int,
-    method: str,
-) -> Callable[[NDArray[np.bool_], NDArray[np.bool_], bool, int], GroupEffect]:
-    """The check's estimator on ``cells`` (see ``_groups.EffectFn``): the kept clusters'
-    cells in strata ``stratum`` (x the clusters' algorithmic attributes ``alg`` in the
-    secondary view)."""
-    code = cells.cluster
-    headline = cells.with_strata(stratum)
-    # The last comparison's subset of cells: its headline and its algorithmic view keep
-    # the same clusters, so the second reuses the first's subset.
-    last: list[Any] = []
-
-    def effect(
-        keep: NDArray[np.bool_], treat: NDArray[np.bool_], algorithmic: bool, perms: int
-    ) -> GroupEffect:
-        if last and np.array_equal(last[0], keep):
-            rows, new, old, kept = last[1:]
-        else:
-            rows, new, old = cluster_subset(code, keep)
-            kept = None if rows.all() else cells.subset(rows, new)
-            last[:] = [keep.copy(), rows, new, old, kept]
-        if kept is None and not algorithmic:
-            # Every cluster is in the comparison: reuse the cells (and their cached sums).
-            return within_effect(headline, treat, method=method, permutations=perms, seed=seed)
-        st = stratum[rows]
-        if algorithmic and alg is not None:
-            st = strata(st, alg[code[rows]])
-        sub = (cells if kept is None else kept).with_strata(st)
-        return within_effect(sub, treat[old], method=method, permutations=perms, seed=seed)
-
-    return effect
-
-
-def worker_cells(
-    context: CheckContext, name: str, units: Table, coded: StratumCodes | None = None
-) -> WorkCells:
-    """Cell moments of ``units`` clustered by worker (computed once per audit per name);
-    ``coded``: the units carry stratum codes (see ``work_cells``)."""
+def worker_money(
+    context: CheckContext, name: str, units: Table, *, ratios: bool = False
+) -> MoneyCells:
+    """Money cells of ``units`` (columns ``code``, ``stratum``, ``y`` and the trip covariates)
+    clustered by worker code (computed once per audit per name)."""
+    size = roster(context).size
     return context.memo(  # type: ignore[no-any-return]
-        f"cells:{name}",
-        lambda: work_cells(units, "worker_id", order_covariates(context), coded=coded),
+        f"money:{name}",
+        lambda: money_cells(
+            units, "code", order_covariates(context), ratios=ratios, cluster_count=size
+        ),
     )
 
 
-def log_outcome_comparisons(
+def completed_orders(context: CheckContext, outcome: str) -> Table:
+    """Completed orders as units of work: ``worker_id``, ``stratum``, ``y`` (the money
+    ``outcome``), the trip covariates, and the order's customer columns."""
+    o = work_strata(context).orders
+    o = o.filter(o.completed)
+    return o.mutate(y=o[outcome].cast("float64"), distance_km=o.distance_km.cast("float64"))
+
+
+def money_comparisons(
     context: CheckContext,
     people: Roster,
-    work: WorkCells,
+    cells: MoneyCells,
     *,
     check: str,
     title: str,
@@ -108,43 +98,60 @@ def log_outcome_comparisons(
     outcome: str,
     decompose: bool = False,
 ) -> list[Finding | Confirmatory]:
-    """Compare a log outcome between worker groups within comparable-work strata.
-
-    ``work`` holds the cell moments by worker (:func:`worker_cells`). With ``decompose``,
-    each comparison also carries the raw gap and how much of it where and when the groups
-    work, and their trips, explain (a sequential decomposition: raw -> same strata -> same
-    trips). ``outcome`` names the outcome in the details (units without a positive one are
-    counted as excluded).
-    """
-    cells = work.cells
-    n_clusters = len(work.cluster_ids)
-    roster_code = people.codes_of(work.cluster_ids)
-    known = roster_code >= 0
-    safe = np.where(known, roster_code, 0)
-    legit = np.where(known, people.legitimate_codes()[safe], -1) + 1
-    stratum = strata(cells.stratum, legit[cells.cluster])
-    alg_people = people.algorithmic_codes()
-    alg = None if alg_people is None else np.where(known, alg_people[safe], -1) + 1
-    effect = effect_on_cells(
-        cells, stratum, alg, context.config.audit.seed, "wls_within_strata_trip"
+    """Compare money for comparable work between worker groups (module docstring).
+    ``cells`` are clustered by roster code; ``outcome`` names the money in the details."""
+    code = cells.cluster
+    legit = people.legitimate_codes()
+    stratum = strata(cells.stratum, legit[code])
+    alg = people.algorithmic_codes()
+    rate_fn = ratio_estimator(
+        cells.money, cells.expected, stratum, code, method="ppml_within_strata_trip_offset"
     )
-    n_of = np.bincount(cells.cluster, weights=cells.n, minlength=n_clusters)
-    log_of = np.bincount(cells.cluster, weights=cells.sy, minlength=n_clusters)
+    log_y = cells.log_money - cells.trip_effect
+    views = [
+        View(
+            "geometric_mean",
+            "ratio of geometric means for the same work (sensitivity view: sensitive to "
+            "near-zero amounts)",
+            log_estimator(cells.n, log_y, stratum, code, method="wls_within_strata_trip_offset"),
+            tested=False,
+        )
+    ]
+    if alg is not None:
+        views.append(
+            View(
+                "adjusted_for_algorithmic",
+                "within the platform-set attributes too ("
+                + ", ".join(people.algorithmic)
+                + "): not a test of the platform, which sets them",
+                ratio_estimator(
+                    cells.money,
+                    cells.expected,
+                    stratum,
+                    code,
+                    method="ppml_within_strata_trip_offset_algorithmic",
+                    refine=alg,
+                ),
+            )
+        )
+    n_of = cells.per_cluster(cells.n)
+    money_of = cells.per_cluster(cells.money)
     present = n_of > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_of = np.where(present, money_of / np.where(present, n_of, 1.0), np.nan)
 
     def extra(
         group: str, keep: NDArray[np.bool_], treat: NDArray[np.bool_], est: GroupEffect
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {f"{noun}_excluded": work.excluded, "covariates": list(work.terms)}
+        out: dict[str, Any] = {f"{noun}_excluded": cells.excluded, "covariates": list(cells.terms)}
         if decompose:
-            out["decomposition"] = _decomposition(work, stratum, keep, treat, est.log_effect)
+            out["decomposition"] = decomposition(
+                cells, stratum, keep, treat, 1 - context.config.audit.alpha
+            )
         return out
 
     def one(attribute: str) -> list[Finding | Confirmatory]:
-        labels_people = people.labels(attribute)
-        labels = labels_people[safe].copy()
-        labels[~known] = None
-        geometric = {g: float(np.exp(v)) for g, v in group_rates(labels, log_of, n_of).items()}
+        labels = people.labels(attribute)
         spec = Comparison(
             check=check,
             title=title,
@@ -153,69 +160,114 @@ def log_outcome_comparisons(
             unit="workers",
             phrase=lambda g, r, x: (
                 f"{attribute}={g} workers {words.format(x=x)} of {attribute}={r} workers "
-                f"(same zone, service, day type and hour{same_words(people, ', same ')}; "
-                "adjusted for distance and trip time)"
+                f"({WORK_WORDS}{same_words(people, ', same ')}; adjusted for distance and "
+                "trip time; ratio of means)"
             ),
-            raw=geometric,
+            raw=group_rates(labels, money_of, n_of),
             extra=extra,
             noun=noun,
-            note=excluded_words(work, noun, outcome),
+            note=excluded_words(cells, noun, outcome),
+            scale="ratio of means",
+            impact=Impact("scoring_rate", mean_of, higher_is_better=True),
         )
         return compare_groups(
-            context,
-            spec,
-            labels,
-            present,
-            effect,
-            lambda keep: int(n_of[keep].sum()),
-            has_algorithmic=alg is not None,
-        )
+            context, spec, labels, present, rate_fn, lambda keep: int(n_of[keep].sum()),
+            views=views,
+        )  # fmt: skip
 
     return attributes_findings(context, check, title, one)
 
 
-def excluded_words(work: WorkCells, noun: str, outcome: str) -> str:
-    """The detail's sentence on the units left out of the moments (none: empty): those
-    with no positive ``outcome`` or trip covariate (offers: or no order in the package)."""
-    if not work.excluded:
+def excluded_words(cells: MoneyCells, noun: str, outcome: str) -> str:
+    """The detail's sentence on the units left out of the cells (none: empty): those with
+    no positive ``outcome`` or trip covariate (offers: or no order in the package)."""
+    if not cells.excluded:
         return ""
-    needs = [outcome] + [c for c in ("distance_km", "trip_minutes") if f"log_{c}" in work.terms]
+    needs = [outcome] + [c for c in ("distance_km", "trip_minutes") if f"log_{c}" in cells.terms]
     why = "no positive " + (
         " or ".join(needs) if len(needs) < 3 else ", ".join(needs[:-1]) + " or " + needs[-1]
     )
     if noun == "offers":
         why += " (or no order in the package)"
-    return f" Not compared: {work.excluded:,} {noun} with {why}."
+    return f" Not compared: {cells.excluded:,} {noun} with {why}."
 
 
-def _decomposition(
-    work: WorkCells,
+def decomposition(
+    cells: MoneyCells,
     stratum: NDArray[np.int64],
     keep: NDArray[np.bool_],
     treat: NDArray[np.bool_],
-    adjusted: float,
+    level: float,
 ) -> Mapping[str, Any]:
-    """Raw log gap, the gap within strata, and within strata with trip covariates (the
-    headline, ``adjusted``); the parts of the raw gap that strata and trips explain (log
-    points, in that order)."""
-    rows, new, old = cluster_subset(work.cells.cluster, keep)
-    plain = work.cells.without_covariates().subset(rows, new)
-    t = treat[old][new]
-    steps = {
-        "raw": plain.with_strata(np.zeros(len(new), np.int64)),
-        "same_place_and_time": plain.with_strata(stratum[rows]),
-    }
-    gaps = {"same_place_time_and_trip": adjusted}
-    for name, cells in steps.items():
-        fit = cells.fit(t)
-        gaps[name] = float(fit.beta[0]) if fit is not None else float("nan")
+    """The raw gap in geometric-mean pay (group less reference, log points) as the sum of
+    what where and when the groups work explains, what their trips explain, and what remains
+    for the same work (Gelbach 2016: each part is the gap in that part of the fitted model,
+    so the parts do not depend on an order of steps). With the trip effect measured within
+    cells (``_money``) and the strata absorbed, ``log y = z'gamma + a[stratum] + b t + e``,
+    and the parts are the group gaps in ``z'gamma``, in ``a[stratum]`` and ``b``.
+
+    Intervals are at ``level``, from each part's linearisation summed by worker (its
+    influence per worker, the CR2-adjusted score for ``b``), with ``b``'s Bell-McCaffrey
+    degrees of freedom."""
+    rows, new, old = cluster_subset(cells.cluster, keep)
+    t_of = treat[old].astype(np.float64)
+    n, st = cells.n[rows], stratum[rows]
+    log_money, trips = cells.log_money[rows], cells.trip_effect[rows]
+    g = len(old)
+    log_cells = LogCells(n, log_money - trips, st, new, g)
+    fit = log_fit(log_cells, treat[old])
+    nan = {"scale": "log points of geometric-mean pay, group less reference"}
+    if fit is None:
+        return nan
+    t = fit.t_cell
+    size = {1: float(np.sum(n * t)), 0: float(np.sum(n * (1 - t)))}
+    if not (size[1] > 0 and size[0] > 0):
+        return nan
+
+    def gap(values: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        """Group mean less reference mean of a per-unit quantity summed per cell, and its
+        influence per worker."""
+        mean1 = float(np.sum(values * t)) / size[1]
+        mean0 = float(np.sum(values * (1 - t))) / size[0]
+        per = np.bincount(new, weights=values - n * np.where(t > 0, mean1, mean0), minlength=g)
+        side = np.where(t_of > 0, 1.0 / size[1], -1.0 / size[0])
+        return mean1 - mean0, per * side
+
+    raw, psi_raw = gap(log_money)
+    trip_gap, psi_trip = gap(trips)
+    robust = cluster_robust(fit.blocks)
+    info = float(robust.information.sum())
+    # b's influence per worker: its score over the information (the CR2 variance's terms
+    # scaled to match the robust variance exactly).
+    score = np.bincount(
+        new, weights=fit.blocks.weighted_design * fit.blocks.residual
+        / np.where(fit.blocks.weight > 0, fit.blocks.weight, 1.0), minlength=g,
+    ) / info  # fmt: skip
+    plain = float(score @ score)
+    psi_b = score * math.sqrt(robust.variance / plain) if plain > 0 else score
+    place = raw - trip_gap - fit.b
+    psi_place = psi_raw - psi_trip - psi_b
+    df = robust.df if math.isfinite(robust.df) else max(g - 1, 1)
+    q = float(t_ppf(0.5 + level / 2, df))
+    correction = g / max(g - 1, 1)
+
+    def interval(value: float, psi: NDArray[np.float64], exact: bool = False) -> list[float]:
+        se = math.sqrt(float(psi @ psi) * (1.0 if exact else correction))
+        return [value - q * se, value + q * se]
+
     return {
-        "scale": "log ratio of geometric means (group / reference)",
-        "raw_gap": gaps["raw"],
-        "gap_same_place_and_time": gaps["same_place_and_time"],
-        "adjusted_gap": gaps["same_place_time_and_trip"],
-        "explained_by_place_and_time": gaps["raw"] - gaps["same_place_and_time"],
-        "explained_by_trips": gaps["same_place_and_time"] - gaps["same_place_time_and_trip"],
-        "unexplained": gaps["same_place_time_and_trip"],
-        "order": "sequential: zone/service/day type/hour strata first, then trip covariates",
+        "scale": "log points of geometric-mean pay, group less reference",
+        "raw_gap": raw,
+        "raw_gap_ci": interval(raw, psi_raw),
+        "explained_by_place_and_time": place,
+        "explained_by_place_and_time_ci": interval(place, psi_place),
+        "explained_by_trips": trip_gap,
+        "explained_by_trips_ci": interval(trip_gap, psi_trip),
+        "unexplained": fit.b,
+        "unexplained_ci": interval(fit.b, psi_b, exact=True),
+        "adjusted_gap": fit.b,
+        "order": "order-invariant (Gelbach 2016): raw = place and time + trips + unexplained",
+        "intervals": (
+            f"{level:.0%}, worker-clustered linearisation with {df:.1f} degrees of freedom"
+        ),
     }

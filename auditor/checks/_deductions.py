@@ -1,15 +1,17 @@
 """DED-01: are penalties concentrated on some worker groups, and are their appeals heard?
 
 Penalties are deductions of category ``penalty``. Each penalty that names an order counts in
-the cell of its worker and the order's service and pickup zone; the exposure is the worker's
-accepted orders in that cell. A Poisson model with a fixed effect per service x zone stratum
-(and per ``[fairness] legitimate_attributes`` value) gives each group's penalty rate ratio
-against the reference group, by worker (cluster-robust, or permutation for small groups).
+the cell of its worker and the order's work stratum (service, pickup zone, local date and
+hour); the exposure is the worker's accepted orders in that cell. A Poisson model with a
+fixed effect per stratum (and per ``[fairness] legitimate_attributes`` value) gives each
+group's penalty rate ratio against the reference group, by worker (CR2, Bell-McCaffrey
+degrees of freedom).
 
 Where the package records appeals, the same model compares the share of appealed penalties
 that were upheld (upheld appeals per appeal), so a group whose appeals are rarely heard
-shows. Penalties without an order (or whose order is not in the package) are counted and
-left out of the rates.
+shows; a group none of whose appeals is upheld is tested exactly (``auditor.stats._effect``).
+Penalties without an order (or whose order is not in the package) are counted and left out
+of the rates.
 """
 
 from __future__ import annotations
@@ -19,19 +21,22 @@ from typing import ClassVar
 
 import ibis
 import numpy as np
-from numpy.typing import NDArray
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
-from auditor.checks._comparable import compact, group_rates, same_words, strata
+from auditor.checks._comparable import same_words
+from auditor.checks._dispatch import ALGORITHMIC_WORDS
 from auditor.checks._groups import (
     Comparison,
+    Impact,
+    View,
     attributes_findings,
-    cluster_subset,
     compare_groups,
+    group_rates,
     roster,
 )
 from auditor.checks._registry import register
-from auditor.stats import GroupEffect, RateCells, poisson_effect
+from auditor.checks._strata import WORK_WORDS, work_strata
+from auditor.stats import ratio_estimator, strata
 
 __all__ = ["PenaltyConcentration"]
 
@@ -48,20 +53,11 @@ class PenaltyConcentration:
         people = roster(context)
         ded = context.package.tables["deductions"]
         has_appeals = {"appealed", "appeal_upheld"} <= set(ded.columns_present)
-        o = context.rebuilt.orders
-        keys = ["worker_id", "service", "zone"]
-        orders = o.select(
-            "order_id",
-            "worker_id",
-            service=o.service.fill_null(""),
-            zone=o.pickup_zone.fill_null(""),
-        )
-        exposure = orders.group_by(keys).aggregate(accepted=ibis._.count())
+        orders = work_strata(context).orders.select("order_id", "worker_id", "stratum")
+        exposure = orders.group_by(["worker_id", "stratum"]).aggregate(accepted=ibis._.count())
         d = ded.table
         pen = d.filter(d.category == "penalty")
-        linked = pen.inner_join(
-            orders.select("order_id", o_service="service", o_zone="zone"), "order_id"
-        )
+        linked = pen.inner_join(orders.select("order_id", o_stratum="stratum"), "order_id")
         appealed = linked.appealed.fill_null(False) if has_appeals else ibis.literal(False)
         upheld = (
             (linked.appealed.fill_null(False) & linked.appeal_upheld.fill_null(False))
@@ -70,54 +66,35 @@ class PenaltyConcentration:
         )
         counts = (
             linked.mutate(_a=appealed.cast("int64"), _u=upheld.cast("int64"))
-            .group_by(["worker_id", linked.o_service.name("service"), linked.o_zone.name("zone")])
+            .group_by(["worker_id", linked.o_stratum.name("stratum")])
             .aggregate(penalties=ibis._.count(), appeals=ibis._._a.sum(), upheld=ibis._._u.sum())
         )
+        keys = ["worker_id", "stratum"]
         cells = (
             exposure.left_join(counts, keys)
             .select(
                 exposure.worker_id,
-                exposure.service,
-                exposure.zone,
+                exposure.stratum,
                 exposure.accepted,
                 penalties=counts.penalties.fill_null(0),
                 appeals=counts.appeals.fill_null(0),
                 upheld=counts.upheld.fill_null(0),
             )
             .inner_join(people.table, "worker_id")
-            .order_by(["code", "service", "zone"])  # a fixed order: reproducible sums
+            .order_by(["code", "stratum"])  # a fixed order: reproducible sums
             .to_pyarrow()
         )
         n_penalties = int(pen.count().execute())
         n_linked = int(linked.count().execute())
         code = cells["code"].to_numpy().astype(np.int64)
-        import pyarrow.compute as pc
-
-        service = np.asarray(pc.dictionary_encode(cells["service"].combine_chunks()).indices)
-        zone = np.asarray(pc.dictionary_encode(cells["zone"].combine_chunks()).indices)
         stratum = strata(
-            service.astype(np.int64), zone.astype(np.int64), people.legitimate_codes()[code]
+            cells["stratum"].to_numpy().astype(np.int64), people.legitimate_codes()[code]
         )
         accepted = cells["accepted"].to_numpy().astype(np.float64)
         penalties = cells["penalties"].to_numpy().astype(np.float64)
         appeals = cells["appeals"].to_numpy().astype(np.float64)
         upheld_n = cells["upheld"].to_numpy().astype(np.float64)
         alg = people.algorithmic_codes()
-        seed = context.config.audit.seed
-
-        def effect_of(count: NDArray[np.float64], expo: NDArray[np.float64], method: str):  # type: ignore[no-untyped-def]
-            def effect(
-                keep: NDArray[np.bool_], treat: NDArray[np.bool_], algorithmic: bool, perms: int
-            ) -> GroupEffect:
-                rows, new, old = cluster_subset(code, keep)
-                st = stratum[rows]
-                if algorithmic and alg is not None:
-                    st = strata(st, alg[code[rows]])
-                rc = RateCells(count[rows], expo[rows], compact(st), new)
-                return poisson_effect(rc, treat[old], method=method, permutations=perms, seed=seed)
-
-            return effect
-
         size = people.size
         pen_of = np.bincount(code, weights=penalties, minlength=size)
         acc_of = np.bincount(code, weights=accepted, minlength=size)
@@ -135,6 +112,19 @@ class PenaltyConcentration:
             else ""
         )
 
+        def views_of(count: np.ndarray, expo: np.ndarray, method: str) -> list[View]:
+            if alg is None:
+                return []
+            return [
+                View(
+                    "adjusted_for_algorithmic",
+                    ALGORITHMIC_WORDS.format(", ".join(people.algorithmic)),
+                    ratio_estimator(
+                        count, expo, stratum, code, method=method + "_algorithmic", refine=alg
+                    ),
+                )
+            ]
+
         def one(attribute: str) -> list[Finding | Confirmatory]:
             labels = people.labels(attribute)
             rate_spec = Comparison(
@@ -145,26 +135,24 @@ class PenaltyConcentration:
                 unit="workers",
                 phrase=lambda g, r, x: (
                     f"{attribute}={g} workers drew {x:.3f} times the penalties per accepted "
-                    f"order of {attribute}={r} workers (same service and zone"
+                    f"order of {attribute}={r} workers ({WORK_WORDS}"
                     f"{same_words(people, ', same ')})"
                 ),
                 raw=group_rates(labels, pen_of, acc_of),
-                higher_is_better=False,
                 extra=lambda g, k, t, e: {
                     **counts_note,
                     "appeal_rate": group_rates(labels, app_of, pen_of),
                 },
                 note=unlinked_words,
+                impact=Impact("selection_rate", pen_of, acc_of, higher_is_better=False),
             )
+            method = "poisson_fe_service_zone_date_hour"
             out = compare_groups(
-                context,
-                rate_spec,
-                labels,
-                acc_of > 0,
-                effect_of(penalties, accepted, "poisson_fe_service_zone"),
+                context, rate_spec, labels, acc_of > 0,
+                ratio_estimator(penalties, accepted, stratum, code, method=method),
                 lambda keep: int(acc_of[keep].sum()),
-                has_algorithmic=alg is not None,
-            )
+                views=views_of(penalties, accepted, method),
+            )  # fmt: skip
             if has_appeals:
                 appeal_spec = Comparison(
                     check=self.id,
@@ -174,22 +162,21 @@ class PenaltyConcentration:
                     unit="workers",
                     phrase=lambda g, r, x: (
                         f"Appeals of {attribute}={g} workers were upheld {x:.3f} times as "
-                        f"often as those of {attribute}={r} workers (same service and zone)"
+                        f"often as those of {attribute}={r} workers ({WORK_WORDS})"
                     ),
                     raw=group_rates(labels, up_of, app_of),
                     extra=lambda g, k, t, e: {"appeals": int(app_of[k].sum())},
                     noun="appeals",
                     note=unlinked_words,
+                    impact=Impact("selection_rate", up_of, app_of),
                 )
+                method = "poisson_fe_service_zone_date_hour_appeals"
                 out += compare_groups(
-                    context,
-                    appeal_spec,
-                    labels,
-                    app_of > 0,
-                    effect_of(upheld_n, appeals, "poisson_fe_service_zone_appeals"),
+                    context, appeal_spec, labels, app_of > 0,
+                    ratio_estimator(upheld_n, appeals, stratum, code, method=method),
                     lambda keep: int(app_of[keep].sum()),
-                    has_algorithmic=alg is not None,
-                )
+                    views=views_of(upheld_n, appeals, method),
+                )  # fmt: skip
             return out
 
         return attributes_findings(context, self.id, self.title, one)

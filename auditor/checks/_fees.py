@@ -18,7 +18,7 @@ from ibis.expr.types import Table
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis, fact_outcome, scalar, severity_by_share
 from auditor.checks._registry import register
-from auditor.checks._work import exact_sum
+from auditor.engine import exact_sum
 
 __all__ = ["DeclaredCommission", "PayoutReconciliation", "TakeRateCap", "TipsPassedThrough"]
 

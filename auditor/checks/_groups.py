@@ -1,9 +1,14 @@
-"""What the group-disparity checks share: the worker roster and its attributes, the choice
-of reference group, small-cell suppression, and turning a group effect into a finding once
-the family's Holm correction is known.
+"""What the group-disparity checks share: the worker roster and its attributes (and their
+intersections), the choice of reference group, small-cell suppression, the descriptive
+impact ratio, and turning group effects into findings once the family's Holm correction is
+known.
 
 A comparison is always one group against one reference group of the same attribute, on the
-clusters (workers, or customers for prices) of those two groups only.
+clusters (workers, or customers for prices) of those two groups only. Each comparison has a
+headline view (the test that can fail) and labelled secondary views (e.g. adjusted for the
+platform-set attributes, or accepted orders beside offers); the secondary views' tests form
+a family of their own, Holm-adjusted apart from the headline family, and never decide a
+verdict.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import numpy as np
@@ -19,22 +24,41 @@ import pandas as pd
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-from auditor.checks._base import CheckContext, Confirmatory, Finding, Severity, Status
+from auditor.checks._base import (
+    Adjustment,
+    CheckContext,
+    Confirmatory,
+    Finding,
+    Severity,
+    Status,
+)
 from auditor.checks._common import basis
-from auditor.stats import GroupEffect, Verdict, decide
+from auditor.stats import (
+    Decision,
+    EffectFn,
+    Exclusion,
+    GroupEffect,
+    Verdict,
+    band,
+    decide,
+    reported_p,
+)
+from auditor.stats._dist import t_ppf
 
 __all__ = [
     "Comparison",
+    "EffectFn",
+    "Impact",
     "Roster",
-    "cluster_subset",
+    "View",
+    "attributes_findings",
     "compare_groups",
+    "group_rates",
     "roster",
 ]
 
-EffectFn = Callable[[NDArray[np.bool_], NDArray[np.bool_], bool, int], GroupEffect]
-"""``(keep_cluster, treat_of_cluster, algorithmic, permutations) -> GroupEffect``: the
-effect of the clusters where ``treat`` against the other kept clusters; ``algorithmic``
-adds the platform-set attributes to the strata (the labelled secondary view)."""
+INTERSECTION = "*"
+"""Joins attribute names and values of an intersection: ``gender*age_band``, ``F*50+``."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -42,16 +66,19 @@ class Roster:
     """Workers with an integer code and their attribute values (strings; None if missing).
 
     Attributes:
-        frame: one row per worker: ``worker_id``, ``code`` (0..n-1) and the protected and
-            algorithmic attributes present. The workers table's workers come first, in ID
-            order; then the workers the reconstruction knows (orders, sessions,
-            deductions) that the workers table does not list (or whose row was
+        frame: one row per worker: ``worker_id``, ``code`` (0..n-1), the protected and
+            algorithmic attributes present and one column per intersection
+            (``gender*age_band``, None where a part is missing). The workers table's
+            workers come first, in ID order; then the workers the reconstruction or the
+            offers know that the workers table does not list (or whose row was
             quarantined), in ID order, with every attribute missing: the group checks
             count them as left out rather than drop them unseen.
         table: the same (``worker_id``, ``code``) as an engine table, to join on.
-        missing: protected attributes the workers table does not have.
+        missing: protected attributes (and intersections) the workers table cannot give.
         algorithmic: algorithmic attributes it has (``[fairness] algorithmic_attributes``).
         legitimate: legitimate market attributes it has (``[fairness] legitimate_attributes``).
+        attributes: the attributes compared, in order: the protected ones present, then the
+            intersections whose parts are all present.
     """
 
     frame: pd.DataFrame
@@ -59,13 +86,14 @@ class Roster:
     missing: tuple[str, ...]
     algorithmic: tuple[str, ...]
     legitimate: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
         return len(self.frame)
 
     def codes_of(self, worker_ids: NDArray[Any]) -> NDArray[np.int64]:
-        """Roster code of each worker ID (-1 where the workers table does not have it)."""
+        """Roster code of each worker ID (-1 where the roster does not have it)."""
         index = pd.Index(self.frame["worker_id"].astype(object))
         return np.asarray(index.get_indexer(pd.Index(worker_ids, dtype=object)), dtype=np.int64)
 
@@ -95,8 +123,12 @@ def roster(context: CheckContext) -> Roster:
     return context.memo("roster", lambda: _roster(context))  # type: ignore[no-any-return]
 
 
+def intersection_name(parts: Sequence[str]) -> str:
+    return INTERSECTION.join(parts)
+
+
 def _roster(context: CheckContext) -> Roster:
-    workers = context.package.tables["workers"]
+    workers = context.package.tables.get("workers")
     present = worker_columns(context)
     fairness = context.config.fairness
     protected = [a for a in fairness.protected_attributes if a in present and a != "worker_id"]
@@ -108,35 +140,86 @@ def _roster(context: CheckContext) -> Roster:
         for a in fairness.legitimate_attributes
         if a in present and a not in protected and a not in algorithmic
     ]
-    w = workers.table
-    cols = {a: w[a].cast("string") for a in (*protected, *algorithmic, *legitimate)}
-    ordered = w.select("worker_id", **cols).distinct(on="worker_id").order_by("worker_id")
-    listed = ordered.to_pyarrow().to_pandas()
-    days = context.rebuilt.worker_days
-    known = days.select("worker_id").distinct()
-    unlisted = known.anti_join(w, "worker_id").order_by("worker_id").to_pyarrow().to_pandas()
+    crossed = [c for c in fairness.intersections if all(p in present for p in c)]
+    parts = sorted({p for c in crossed for p in c} - set(protected) - set(algorithmic)
+                   - set(legitimate))  # fmt: skip
+    read = [*protected, *algorithmic, *legitimate, *parts]
+    known = context.rebuilt.worker_days.select("worker_id").distinct()
+    if "offers" in context.package.tables:
+        offered = context.package.tables["offers"].table.select("worker_id").distinct()
+        known = known.union(offered, distinct=True)
+    if workers is None:  # FEE-05 needs worker codes, not attributes
+        listed = pd.DataFrame({"worker_id": pd.Series(dtype=object)})
+        unlisted = known.order_by("worker_id").to_pyarrow().to_pandas()
+    else:
+        w = workers.table
+        cols = {a: w[a].cast("string") for a in read}
+        ordered = w.select("worker_id", **cols).distinct(on="worker_id").order_by("worker_id")
+        listed = ordered.to_pyarrow().to_pandas()
+        unlisted = known.anti_join(w, "worker_id").order_by("worker_id").to_pyarrow()
+        unlisted = unlisted.to_pandas()
     frame = pd.concat([listed, unlisted], ignore_index=True)
     frame["code"] = np.arange(len(frame), dtype=np.int64)
-    for a in (*protected, *algorithmic, *legitimate):
-        frame[a] = frame[a].astype(object).where(frame[a].notna(), None)
+    for a in read:
+        column = frame[a] if a in frame else pd.Series([None] * len(frame), dtype=object)
+        frame[a] = column.astype(object).where(column.notna(), None)
+    names = []
+    for combination in crossed:
+        name = intersection_name(combination)
+        values = frame[list(combination)]
+        whole = values.notna().all(axis=1)
+        joined = values.astype(str).agg(INTERSECTION.join, axis=1)
+        frame[name] = joined.where(whole, None).astype(object)
+        names.append(name)
     table = context.engine.con.create_table(
         "fx_roster", ibis.memtable(frame[["worker_id", "code"]]), overwrite=True
     )
-    missing = tuple(a for a in fairness.protected_attributes if a not in protected)
-    return Roster(frame, table, missing, tuple(algorithmic), tuple(legitimate))
+    missing = tuple(a for a in fairness.protected_attributes if a not in protected) + tuple(
+        intersection_name(c) for c in fairness.intersections if c not in crossed
+    )
+    return Roster(
+        frame, table, missing, tuple(algorithmic), tuple(legitimate), (*protected, *names)
+    )
 
 
-def cluster_subset(
-    cluster: NDArray[np.int64], keep_cluster: NDArray[np.bool_]
-) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]]:
-    """Rows whose cluster is kept, their clusters renumbered 0..k-1, and the old code of
-    each new one."""
-    rows = keep_cluster[cluster]
-    kept = cluster[rows]
-    # Renumber by lookup (codes are bounded), not by sorting: O(n) on millions of rows.
-    used = np.bincount(kept, minlength=len(keep_cluster)) > 0
-    lookup = np.cumsum(used) - 1
-    return rows, lookup[kept].astype(np.int64), np.nonzero(used)[0].astype(np.int64)
+@dataclass(frozen=True, slots=True)
+class View:
+    """A labelled secondary view of a comparison.
+
+    Attributes:
+        name: key of the view in the finding's ``data`` (e.g. ``adjusted_for_algorithmic``).
+        words: what the view measures, for a reader.
+        effect: the view's estimator (see ``EffectFn``).
+        tested: whether its minimum-effect test joins the secondary Holm family (a
+            sensitivity view of the same question, such as the geometric mean, does not).
+    """
+
+    name: str
+    words: str
+    effect: EffectFn
+    tested: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Impact:
+    """What a check measures per cluster for the descriptive impact ratio (NYC Local Law
+    144's definitions).
+
+    Attributes:
+        kind: ``selection_rate`` for rates (a group's events over its exposure, over the
+            most favoured group's), or ``scoring_rate`` for continuous outcomes (the share
+            of a group's clusters on the favourable side of the overall median, over the
+            most favoured group's share).
+        numerator: per cluster code, events (rates) or the cluster's raw outcome (scores;
+            NaN where the cluster has none).
+        denominator: per cluster code, exposure (rates; unused for scores).
+        higher_is_better: whether a higher rate or outcome favours the group.
+    """
+
+    kind: Literal["selection_rate", "scoring_rate"]
+    numerator: NDArray[np.float64]
+    denominator: NDArray[np.float64] | None = None
+    higher_is_better: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,20 +229,19 @@ class Comparison:
     Attributes:
         check: catalogue ID.
         title: the check's title.
-        metric: name of the ratio (e.g. ``order_rate_ratio``).
+        metric: name of the ratio (e.g. ``offer_rate_ratio``).
         attribute: worker (or order) attribute compared.
         unit: plural noun of the clusters ("workers", "customers").
         phrase: ``(group, reference, ratio) -> str``, what the ratio says in words.
-        raw: raw (unadjusted) value of the check's metric per group, for impact ratios
-            (group / best group), NYC Local Law 144 style.
-        higher_is_better: whether a higher raw value favours the group (impact ratios
-            divide by the most favoured group).
+        raw: raw (unadjusted) value of the check's outcome per group (data only).
         extra: further data per comparison: ``(group, keep_cluster, treat_of_cluster,
             headline_effect) -> dict`` (e.g. a decomposition of the raw gap).
         noun: plural noun of the units counted in ``n_orders`` ("orders", "offers",
             "appeals").
         note: a sentence (with a leading space) ending the detail of every estimate, e.g.
             how many units the check left out and why; empty for none.
+        scale: what the ratio compares ("ratio of rates", "ratio of means").
+        impact: the per-cluster outcome of the impact ratio (None: not reported).
     """
 
     check: str
@@ -169,12 +251,13 @@ class Comparison:
     unit: str
     phrase: Callable[[str, str, float], str]
     raw: Mapping[str, float] = field(default_factory=dict)
-    higher_is_better: bool = True
     extra: (
         Callable[[str, NDArray[np.bool_], NDArray[np.bool_], GroupEffect], Mapping[str, Any]] | None
     ) = None
     noun: str = "orders"
     note: str = ""
+    scale: str = "ratio of rates"
+    impact: Impact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +298,18 @@ class LeftOut:
         return ""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Pending:
+    """A comparison with an estimate, waiting for its impact ratio and family."""
+
+    group: str
+    subject: dict[str, str]
+    effect: GroupEffect
+    views: dict[str, tuple[View, GroupEffect]]
+    n_units: int
+    extra: Mapping[str, Any]
+
+
 def compare_groups(
     context: CheckContext,
     spec: Comparison,
@@ -222,7 +317,7 @@ def compare_groups(
     present: NDArray[np.bool_],
     effect: EffectFn,
     units_of: Callable[[NDArray[np.bool_]], int],
-    has_algorithmic: bool = False,
+    views: Sequence[View] = (),
     reference: str | None = None,
     set_aside: int | None = None,
 ) -> list[Finding | Confirmatory]:
@@ -231,16 +326,21 @@ def compare_groups(
     Args:
         labels: group label per cluster code (None: no value; such clusters are left out).
         present: whether each cluster has data in the check's frame.
-        effect: the check's estimator (see ``EffectFn``).
+        effect: the check's headline estimator (see ``EffectFn``).
         units_of: orders (offers, cells) of the kept clusters, for ``n_orders``.
-        has_algorithmic: whether to add the algorithmic-attribute view.
+        views: the labelled secondary views.
         reference: the reference group, when the check has fixed it already.
         set_aside: units the check set aside for want of a value before forming clusters
             (e.g. orders without a customer segment); None where it keeps them, and the
             clusters present with no label are counted instead. Either way every finding
             says what was left out (:class:`LeftOut`).
+
+    A comparison is suppressed (no estimate published) when either side has fewer than
+    ``[report] min_cell_workers`` clusters with data, or, once fitted, fewer effective
+    clusters in common support (Kish, on the information about the gap): two workers who
+    bridge the strata of a group of 30 would otherwise be published.
     """
-    fairness, alpha = context.config.fairness, context.config.audit.alpha
+    fairness = context.config.fairness
     min_cell = context.config.report.min_cell_workers
     has_value = np.array([v is not None for v in labels], dtype=bool)
     valid = present & has_value
@@ -250,13 +350,12 @@ def compare_groups(
     else:
         left_out = LeftOut(None, set_aside, spec)
     counts = pd.Series(labels[valid]).value_counts()
+    common = {"check": spec.check, "title": spec.title, "metric": spec.metric}
     if counts.empty:
         return [
             Finding(
-                check=spec.check,
+                **common,
                 status=Status.INCONCLUSIVE,
-                title=spec.title,
-                metric=spec.metric,
                 subject={"attribute": spec.attribute},
                 basis=basis(context, spec.check),
                 detail=f"No {spec.unit} with a value of {spec.attribute} have data to compare."
@@ -272,181 +371,243 @@ def compare_groups(
         everyone = pd.Series([v for v in labels if v is not None]).value_counts()
         ranked = sorted(everyone.index, key=lambda g: (-int(everyone[g]), str(g)))
         reference = next(g for g in ranked if g in counts.index)
-    best = _best(spec)
     out: list[Finding | Confirmatory] = []
+    pending: list[_Pending] = []
+
+    def suppressed(subject: dict[str, str], why: str, **extra: Any) -> Finding:
+        return Finding(
+            **common,
+            status=Status.INCONCLUSIVE,
+            subject=subject,
+            basis=basis(context, spec.check),
+            detail=f"Suppressed: {why}; no estimate is published." + left_out.words,
+            data={"suppressed": True, "min_cell_workers": min_cell, **extra, **left_out.data},
+        )
+
     for group in sorted(counts.index, key=str):
         if group == reference:
             continue
         subject = {"attribute": spec.attribute, "group": str(group), "reference": str(reference)}
         small = min(int(counts[group]), int(counts[reference]))
         if small < min_cell:
-            out.append(
-                Finding(
-                    check=spec.check,
-                    status=Status.INCONCLUSIVE,
-                    title=spec.title,
-                    metric=spec.metric,
-                    subject=subject,
-                    basis=basis(context, spec.check),
-                    detail=(
-                        f"Suppressed: one side of this comparison has fewer than {min_cell} "
-                        f"{spec.unit} ([report] min_cell_workers); no estimate is published."
-                        + left_out.words
-                    ),
-                    data={"suppressed": True, "min_cell_workers": min_cell, **left_out.data},
-                )
+            why = (
+                f"one side of this comparison has fewer than {min_cell} {spec.unit} "
+                "([report] min_cell_workers)"
             )
+            out.append(suppressed(subject, why))
             continue
         keep = valid & ((labels == group) | (labels == reference))
         treat = valid & (labels == group)
-        est = effect(keep, treat, False, 0)
-        if est.effective_clusters < fairness.min_workers_asymptotic:
-            # Few workers, or a few dominating a side: the sandwich is too small there;
-            # permute worker labels for the p-value instead.
-            est = effect(keep, treat, False, fairness.permutations)
+        est = effect(keep, treat)
         n_units = units_of(keep)
-        if not (math.isfinite(est.log_effect) and math.isfinite(est.se)):
+        if not est.estimable:
             out.append(
                 Finding(
-                    check=spec.check,
+                    **common,
                     status=Status.INCONCLUSIVE,
-                    title=spec.title,
-                    metric=spec.metric,
                     subject=subject,
                     n_workers=est.n_clusters_group + est.n_clusters_reference,
                     n_orders=n_units,
                     basis=basis(context, spec.check),
                     detail=(
                         "No estimate: the two groups never share a stratum (same place, "
-                        "time and kind of work) with data on both sides, or the outcome does "
-                        "not vary within strata." + left_out.words + spec.note
+                        "time and kind of work) with exposure on both sides and events in "
+                        "it, or the outcome does not vary within strata."
+                        + left_out.words
+                        + spec.note
                     ),
                     data=left_out.data,
                 )
             )
             continue
-        adjusted = None
-        if has_algorithmic:
-            alt = effect(keep, treat, True, 0)
-            if math.isfinite(alt.log_effect) and math.isfinite(alt.se):
-                lo, hi = alt.ci(1 - alpha)
-                adjusted = {"ratio": alt.ratio, "ci": [lo, hi], "p_value": alt.p_value}
+        if est.effective_clusters < min_cell:
+            why = (
+                f"fewer than {min_cell} effective {spec.unit} on one side carry the "
+                f"comparison (in strata both groups share: {est.effective_group:.1f} in the "
+                f"group, {est.effective_reference:.1f} in the reference; "
+                "[report] min_cell_workers)"
+            )
+            out.append(suppressed(subject, why, effective_suppression=True))
+            continue
+        seen = {v.name: (v, v.effect(keep, treat)) for v in views}
         extra = dict(spec.extra(str(group), keep, treat, est)) if spec.extra is not None else {}
-        impact = None
-        if (
-            best is not None
-            and str(group) in spec.raw
-            and spec.raw[str(group)] == spec.raw[str(group)]
-        ):
-            impact = _impact(spec, str(group), best)
+        pending.append(_Pending(str(group), subject, est, seen, n_units, extra))
+    published = {p.group for p in pending} | {str(reference)}
+    impacts = _impacts(context, spec, labels, valid, published)
+    for p in pending:
+        secondary = {
+            name: v_est.inference.p_beyond(band(fairness.materiality))
+            for name, (view, v_est) in p.views.items()
+            if view.tested and v_est.inference is not None
+        }
         out.append(
             Confirmatory(
                 check=spec.check,
-                p_value=est.p_value,
+                subject=p.subject,
+                p_value=p.effect.inference.p_beyond(band(fairness.materiality)),  # type: ignore[union-attr]
+                secondary=secondary,
                 resolve=_resolver(
                     context,
                     spec,
-                    subject,
-                    est,
-                    n_units,
-                    adjusted,
-                    extra,
-                    impact,
-                    reference,
-                    left_out,
+                    p,
+                    reference=str(reference),
+                    left_out=left_out,
+                    impact=impacts.get(p.group),
                 ),
             )
         )
     return out
 
 
-def _best(spec: Comparison) -> float | None:
-    values = [v for v in spec.raw.values() if v == v and v is not None]
-    if not values:
-        return None
-    return max(values) if spec.higher_is_better else min(values)
-
-
-def _impact(spec: Comparison, group: str, best: float) -> float | None:
-    value = spec.raw[group]
-    if spec.higher_is_better:
-        return value / best if best > 0 else None
-    return best / value if value > 0 else None
+def _impacts(
+    context: CheckContext,
+    spec: Comparison,
+    labels: NDArray[np.object_],
+    valid: NDArray[np.bool_],
+    published: set[str],
+) -> dict[str, dict[str, Any]]:
+    """Each published group's impact ratio (NYC Local Law 144): its selection or scoring
+    rate over the most favoured published group's (suppressed groups never set the
+    favoured rate), with a normal interval on the log scale at the audit's level
+    (clustered ratio-estimator variance for rates, Katz's for shares)."""
+    impact = spec.impact
+    if impact is None:
+        return {}
+    level = 1 - context.config.audit.alpha
+    z = float(t_ppf(0.5 + level / 2, math.inf))
+    rates: dict[str, tuple[float, float]] = {}
+    num = np.asarray(impact.numerator, dtype=np.float64)
+    for g in sorted(published):
+        side = valid & (labels == g)
+        if impact.kind == "selection_rate":
+            den = np.asarray(impact.denominator, dtype=np.float64)
+            y, x = num[side], den[side]
+            total_y, total_x = float(y.sum()), float(x.sum())
+            if not (total_y > 0 and total_x > 0):
+                continue
+            r = total_y / total_x
+            n = len(y)
+            var = float(np.sum((y - r * x) ** 2)) / total_y**2 * n / max(n - 1, 1)
+            rates[g] = (r, var)
+        else:
+            values = num[side]
+            values = values[np.isfinite(values)]
+            if len(values) == 0:
+                continue
+            rates[g] = (math.nan, float(len(values)))  # filled below from the median
+    if impact.kind == "scoring_rate":
+        pool = num[valid & np.isin(labels, sorted(published))]
+        pool = pool[np.isfinite(pool)]
+        if len(pool) == 0:
+            return {}
+        median = float(np.median(pool))
+        for g in list(rates):
+            values = num[valid & (labels == g)]
+            values = values[np.isfinite(values)]
+            favourable = values > median if impact.higher_is_better else values < median
+            share = float(favourable.mean())
+            rates[g] = (share, (1 - share) / (len(values) * share) if share > 0 else math.inf)
+    usable = {g: rv for g, rv in rates.items() if rv[0] > 0}
+    if not usable:
+        return {}
+    lower_better = impact.kind == "selection_rate" and not impact.higher_is_better
+    best = (min if lower_better else max)(usable, key=lambda g: (usable[g][0], g))
+    r_best, v_best = usable[best]
+    out: dict[str, dict[str, Any]] = {}
+    for g, (r, v) in rates.items():
+        if g == best:
+            ratio, ci = 1.0, None
+        elif r > 0:
+            ratio = r_best / r if lower_better else r / r_best
+            half = z * math.sqrt(v + v_best)
+            ci = [ratio * math.exp(-half), ratio * math.exp(half)] if math.isfinite(half) else None
+        else:
+            ratio, ci = (0.0 if not lower_better else math.inf), None
+        out[g] = {
+            "impact_ratio": ratio,
+            "impact_ratio_ci": ci,
+            "impact_ratio_basis": (
+                f"{'selection' if impact.kind == 'selection_rate' else 'scoring'} rate "
+                f"(NYC Local Law 144), relative to {best}; descriptive, not adjusted for "
+                "where, when or what work"
+            ),
+        }
+    return out
 
 
 def _resolver(
     context: CheckContext,
     spec: Comparison,
-    subject: Mapping[str, str],
-    est: GroupEffect,
-    n_units: int,
-    adjusted: Mapping[str, Any] | None,
-    extra: Mapping[str, Any],
-    impact: float | None,
+    p: _Pending,
+    *,
     reference: str,
     left_out: LeftOut,
-) -> Callable[[float, int], Finding]:
+    impact: Mapping[str, Any] | None,
+) -> Callable[[Adjustment], Finding]:
     cfg = context.config
     alpha, materiality = cfg.audit.alpha, cfg.fairness.materiality
+    level = 1 - alpha
+    half = band(materiality)
 
-    def resolve(p_adjusted: float, family_size: int) -> Finding:
-        d = decide(est, p_adjusted, alpha=alpha, materiality=materiality, family_size=family_size)
-        lo, hi = est.ci(1 - alpha)
+    def resolve(adj: Adjustment) -> Finding:
+        est = p.effect
+        test = est.inference
+        assert test is not None
+        d = decide(est, adj.p_adjusted, alpha=alpha, materiality=materiality,
+                   family_size=adj.family_size)  # fmt: skip
+        lo, hi = est.ci(level)
         ratio = est.ratio
         threshold = 1 - materiality if ratio < 1 else 1 / (1 - materiality)
-        words = spec.phrase(subject["group"], reference, ratio)
-        test = "permutation of worker labels" if est.permuted else "cluster-robust t-test"
-        detail = (
-            f"{words} ({1 - alpha:.0%} CI {lo:.3f} to {hi:.3f}; p = {est.p_value:.2g}, "
-            f"Holm-adjusted over {family_size} tests p = {p_adjusted:.2g}, {test}). "
-        )
+        words = spec.phrase(p.group, reference, ratio)
+        detail = f"{words} ({level:.0%} CI {_num(lo)} to {_num(hi)}). "
+        detail += _verdict_words(d, est, spec, materiality, adj, p.n_units)
+        detail += left_out.words + spec.note
         if d.verdict == Verdict.FAIL:
             status = Status.FAIL
             severity = Severity.HIGH if d.clear_of_band else Severity.MEDIUM
-            detail += (
-                f"The gap is significant and beyond the {materiality:.0%} materiality band"
-                + ("; the whole interval lies beyond it." if d.clear_of_band else ".")
-            )
         elif d.verdict == Verdict.PASS:
             status, severity = Status.PASS, Severity.INFO
-            detail += (
-                f"An equivalence test shows the gap lies within the {materiality:.0%} "
-                f"materiality band (p = {d.equivalence_p:.2g})."
-            )
         else:
             status, severity = Status.INCONCLUSIVE, Severity.INFO
-            detail += (
-                f"The data cannot decide: neither a material gap nor equivalence within "
-                f"{materiality:.0%} is shown. The smallest detectable ratio is "
-                f"{d.mde_ratio:.3f} (80 % power)"
-                + (
-                    f"; about {d.clusters_needed} {spec.unit} in this comparison would decide it."
-                    if d.clusters_needed
-                    else "."
-                )
-            )
-        detail += left_out.words + spec.note
+        needed = [n for n in (d.workers_needed_to_fail, d.workers_needed_to_pass) if n]
         data: dict[str, Any] = {
             "method": est.method,
+            "scale": spec.scale,
+            "inference": (
+                "cr2_bell_mccaffrey"
+                if not isinstance(test, Exclusion)
+                else "exact_conditional_no_events"
+            ),
             "gap_percent": (ratio - 1.0) * 100.0,
             "gap_percent_ci": [(lo - 1.0) * 100.0, (hi - 1.0) * 100.0],
+            "interval_level": level,
             "log_ratio": est.log_effect,
             "se_log_ratio": est.se,
             "df": est.df,
-            "permutation_p": est.permuted,
-            "equivalence_p": d.equivalence_p,
+            "random_effect": est.random_effect,
+            "p_value_no_gap": reported_p(test.p_no_gap()),
+            "equivalence_p": reported_p(d.equivalence_p),
             "materiality": materiality,
             "clear_of_band": d.clear_of_band,
             "mde_ratio": d.mde_ratio,
-            "clusters_needed": d.clusters_needed,
+            "workers_needed_to_fail": d.workers_needed_to_fail,
+            "workers_needed_to_pass": d.workers_needed_to_pass,
+            "clusters_needed": max(needed) if needed else None,
+            "decidable": d.decidable,
             f"{spec.unit}_group": est.n_clusters_group,
             f"{spec.unit}_reference": est.n_clusters_reference,
-            "impact_ratio": impact,
-            "raw": {k: v for k, v in spec.raw.items() if k in (subject["group"], reference)},
-            "adjusted_for_algorithmic": adjusted,
+            f"effective_{spec.unit}_group": est.effective_group,
+            f"effective_{spec.unit}_reference": est.effective_reference,
+            "impact_ratio": None if impact is None else impact["impact_ratio"],
+            "impact_ratio_ci": None if impact is None else impact["impact_ratio_ci"],
+            "impact_ratio_basis": None if impact is None else impact["impact_ratio_basis"],
+            "raw": {k: v for k, v in spec.raw.items() if k in (p.group, reference)},
             **left_out.data,
-            **extra,
+            **p.extra,
         }
+        for name, (view, v_est) in p.views.items():
+            data[name] = _view(view, v_est, level, half, adj.secondary.get(name),
+                               adj.secondary_size)  # fmt: skip
         return Finding(
             check=spec.check,
             status=status,
@@ -455,12 +616,12 @@ def _resolver(
             metric=spec.metric,
             estimate=ratio,
             ci=(lo, hi),
-            p_value=est.p_value,
-            p_adjusted=p_adjusted,
+            p_value=reported_p(d.p_beyond),
+            p_adjusted=reported_p(adj.p_adjusted),
             threshold=threshold,
-            subject=dict(subject),
+            subject=dict(p.subject),
             n_workers=est.n_clusters_group + est.n_clusters_reference,
-            n_orders=n_units,
+            n_orders=p.n_units,
             basis=basis(context, spec.check),
             detail=detail,
             data=data,
@@ -469,23 +630,132 @@ def _resolver(
     return resolve
 
 
+def _view(
+    view: View,
+    est: GroupEffect,
+    level: float,
+    half: float,
+    p_adjusted: float | None,
+    family_size: int,
+) -> dict[str, Any] | None:
+    """A secondary view's numbers: ratio, interval and (when tested) its minimum-effect
+    p-value, Holm-adjusted in the secondary family."""
+    if est.inference is None:
+        return None
+    lo, hi = est.ci(level)
+    out: dict[str, Any] = {
+        "measures": view.words,
+        "method": est.method,
+        "ratio": est.ratio,
+        "ci": [lo, hi],
+    }
+    if view.tested:
+        out["p_value"] = reported_p(est.inference.p_beyond(half))
+        out["p_adjusted"] = None if p_adjusted is None else reported_p(p_adjusted)
+        out["family_size"] = family_size
+    return out
+
+
+def _num(x: float) -> str:
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return "infinity"
+    return f"{x:.3f}"
+
+
+def _p(x: float) -> str:
+    x = reported_p(x)
+    return "< 1e-16" if x <= 1e-16 else f"= {x:.2g}"
+
+
+def _verdict_words(
+    d: Decision,
+    est: GroupEffect,
+    spec: Comparison,
+    materiality: float,
+    adj: Adjustment,
+    n_units: int,
+) -> str:
+    """The sentence saying how the comparison was tested and what that decides."""
+    test = est.inference
+    if isinstance(test, Exclusion):
+        empty = "group" if test.side == "group" else "reference group"
+        how = (
+            f"The {empty} got none of the {spec.noun} in the {len(test.events):,} strata both "
+            f"share; an exact conditional test given each stratum's {spec.noun} (with the "
+            f"other side's dispersion, {test.dispersion:.2g})"
+        )
+    else:
+        how = (
+            f"CR2 standard errors by {spec.unit[:-1]}, {est.df:.1f} degrees of freedom "
+            "(Bell-McCaffrey)"
+        )
+    family = (
+        f"minimum-effect p {_p(d.p_beyond)}, Holm-adjusted over {adj.family_size} tests "
+        f"p {_p(adj.p_adjusted)}"
+    )
+    band_words = f"the {materiality:.0%} materiality band"
+    if d.verdict == Verdict.FAIL:
+        return f"The gap lies beyond {band_words}: {how} rejects a gap inside it ({family})" + (
+            "; the whole interval lies beyond it." if d.clear_of_band else "."
+        )
+    if d.verdict == Verdict.PASS:
+        return (
+            f"An equivalence test shows the gap lies within {band_words} "
+            f"(p {_p(d.equivalence_p)}; {how})."
+        )
+    text = (
+        f"The data cannot decide: neither a gap beyond {band_words} nor one within it is "
+        f"shown ({how}; {family})."
+    )
+    if not d.decidable:
+        return text + (
+            f" Data of this kind cannot decide it: not even 100 times as many {spec.unit} would."
+        )
+    if d.mde_ratio is not None:
+        text += f" The smallest gap it would detect is a ratio of {d.mde_ratio:.3f} (80 % power)."
+    needed = [n for n in (d.workers_needed_to_fail, d.workers_needed_to_pass) if n]
+    if needed:
+        text += (
+            f" About {max(needed):,} {spec.unit} in this comparison would decide it (to show "
+            f"a gap of twice the band, or equivalence within it, with 80 % power)."
+        )
+    return text
+
+
+def group_rates(
+    labels: NDArray[np.object_], num: NDArray[Any], den: NDArray[Any]
+) -> dict[str, float]:
+    """Raw ratio ``sum(num) / sum(den)`` per group (e.g. offers per online hour)."""
+    frame = pd.DataFrame({"g": labels, "n": num, "d": den}).dropna(subset=["g"])
+    sums = frame.groupby("g")[["n", "d"]].sum()
+    return {str(g): float(r.n / r.d) for g, r in sums.iterrows() if r.d > 0}
+
+
 def worker_columns(context: CheckContext) -> set[str]:
-    """Columns of the workers table: contract columns and the extra attribute columns."""
-    workers = context.package.tables["workers"]
+    """Columns of the workers table: contract columns and the extra attribute columns (none
+    without a workers table)."""
+    workers = context.package.tables.get("workers")
+    if workers is None:
+        return set()
     return set(workers.columns_present) | set(workers.extra_columns)
 
 
 def no_attribute(context: CheckContext, check: str, title: str, attribute: str) -> Finding:
     """``not_assessed``: the workers table lacks a protected attribute."""
+    parts = attribute.split(INTERSECTION)
+    missing = [p for p in parts if p not in worker_columns(context)]
     return Finding(
         check=check,
         status=Status.NOT_ASSESSED,
         title=title,
         subject={"attribute": attribute},
-        missing=(f"workers.{attribute}",),
+        missing=tuple(f"workers.{p}" for p in missing),
         detail=(
-            f"Not assessed for {attribute}: the workers table has no such column "
-            f"([fairness] protected_attributes names it)."
+            f"Not assessed for {attribute}: the workers table has no "
+            + ", ".join(missing)
+            + " column ([fairness] protected_attributes or intersections names it)."
         ),
     )
 
@@ -493,12 +763,15 @@ def no_attribute(context: CheckContext, check: str, title: str, attribute: str) 
 def attributes_findings(
     context: CheckContext, check: str, title: str, run_one: Callable[[str], Sequence[Any]]
 ) -> list[Finding | Confirmatory]:
-    """Run ``run_one`` for each protected attribute, ``not_assessed`` for missing ones."""
-    people = context.config.fairness.protected_attributes
-    out: list[Finding | Confirmatory] = []
+    """Run ``run_one`` for each protected attribute and intersection, ``not_assessed`` for
+    the ones the workers table cannot give."""
+    fairness = context.config.fairness
+    wanted = [*fairness.protected_attributes,
+              *(intersection_name(c) for c in fairness.intersections)]  # fmt: skip
     present = worker_columns(context)
-    for attribute in people:
-        if attribute not in present:
+    out: list[Finding | Confirmatory] = []
+    for attribute in wanted:
+        if not all(p in present for p in attribute.split(INTERSECTION)):
             out.append(no_attribute(context, check, title, attribute))
         else:
             out.extend(run_one(attribute))

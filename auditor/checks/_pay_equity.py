@@ -1,13 +1,17 @@
 """PAY-02: are worker groups paid less for comparable work?
 
-Per completed order, log(worker_pay) is compared between each group and the reference group
-within strata of service x pickup zone x day type (weekday/weekend) x hour (and the same
-``[fairness] legitimate_attributes``, e.g. vehicle type), adjusting for distance and trip time
-(quadratic in their logs). The ratio is of geometric-mean pay for the same work; inference is
-by worker (cluster-robust, or a permutation of worker labels for small groups).
+Per completed order, the worker's pay (``worker_pay``: tip and incentive excluded) is compared
+between each group and the reference group within strata of the order's service, pickup
+zone, local date and hour (and the same ``[fairness] legitimate_attributes``, e.g. vehicle
+type), with distance and trip time taken up by what the same trip pays (``_money``). The
+headline is the ratio of mean pay for the same work (a Poisson pseudo-likelihood); the ratio
+of geometric means is a sensitivity view. Inference is by worker (CR2, Bell-McCaffrey
+degrees of freedom).
 
-Each finding also decomposes the raw gap (log points): what working other zones, services
-and hours explains, what longer or shorter trips explain, and what remains (the headline).
+Each finding also decomposes the raw gap in geometric-mean pay (log points) into what
+working other zones, dates and hours explains, what longer or shorter trips explain, and
+what remains for the same work, in an order-invariant (Gelbach) decomposition with
+worker-clustered intervals.
 """
 
 from __future__ import annotations
@@ -15,31 +19,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from ibis.expr.types import Table
-
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
-from auditor.checks._comparable import log_outcome_comparisons, worker_cells
+from auditor.checks._comparable import (
+    completed_orders,
+    money_comparisons,
+    worker_money,
+    worker_units,
+)
 from auditor.checks._groups import roster
+from auditor.checks._money import MoneyCells
 from auditor.checks._registry import register
-from auditor.checks._work import positive_log
 
-__all__ = ["PayForComparableWork", "order_units"]
+__all__ = ["PayForComparableWork", "pay_cells"]
 
 
-def order_units(context: CheckContext, outcome: str) -> Table:
-    """Completed orders as work units, ``y`` the log of ``outcome`` (a money column); NULL
-    where the outcome is not positive, so that the cell moments count those orders as
-    excluded rather than lose them."""
-    o = context.rebuilt.orders
-    o = o.filter(o.completed)
-    return o.mutate(
-        y=positive_log(o[outcome]),
-        zone=o.pickup_zone.fill_null(""),
-        service=o.service.fill_null(""),
-        hour=o.local_hour,
-        weekend=o.weekday >= 5,
-        distance_km=o.distance_km.cast("float64"),
-    )
+def pay_cells(context: CheckContext) -> MoneyCells:
+    """Worker pay of completed orders per cell of one worker and one work stratum (shared
+    by PAY-02 and FEE-05; computed once per audit)."""
+    people = roster(context)
+    units = worker_units(context, people, completed_orders(context, "worker_pay"))
+    units = units.select("code", "stratum", "y", "distance_km", "trip_minutes")
+    return worker_money(context, "worker_pay", units, ratios=True)
 
 
 @register
@@ -51,10 +51,10 @@ class PayForComparableWork:
     needs: ClassVar[Needs] = Needs(tables=("orders", "workers"))
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
-        return log_outcome_comparisons(
+        return money_comparisons(
             context,
             roster(context),
-            worker_cells(context, "worker_pay", order_units(context, "worker_pay")),
+            pay_cells(context),
             check=self.id,
             title=self.title,
             metric="pay_ratio",

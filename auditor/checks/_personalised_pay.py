@@ -1,17 +1,26 @@
 """FEE-05: does the worker, rather than the work, explain pay for the same kind of order?
 
-Per completed order, log(worker_pay) is residualised on comparable work (strata of service x
-pickup zone x day type x hour, and distance and trip time, quadratic in logs). If pay were
-set by the work alone, the residuals would not depend on who did the order. A one-way
-analysis of variance of the residuals by worker tests that (F test; worker effects as
-random effects). The effect size is the spread of worker effects: ``sigma_u``, the standard
-deviation of the workers' mean log pay for the same work (method of moments), shown as the
-ratio of pay between a worker at the 90th and one at the 10th percentile of that spread,
-``exp(2 * 1.2816 * sigma_u)`` (normal approximation).
+Per completed order, pay is set against what the same work pays: the order's stratum
+(service, pickup zone, local date and hour) and its trip (``_money``'s offset ``m``), as the
+ratio ``rho = y / (m R_s)``, ``R_s`` the stratum's pay per unit of ``m``. If pay were set by
+the work alone, ``rho`` would not depend on who did the order. A one-way analysis of
+variance of ``rho`` by worker (worker effects as random effects) measures the spread of
+worker effects, ``sigma_u``: the standard deviation of workers' mean pay for the same work
+relative to the work's, on the ratio scale (so a few near-zero payments move a worker's
+effect by their share of the pay, not by their log). The effect size is the pay ratio of a
+worker at the 90th to one at the 10th percentile of that spread,
+``exp(2 * 1.2816 * sigma_u)``.
 
-``fail``: the F test is significant after the family's Holm correction and the 90/10 ratio
-exceeds ``1 / (1 - materiality)``. ``pass``: the upper end of a ``1 - 2 alpha`` worker-
-bootstrap interval of the ratio is within it. Otherwise ``inconclusive``.
+Tests and interval come from one F statistic (the ratio of the between- to the within-
+worker mean square). With ``n0`` orders per worker (the unbalanced design's average) and
+``r = sigma_u^2 / sigma_e^2``, ``F / (1 + n0 r)`` is F-distributed (exactly for equal
+workloads and normal effects; closely otherwise), so:
+
+- ``fail``: the minimum-effect test of ``r <= r0`` (the spread at the materiality band's
+  ratio ``1 / (1 - materiality)``) rejects after the family's Holm correction (twice the
+  one-sided p, as the group checks): evidence that the spread lies beyond the band;
+- ``pass``: the upper end of the ``1 - 2 alpha`` interval of the ratio lies within the band;
+- otherwise ``inconclusive``. The interval inverts the same F statistic.
 """
 
 from __future__ import annotations
@@ -24,58 +33,33 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs, Severity, Status
+from auditor.checks._base import (
+    Adjustment,
+    CheckContext,
+    Confirmatory,
+    Finding,
+    Needs,
+    Severity,
+    Status,
+)
 from auditor.checks._common import basis
-from auditor.checks._comparable import worker_cells
-from auditor.checks._pay_equity import order_units
+from auditor.checks._pay_equity import pay_cells
 from auditor.checks._registry import register
-from auditor.stats._dist import f_sf
+from auditor.checks._strata import WORK_WORDS
+from auditor.stats import reported_p
+from auditor.stats._dist import f_ppf, f_sf
 
 __all__ = ["PersonalisedPay", "worker_spread"]
 
 _Z90 = 1.2815515655446004
 _NOISE_SS = 1e-16
-"""Residual sum of squares per order (log pay) below which pay is taken not to vary:
-a residual SD of 1e-8, far below a cent on any fare."""
-_REPLICATES = 999
+"""Residual sum of squares per order below which pay is taken not to vary (a relative SD
+of 1e-8, far below a cent on any fare)."""
 
 
-def _spread_from_sums(
-    n: NDArray[Any], s: NDArray[Any], ss: NDArray[Any], lost_df: int
-) -> tuple[NDArray[Any], NDArray[Any], int, NDArray[Any]]:
-    """(sigma_u, F, df_between, df_within) of a one-way random-effects ANOVA from per-
-    worker counts, sums and sums of squares of residuals (arrays over workers)."""
-    q = (s * s / n).sum(axis=-1)
-    return _spread_from_totals(
-        n.sum(axis=-1), s.sum(axis=-1), ss.sum(axis=-1), q, (n * n).sum(axis=-1),
-        n.shape[-1], lost_df,
-    )  # fmt: skip
-
-
-def _spread_from_totals(
-    total_n: NDArray[Any],
-    total_s: NDArray[Any],
-    total_ss: NDArray[Any],
-    total_q: NDArray[Any],
-    total_nn: NDArray[Any],
-    w: int,
-    lost_df: int,
-) -> tuple[NDArray[Any], NDArray[Any], int, NDArray[Any]]:
-    """:func:`_spread_from_sums` from its totals over the ``w`` workers (drawn): units,
-    sums, sums of squares, ``sum s^2 / n`` and ``sum n^2`` (scalars, or arrays over
-    bootstrap replicates)."""
-    grand = total_s / total_n
-    ssb = total_q - total_n * grand**2
-    ssw = total_ss - total_q
-    df_b = w - 1
-    df_w = total_n - w - lost_df
-    with np.errstate(invalid="ignore", divide="ignore"):
-        msb = ssb / df_b
-        msw = ssw / np.maximum(df_w, 1)
-        n0 = (total_n - total_nn / total_n) / df_b
-        sigma = np.sqrt(np.clip((msb - msw) / n0, 0.0, None))
-        f = msb / msw
-    return sigma, f, df_b, df_w
+def _ratio(sigma: float) -> float:
+    """Pay ratio of a worker at the 90th to one at the 10th percentile of worker effects."""
+    return math.exp(2 * _Z90 * sigma)
 
 
 def worker_spread(
@@ -83,58 +67,54 @@ def worker_spread(
     s: NDArray[Any],
     ss: NDArray[Any],
     lost_df: int,
-    level: float,
-    seed: int,
-    replicates: int = _REPLICATES,
+    *,
+    alpha: float,
+    materiality: float,
 ) -> dict[str, float]:
-    """Spread of worker effects from per-worker counts ``n``, sums ``s`` and sums of
-    squares ``ss`` of residuals: sigma_u, the F test of no worker effect, and percentile
-    worker-bootstrap intervals of sigma_u at ``level`` and ``2 level - 1``."""
+    """The spread of worker effects from per-worker counts ``n``, sums ``s`` and sums of
+    squares ``ss`` of the pay ratio (module docstring): sigma_u, F, the minimum-effect
+    p-value at the materiality band, the ``1 - alpha`` interval and the upper end of the
+    ``1 - 2 alpha`` interval of the 90/10 ratio."""
     keep = np.asarray(n) > 0
     n, s, ss = np.asarray(n, float)[keep], np.asarray(s, float)[keep], np.asarray(ss, float)[keep]
-    sigma, f, df_b, df_w_ = _spread_from_sums(n, s, ss, lost_df)
-    df_w = int(df_w_)
-    total_ss = float(ss.sum() - s.sum() ** 2 / max(n.sum(), 1.0))
-    if not total_ss > _NOISE_SS * max(n.sum(), 1.0):
-        # Pay does not vary within comparable work (to rounding): nothing to separate,
-        # and an F ratio of rounding noise would not even be reproducible.
-        f = np.asarray(np.nan)
-    p = float(f_sf(f, df_b, max(df_w, 1)))
-    rng = np.random.default_rng(seed)
     w = len(n)
-    draws = np.empty(replicates)
-    chunk = max(1, 4_000_000 // max(w, 1))
-    # Every sum the spread needs is linear in how often each worker is drawn, so a
-    # replicate's sums are its draw counts times the per-worker columns (one matrix
-    # product per chunk, not a gather of each column for every draw).
-    columns = np.column_stack([n, s, ss, s * s / n, n * n])
-    for start in range(0, replicates, chunk):
-        stop = min(replicates, start + chunk)
-        idx = rng.integers(0, w, size=(stop - start, w))
-        offset = (np.arange(stop - start) * w)[:, None]
-        counts = np.bincount((idx + offset).ravel(), minlength=(stop - start) * w)
-        sums = counts.reshape(stop - start, w).astype(np.float64) @ columns
-        t = sums.T
-        draws[start:stop] = _spread_from_totals(t[0], t[1], t[2], t[3], t[4], w, lost_df)[0]
-    tail = (1 - level) / 2
-    lo, hi = np.quantile(draws, [tail, 1 - tail])
-    hi_2 = float(np.quantile(draws, 1 - (1 - level)))
+    total_n = float(n.sum())
+    grand = float(s.sum()) / total_n
+    ssb = float((s * s / n).sum()) - total_n * grand**2
+    ssw = float(ss.sum()) - float((s * s / n).sum())
+    df_b = w - 1
+    df_w = int(total_n) - w - lost_df
+    nan = {"sigma_u": math.nan, "f": math.nan, "p_value": math.nan, "workers": w}
+    if df_b < 1 or df_w < 1 or not (ssb + ssw) > _NOISE_SS * total_n:
+        # Pay does not vary within comparable work (to rounding): nothing to separate.
+        return nan | {"df_between": df_b, "df_within": df_w}
+    msb, msw = ssb / df_b, ssw / df_w
+    n0 = (total_n - float((n * n).sum()) / total_n) / df_b
+    f = msb / msw
+    sigma = math.sqrt(max((msb - msw) / n0, 0.0))
+    # The band's spread on the ratio scale, relative to the within-worker variance.
+    sigma_0 = math.log(1 / (1 - materiality)) / (2 * _Z90) if materiality > 0 else 0.0
+    r0 = sigma_0**2 / msw
+
+    def spread_at(quantile: float) -> float:
+        """sigma_u at the end of an interval: r = (F / F_q - 1) / n0, floored at 0."""
+        r = (f / float(f_ppf(quantile, df_b, df_w)) - 1.0) / n0
+        return math.sqrt(max(r, 0.0) * msw)
+
     return {
-        "sigma_u": float(sigma),
-        "f": float(f),
-        "p_value": p,
+        "sigma_u": sigma,
+        "f": f,
+        "p_value": float(f_sf(f, df_b, df_w)),
+        "p_beyond": float(min(1.0, 2 * f_sf(f / (1 + n0 * r0), df_b, df_w))),
         "df_between": df_b,
         "df_within": df_w,
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "upper_equivalence": hi_2,
+        "n0": n0,
+        "within_sd": math.sqrt(msw),
+        "ci_low": spread_at(1 - alpha / 2),
+        "ci_high": spread_at(alpha / 2),
+        "upper_equivalence": spread_at(alpha),
         "workers": w,
     }
-
-
-def _ratio(sigma: float) -> float:
-    """Pay ratio of a worker at the 90th to one at the 10th percentile of worker effects."""
-    return math.exp(2 * _Z90 * sigma)
 
 
 @register
@@ -146,13 +126,12 @@ class PersonalisedPay:
     needs: ClassVar[Needs] = Needs(tables=("orders",))
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
-        work = worker_cells(context, "worker_pay", order_units(context, "worker_pay"))
-        cells = work.cells
+        cells = pay_cells(context)
         alpha = context.config.audit.alpha
         materiality = context.config.fairness.materiality
         threshold = 1 / (1 - materiality)
-        per_worker = cells.units_of_cluster()
-        n_workers = int(np.count_nonzero(per_worker))
+        n_of = cells.per_cluster(cells.n)
+        n_workers = int(np.count_nonzero(n_of))
         undecided = Finding(
             check=self.id,
             status=Status.INCONCLUSIVE,
@@ -160,20 +139,28 @@ class PersonalisedPay:
             metric="worker_pay_spread_ratio",
             threshold=threshold,
             n_workers=n_workers,
-            n_orders=work.units,
+            n_orders=cells.units,
             basis=basis(context, self.id),
         )
-        if n_workers < 3 or work.units <= n_workers + 2:
+        if n_workers < 3 or cells.units <= n_workers + 2:
             detail = (
                 "Too few workers or orders to separate worker from work: it needs at least 3 "
                 "workers with several comparable orders each."
             )
             return [dataclasses.replace(undecided, detail=detail)]
-        gamma = cells.covariate_fit()
-        sum_r, sum_r2 = cells.residual_sums(gamma)
-        lost = cells.n_strata() + cells.k
-        out = worker_spread(per_worker, sum_r, sum_r2, lost, 1 - alpha, context.config.audit.seed)
-        if not (math.isfinite(out["f"]) and out["df_within"] > 0):
+        assert cells.ratio_sum is not None and cells.ratio_squares is not None
+        # R_s: the stratum's pay per unit of expected pay; rho = (y / m) / R_s.
+        s_count = int(cells.stratum.max()) + 1
+        money_s = np.bincount(cells.stratum, weights=cells.money, minlength=s_count)
+        expected_s = np.bincount(cells.stratum, weights=cells.expected, minlength=s_count)
+        rate = np.where(expected_s > 0, money_s / np.where(expected_s > 0, expected_s, 1.0), 1.0)
+        r = rate[cells.stratum]
+        s = cells.per_cluster(cells.ratio_sum / r)
+        ss = cells.per_cluster(cells.ratio_squares / (r * r))
+        strata_used = int(np.count_nonzero(np.bincount(cells.stratum, weights=cells.n)))
+        lost = strata_used + len(cells.terms)
+        out = worker_spread(n_of, s, ss, lost, alpha=alpha, materiality=materiality)
+        if not math.isfinite(out["f"]):
             detail = (
                 "Pay does not vary at all within comparable work, or too few orders remain "
                 "after comparing like with like: nothing to separate."
@@ -183,22 +170,26 @@ class PersonalisedPay:
         ci = (_ratio(out["ci_low"]), _ratio(out["ci_high"]))
         upper_eq = _ratio(out["upper_equivalence"])
         data = {
-            "sigma_u_log": out["sigma_u"],
+            "scale": "ratio of a worker's pay to what the same work pays",
+            "sigma_u": out["sigma_u"],
+            "within_sd": out["within_sd"],
             "f_statistic": out["f"],
             "df_between": out["df_between"],
             "df_within": out["df_within"],
-            "bootstrap": {"replicates": _REPLICATES, "resampled": "workers"},
+            "orders_per_worker_n0": out["n0"],
+            "p_value_no_spread": reported_p(out["p_value"]),
             "upper_bound_1_minus_2alpha": upper_eq,
-            "orders_excluded": work.excluded,
-            "comparable_work": "service x zone x day type x hour; " + ", ".join(work.terms),
+            "interval_level": 1 - alpha,
+            "orders_excluded": cells.excluded,
+            "comparable_work": WORK_WORDS + "; " + ", ".join(cells.terms),
         }
 
-        def resolve(p_adjusted: float, family_size: int) -> Finding:
-            if p_adjusted < alpha and estimate > threshold:
+        def resolve(adj: Adjustment) -> Finding:
+            if adj.p_adjusted < alpha:
                 status = Status.FAIL
                 severity = Severity.HIGH if ci[0] > threshold else Severity.MEDIUM
                 verdict = (
-                    f"Significant, and beyond the {materiality:.0%} materiality band: pay for "
+                    f"The spread lies beyond the {materiality:.0%} materiality band: pay for "
                     "the same work depends on who does it."
                 )
             elif upper_eq <= threshold:
@@ -210,11 +201,13 @@ class PersonalisedPay:
                     "The data cannot decide whether the spread is material; more orders per "
                     "worker would narrow the interval."
                 )
+            p_show = reported_p(out["p_beyond"])
             detail = (
-                f"For the same work, a worker at the 90th percentile of worker pay effects "
-                f"is paid {estimate:.3f} times one at the 10th (CI {ci[0]:.3f} to {ci[1]:.3f}; "
-                f"F test of no worker effect p = {out['p_value']:.2g}, Holm-adjusted over "
-                f"{family_size} tests p = {p_adjusted:.2g}). {verdict}"
+                f"For the same work ({WORK_WORDS}, the same trip), a worker at the 90th "
+                f"percentile of worker pay effects is paid {estimate:.3f} times one at the "
+                f"10th ({1 - alpha:.0%} CI {ci[0]:.3f} to {ci[1]:.3f}; F test of a spread "
+                f"within the band p = {p_show:.2g}, Holm-adjusted over {adj.family_size} "
+                f"tests p = {reported_p(adj.p_adjusted):.2g}). {verdict}"
             )
             return Finding(
                 check=self.id,
@@ -224,14 +217,14 @@ class PersonalisedPay:
                 metric="worker_pay_spread_ratio",
                 estimate=estimate,
                 ci=ci,
-                p_value=out["p_value"],
-                p_adjusted=p_adjusted,
+                p_value=p_show,
+                p_adjusted=reported_p(adj.p_adjusted),
                 threshold=threshold,
                 n_workers=n_workers,
-                n_orders=work.units,
+                n_orders=cells.units,
                 basis=basis(context, self.id),
                 detail=detail,
                 data=data,
             )
 
-        return [Confirmatory(check=self.id, p_value=out["p_value"], resolve=resolve)]
+        return [Confirmatory(check=self.id, p_value=out["p_beyond"], resolve=resolve)]

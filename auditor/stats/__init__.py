@@ -1,23 +1,47 @@
-"""Statistics on the small frames the engine produces: group effects within strata
-(weighted least squares, Poisson rate ratios), worker-level spread, and the family-wise
-verdict (Holm, equivalence, minimum detectable effect)."""
+"""Statistics on the small frames the engine produces: group effects within strata (ratios
+of rates or of mean money by a Poisson pseudo-likelihood, ratios of geometric means by least
+squares), their small-sample cluster-robust inference (CR2, Bell-McCaffrey degrees of
+freedom), and the family-wise verdict (Holm, minimum-effect and equivalence tests, power)."""
 
-from auditor.stats._decision import Decision, Verdict, band, decide, holm
-from auditor.stats._effect import GroupEffect
-from auditor.stats._moments import CellMoments, Fit
+from auditor.stats._codes import cluster_subset, compact, strata
+from auditor.stats._comparison import EffectFn, log_estimator, ratio_estimator
+from auditor.stats._cr2 import Blocks, ClusterRobust, cluster_robust
+from auditor.stats._decision import Decision, Verdict, band, decide, holm, workers_needed
+from auditor.stats._effect import P_FLOOR, Exclusion, GroupEffect, Wald, kish, reported_p
+from auditor.stats._moments import CellMoments, Fit, normal_solution, within_cell_coefficients
 from auditor.stats._poisson import RateCells, poisson_effect
-from auditor.stats._within import within_effect
+from auditor.stats._within import LogCells, LogFit, log_fit, log_ratio_effect
 
 __all__ = [
+    "P_FLOOR",
+    "Blocks",
     "CellMoments",
+    "ClusterRobust",
     "Decision",
+    "EffectFn",
+    "Exclusion",
     "Fit",
     "GroupEffect",
+    "LogCells",
+    "LogFit",
     "RateCells",
     "Verdict",
+    "Wald",
     "band",
+    "cluster_robust",
+    "cluster_subset",
+    "compact",
     "decide",
     "holm",
+    "kish",
+    "log_estimator",
+    "log_fit",
+    "log_ratio_effect",
+    "normal_solution",
     "poisson_effect",
-    "within_effect",
+    "ratio_estimator",
+    "reported_p",
+    "strata",
+    "within_cell_coefficients",
+    "workers_needed",
 ]

@@ -61,7 +61,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["EXACT_COUPLING_PAIRS", "Blocks", "ClusterRobust", "cluster_robust"]
+__all__ = [
+    "EXACT_COUPLING_PAIRS",
+    "Blocks",
+    "ClusterRobust",
+    "blocks_of_cells",
+    "cluster_robust",
+]
 
 EXACT_COUPLING_PAIRS = 5_000_000
 """Largest number of (cluster, cluster) pairs sharing a stratum for which the coupling of
@@ -99,6 +105,37 @@ class Blocks:
     n_strata: int
     information: NDArray[np.float64] | None = None
     score: NDArray[np.float64] | None = None
+
+
+def blocks_of_cells(
+    cluster: NDArray[np.int64],
+    stratum: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    design: NDArray[np.float64],
+    residual: NDArray[np.float64],
+    *,
+    n_clusters: int,
+    n_strata: int,
+    block: NDArray[np.int64] | None = None,
+) -> Blocks:
+    """Blocks from cells with a working ``weight``, a ``design`` value (x~, constant within
+    a cell) and a ``residual`` sum each. ``block``: the (cluster, stratum) block of each
+    cell where a cluster may have several cells in one stratum with different designs (a
+    customer of two segments); None: each cell is its own block."""
+    wx = weight * design
+    if block is None:
+        return Blocks(cluster, stratum, weight, wx, residual, n_clusters, n_strata)
+    count = int(block.max()) + 1 if len(block) else 0
+    by = lambda v: np.bincount(block, weights=v, minlength=count)  # noqa: E731
+    block_cluster = np.zeros(count, np.int64)
+    block_cluster[block] = cluster
+    block_stratum = np.zeros(count, np.int64)
+    block_stratum[block] = stratum
+    return Blocks(
+        block_cluster, block_stratum, by(weight), by(wx), by(residual), n_clusters, n_strata,
+        information=np.bincount(cluster, weights=wx * design, minlength=n_clusters),
+        score=np.bincount(cluster, weights=design * residual, minlength=n_clusters),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,19 @@
 """From group effects to fail / pass / inconclusive, across one family of tests.
 
-A disparity is a ``fail`` when it is significant after Holm's correction across the audit's
-family of confirmatory tests **and** its estimate lies beyond the materiality band
-``|log ratio| > -log(1 - materiality)`` (a 5 % band is ratios below 0.95 or above 1/0.95).
-It is a ``pass`` when an equivalence test (two one-sided t-tests at ``alpha``, i.e. the
-``1 - 2 alpha`` interval) puts the effect inside the band. Otherwise it is
-``inconclusive``, with the minimum detectable effect and the clusters that would decide it.
+With the materiality band ``|log ratio| <= d``, ``d = -log(1 - materiality)`` (a 5 % band is
+ratios from 0.95 to 1/0.95):
+
+- ``fail``: a minimum-effect test rejects "the gap lies inside the band" after Holm's
+  correction over the audit's family: evidence that the gap lies beyond the band, not only
+  an estimate beyond it. Its p-value is twice the one-sided p at the band's nearer edge, so
+  p < alpha exactly when the ``1 - alpha`` interval lies beyond the band;
+- ``pass``: an equivalence test (two one-sided tests at ``alpha``: the ``1 - 2 alpha``
+  interval) puts the gap inside the band;
+- otherwise ``inconclusive``, with the smallest gap the data would detect and the workers
+  that would decide the comparison, from the power of these two rules.
+
+A true gap exactly at the band's edge fails in at most alpha / 2 of audits; a gap twice the
+band fails with the power the minimum-effect test has there.
 """
 
 from __future__ import annotations
@@ -17,13 +25,20 @@ from enum import StrEnum
 
 import numpy as np
 
-from auditor.stats._dist import t_ppf
-from auditor.stats._effect import GroupEffect
+from auditor.stats._dist import t_cdf, t_ppf
+from auditor.stats._effect import GroupEffect, Wald
 
-__all__ = ["Decision", "Verdict", "band", "decide", "holm"]
+__all__ = ["POWER", "Decision", "Verdict", "band", "decide", "holm", "workers_needed"]
 
 POWER = 0.8
-"""Power at which minimum detectable effects and the clusters needed are stated."""
+"""Power at which the smallest detectable gap and the workers needed are stated."""
+
+MAX_SCALE = 100.0
+"""Beyond this many times the comparison's workers, a comparison is said to be undecidable
+with data of this kind rather than given a number."""
+
+_SMALLEST_MDE = 0.01
+"""A smallest detectable ratio below this (a 99 % cut) is not a useful number to print."""
 
 
 class Verdict(StrEnum):
@@ -38,23 +53,30 @@ class Decision:
 
     Attributes:
         verdict: fail, pass or inconclusive.
-        p_adjusted: Holm-adjusted p-value across the family.
-        equivalence_p: TOST p-value for the effect lying inside the materiality band.
-        beyond_materiality: the point estimate lies outside the band.
-        clear_of_band: the whole ``1 - alpha`` interval lies outside the band.
-        mde_ratio: the smallest ratio below 1 detectable with 80 % power at the family's
-            Bonferroni level, given this standard error.
-        clusters_needed: clusters (workers) in the comparison that would detect a gap the size
-            of the materiality band with 80 % power (None when the data decide already).
+        p_beyond: unadjusted p-value of the minimum-effect test (gap beyond the band).
+        p_adjusted: ``p_beyond`` Holm-adjusted across the family.
+        equivalence_p: p-value of the equivalence test (gap inside the band).
+        clear_of_band: the whole ``1 - alpha`` interval lies beyond the band.
+        mde_ratio: the ratio below 1 that the fail rule would detect with 80 % power at the
+            family's Bonferroni level, with this standard error and degrees of freedom;
+            None when it is below 0.01 or the effect has no standard error.
+        workers_needed_to_fail: workers in the comparison (both sides, in today's
+            proportions) that would detect a gap twice the band with 80 % power; None when
+            decided, or beyond ``MAX_SCALE`` times today's.
+        workers_needed_to_pass: the same for showing equivalence when there is no gap.
+        decidable: False when neither rule could decide the comparison with up to
+            ``MAX_SCALE`` times its workers (data of this kind cannot decide it).
     """
 
     verdict: Verdict
+    p_beyond: float
     p_adjusted: float
     equivalence_p: float
-    beyond_materiality: bool
     clear_of_band: bool
-    mde_ratio: float
-    clusters_needed: int | None
+    mde_ratio: float | None
+    workers_needed_to_fail: int | None
+    workers_needed_to_pass: int | None
+    decidable: bool
 
 
 def band(materiality: float) -> float:
@@ -77,24 +99,59 @@ def holm(p_values: Sequence[float]) -> list[float]:
 def decide(
     effect: GroupEffect, p_adjusted: float, *, alpha: float, materiality: float, family_size: int
 ) -> Decision:
-    """The verdict on ``effect`` given its Holm-adjusted p-value (see the module docstring)."""
+    """The verdict on ``effect`` given its Holm-adjusted minimum-effect p-value (module
+    docstring)."""
+    if effect.inference is None:
+        raise ValueError("decide() needs an estimable effect")
     half = band(materiality)
-    b, se, df = effect.log_effect, effect.se, effect.df
-    eq_p = effect.equivalence_p(half)
-    beyond = abs(b) > half
-    q = float(t_ppf(1 - alpha / 2, df))
-    clear = abs(b) - q * se > half
-    level = alpha / max(family_size, 1)
-    z = float(t_ppf(1 - level / 2, df)) + float(t_ppf(POWER, df))
-    mde = math.exp(-z * se) if math.isfinite(se) else math.nan
-    if p_adjusted < alpha and beyond:
+    test = effect.inference
+    p_beyond = test.p_beyond(half)
+    eq_p = test.p_within(half)
+    lo, hi = test.interval(1 - alpha)
+    clear = (hi < math.exp(-half)) or (lo > math.exp(half))
+    if p_adjusted < alpha:
         verdict = Verdict.FAIL
     elif eq_p < alpha:
         verdict = Verdict.PASS
     else:
         verdict = Verdict.INCONCLUSIVE
-    needed = None
-    if verdict == Verdict.INCONCLUSIVE and half > 0 and math.isfinite(se):
-        clusters = effect.n_clusters_group + effect.n_clusters_reference
-        needed = math.ceil(clusters * (z * se / half) ** 2)
-    return Decision(verdict, p_adjusted, eq_p, beyond, clear, mde, needed)
+    mde, to_fail, to_pass, decidable = None, None, None, True
+    if isinstance(test, Wald) and math.isfinite(test.se) and test.se > 0:
+        level = alpha / max(family_size, 1)
+        q = float(t_ppf(1 - level / 2, test.df)) + float(t_ppf(POWER, test.df))
+        ratio = math.exp(-(half + q * test.se))
+        mde = ratio if ratio >= _SMALLEST_MDE else None
+        if verdict == Verdict.INCONCLUSIVE and half > 0:
+            workers = effect.n_clusters_group + effect.n_clusters_reference
+            to_fail = workers_needed(test, workers, "fail", alpha=level, half=half)
+            to_pass = workers_needed(test, workers, "pass", alpha=alpha, half=half)
+            decidable = to_fail is not None or to_pass is not None
+    return Decision(verdict, p_beyond, p_adjusted, eq_p, clear, mde, to_fail, to_pass, decidable)
+
+
+def _power(test: Wald, scale: float, rule: str, alpha: float, half: float) -> float:
+    """Power of ``rule`` with ``scale`` times the workers: standard error / sqrt(scale),
+    degrees of freedom x scale (projected), a normal shift of the t statistic."""
+    se, df = test.se / math.sqrt(scale), test.df * scale
+    if rule == "fail":  # a true gap of twice the band, the test at its nearer edge
+        return float(1 - t_cdf(float(t_ppf(1 - alpha / 2, df)) - half / se, df))
+    # No true gap: both one-sided tests at alpha must reject.
+    miss = float(1 - t_cdf(half / se - float(t_ppf(1 - alpha, df)), df))
+    return max(0.0, 1 - 2 * miss)
+
+
+def workers_needed(test: Wald, workers: int, rule: str, *, alpha: float, half: float) -> int | None:
+    """Workers in the comparison at which ``rule`` (``"fail"`` at a gap twice the band,
+    ``"pass"`` with no gap) has 80 % power; None beyond ``MAX_SCALE`` times ``workers``."""
+    if _power(test, MAX_SCALE, rule, alpha, half) < POWER:
+        return None
+    lo, hi = 1e-3, MAX_SCALE
+    if _power(test, lo, rule, alpha, half) >= POWER:
+        return max(1, math.ceil(workers * lo))
+    for _ in range(60):
+        mid = math.sqrt(lo * hi)
+        if _power(test, mid, rule, alpha, half) >= POWER:
+            hi = mid
+        else:
+            lo = mid
+    return max(1, math.ceil(workers * hi))

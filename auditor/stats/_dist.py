@@ -33,3 +33,8 @@ def t_ppf(q: Any, df: float) -> Any:
 def f_sf(x: Any, df_num: float, df_den: float) -> Any:
     """Upper tail P(F > x) of the F distribution."""
     return _stats().f.sf(x, df_num, df_den)
+
+
+def f_ppf(q: Any, df_num: float, df_den: float) -> Any:
+    """The ``q`` quantile of the F distribution."""
+    return _stats().f.ppf(q, df_num, df_den)

@@ -1,18 +1,21 @@
-"""Poisson rate ratio with stratum fixed effects and cluster-robust errors.
+"""Ratio of rates (or of mean money) within strata: the Poisson (pseudo-)likelihood with
+stratum fixed effects, inferred by cluster.
 
-The model is ``count ~ Poisson(exposure * exp(a[stratum] + b * treat))`` on cells (e.g. a
-worker's orders and online hours in one zone, date and hour), ``treat`` constant within a
-cluster (the worker's group). Because the Poisson likelihood depends on the data only
-through counts and exposures per covariate pattern, this is exactly the order-level model of
-the order rate per online hour, compared within strata.
+The model is ``E[count] = exposure * exp(a[stratum] + b * treat)`` on cells of one cluster in
+one stratum, ``treat`` constant within a cluster (the worker's group). The same likelihood
+serves counts (offers per online hour, penalties per accepted order) and money (pay per
+expected pay for the work, offered pay per online hour): for money it is a
+pseudo-likelihood, consistent for the ratio of means whatever the distribution of the
+amounts (Gourieroux, Monfort and Trognon 1984; Santos Silva and Tenreyro 2006), and never
+thrown by near-zero amounts as a ratio of geometric means is. Because the likelihood depends
+on the data only through counts and exposures per cell, this is exactly the unit-level model.
 
 The stratum effects are profiled out: the score for ``b`` is
-``U(b) = Y_treat - sum_s Y_s A_s e^b / (A_s e^b + B_s)``, with ``A_s`` and ``B_s`` the
-group's and the reference's exposure in stratum ``s``, a monotone function solved by
-bracketing. The cluster-robust (CR1) variance sums the partialled scores
-``(treat - p_s)(y - mu)`` per cluster, which is the ``b`` entry of the sandwich of the full
-dummy-variable GLM (a test holds it equal to ``statsmodels`` GLM with ``cov_type="cluster"``).
-Written out because the dummy design has one column per stratum (thousands).
+``Y_treat - sum_s Y_s A_s e^b / (A_s e^b + B_s)``, with ``A_s`` and ``B_s`` the group's and the
+reference's exposure in stratum ``s``, a monotone function solved by bracketing. Inference is
+CR2 with Bell-McCaffrey degrees of freedom (``auditor.stats._cr2``) on the cells, with the
+fitted counts as working weights. Where one side has no event in the strata both share, the
+ratio is 0 (or infinite) and the exact conditional test of ``auditor.stats._effect`` is used.
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from auditor.stats._dist import t_sf
-from auditor.stats._effect import GroupEffect, kish, t_df
-from auditor.stats._within import MAX_PERMUTATION_CELLS, permutation_p
+from auditor.stats._cr2 import Blocks, blocks_of_cells, cluster_robust
+from auditor.stats._effect import Exclusion, GroupEffect, Wald, kish
 
 __all__ = ["RateCells", "poisson_effect"]
 
@@ -34,123 +36,179 @@ _BOUND = 12.0
 
 
 class RateCells:
-    """Counts and exposures per cell, with stratum and cluster codes.
+    """Counts and exposures per cell of one cluster in one stratum (at most one cell per
+    cluster and stratum), with stratum and cluster codes. Cells without exposure are
+    dropped.
 
     Args:
-        count: events per cell (orders, penalties).
-        exposure: exposure per cell (online hours, completed orders), > 0.
+        count: events per cell (orders, penalties), or money (pay, offered pay).
+        exposure: exposure per cell (online hours, accepted orders, expected pay), >= 0.
         stratum: stratum code per cell, 0..S-1.
         cluster: cluster code per cell, 0..G-1.
+        n_clusters: G (default: the largest code + 1).
+        block: where a cluster may have several cells in one stratum (a customer buying in
+            two segments), the code of each cell's (cluster, stratum) block; None: every
+            cell is its own block.
     """
 
     def __init__(
         self,
-        count: NDArray[np.float64],
-        exposure: NDArray[np.float64],
-        stratum: NDArray[np.int64],
-        cluster: NDArray[np.int64],
+        count: NDArray[Any],
+        exposure: NDArray[Any],
+        stratum: NDArray[Any],
+        cluster: NDArray[Any],
+        n_clusters: int | None = None,
+        block: NDArray[Any] | None = None,
     ) -> None:
         keep = np.asarray(exposure, dtype=np.float64) > 0
-        whole = bool(keep.all())  # usually: no copies then
         self.count = np.asarray(count, dtype=np.float64)
         self.exposure = np.asarray(exposure, dtype=np.float64)
         self.stratum = np.asarray(stratum, dtype=np.int64)
         self.cluster = np.asarray(cluster, dtype=np.int64)
-        if not whole:
+        self.block = None if block is None else np.asarray(block, dtype=np.int64)
+        if not bool(keep.all()):  # usually every cell has exposure: no copies then
             self.count, self.exposure = self.count[keep], self.exposure[keep]
             self.stratum, self.cluster = self.stratum[keep], self.cluster[keep]
-        self.n_clusters = int(np.max(cluster)) + 1 if len(cluster) else 0
+            if self.block is not None:
+                self.block = self.block[keep]
+        if n_clusters is None:
+            n_clusters = int(self.cluster.max()) + 1 if len(self.cluster) else 0
+        self.n_clusters = n_clusters
         self.n_strata = int(self.stratum.max()) + 1 if len(self.stratum) else 0
         self._y_s = np.bincount(self.stratum, weights=self.count, minlength=self.n_strata)
         self._e_s = np.bincount(self.stratum, weights=self.exposure, minlength=self.n_strata)
 
-    def information(self, treat_of_cluster: NDArray[np.bool_]) -> NDArray[Any]:
-        """Each cluster's share of the information on the rate ratio at ratio 1: its sum of
-        ``count * (treat - p_s)^2``, with ``p_s`` the group's share of exposure in the
-        stratum (0 in strata where only one side is online)."""
-        t = treat_of_cluster[self.cluster]
-        a = np.bincount(self.stratum, weights=self.exposure * t, minlength=self.n_strata)
-        total = self._e_s
-        p_s = np.where(total > 0, a / np.where(total > 0, total, 1.0), 0.0)[self.stratum]
-        h = self.count * (t - p_s) ** 2
-        return np.bincount(self.cluster, weights=h, minlength=self.n_clusters)
+    def __len__(self) -> int:
+        return len(self.count)
 
-    def fit(self, treat_of_cluster: NDArray[np.bool_]) -> tuple[float, float]:
-        """Log rate ratio of the group and its CR1 standard error, for one labelling."""
-        t = treat_of_cluster[self.cluster]
-        a = np.bincount(self.stratum, weights=self.exposure * t, minlength=self.n_strata)
-        # The reference's exposure per stratum: all less the group's (exactly 0 where only
-        # the group is online, as the same terms are added in the same order).
-        b_ = np.maximum(self._e_s - a, 0.0)
-        inform = (a > 0) & (b_ > 0) & (self._y_s > 0)
-        if not inform.any():
-            return math.nan, math.nan
-        y_treat = float(
-            np.bincount(self.stratum, weights=self.count * t, minlength=self.n_strata)[inform].sum()
-        )
-        a_i, b_i, y_s = a[inform], b_[inform], self._y_s[inform]
-        if y_treat <= 0 or y_treat >= y_s.sum():
-            return math.nan, math.nan
-
-        def score(beta: float) -> float:
-            ea = a_i * math.exp(beta)
-            return y_treat - float(np.sum(y_s * ea / (ea + b_i)))
-
-        lo, hi = -_BOUND, _BOUND
-        if score(lo) <= 0 or score(hi) >= 0:
-            return math.nan, math.nan
-        from scipy.optimize import brentq  # imported on first use (see stats._dist)
-
-        beta = float(brentq(score, lo, hi, xtol=1e-12))
-        e = math.exp(beta)
-        hessian = float(np.sum(y_s * a_i * b_i * e / (a_i * e + b_i) ** 2))
-        # Partialled scores per cell, summed per cluster (cells of uninformative strata
-        # have treat == p_s, so they contribute nothing).
-        denom = a * e + b_
-        safe = np.where(denom > 0, denom, 1.0)
-        p_s = np.where(inform, a * e / safe, 0.0)
-        # Fitted counts: exposure x the stratum's fitted rate (x e^b in the group).
-        rate = np.where(denom > 0, self._y_s / safe, 0.0)
-        mu = self.exposure * np.where(t, e, 1.0) * rate[self.stratum]
-        u = np.where(inform[self.stratum], (t - p_s[self.stratum]) * (self.count - mu), 0.0)
-        per_cluster = np.bincount(self.cluster, weights=u, minlength=self.n_clusters)
-        g = int(np.count_nonzero(np.bincount(self.cluster, minlength=self.n_clusters)))
-        # CR1 as statsmodels' GLM with stratum dummies: G/(G-1) * (N-1)/(N-K).
-        n, k = len(self.count), 1 + int(np.count_nonzero(np.bincount(self.stratum)))
-        meat = float(per_cluster @ per_cluster) * g / max(g - 1, 1) * (n - 1) / max(n - k, 1)
-        return beta, math.sqrt(meat) / hessian
+    def units_of_cluster(self) -> NDArray[np.float64]:
+        """Cells per cluster."""
+        return np.bincount(self.cluster, minlength=self.n_clusters).astype(np.float64)
 
 
 def poisson_effect(
     cells: RateCells,
-    treat_of_cluster: NDArray[np.bool_],
+    treat_of_cluster: NDArray[np.bool_] | None = None,
     *,
     method: str,
-    permutations: int = 0,
-    seed: int = 0,
+    treat_of_cell: NDArray[np.bool_] | None = None,
 ) -> GroupEffect:
-    """The group's rate ratio within strata (see the module docstring); every cluster of
-    ``cells`` is in the group or the reference. ``permutations`` > 0 gives a permutation
-    p-value (cluster labels reshuffled), for groups with few clusters."""
-    treat_of_cluster = np.asarray(treat_of_cluster, dtype=bool)
-    present = np.bincount(cells.cluster, minlength=cells.n_clusters) > 0
-    n_group = int((treat_of_cluster & present).sum())
-    n_ref = int((~treat_of_cluster & present).sum())
-    b, se = cells.fit(treat_of_cluster)
-    info = cells.information(treat_of_cluster)
-    eff_g = kish(info, treat_of_cluster & present)
-    eff_r = kish(info, ~treat_of_cluster & present)
-    df = t_df(eff_g, eff_r)
-    if not (math.isfinite(b) and math.isfinite(se) and se > 0):
-        return GroupEffect(
-            math.nan, math.nan, df, math.nan, n_group, n_ref, len(cells.count), method,
-            False, eff_g, eff_r,
-        )  # fmt: skip
-    p = float(2 * t_sf(abs(b / se), df))
-    permuted = False
-    if permutations > 0 and len(cells.count) <= MAX_PERMUTATION_CELLS:
-        p = permutation_p(cells.fit, treat_of_cluster, present, b / se, permutations, seed)
-        permuted = True
+    """The group's ratio within strata (module docstring). Each cell is in the group or the
+    reference: by its cluster's side (``treat_of_cluster``) or, where a cluster may be on
+    both sides (a customer of two segments), by ``treat_of_cell``."""
+    if treat_of_cell is None:
+        t = np.asarray(treat_of_cluster, dtype=bool)[cells.cluster]
+    else:
+        t = np.asarray(treat_of_cell, dtype=bool)
+    g_count = cells.n_clusters
+    in_group = np.bincount(cells.cluster, weights=t, minlength=g_count) > 0
+    in_reference = np.bincount(cells.cluster, weights=~t, minlength=g_count) > 0
+    n_group, n_ref = int(in_group.sum()), int(in_reference.sum())
+    none = GroupEffect(None, n_group, n_ref, len(cells), method)
+    s_n = cells.n_strata
+    a = np.bincount(cells.stratum, weights=cells.exposure * t, minlength=s_n)
+    # The reference's exposure per stratum: all less the group's (exactly 0 where only the
+    # group is online, as the same terms are added in the same order).
+    b_ = np.maximum(cells._e_s - a, 0.0)
+    y_s = cells._y_s
+    y_g = np.bincount(cells.stratum, weights=cells.count * t, minlength=s_n)
+    shared = (a > 0) & (b_ > 0) & (y_s > 0)
+    if not shared.any():
+        return none
+    y_treat = float(y_g[shared].sum())
+    y_total = float(y_s[shared].sum())
+    if y_treat <= 0 or y_treat >= y_total:
+        return _exclusion(cells, t, a, b_, shared, y_treat <= 0, none)
+    a_i, b_i, ys_i = a[shared], b_[shared], y_s[shared]
+
+    def score(beta: float) -> float:
+        ea = a_i * math.exp(beta)
+        return y_treat - float(np.sum(ys_i * ea / (ea + b_i)))
+
+    if score(-_BOUND) <= 0 or score(_BOUND) >= 0:
+        return none
+    from scipy.optimize import brentq  # imported on first use (see stats._dist)
+
+    beta = float(brentq(score, -_BOUND, _BOUND, xtol=1e-12))
+    blocks, v2 = _blocks(cells, t, a, b_, shared, beta)
+    robust = cluster_robust(blocks)
+    if not (robust.variance > 0 and math.isfinite(robust.df)):
+        return none
+    info_g = np.bincount(cells.cluster, weights=v2 * t, minlength=g_count)
+    info_r = np.bincount(cells.cluster, weights=v2 * ~t, minlength=g_count)
     return GroupEffect(
-        b, se, df, p, n_group, n_ref, len(cells.count), method, permuted, eff_g, eff_r
+        Wald(beta, robust.se, robust.df), n_group, n_ref, len(cells), method,
+        kish(info_g, in_group), kish(info_r, in_reference), robust.random_effect,
+    )  # fmt: skip
+
+
+def _blocks(
+    cells: RateCells,
+    t: NDArray[np.bool_],
+    a: NDArray[np.float64],
+    b_: NDArray[np.float64],
+    shared: NDArray[np.bool_],
+    beta: float,
+) -> tuple[Blocks, NDArray[np.float64]]:
+    """The fit at ``beta`` per block: fitted counts (working weights), the design (the group
+    dummy less its fitted share of the stratum) and residuals; and each cell's information
+    (mu x~^2)."""
+    e = math.exp(beta)
+    denom = a * e + b_
+    safe = np.where(denom > 0, denom, 1.0)
+    rate = np.where(denom > 0, cells._y_s / safe, 0.0)  # the stratum's rate (reference scale)
+    p_s = np.where(shared, a * e / safe, 0.0)
+    mu = cells.exposure * np.where(t, e, 1.0) * rate[cells.stratum]
+    design = np.where(shared[cells.stratum], t - p_s[cells.stratum], 0.0)
+    resid = cells.count - mu
+    blocks = blocks_of_cells(
+        cells.cluster, cells.stratum, mu, design, resid, n_clusters=cells.n_clusters,
+        n_strata=cells.n_strata, block=cells.block,
+    )  # fmt: skip
+    return blocks, mu * design * design
+
+
+def _exclusion(
+    cells: RateCells,
+    t: NDArray[np.bool_],
+    a: NDArray[np.float64],
+    b_: NDArray[np.float64],
+    shared: NDArray[np.bool_],
+    group_empty: bool,
+    none: GroupEffect,
+) -> GroupEffect:
+    """One side has no event in the shared strata: the exact conditional test, with the
+    other side's dispersion of workers' events (their squared residuals at the fit where
+    the empty side gets nothing, over their Poisson variance left by the strata)."""
+    other = ~t if group_empty else t
+    side_exposure = np.where(other, cells.exposure, 0.0)
+    e_other = np.bincount(cells.stratum, weights=side_exposure, minlength=cells.n_strata)
+    rate = np.where(shared & (e_other > 0), cells._y_s / np.where(e_other > 0, e_other, 1.0), 0.0)
+    in_shared = shared[cells.stratum] & other
+    mu = np.where(in_shared, cells.exposure * rate[cells.stratum], 0.0)
+    resid = np.where(in_shared, cells.count - mu, 0.0)
+    pi = np.where(in_shared, mu / np.where(cells._y_s > 0, cells._y_s, 1.0)[cells.stratum], 0.0)
+    r_g = np.bincount(cells.cluster, weights=resid, minlength=cells.n_clusters)
+    v_g = np.bincount(cells.cluster, weights=mu * (1.0 - pi), minlength=cells.n_clusters)
+    clusters = int(np.count_nonzero(v_g > 0))
+    if clusters < 2 or not float(v_g.sum()) > 0:
+        return none
+    dispersion = max(1.0, float(r_g @ r_g) / float(v_g.sum()) * clusters / (clusters - 1))
+    test = Exclusion(
+        "group" if group_empty else "reference",
+        cells._y_s[shared], a[shared], b_[shared], dispersion,
+    )  # fmt: skip
+    # Each cluster's share of the evidence: its expected events in the shared strata were
+    # there no gap (the information on the ratio vanishes with the empty side's events).
+    expected_share = np.where(
+        shared[cells.stratum],
+        cells.exposure * (cells._y_s / np.where(cells._e_s > 0, cells._e_s, 1.0))[cells.stratum],
+        0.0,
     )
+    g = cells.n_clusters
+    h_group = np.bincount(cells.cluster, weights=expected_share * t, minlength=g)
+    h_reference = np.bincount(cells.cluster, weights=expected_share * ~t, minlength=g)
+    return GroupEffect(
+        test, none.n_clusters_group, none.n_clusters_reference, none.n_units, none.method,
+        kish(h_group, h_group > 0), kish(h_reference, h_reference > 0),
+    )  # fmt: skip

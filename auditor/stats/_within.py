@@ -1,98 +1,131 @@
-"""The group effect on a log outcome within strata, from cell moments (see ``_moments``).
+"""Ratio of geometric means within strata: least squares of a log outcome on the group dummy
+with stratum fixed effects, inferred by cluster.
 
-``within_effect`` compares the clusters where ``treat`` is true with the others, on the
-cells given: a least-squares coefficient with a cluster-robust (CR1) standard error, t(df)
-with df the effective number of clusters of the smaller side minus one, or a permutation
-p-value of the studentized coefficient over relabellings of clusters.
+The outcome is already adjusted for the work (``log y - z' gamma``, the trip terms' effect
+estimated within cells of one worker and one stratum, which no worker-level group effect can
+move: ``auditor.stats._moments.CellMoments.within_cell_fit``), so the model has one
+coefficient: ``y~ = a[stratum] + b * treat + e``. Its sufficient statistics per cell of one
+cluster in one stratum are the count of units and the sum of y~. Inference is CR2 with
+Bell-McCaffrey degrees of freedom (``auditor.stats._cr2``), units weighted equally.
+
+The money comparisons rest on ratios of means (``auditor.stats._poisson``); this is their
+sensitivity view, and the basis of the decomposition of the raw gap.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from auditor.stats._dist import t_sf
-from auditor.stats._effect import GroupEffect, kish, t_df
-from auditor.stats._moments import CellMoments, t_of
+from auditor.stats._cr2 import Blocks, blocks_of_cells, cluster_robust
+from auditor.stats._effect import GroupEffect, Wald, kish
 
-__all__ = ["MAX_PERMUTATION_CELLS", "permutation_p", "within_effect"]
+__all__ = ["LogCells", "LogFit", "log_fit", "log_ratio_effect"]
 
 _NOISE_SE = 1e-10
 """Standard errors (log scale) below this are rounding noise of identical outcomes."""
 
-MAX_PERMUTATION_CELLS = 200_000
-"""Largest comparison (in cells) whose p-value is permuted; beyond it the t-test with the
-effective-cluster degrees of freedom is used (conservative with few effective clusters, see
-docs/validation.md), since 999 refits of millions of cells would take minutes."""
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LogCells:
+    """Units per cell of one cluster in one stratum (at most one cell per pair).
+
+    Attributes:
+        n: units per cell.
+        sum_y: sum of the adjusted log outcome per cell.
+        stratum: stratum code per cell, 0..S-1.
+        cluster: cluster code per cell, 0..G-1.
+        n_clusters: G.
+        block: the (cluster, stratum) block of each cell where a cluster may have several
+            cells in one stratum (``RateCells.block``); None: each cell is its own block.
+    """
+
+    n: NDArray[np.float64]
+    sum_y: NDArray[np.float64]
+    stratum: NDArray[np.int64]
+    cluster: NDArray[np.int64]
+    n_clusters: int
+    block: NDArray[np.int64] | None = None
+
+    @property
+    def n_strata(self) -> int:
+        return int(self.stratum.max()) + 1 if len(self.stratum) else 0
 
 
-def within_effect(
-    cells: CellMoments,
-    treat_of_cluster: NDArray[np.bool_],
+@dataclass(frozen=True, slots=True, eq=False)
+class LogFit:
+    """The within-strata fit: the coefficient, the stratum effects, what CR2 needs, and per
+    cell the group dummy and the design (the dummy less its stratum mean)."""
+
+    b: float
+    stratum_effect: NDArray[np.float64]
+    blocks: Blocks
+    t_cell: NDArray[np.float64]
+    design: NDArray[np.float64]
+
+
+def log_fit(
+    cells: LogCells,
+    treat_of_cluster: NDArray[np.bool_] | None = None,
+    *,
+    treat_of_cell: NDArray[np.bool_] | None = None,
+) -> LogFit | None:
+    """Least squares of y~ on the group dummy within strata (the group by cluster, or by
+    cell); None if no stratum has both sides."""
+    if treat_of_cell is None:
+        t = np.asarray(treat_of_cluster, dtype=bool)[cells.cluster].astype(np.float64)
+    else:
+        t = np.asarray(treat_of_cell, dtype=bool).astype(np.float64)
+    s_n = cells.n_strata
+    n_s = np.bincount(cells.stratum, weights=cells.n, minlength=s_n)
+    safe = np.where(n_s > 0, n_s, 1.0)
+    t_bar = np.bincount(cells.stratum, weights=cells.n * t, minlength=s_n) / safe
+    y_bar = np.bincount(cells.stratum, weights=cells.sum_y, minlength=s_n) / safe
+    x = t - t_bar[cells.stratum]
+    info = float(np.sum(cells.n * x * x))
+    if not info > 1e-12:
+        return None
+    b = float(x @ cells.sum_y) / info
+    resid = cells.sum_y - cells.n * (y_bar[cells.stratum] + b * x)
+    blocks = blocks_of_cells(
+        cells.cluster, cells.stratum, cells.n, x, resid, n_clusters=cells.n_clusters,
+        n_strata=s_n, block=cells.block,
+    )  # fmt: skip
+    return LogFit(b, y_bar - b * t_bar, blocks, t, x)
+
+
+def log_ratio_effect(
+    cells: LogCells,
+    treat_of_cluster: NDArray[np.bool_] | None = None,
     *,
     method: str,
-    permutations: int = 0,
-    seed: int = 0,
+    treat_of_cell: NDArray[np.bool_] | None = None,
 ) -> GroupEffect:
-    """The group (``treat``) effect on the outcome within strata; every cluster of ``cells``
-    is in the group or the reference. ``permutations`` > 0 asks for a permutation p-value
-    (granted up to ``MAX_PERMUTATION_CELLS`` cells)."""
-    treat_of_cluster = np.asarray(treat_of_cluster, dtype=bool)
-    present = cells.units_of_cluster() > 0
-    n_group = int((treat_of_cluster & present).sum())
-    n_ref = int((~treat_of_cluster & present).sum())
-    fit = cells.fit(treat_of_cluster[cells.cluster])
+    """The group's ratio of geometric means within strata (module docstring)."""
+    if treat_of_cell is None:
+        t = np.asarray(treat_of_cluster, dtype=bool)[cells.cluster]
+    else:
+        t = np.asarray(treat_of_cell, dtype=bool)
+    g = cells.n_clusters
+    in_group = np.bincount(cells.cluster, weights=cells.n * t, minlength=g) > 0
+    in_reference = np.bincount(cells.cluster, weights=cells.n * ~t, minlength=g) > 0
     units = round(float(cells.n.sum()))
+    none = GroupEffect(None, int(in_group.sum()), int(in_reference.sum()), units, method)
+    fit = log_fit(cells, treat_of_cell=t)
     if fit is None:
-        return GroupEffect(math.nan, math.nan, 1, math.nan, n_group, n_ref, units, method)
-    b, se = t_of(fit, 0)
-    if se < _NOISE_SE:
+        return none
+    robust = cluster_robust(fit.blocks)
+    if not (robust.se >= _NOISE_SE and math.isfinite(robust.df)):
         # No variation left within strata (identical outcomes): the coefficient and its
         # error are rounding noise, not an estimate (and would not be reproducible).
-        b, se = math.nan, math.nan
-    info = fit.information[:, 0]
-    eff_g = kish(info, treat_of_cluster & present)
-    eff_r = kish(info, ~treat_of_cluster & present)
-    df = t_df(eff_g, eff_r)
-    if not (math.isfinite(b) and math.isfinite(se) and se > 0):
-        return GroupEffect(
-            math.nan, math.nan, df, math.nan, n_group, n_ref, units, method, False, eff_g, eff_r
-        )
-    p = float(2 * t_sf(abs(b / se), df))
-    permuted = False
-    if permutations > 0 and len(cells.n) <= MAX_PERMUTATION_CELLS:
-
-        def refit(labels: NDArray[np.bool_]) -> tuple[float, float]:
-            f = cells.fit(labels[cells.cluster])
-            return (math.nan, math.nan) if f is None else t_of(f, 0)
-
-        p = permutation_p(refit, treat_of_cluster, present, b / se, permutations, seed)
-        permuted = True
-    return GroupEffect(b, se, df, p, n_group, n_ref, units, method, permuted, eff_g, eff_r)
-
-
-def permutation_p(
-    fit: Callable[[NDArray[np.bool_]], tuple[float, float]],
-    treat_of_cluster: NDArray[np.bool_],
-    present: NDArray[np.bool_],
-    observed: float,
-    permutations: int,
-    seed: int,
-) -> float:
-    """Monte Carlo permutation p-value of |studentized effect|, relabelling present clusters
-    (group sizes kept)."""
-    rng = np.random.default_rng(seed)
-    idx = np.nonzero(present)[0]
-    labels = treat_of_cluster[idx]
-    hits = 0
-    for _ in range(permutations):
-        perm = treat_of_cluster.copy()
-        perm[idx] = rng.permutation(labels)
-        b, se = fit(perm)
-        # Ties within a relative 1e-9 count as ties (as large as observed).
-        if math.isfinite(b) and se > 0 and abs(b / se) >= abs(observed) * (1 - 1e-9):
-            hits += 1
-    return (hits + 1) / (permutations + 1)
+        return none
+    v2 = cells.n * fit.design * fit.design
+    info_g = np.bincount(cells.cluster, weights=v2 * t, minlength=g)
+    info_r = np.bincount(cells.cluster, weights=v2 * ~t, minlength=g)
+    return GroupEffect(
+        Wald(fit.b, robust.se, robust.df), none.n_clusters_group, none.n_clusters_reference,
+        units, method, kish(info_g, in_group), kish(info_r, in_reference), robust.random_effect,
+    )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["compact", "strata"]
+__all__ = ["cluster_subset", "compact", "strata"]
 
 _LOOKUP_LIMIT = 50_000_000
 """Largest combined code renumbered by a lookup table (larger ones are sorted)."""
@@ -35,3 +35,16 @@ def compact(codes: NDArray[np.int64]) -> NDArray[np.int64]:
         return np.asarray(codes, dtype=np.int64)
     used = np.bincount(codes) > 0
     return (np.cumsum(used) - 1)[codes].astype(np.int64, copy=False)
+
+
+def cluster_subset(
+    cluster: NDArray[np.int64], keep_cluster: NDArray[np.bool_]
+) -> tuple[NDArray[np.bool_], NDArray[np.int64], NDArray[np.int64]]:
+    """Rows whose cluster is kept, their clusters renumbered 0..k-1, and the old code of
+    each new one."""
+    rows = keep_cluster[cluster]
+    kept = cluster[rows]
+    # Renumber by lookup (codes are bounded), not by sorting: O(n) on millions of rows.
+    used = np.bincount(kept, minlength=len(keep_cluster)) > 0
+    lookup = np.cumsum(used) - 1
+    return rows, lookup[kept].astype(np.int64), np.nonzero(used)[0].astype(np.int64)

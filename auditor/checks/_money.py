@@ -1,0 +1,240 @@
+"""Money for comparable work (pay, offered pay, prices), summed in the engine per cell of one
+cluster (a worker, or a customer) in one stratum.
+
+Money comparisons rest on ratios of means: a group's money over what the same work pays
+(``auditor.stats._poisson``, a pseudo-likelihood with the trip terms as an offset). What the
+work pays is ``m = exp(z' gamma)``, ``z`` the trip terms (``_covariates``) and ``gamma`` their
+effect on log money measured *within cells* (one worker's, or one segment's, units in one
+stratum; ``auditor.stats.within_cell_coefficients``): no worker-level group effect and no
+stratum can move it, so the offset neither absorbs a group gap nor lends it one.
+
+Two passes over the units:
+
+1. per cell the count and sums of log money and of each term, reduced in the engine to the
+   sums gamma needs (with the sums of products over all units), one row;
+2. per cell: units, money, ``m``, log money and ``z' gamma`` (and, for FEE-05, the sums of
+   ``y / m`` and its square), returned sorted by cluster and stratum.
+
+Every sum is exact (``auditor.engine.exact_sum``, ``whole_sum``), so reruns and row orders
+give the same bits. Units with no positive money, or with a missing or non-positive trip
+covariate in use, are counted and left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from ibis.expr.types import Table
+from numpy.typing import NDArray
+
+from auditor.checks._covariates import covariate_terms, positive_log, term_names
+from auditor.engine import SUM_SCALE, exact_sum, whole_sum
+from auditor.stats import LogCells, RateCells, normal_solution
+
+__all__ = ["MoneyCells", "money_cells", "trip_effect"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MoneyCells:
+    """Money of comparable work per cell of one cluster in one stratum, in cluster then
+    stratum order.
+
+    Attributes:
+        cluster: cluster code per cell (0..G-1).
+        stratum: work stratum code per cell.
+        n: units per cell.
+        money: sum of money per cell.
+        expected: sum of ``m``, what the cell's work pays relative to the average trip (the
+            offset of the ratio of means).
+        log_money: sum of log money per cell.
+        trip_effect: sum of ``z' gamma`` (less its mean) per cell.
+        ratio_sum: sum of ``y / m`` per cell (None unless asked for).
+        ratio_squares: sum of ``(y / m)^2`` per cell (None unless asked for).
+        cluster_ids: the cluster key of each code.
+        terms: names of the trip terms.
+        gamma: the terms' within-cell coefficients on log money.
+        centre: the mean of ``z' gamma`` over the units (subtracted from the trips' effect).
+        units: units kept; ``excluded``: units left out (no positive money or covariate).
+        keys: the values of the ``extra_keys`` per cell.
+    """
+
+    cluster: NDArray[np.int64]
+    stratum: NDArray[np.int64]
+    n: NDArray[np.float64]
+    money: NDArray[np.float64]
+    expected: NDArray[np.float64]
+    log_money: NDArray[np.float64]
+    trip_effect: NDArray[np.float64]
+    ratio_sum: NDArray[np.float64] | None
+    ratio_squares: NDArray[np.float64] | None
+    cluster_ids: NDArray[Any]
+    terms: tuple[str, ...]
+    gamma: NDArray[np.float64]
+    centre: float
+    units: int
+    excluded: int
+    keys: Mapping[str, pa.ChunkedArray] = field(default_factory=dict)
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.cluster_ids)
+
+    def rate_cells(self, stratum: NDArray[np.int64] | None = None) -> RateCells:
+        """The cells for the ratio of means: money over expected money (``stratum``: other
+        stratum codes, e.g. refined by legitimate attributes)."""
+        return RateCells(
+            self.money, self.expected, self.stratum if stratum is None else stratum,
+            self.cluster, self.n_clusters,
+        )  # fmt: skip
+
+    def log_cells(self, stratum: NDArray[np.int64] | None = None) -> LogCells:
+        """The cells for the ratio of geometric means: log money less the trips' effect."""
+        return LogCells(
+            self.n, self.log_money - self.trip_effect,
+            self.stratum if stratum is None else stratum, self.cluster, self.n_clusters,
+        )  # fmt: skip
+
+    def per_cluster(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.bincount(self.cluster, weights=values, minlength=self.n_clusters)
+
+
+def money_cells(
+    units: Table,
+    cluster: str,
+    used: tuple[str, ...],
+    *,
+    ratios: bool = False,
+    cluster_count: int | None = None,
+    gamma_by: tuple[str, ...] | None = None,
+    extra_keys: tuple[str, ...] = (),
+) -> MoneyCells:
+    """Money cells of ``units`` (columns ``y``: money, ``stratum``, ``cluster`` and the ``used``
+    trip covariates). ``cluster`` holds integer codes 0..``cluster_count``-1 or string keys;
+    ``ratios`` adds FEE-05's sums of ``y / m``. The trip terms' effect is measured within
+    cells of ``gamma_by`` (default: cluster and stratum; PRC-01: segment and stratum, as a
+    customer rarely has two orders in one stratum); ``extra_keys`` split the returned cells
+    further (PRC-01: the segment, which may vary within a customer)."""
+    names = term_names(used)
+    k = len(names)
+    log_y = positive_log(units.y)
+    ok = log_y.notnull() & units.stratum.notnull()
+    terms = covariate_terms(units, used)
+    for term in terms.values():
+        ok &= term.notnull()
+    keys = dict.fromkeys([cluster, "stratum", *extra_keys, *(gamma_by or ())])
+    z = units.filter(ok).select(*keys, y=units.y.cast("float64"), ly=log_y, **terms)
+    total = int(units.count().execute())
+    # Pass 1: per cell the count and first sums, reduced to the corrections of the
+    # within-cell normal equations; and the sums of products over all units.
+    first = z.group_by(list(gamma_by or (cluster, "stratum"))).aggregate(
+        n=z.ly.count(),
+        sy=exact_sum(z.ly),
+        **{f"s{j}": exact_sum(z[t]) for j, t in enumerate(names)},
+    )
+    corr: dict[str, Any] = {"cells": first.count()}
+    for i in range(k):
+        corr[f"c{i}"] = whole_sum(first[f"s{i}"] * first.sy / first.n)
+        for j in range(i, k):
+            corr[f"c{i}_{j}"] = whole_sum(first[f"s{i}"] * first[f"s{j}"] / first.n)
+    sums: dict[str, Any] = {"kept": z.count()}
+    for i, a in enumerate(names):
+        sums[f"g{i}"] = whole_sum(z[a] * z.ly)
+        sums[f"m{i}"] = whole_sum(z[a])
+        for j in range(i, k):
+            sums[f"g{i}_{j}"] = whole_sum(z[a] * z[names[j]])
+    gamma, centre = np.empty(0), 0.0
+    kept = 0
+    if k:
+        row_c = first.aggregate(**corr).to_pyarrow().to_pylist()[0]
+        row_g = z.aggregate(**sums).to_pyarrow().to_pylist()[0]
+        kept = int(row_g["kept"])
+        if kept:
+            scale = int(SUM_SCALE)
+            num = lambda v: int(v or 0) / scale  # noqa: E731
+            zz = np.zeros((k, k))
+            for i in range(k):
+                for j in range(i, k):
+                    zz[i, j] = zz[j, i] = num(row_g[f"g{i}_{j}"]) - num(row_c[f"c{i}_{j}"])
+            zy = np.array([num(row_g[f"g{i}"]) - num(row_c[f"c{i}"]) for i in range(k)])
+            gamma = normal_solution(zz, zy)
+            mean_z = np.array([num(row_g[f"m{i}"]) for i in range(k)]) / kept
+            centre = float(mean_z @ gamma)
+    # Pass 2: the money cells, with the trips' effect z' gamma (less its mean) per unit.
+    effect = trip_effect(z, names, gamma, centre)
+    m = effect.exp()
+    aggs: dict[str, Any] = {
+        "n": z.count(),
+        "money": exact_sum(z.y),
+        "expected": exact_sum(m),
+        "log_money": exact_sum(z.ly),
+        "trip_effect": exact_sum(effect),
+    }
+    if ratios:
+        aggs["ratio_sum"] = exact_sum(z.y / m)
+        aggs["ratio_squares"] = exact_sum((z.y / m) * (z.y / m))
+    by = [cluster, "stratum", *extra_keys]
+    table = z.group_by(by).aggregate(**aggs).order_by(by).to_pyarrow()
+    return _cells_from(
+        table, cluster, names, gamma, centre, total, ratios, cluster_count, extra_keys
+    )
+
+
+def trip_effect(units: Table, names: tuple[str, ...], gamma: Any, centre: float) -> Any:
+    """``z' gamma`` less ``centre``, per unit of ``units`` (which carry the term columns)."""
+    effect: Any = ibis.literal(0.0) - centre
+    for j, t in enumerate(names):
+        effect = effect + units[t] * float(gamma[j])
+    return effect
+
+
+def _cells_from(
+    table: pa.Table,
+    cluster: str,
+    names: tuple[str, ...],
+    gamma: NDArray[np.float64],
+    centre: float,
+    total: int,
+    ratios: bool,
+    cluster_count: int | None,
+    extra_keys: tuple[str, ...],
+) -> MoneyCells:
+    m = table.num_rows
+    col = lambda c: table[c].to_numpy().astype(np.float64) if m else np.empty(0)  # noqa: E731
+    keys = table[cluster]
+    if pa.types.is_integer(keys.type):
+        codes = keys.to_numpy().astype(np.int64) if m else np.empty(0, np.int64)
+        count = cluster_count if cluster_count is not None else (int(codes.max()) + 1 if m else 0)
+        ids: NDArray[Any] = np.arange(count)
+    elif m:
+        encoded = pc.dictionary_encode(keys.combine_chunks())
+        codes = np.asarray(encoded.indices, dtype=np.int64)
+        ids = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    else:
+        codes, ids = np.empty(0, np.int64), np.empty(0, dtype=object)
+    n = col("n")
+    kept = int(n.sum())
+    stratum = table["stratum"].to_numpy().astype(np.int64) if m else np.empty(0, np.int64)
+    return MoneyCells(
+        cluster=codes,
+        stratum=stratum,
+        n=n,
+        money=col("money"),
+        expected=col("expected"),
+        log_money=col("log_money"),
+        trip_effect=col("trip_effect"),
+        ratio_sum=col("ratio_sum") if ratios else None,
+        ratio_squares=col("ratio_squares") if ratios else None,
+        cluster_ids=ids,
+        terms=names,
+        gamma=np.asarray(gamma, dtype=np.float64),
+        centre=centre,
+        units=kept,
+        excluded=total - kept,
+        keys={key: table[key] for key in extra_keys},
+    )
