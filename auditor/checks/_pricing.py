@@ -263,9 +263,9 @@ _LEAD_COLUMNS = [
 
 
 def _leads(context: CheckContext, fare: MoneyCells) -> tuple[pd.DataFrame, int, float]:
-    """Orders whose robust z of log price, within strata (of two or more orders) and given the
-    trips' effect, exceeds ``_Z_LEAD``: up to ``_MAX_LEADS`` of them (largest first), their count, and the
-    robust SD (1.4826 x MAD of the residuals)."""
+    """Orders whose robust z of log price, within their kind of order (of two or more
+    orders) and given the trips' effect, exceeds ``_Z_LEAD``: up to ``_MAX_LEADS`` of them
+    (largest first), their count, and the robust SD (1.4826 x MAD of the residuals)."""
     kind_of = work_strata(context).kind
     kind = kind_of[fare.stratum]
     k_count = int(kind_of.max()) + 1
