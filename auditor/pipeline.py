@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -91,12 +92,14 @@ class Audit:
                 timings["reconstruct"] = time.perf_counter() - start
 
             start = time.perf_counter()
+            families: dict[str, Any] = {}
             findings = run_checks(
                 CheckContext(
                     config=self.config, package=validated, engine=engine, reconstruction=rebuilt
                 ),
                 only=checks,
                 progress=self.progress,
+                families=families,
             )
             timings["checks"] = time.perf_counter() - start
 
@@ -104,6 +107,7 @@ class Audit:
             quarantine = validated.quarantine()
             panels = panel_frames(rebuilt)
             result = _assemble(self.config, validated, findings, quarantine, timings)
+            result = dataclasses.replace(result, test_families=families)
             aggregates = aggregate_frames(
                 rebuilt.orders if rebuilt is not None else None, validated
             )

@@ -104,16 +104,26 @@ def money_comparisons(
     legit = people.legitimate_codes()
     stratum = strata(cells.stratum, legit[code])
     alg = people.algorithmic_codes()
+    two_step = {"offset_gradient": cells.offset_gradient, "offset_influence": cells.influence}
     rate_fn = ratio_estimator(
-        cells.money, cells.expected, stratum, code, method="ppml_within_strata_trip_offset"
-    )
+        cells.money, cells.expected, stratum, code, method="ppml_within_strata_trip_offset",
+        **two_step,
+    )  # fmt: skip
     log_y = cells.log_money - cells.trip_effect
     views = [
         View(
             "geometric_mean",
             "ratio of geometric means for the same work (sensitivity view: sensitive to "
             "near-zero amounts)",
-            log_estimator(cells.n, log_y, stratum, code, method="wls_within_strata_trip_offset"),
+            log_estimator(
+                cells.n,
+                log_y,
+                stratum,
+                code,
+                method="wls_within_strata_trip_offset",
+                offset_gradient=cells.trip_gradient,
+                offset_influence=cells.influence,
+            ),
             tested=False,
         )
     ]
@@ -131,6 +141,7 @@ def money_comparisons(
                     code,
                     method="ppml_within_strata_trip_offset_algorithmic",
                     refine=alg,
+                    **two_step,
                 ),
             )
         )
@@ -235,14 +246,22 @@ def decomposition(
 
     raw, psi_raw = gap(log_money)
     trip_gap, psi_trip = gap(trips)
-    robust = cluster_robust(fit.blocks)
+    # The trip part moves with gamma: by the group gap in mean z, times each worker's
+    # influence on gamma; so does b (two-step variance, ``stats._cr2``).
+    influence = cells.influence[old]
+    gradient = cells.trip_gradient[rows]
+    z_gap = (t @ gradient) / size[1] - ((1 - t) @ gradient) / size[0]
+    psi_trip = psi_trip + influence @ z_gap
+    generated = influence @ (fit.design @ gradient)
+    robust = cluster_robust(fit.blocks, generated=generated)
     info = float(robust.information.sum())
-    # b's influence per worker: its score over the information (the CR2 variance's terms
-    # scaled to match the robust variance exactly).
-    score = np.bincount(
-        new, weights=fit.blocks.weighted_design * fit.blocks.residual
-        / np.where(fit.blocks.weight > 0, fit.blocks.weight, 1.0), minlength=g,
-    ) / info  # fmt: skip
+    # b's influence per worker: its score less gamma's part, over the information, scaled
+    # to the CR2 variance.
+    blocks = fit.blocks
+    per_block = (
+        blocks.weighted_design * blocks.residual / np.where(blocks.weight > 0, blocks.weight, 1.0)
+    )
+    score = (np.bincount(blocks.cluster, weights=per_block, minlength=g) - generated) / info
     plain = float(score @ score)
     psi_b = score * math.sqrt(robust.variance / plain) if plain > 0 else score
     place = raw - trip_gap - fit.b

@@ -164,12 +164,15 @@ class OfferQuality:
         # Each offer is compared in its order's stratum, so the same order falls in one
         # stratum whoever was offered it; offers of orders not in the package have none, and
         # are counted as excluded (as are offers with no positive quoted pay).
-        o = work_strata(context).orders.select("order_id", "stratum", "distance_km", "trip_minutes")
+        o = work_strata(context).orders.select(
+            "order_id", "stratum", "kind", "distance_km", "trip_minutes"
+        )
         joined = offers.left_join(o, "order_id")
         units = joined.select(
             code=joined.code,
             y=joined.offered_pay.cast("float64"),
             stratum=joined.stratum,
+            kind=joined["kind"],
             distance_km=joined.distance_km.cast("float64"),
             trip_minutes=joined.trip_minutes,
         )

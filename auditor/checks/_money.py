@@ -4,16 +4,18 @@ cluster (a worker, or a customer) in one stratum.
 Money comparisons rest on ratios of means: a group's money over what the same work pays
 (``auditor.stats._poisson``, a pseudo-likelihood with the trip terms as an offset). What the
 work pays is ``m = exp(z' gamma)``, ``z`` the trip terms (``_covariates``) and ``gamma`` their
-effect on log money measured *within cells* (one worker's, or one segment's, units in one
-stratum; ``auditor.stats.within_cell_coefficients``): no worker-level group effect and no
-stratum can move it, so the offset neither absorbs a group gap nor lends it one.
+effect on log money measured *within cells* (one worker's, or one segment's, units of one
+kind of order: zone, service, day type and hour, ``_strata``;
+``auditor.stats.within_cell_coefficients``): no worker-level group effect, and no place or
+hour, can move it, so the offset neither absorbs a group gap nor lends it one.
 
 Two passes over the units:
 
-1. per cell the count and sums of log money and of each term, reduced in the engine to the
-   sums gamma needs (with the sums of products over all units), one row;
+1. per gamma cell (one worker's units of one kind) the count and sums of log money and of
+   each term, and the sums of products over all units (one row): gamma;
 2. per cell: units, money, ``m``, log money and ``z' gamma`` (and, for FEE-05, the sums of
-   ``y / m`` and its square), returned sorted by cluster and stratum.
+   ``y / m`` and its square), returned sorted by cluster and stratum; with what the variance
+   needs to count gamma's own noise (a two-step sandwich: ``influence``).
 
 Every sum is exact (``auditor.engine.exact_sum``, ``whole_sum``), so reruns and row orders
 give the same bits. Units with no positive money, or with a missing or non-positive trip
@@ -35,7 +37,7 @@ from numpy.typing import NDArray
 
 from auditor.checks._covariates import covariate_terms, positive_log, term_names
 from auditor.engine import SUM_SCALE, exact_sum, whole_sum
-from auditor.stats import LogCells, RateCells, normal_solution
+from auditor.stats import within_cell_coefficients
 
 __all__ = ["MoneyCells", "money_cells", "trip_effect"]
 
@@ -60,6 +62,13 @@ class MoneyCells:
         terms: names of the trip terms.
         gamma: the terms' within-cell coefficients on log money.
         centre: the mean of ``z' gamma`` over the units (subtracted from the trips' effect).
+        offset_gradient: per cell, ``sum m z`` (cells x k): how the expected money moves
+            with gamma.
+        trip_gradient: per cell, ``sum z`` (cells x k): how the trips' effect moves with
+            gamma.
+        influence: per cluster, its units' influence on gamma, ``A^-1 sum z~ e~`` (clusters
+            x k, A the within-cell normal matrix): the two-step variance counts gamma's
+            noise with it (``auditor.stats._cr2``).
         units: units kept; ``excluded``: units left out (no positive money or covariate).
         keys: the values of the ``extra_keys`` per cell.
     """
@@ -77,6 +86,9 @@ class MoneyCells:
     terms: tuple[str, ...]
     gamma: NDArray[np.float64]
     centre: float
+    offset_gradient: NDArray[np.float64]
+    trip_gradient: NDArray[np.float64]
+    influence: NDArray[np.float64]
     units: int
     excluded: int
     keys: Mapping[str, pa.ChunkedArray] = field(default_factory=dict)
@@ -84,21 +96,6 @@ class MoneyCells:
     @property
     def n_clusters(self) -> int:
         return len(self.cluster_ids)
-
-    def rate_cells(self, stratum: NDArray[np.int64] | None = None) -> RateCells:
-        """The cells for the ratio of means: money over expected money (``stratum``: other
-        stratum codes, e.g. refined by legitimate attributes)."""
-        return RateCells(
-            self.money, self.expected, self.stratum if stratum is None else stratum,
-            self.cluster, self.n_clusters,
-        )  # fmt: skip
-
-    def log_cells(self, stratum: NDArray[np.int64] | None = None) -> LogCells:
-        """The cells for the ratio of geometric means: log money less the trips' effect."""
-        return LogCells(
-            self.n, self.log_money - self.trip_effect,
-            self.stratum if stratum is None else stratum, self.cluster, self.n_clusters,
-        )  # fmt: skip
 
     def per_cluster(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.bincount(self.cluster, weights=values, minlength=self.n_clusters)
@@ -114,12 +111,13 @@ def money_cells(
     gamma_by: tuple[str, ...] | None = None,
     extra_keys: tuple[str, ...] = (),
 ) -> MoneyCells:
-    """Money cells of ``units`` (columns ``y``: money, ``stratum``, ``cluster`` and the ``used``
-    trip covariates). ``cluster`` holds integer codes 0..``cluster_count``-1 or string keys;
-    ``ratios`` adds FEE-05's sums of ``y / m``. The trip terms' effect is measured within
-    cells of ``gamma_by`` (default: cluster and stratum; PRC-01: segment and stratum, as a
-    customer rarely has two orders in one stratum); ``extra_keys`` split the returned cells
-    further (PRC-01: the segment, which may vary within a customer)."""
+    """Money cells of ``units`` (columns ``y``: money, ``stratum``, ``kind``, ``cluster`` and
+    the ``used`` trip covariates). ``cluster`` holds integer codes 0..``cluster_count``-1 or
+    string keys; ``ratios`` adds FEE-05's sums of ``y / m``. The trip terms' effect is measured
+    within cells of ``gamma_by`` (default: the cluster and its ``kind`` of order, ``_strata``;
+    PRC-01: the segment and the kind, as a customer has few orders; never NULL);
+    ``extra_keys`` split the returned cells further (PRC-01: the segment, which may vary
+    within a customer)."""
     names = term_names(used)
     k = len(names)
     log_y = positive_log(units.y)
@@ -127,62 +125,90 @@ def money_cells(
     terms = covariate_terms(units, used)
     for term in terms.values():
         ok &= term.notnull()
-    keys = dict.fromkeys([cluster, "stratum", *extra_keys, *(gamma_by or ())])
+    gamma_keys = list(gamma_by or (cluster, "kind"))
+    keys = dict.fromkeys([cluster, "stratum", *extra_keys, *gamma_keys])
     z = units.filter(ok).select(*keys, y=units.y.cast("float64"), ly=log_y, **terms)
     total = int(units.count().execute())
-    # Pass 1: per cell the count and first sums, reduced to the corrections of the
-    # within-cell normal equations; and the sums of products over all units.
-    first = z.group_by(list(gamma_by or (cluster, "stratum"))).aggregate(
+    first = _gamma_cells(z, gamma_keys, names)
+    gamma, inverse, centre = _within_cell_fit(z, first, names)
+    # Pass 2: the money cells, with the trips' effect z' gamma (less its mean) per unit, and
+    # what the two-step variance needs: per cell sum m z and sum z (the offset's gradients
+    # in gamma) and sum z~ e~ (the units' scores for gamma, z and log money less their
+    # gamma cell's means, e~ the within-cell residual).
+    means = pa.table(
+        {key: first[key] for key in gamma_keys}
+        | {"_ybar": pc.divide(first["sy"], first["n"])}
+        | {f"_zbar{j}": pc.divide(first[f"s{j}"], first["n"]) for j in range(k)}
+    )
+    joined = z.inner_join(ibis.memtable(means), gamma_keys)
+    effect = trip_effect(joined, names, gamma, centre)
+    m = effect.exp()
+    resid: Any = joined.ly - joined._ybar
+    for j, t in enumerate(names):
+        resid = resid - (joined[t] - joined[f"_zbar{j}"]) * float(gamma[j])
+    aggs: dict[str, Any] = {
+        "n": joined.count(),
+        "money": exact_sum(joined.y),
+        "expected": exact_sum(m),
+        "log_money": exact_sum(joined.ly),
+        "trip_effect": exact_sum(effect),
+    }
+    for j, t in enumerate(names):
+        aggs[f"mz{j}"] = exact_sum(m * joined[t])
+        aggs[f"z{j}"] = exact_sum(joined[t])
+        aggs[f"ze{j}"] = exact_sum((joined[t] - joined[f"_zbar{j}"]) * resid)
+    if ratios:
+        aggs["ratio_sum"] = exact_sum(joined.y / m)
+        aggs["ratio_squares"] = exact_sum((joined.y / m) * (joined.y / m))
+    by = [cluster, "stratum", *extra_keys]
+    table = joined.group_by(by).aggregate(**aggs).order_by(by).to_pyarrow()
+    return _cells_from(
+        table, cluster, names, gamma, inverse, centre, total, ratios, cluster_count, extra_keys
+    )
+
+
+def _gamma_cells(z: Table, keys: list[str], names: tuple[str, ...]) -> pa.Table:
+    """Pass 1: per cell of ``keys`` (one cluster's, or segment's, units of one kind), the
+    count and the sums of log money and of each term, in the keys' order."""
+    first = z.group_by(keys).aggregate(
         n=z.ly.count(),
         sy=exact_sum(z.ly),
         **{f"s{j}": exact_sum(z[t]) for j, t in enumerate(names)},
     )
-    corr: dict[str, Any] = {"cells": first.count()}
-    for i in range(k):
-        corr[f"c{i}"] = whole_sum(first[f"s{i}"] * first.sy / first.n)
-        for j in range(i, k):
-            corr[f"c{i}_{j}"] = whole_sum(first[f"s{i}"] * first[f"s{j}"] / first.n)
+    return first.order_by(keys).to_pyarrow()
+
+
+def _within_cell_fit(
+    z: Table, first: pa.Table, names: tuple[str, ...]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """The trip terms' within-cell coefficients, the inverse of their within-cell normal
+    matrix, and the mean of ``z' gamma`` over the units: from the gamma cells' sums and the
+    sums of products over all units (exact, in one engine row)."""
+    k = len(names)
+    if not k or first.num_rows == 0:
+        return np.empty(0), np.empty((0, 0)), 0.0
     sums: dict[str, Any] = {"kept": z.count()}
     for i, a in enumerate(names):
         sums[f"g{i}"] = whole_sum(z[a] * z.ly)
         sums[f"m{i}"] = whole_sum(z[a])
         for j in range(i, k):
             sums[f"g{i}_{j}"] = whole_sum(z[a] * z[names[j]])
-    gamma, centre = np.empty(0), 0.0
-    kept = 0
-    if k:
-        row_c = first.aggregate(**corr).to_pyarrow().to_pylist()[0]
-        row_g = z.aggregate(**sums).to_pyarrow().to_pylist()[0]
-        kept = int(row_g["kept"])
-        if kept:
-            scale = int(SUM_SCALE)
-            num = lambda v: int(v or 0) / scale  # noqa: E731
-            zz = np.zeros((k, k))
-            for i in range(k):
-                for j in range(i, k):
-                    zz[i, j] = zz[j, i] = num(row_g[f"g{i}_{j}"]) - num(row_c[f"c{i}_{j}"])
-            zy = np.array([num(row_g[f"g{i}"]) - num(row_c[f"c{i}"]) for i in range(k)])
-            gamma = normal_solution(zz, zy)
-            mean_z = np.array([num(row_g[f"m{i}"]) for i in range(k)]) / kept
-            centre = float(mean_z @ gamma)
-    # Pass 2: the money cells, with the trips' effect z' gamma (less its mean) per unit.
-    effect = trip_effect(z, names, gamma, centre)
-    m = effect.exp()
-    aggs: dict[str, Any] = {
-        "n": z.count(),
-        "money": exact_sum(z.y),
-        "expected": exact_sum(m),
-        "log_money": exact_sum(z.ly),
-        "trip_effect": exact_sum(effect),
-    }
-    if ratios:
-        aggs["ratio_sum"] = exact_sum(z.y / m)
-        aggs["ratio_squares"] = exact_sum((z.y / m) * (z.y / m))
-    by = [cluster, "stratum", *extra_keys]
-    table = z.group_by(by).aggregate(**aggs).order_by(by).to_pyarrow()
-    return _cells_from(
-        table, cluster, names, gamma, centre, total, ratios, cluster_count, extra_keys
-    )
+    row = z.aggregate(**sums).to_pyarrow().to_pylist()[0]
+    scale = int(SUM_SCALE)
+    num = lambda v: int(v or 0) / scale  # noqa: E731
+    zz = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            zz[i, j] = zz[j, i] = num(row[f"g{i}_{j}"])
+    zy = np.array([num(row[f"g{i}"]) for i in range(k)])
+    n = first["n"].to_numpy().astype(np.float64)
+    sz = np.column_stack([first[f"s{j}"].to_numpy().astype(np.float64) for j in range(k)])
+    sy = first["sy"].to_numpy().astype(np.float64)
+    gamma = within_cell_coefficients(n, sy, sz, zz, zy)
+    scaled = sz / np.sqrt(n)[:, None]
+    inverse = np.linalg.pinv((zz - scaled.T @ scaled + (zz - scaled.T @ scaled).T) / 2)
+    mean_z = np.array([num(row[f"m{i}"]) for i in range(k)]) / int(row["kept"])
+    return gamma, inverse, float(mean_z @ gamma)
 
 
 def trip_effect(units: Table, names: tuple[str, ...], gamma: Any, centre: float) -> Any:
@@ -198,6 +224,7 @@ def _cells_from(
     cluster: str,
     names: tuple[str, ...],
     gamma: NDArray[np.float64],
+    inverse: NDArray[np.float64],
     centre: float,
     total: int,
     ratios: bool,
@@ -219,6 +246,14 @@ def _cells_from(
         codes, ids = np.empty(0, np.int64), np.empty(0, dtype=object)
     n = col("n")
     kept = int(n.sum())
+    k = len(names)
+    stack = lambda p: (  # noqa: E731
+        np.column_stack([col(f"{p}{j}") for j in range(k)]) if k else np.empty((m, 0))
+    )
+    g = len(ids)
+    scores = np.column_stack(
+        [np.bincount(codes, weights=col(f"ze{j}"), minlength=g) for j in range(k)]
+    ) if k else np.empty((g, 0))  # fmt: skip
     stratum = table["stratum"].to_numpy().astype(np.int64) if m else np.empty(0, np.int64)
     return MoneyCells(
         cluster=codes,
@@ -234,6 +269,9 @@ def _cells_from(
         terms=names,
         gamma=np.asarray(gamma, dtype=np.float64),
         centre=centre,
+        offset_gradient=stack("mz"),
+        trip_gradient=stack("z"),
+        influence=scores @ inverse if k else scores,
         units=kept,
         excluded=total - kept,
         keys={key: table[key] for key in extra_keys},

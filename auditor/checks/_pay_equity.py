@@ -38,7 +38,7 @@ def pay_cells(context: CheckContext) -> MoneyCells:
     by PAY-02 and FEE-05; computed once per audit)."""
     people = roster(context)
     units = worker_units(context, people, completed_orders(context, "worker_pay"))
-    units = units.select("code", "stratum", "y", "distance_km", "trip_minutes")
+    units = units.select("code", "stratum", "kind", "y", "distance_km", "trip_minutes")
     return worker_money(context, "worker_pay", units, ratios=True)
 
 

@@ -49,7 +49,7 @@ from auditor.checks._strata import WORK_WORDS
 from auditor.stats import reported_p
 from auditor.stats._dist import f_ppf, f_sf
 
-__all__ = ["PersonalisedPay", "worker_spread"]
+__all__ = ["PersonalisedPay", "ratio_sums", "worker_spread"]
 
 _Z90 = 1.2815515655446004
 _NOISE_SS = 1e-16
@@ -60,6 +60,30 @@ of 1e-8, far below a cent on any fare)."""
 def _ratio(sigma: float) -> float:
     """Pay ratio of a worker at the 90th to one at the 10th percentile of worker effects."""
     return math.exp(2 * _Z90 * sigma)
+
+
+def ratio_sums(
+    cluster: NDArray[np.int64],
+    stratum: NDArray[np.int64],
+    n: NDArray[np.float64],
+    money: NDArray[np.float64],
+    expected: NDArray[np.float64],
+    ratio_sum: NDArray[np.float64],
+    ratio_squares: NDArray[np.float64],
+    n_clusters: int,
+    terms: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """Per worker, the sum and sum of squares of ``rho = (y / m) / R_s`` from the money cells
+    (``R_s``: the stratum's pay per unit of expected pay), and the degrees of freedom the fit
+    used (the strata with orders and the trip terms)."""
+    s_count = int(stratum.max()) + 1
+    money_s = np.bincount(stratum, weights=money, minlength=s_count)
+    expected_s = np.bincount(stratum, weights=expected, minlength=s_count)
+    rate = np.where(expected_s > 0, money_s / np.where(expected_s > 0, expected_s, 1.0), 1.0)
+    r = rate[stratum]
+    per = lambda v: np.bincount(cluster, weights=v, minlength=n_clusters)  # noqa: E731
+    used = int(np.count_nonzero(np.bincount(stratum, weights=n, minlength=s_count)))
+    return per(ratio_sum / r), per(ratio_squares / (r * r)), used + terms
 
 
 def worker_spread(
@@ -149,16 +173,10 @@ class PersonalisedPay:
             )
             return [dataclasses.replace(undecided, detail=detail)]
         assert cells.ratio_sum is not None and cells.ratio_squares is not None
-        # R_s: the stratum's pay per unit of expected pay; rho = (y / m) / R_s.
-        s_count = int(cells.stratum.max()) + 1
-        money_s = np.bincount(cells.stratum, weights=cells.money, minlength=s_count)
-        expected_s = np.bincount(cells.stratum, weights=cells.expected, minlength=s_count)
-        rate = np.where(expected_s > 0, money_s / np.where(expected_s > 0, expected_s, 1.0), 1.0)
-        r = rate[cells.stratum]
-        s = cells.per_cluster(cells.ratio_sum / r)
-        ss = cells.per_cluster(cells.ratio_squares / (r * r))
-        strata_used = int(np.count_nonzero(np.bincount(cells.stratum, weights=cells.n)))
-        lost = strata_used + len(cells.terms)
+        s, ss, lost = ratio_sums(
+            cells.cluster, cells.stratum, cells.n, cells.money, cells.expected,
+            cells.ratio_sum, cells.ratio_squares, cells.n_clusters, len(cells.terms),
+        )  # fmt: skip
         out = worker_spread(n_of, s, ss, lost, alpha=alpha, materiality=materiality)
         if not math.isfinite(out["f"]):
             detail = (

@@ -75,7 +75,7 @@ def fare_cells(context: CheckContext) -> MoneyCells:
         who = units.customer_id if "customer_id" in present else units.worker_id
         units = units.mutate(_seg=seg, _who=who.fill_null(ibis.literal(_NO_ID) + seg.fill_null("")))
         return money_cells(
-            units, "_who", order_covariates(context), gamma_by=("_seg", "stratum"),
+            units, "_who", order_covariates(context), gamma_by=("_seg", "kind"),
             extra_keys=("_seg",),
         )  # fmt: skip
 
@@ -132,19 +132,32 @@ class SegmentPrices:
             change = np.r_[True, (np.diff(new_cluster) != 0) | (np.diff(st) != 0)]
             return kept, new_cluster, np.cumsum(change) - 1, int(new_cluster.max()) + 1
 
+        gradient, trip_gradient = fare.offset_gradient[rows], fare.trip_gradient[rows]
+
         def ratio(keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> GroupEffect:
             kept, new_cluster, block, g = subset(keep)
-            cells = RateCells(money[kept], expected[kept], stratum[kept], new_cluster, g, block)
+            cells = RateCells(
+                money[kept], expected[kept], stratum[kept], new_cluster, g, block,
+                offset_gradient=gradient[kept], offset_influence=_influence(kept),
+            )  # fmt: skip
             return poisson_effect(
                 cells, method="ppml_within_strata_trip_offset", treat_of_cell=treat[pair[kept]]
             )
 
         def geometric(keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> GroupEffect:
             kept, new_cluster, block, g = subset(keep)
-            cells = LogCells(n[kept], log_y[kept], stratum[kept], new_cluster, g, block)
+            cells = LogCells(
+                n[kept], log_y[kept], stratum[kept], new_cluster, g, block,
+                offset_gradient=trip_gradient[kept], offset_influence=_influence(kept),
+            )  # fmt: skip
             return log_ratio_effect(
                 cells, method="wls_within_strata_trip_offset", treat_of_cell=treat[pair[kept]]
             )
+
+        def _influence(kept: NDArray[np.bool_]) -> NDArray[np.float64]:
+            """The kept clusters' influence on gamma, in their new order."""
+            used = np.unique(cluster[kept])
+            return fare.influence[used]
 
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_price = np.where(n_of_pair > 0, money_of_pair / n_of_pair, np.nan)

@@ -69,11 +69,15 @@ class WorkStrata:
     Attributes:
         orders: the reconstructed orders with ``stratum``, an int32 code of (zone, service,
             local date, hour): a missing zone or service is empty, a missing hour -1.
-            Codes follow the keys' sort order.
+            Codes follow the keys' sort order. And ``kind``, the code of the stratum's kind
+            of order (below).
         count: the number of codes.
         kind: per code, the code of its *kind of order*, the stratum without the date: zone,
             service, day type (weekday or weekend) and hour. PRC-02 judges prices against
-            comparable orders of the same kind (a lead is anomalous on any date).
+            comparable orders of the same kind (a lead is anomalous on any date), and the
+            trip terms' effect on money is measured within one worker's (or segment's) orders
+            of one kind (``_money``): across dates, which the strata absorb, with far more
+            orders than one date and hour hold.
     """
 
     orders: Table
@@ -97,24 +101,20 @@ def _work_strata(context: Any) -> WorkStrata:
     )
     keys = ["_zone", "_service", "_date", "_hour"]
     distinct = keyed.select(*keys).distinct()
-    codes = distinct.mutate(stratum=(ibis.row_number().over(order_by=keys)).cast("int32"))
-    stored = context.engine.materialize("fx_work_strata", codes)
-    joined = keyed.inner_join(
-        stored,
-        [keyed[k] == stored[k] for k in keys],
+    numbered = distinct.mutate(
+        stratum=(ibis.row_number().over(order_by=keys)).cast("int32"),
+        _weekend=(distinct._date.day_of_week.index() >= 5).cast("int8"),
     )
-    # Every order has a local date (accepted_at is required), so the join keeps them all.
-    with_code = joined.select(*orders.columns, "stratum")
-    table = (
-        stored.mutate(_weekend=(stored._date.day_of_week.index() >= 5).cast("int8"))
-        .order_by("stratum")
-        .to_pyarrow()
-    )
-    count = table.num_rows
+    table = numbered.order_by("stratum").to_pyarrow()
     kind = strata(
         sorted_codes(table["_zone"]),
         sorted_codes(table["_service"]),
         table["_weekend"].to_numpy().astype(np.int64),
         table["_hour"].to_numpy().astype(np.int64) + 1,
     )
-    return WorkStrata(with_code, count, kind)
+    codes = table.drop_columns(["_weekend"]).append_column("kind", pa.array(kind, pa.int32()))
+    stored = context.engine.con.create_table("fx_work_strata", ibis.memtable(codes), overwrite=True)
+    joined = keyed.inner_join(stored, [keyed[k] == stored[k] for k in keys])
+    # Every order has a local date (accepted_at is required), so the join keeps them all.
+    with_code = joined.select(*orders.columns, "stratum", "kind")
+    return WorkStrata(with_code, table.num_rows, kind)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from auditor.checks import CATALOGUE_ORDER, Finding, Severity, Status
+from auditor.checks import CATALOGUE_ORDER, Finding, Severity, Status, reported_float
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "TableAccount"]
 
-SCHEMA_VERSION = "1.0"
-"""Version of the findings.json shape."""
+SCHEMA_VERSION = "1.1"
+"""Version of the findings.json shape (1.1 added ``test_families``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,9 @@ class AuditResult:
             per cell, no IDs (see :func:`auditor.reconstruct.aggregate_frames`).
         timings: seconds per stage of this run (not part of findings.json, which must be
             byte-identical across runs).
+        test_families: the audit's multiple-testing families (``confirmatory``: the tests
+            that decide a verdict; ``secondary``: the labelled views' tests), each with its
+            method, alpha, size and members (check, subject, view, p-values).
     """
 
     findings: tuple[Finding, ...]
@@ -118,6 +121,7 @@ class AuditResult:
     worker_periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     aggregates: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
+    test_families: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The findings.json document."""
@@ -133,6 +137,7 @@ class AuditResult:
             "config": self.config,
             "seed": self.seed,
             "summary": self.summary(),
+            "test_families": _families(self.test_families),
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -157,7 +162,9 @@ class AuditResult:
         from auditor.report import build_figures, labels
 
         currency = str(self.config.get("audit", {}).get("currency", "CNY"))
-        return {n: f.figure for n, f in build_figures(self, labels(lang, currency)).items()}
+        level = 1.0 - float(self.config.get("audit", {}).get("alpha", 0.05))
+        words = labels(lang, currency, level)
+        return {n: f.figure for n, f in build_figures(self, words).items()}
 
     def report_html(self, lang: str = "en") -> str:
         """The self-contained ``report.html`` page, in ``lang`` (``"en"`` or ``"zh"``)."""
@@ -228,6 +235,24 @@ class AuditResult:
         )
         frame = self.to_frame()[["check", "status", "severity", "subject", "detail"]]
         return head + frame.to_html(index=False, escape=True)
+
+
+def _families(families: Mapping[str, Any]) -> dict[str, Any]:
+    """The families as findings.json writes them: both always present (empty when no
+    check ran a test), p-values as every output reports them."""
+    out: dict[str, Any] = {}
+    for name in ("confirmatory", "secondary"):
+        family = families.get(name) or {"method": "holm", "alpha": None, "tests": 0, "members": []}
+        out[name] = {
+            "method": family["method"],
+            "alpha": family["alpha"],
+            "tests": family["tests"],
+            "members": [
+                {k: (reported_float(v) if k.startswith("p_") else v) for k, v in m.items()}
+                for m in family["members"]
+            ],
+        }
+    return out
 
 
 def sort_findings(findings: list[Finding]) -> tuple[Finding, ...]:

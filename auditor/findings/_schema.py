@@ -118,10 +118,138 @@ def _finding() -> dict[str, Any]:
             "data": {"type": "object", "description": "Check-specific numbers (fixed keys)."},
         },
     )
-    schema["if"] = {"properties": {"status": {"const": str(Status.FAIL)}}}
-    schema["then"] = {"properties": {"severity": {"not": {"const": str(Severity.INFO)}}}}
-    schema["else"] = {"properties": {"severity": {"const": str(Severity.INFO)}}}
+    severity_rule = {
+        "if": {"properties": {"status": {"const": str(Status.FAIL)}}},
+        "then": {"properties": {"severity": {"not": {"const": str(Severity.INFO)}}}},
+        "else": {"properties": {"severity": {"const": str(Severity.INFO)}}},
+    }
+    comparison_rule = {
+        "if": {
+            "properties": {
+                "check": {"enum": list(GROUP_CHECKS)},
+                "data": {"required": ["inference"]},
+            }
+        },
+        "then": {"properties": {"data": {"$ref": "#/$defs/group_comparison"}}},
+    }
+    schema["allOf"] = [severity_rule, comparison_rule]
     return schema
+
+
+GROUP_CHECKS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "DED-01")
+"""Checks whose estimated findings carry a group comparison's ``data``."""
+
+
+def _group_comparison() -> dict[str, Any]:
+    """Schema of a group comparison's ``data`` (the keys every estimated comparison has;
+    checks add their own, e.g. PAY-02's ``decomposition``)."""
+    number = {"type": ["number", "null"]}
+    count = {"type": ["integer", "null"], "minimum": 0}
+    pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": number}
+    view = {
+        "type": ["object", "null"],
+        "description": "A labelled secondary view: never decides the verdict.",
+        "required": ["measures", "method", "ratio", "ci"],
+        "properties": {
+            "measures": {"type": "string"},
+            "method": {"type": "string"},
+            "ratio": number,
+            "ci": pair,
+            "p_value": _P | {"description": "Its minimum-effect p-value, unadjusted."},
+            "p_adjusted": _P | {"description": "Holm-adjusted in the secondary family."},
+            "family_size": _COUNT,
+        },
+    }
+    return {
+        "type": "object",
+        "description": "A group comparison: the ratio group / reference for the same work.",
+        "required": [
+            "method",
+            "scale",
+            "inference",
+            "gap_percent",
+            "gap_percent_ci",
+            "interval_level",
+            "log_ratio",
+            "se_log_ratio",
+            "df",
+            "p_value_no_gap",
+            "equivalence_p",
+            "materiality",
+            "clear_of_band",
+            "mde_ratio",
+            "workers_needed_to_fail",
+            "workers_needed_to_pass",
+            "decidable",
+            "impact_ratio",
+            "impact_ratio_ci",
+            "impact_ratio_basis",
+            "raw",
+        ],
+        "properties": {
+            "method": {"type": "string", "description": "Estimator."},
+            "scale": {"type": "string", "description": "Ratio of rates, or of means."},
+            "inference": {
+                "enum": ["cr2_bell_mccaffrey", "exact_conditional_no_events"],
+                "description": "CR2 standard errors with Bell-McCaffrey degrees of freedom, "
+                "or the exact conditional test where one side has no events.",
+            },
+            "gap_percent": number,
+            "gap_percent_ci": pair,
+            "interval_level": {"type": "number", "description": "Level of every interval."},
+            "log_ratio": number,
+            "se_log_ratio": number | {"description": "CR2 (two-step where an offset is fitted)."},
+            "df": number | {"description": "Bell-McCaffrey degrees of freedom."},
+            "random_effect": number,
+            "p_value_no_gap": _P | {"description": "Two-sided p-value of a ratio of 1."},
+            "equivalence_p": _P | {"description": "Equivalence within the band (TOST)."},
+            "materiality": {"type": "number"},
+            "clear_of_band": {"type": "boolean"},
+            "mde_ratio": number | {"description": "Smallest ratio the fail rule detects."},
+            "workers_needed_to_fail": count,
+            "workers_needed_to_pass": count,
+            "clusters_needed": count,
+            "decidable": {"type": "boolean"},
+            "impact_ratio": number | {"description": "NYC Local Law 144 impact ratio."},
+            "impact_ratio_ci": {"type": ["array", "null"], "items": number},
+            "impact_ratio_basis": {"type": ["string", "null"]},
+            "raw": {"type": "object", "additionalProperties": number},
+            "geometric_mean": view,
+            "adjusted_for_algorithmic": view,
+            "accepted_orders": view,
+            "earned_pay": view,
+        },
+    }
+
+
+def _families() -> dict[str, Any]:
+    """Schema of ``test_families``: the audit's multiple-testing families."""
+    member = {
+        "type": "object",
+        "required": ["check", "subject", "p_value", "p_adjusted"],
+        "additionalProperties": False,
+        "properties": {
+            "check": {"type": "string"},
+            "subject": {"type": "object", "additionalProperties": {"type": "string"}},
+            "view": {"type": "string", "description": "The secondary view tested."},
+            "p_value": _P,
+            "p_adjusted": _P,
+        },
+    }
+    family = _closed(
+        "One Holm family.",
+        {
+            "method": {"const": "holm"},
+            "alpha": {"type": ["number", "null"]},
+            "tests": _COUNT,
+            "members": {"type": "array", "items": member},
+        },
+    )
+    return _closed(
+        "The audit's multiple-testing families: the confirmatory tests that decide a verdict "
+        "(one family over every check run), and the tests of the labelled secondary views.",
+        {"confirmatory": family, "secondary": family},
+    )
 
 
 def findings_json_schema() -> dict[str, Any]:
@@ -168,6 +296,7 @@ def findings_json_schema() -> dict[str, Any]:
             },
             "seed": {"type": "integer", "description": "Seed of every random step."},
             "summary": summary,
+            "test_families": _families(),
             "findings": {
                 "type": "array",
                 "items": {"$ref": "#/$defs/finding"},
@@ -184,5 +313,6 @@ def findings_json_schema() -> dict[str, Any]:
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "table_account": _table_account(),
             "finding": _finding(),
+            "group_comparison": _group_comparison(),
         },
     }

@@ -17,7 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from auditor.checks import Finding, Status
 from auditor.report._figures import Figure, build_figures
-from auditor.report._labels import Labels, labels
+from auditor.report._labels import Labels, interval_level, labels
 from auditor.report._sentences import metric_label, sentence, value
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ details summary { cursor: pointer; color: #1f4e79; }
 def render_html(result: AuditResult, lang: str = "en") -> str:
     """The report page for ``result`` in ``lang`` (``"en"`` or ``"zh"``)."""
     currency = str(result.config.get("audit", {}).get("currency", "CNY"))
-    words = labels(lang, currency)
+    words = labels(lang, currency, interval_level(result))
     k = int(result.config.get("report", {}).get("min_cell_workers", 10))
     figures = build_figures(result, words)
     body = [

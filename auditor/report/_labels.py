@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 __all__ = ["LANGUAGES", "Labels", "labels"]
 
@@ -30,7 +31,7 @@ _EN: dict[str, str] = {
     "working_time": "Working time",
     "fairness": "Fairness",
     "fairness_lead": "Each group against a reference group, within the same zones, hours and "
-    "kinds of work; worker-clustered 95% intervals. The grey band is the materiality band.",
+    "kinds of work; worker-clustered {level} intervals. The grey band is the materiality band.",
     "pricing": "Pricing",
     "insurance": "Injury insurance",
     "provenance": "Provenance",
@@ -42,7 +43,7 @@ _EN: dict[str, str] = {
     "question": "Question",
     "subject": "Subject",
     "estimate": "Estimate",
-    "ci": "95% CI",
+    "ci": "{level} CI",
     "p_adjusted": "Holm p",
     "finding": "Finding",
     "count": "Findings",
@@ -84,7 +85,7 @@ _EN: dict[str, str] = {
     "worker_days": "Worker-days",
     "daily_limit": "Daily limit",
     "ratio": "Ratio to the reference group (log scale)",
-    "forest_title": "Gaps between groups, with 95% intervals",
+    "forest_title": "Gaps between groups, with {level} intervals",
     "price_title": "Customer price by segment, comparable orders",
     "leads": "Price leads for review (PRC-02), by service",
     "quantiles_note": "Boxes show the 25th-75th percentiles and the median; whiskers the "
@@ -122,7 +123,7 @@ _ZH: dict[str, str] = {
     "working_time": "工作时间",
     "fairness": "公平性",
     "fairness_lead": "各群体与参照群体比较，限于相同区域、时段和工作类型；"
-    "95% 置信区间按劳动者聚类计算。灰色带为实质性阈值范围。",
+    "{level} 置信区间按劳动者聚类计算。灰色带为实质性阈值范围。",
     "pricing": "定价",
     "insurance": "职业伤害保障",
     "provenance": "数据来源与可复现性",
@@ -133,7 +134,7 @@ _ZH: dict[str, str] = {
     "question": "检查内容",
     "subject": "对象",
     "estimate": "估计值",
-    "ci": "95% 置信区间",
+    "ci": "{level} 置信区间",
     "p_adjusted": "Holm 校正 p 值",
     "finding": "发现",
     "count": "发现数",
@@ -175,7 +176,7 @@ _ZH: dict[str, str] = {
     "worker_days": "人日数",
     "daily_limit": "每日上限",
     "ratio": "与参照群体之比（对数刻度）",
-    "forest_title": "群体间差异及 95% 置信区间",
+    "forest_title": "群体间差异及 {level} 置信区间",
     "price_title": "可比订单中各客户群体的价格",
     "leads": "待复核的异常价格线索（PRC-02），按业务类型",
     "quantiles_note": "箱体为第 25 至 75 百分位数及中位数，须线为第 10 和第 90 百分位数。"
@@ -213,13 +214,14 @@ _CHECKS_ZH: dict[str, str] = {
     "FEE-06": "小费是否全额转付？",
     "PAY-01": "扣除费用和扣款后的小时收入是否低于最低工资？",
     "PAY-02": "同等工作，不同群体的报酬是否更低？",
-    "DSP-01": "同区域同时段，不同群体每在线小时获得的订单是否更少？",
+    "DSP-01": "同区域同时段，不同群体每在线小时获得的派单是否更少？",
     "DSP-02": "不同群体获得的派单报价是否更差？",
     "PRC-01": "可比订单中，不同客户群体是否被收取更高价格？",
     "PRC-02": "哪些价格相对同类订单异常（待复核线索）？",
     "HRS-01": "在线时长是否超过每日上限或缺少休息？",
     "INS-01": "每单是否由平台缴纳职业伤害保障费？",
     "DED-01": "罚款与扣款是否集中于某些群体，申诉是否得到公平处理？",
+    "DSP-03": "同区域同时段，不同群体每在线小时获得的派单价值是否更低（派单引导）？",
 }
 
 
@@ -230,15 +232,24 @@ class Labels:
     Attributes:
         lang: ``"en"`` or ``"zh"``.
         currency: ISO code of ``[audit] currency`` (CNY is written 元 in Chinese).
+        level: the level of the audit's intervals, ``1 - [audit] alpha``.
     """
 
     lang: str
     currency: str = "CNY"
+    level: float = 0.95
+
+    @property
+    def level_text(self) -> str:
+        """The interval level as a percentage: ``95%`` (``99.5%`` where it is not whole)."""
+        return f"{100 * self.level:.3g}%"
 
     def __call__(self, key: str, **values: object) -> str:
-        """The label ``key`` in this language, with ``{name}`` fields filled."""
+        """The label ``key`` in this language, with ``{name}`` fields filled (``{level}``:
+        the intervals' level)."""
         table = _ZH if self.lang == "zh" else _EN
-        return table[key].format(**values) if values else table[key]
+        text = table[key].replace("{level}", self.level_text)
+        return text.format(**values) if values else text
 
     def check_question(self, check: str, english_title: str) -> str:
         """The catalogue question of ``check`` in this language (English: the finding's
@@ -286,8 +297,15 @@ class Labels:
         return d.isoformat()[:10]
 
 
-def labels(lang: str, currency: str = "CNY") -> Labels:
-    """The :class:`Labels` of ``lang``; a clear error for an unknown language."""
+def labels(lang: str, currency: str = "CNY", level: float = 0.95) -> Labels:
+    """The :class:`Labels` of ``lang``; a clear error for an unknown language. ``level``:
+    the audit's interval level, ``1 - [audit] alpha``."""
     if lang not in LANGUAGES:
         raise ValueError(f"report language {lang!r} is not one of {', '.join(LANGUAGES)}.")
-    return Labels(lang=lang, currency=currency)
+    return Labels(lang=lang, currency=currency, level=level)
+
+
+def interval_level(result: Any) -> float:
+    """The interval level of ``result``'s audit: ``1 - [audit] alpha`` from its config."""
+    alpha = result.config.get("audit", {}).get("alpha", 0.05)
+    return 1.0 - float(alpha)

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from auditor.checks import Finding, Severity, Status
-from auditor.report._labels import Labels, labels
+from auditor.report._labels import Labels, interval_level, labels
 from auditor.report._sentences import sentence, value
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def render_markdown(result: AuditResult, lang: str = "en", fail_on: str = "high"
     """The Markdown summary of ``result``; ``fail_on`` is the CLI's ``--fail-on``, named in
     the verdict line."""
     currency = str(result.config.get("audit", {}).get("currency", "CNY"))
-    words = labels(lang, currency)
+    words = labels(lang, currency, interval_level(result))
     s = result.summary()
     worst = result.worst_severity()
     lines = [

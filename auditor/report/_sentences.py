@@ -14,8 +14,8 @@ from auditor.report._labels import Labels
 __all__ = ["RATIO_METRICS", "metric_label", "sentence"]
 
 RATIO_METRICS = frozenset(
-    {"order_rate_ratio", "offered_pay_ratio", "pay_ratio", "price_ratio",
-     "penalty_rate_ratio", "appeal_upheld_ratio"}
+    {"order_rate_ratio", "offer_rate_ratio", "offered_value_rate_ratio", "offered_pay_ratio",
+     "pay_ratio", "price_ratio", "penalty_rate_ratio", "appeal_upheld_ratio"}
 )  # fmt: skip
 """Metrics that are a group's ratio to a reference group."""
 
@@ -47,6 +47,9 @@ _METRICS: dict[str, tuple[str, str]] = {
     "worker_pay_spread_ratio": (
         "pay spread between workers (90/10)", "劳动者间报酬离散度（90/10）"),
     "order_rate_ratio": ("orders per online hour, ratio", "每在线小时订单数之比"),
+    "offer_rate_ratio": ("offers per online hour, ratio", "每在线小时派单数之比"),
+    "offered_value_rate_ratio": (
+        "offered pay per online hour, ratio", "每在线小时派单报价之比"),
     "offered_pay_ratio": ("offered pay, ratio", "派单报价之比"),
     "pay_ratio": ("pay for comparable work, ratio", "同等工作报酬之比"),
     "price_ratio": ("price of comparable orders, ratio", "可比订单价格之比"),
@@ -93,7 +96,8 @@ def sentence(f: Finding, words: Labels) -> str:
     name = metric_label(f.metric, words)
     text = f"{name}：{value(f, words, f.estimate)}"
     if f.ci is not None:
-        text += f"（95% 置信区间 {value(f, words, f.ci[0])} 至 {value(f, words, f.ci[1])}）"
+        low, high = value(f, words, f.ci[0]), value(f, words, f.ci[1])
+        text += f"（{words.level_text} 置信区间 {low} 至 {high}）"
     if f.metric in RATIO_METRICS:
         s = f.subject
         text = (
@@ -107,13 +111,16 @@ def sentence(f: Finding, words: Labels) -> str:
     if f.metric in RATIO_METRICS and m is not None:
         band = words.percent(float(m), 0)
         if f.status == Status.FAIL:
-            text += f"差异显著，且超出 {band} 的实质性阈值。"
+            text += f"最小效应检验表明差异超出 {band} 的实质性阈值。"
         elif f.status == Status.PASS:
             text += f"等价性检验表明差异在 {band} 以内。"
         else:
             needed = f.data.get("clusters_needed")
-            text += "数据不足以判定：既不能认定实质性差异，也不能认定差异在阈值以内"
-            text += f"；约需 {words.number(needed)} 名劳动者。" if needed else "。"
+            text += "数据不足以判定：既不能认定差异超出阈值，也不能认定差异在阈值以内"
+            if f.data.get("decidable") is False:
+                text += "；此类数据无法判定（即使劳动者增加到 100 倍）。"
+            else:
+                text += f"；约需 {words.number(needed)} 名劳动者。" if needed else "。"
     elif f.status == Status.FAIL:
         text += f"不合规（严重程度：{words(str(f.severity))}）。"
     elif f.status == Status.INCONCLUSIVE:

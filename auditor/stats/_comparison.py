@@ -31,17 +31,24 @@ def ratio_estimator(
     *,
     method: str,
     refine: NDArray[np.int64] | None = None,
+    offset_gradient: NDArray[np.float64] | None = None,
+    offset_influence: NDArray[np.float64] | None = None,
 ) -> EffectFn:
     """The ratio of rates (or of mean money) of one comparison on the kept clusters' cells
     (``refine``: a code per cluster by which to subdivide the strata, e.g. the algorithmic
-    attributes)."""
+    attributes; ``offset_*``: a fitted offset's gradient per cell and influence per cluster,
+    ``RateCells``)."""
 
     def effect(keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> GroupEffect:
         rows, new, old = cluster_subset(cluster, keep)
         st = stratum[rows]
         if refine is not None:
             st = strata(st, refine[cluster[rows]])
-        cells = RateCells(count[rows], exposure[rows], st, new, len(old))
+        cells = RateCells(
+            count[rows], exposure[rows], st, new, len(old),
+            offset_gradient=None if offset_gradient is None else offset_gradient[rows],
+            offset_influence=None if offset_influence is None else offset_influence[old],
+        )  # fmt: skip
         return poisson_effect(cells, treat[old], method=method)
 
     return effect
@@ -54,12 +61,18 @@ def log_estimator(
     cluster: NDArray[np.int64],
     *,
     method: str,
+    offset_gradient: NDArray[np.float64] | None = None,
+    offset_influence: NDArray[np.float64] | None = None,
 ) -> EffectFn:
     """The ratio of geometric means of one comparison on the kept clusters' cells."""
 
     def effect(keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> GroupEffect:
         rows, new, old = cluster_subset(cluster, keep)
-        cells = LogCells(n[rows], sum_y[rows], stratum[rows], new, len(old))
+        cells = LogCells(
+            n[rows], sum_y[rows], stratum[rows], new, len(old),
+            offset_gradient=None if offset_gradient is None else offset_gradient[rows],
+            offset_influence=None if offset_influence is None else offset_influence[old],
+        )  # fmt: skip
         return log_ratio_effect(cells, treat[old], method=method)
 
     return effect

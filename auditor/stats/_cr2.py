@@ -167,9 +167,19 @@ def _per_cluster(blocks: Blocks, values: NDArray[Any]) -> NDArray[np.float64]:
     return np.bincount(blocks.cluster, weights=values, minlength=blocks.n_clusters)
 
 
-def cluster_robust(blocks: Blocks, random_effect: float | None = None) -> ClusterRobust:
+def cluster_robust(
+    blocks: Blocks,
+    random_effect: float | None = None,
+    generated: NDArray[np.float64] | None = None,
+) -> ClusterRobust:
     """CR2 variance and Bell-McCaffrey degrees of freedom of the contrast (module
-    docstring); ``random_effect`` fixes the working model's rho (default: estimated)."""
+    docstring); ``random_effect`` fixes the working model's rho (default: estimated).
+
+    ``generated``: per cluster, what its data move the contrast's score through an offset
+    estimated from the same clusters in a first step (``G' A^-1 h_g``: the score's gradient
+    in the offset's coefficients, times the cluster's influence on them). It is subtracted
+    from each cluster's adjusted score, so the variance counts the first step's noise (a
+    two-step M-estimator's sandwich); the degrees of freedom are those of the second step."""
     w = np.asarray(blocks.weight, dtype=np.float64)
     wx = np.asarray(blocks.weighted_design, dtype=np.float64)
     r = np.asarray(blocks.residual, dtype=np.float64)
@@ -204,6 +214,8 @@ def cluster_robust(blocks: Blocks, random_effect: float | None = None) -> Cluste
     phi = np.where(regular_lam, np.where(regular_lam, 1.0 - lam, 1.0) ** -0.5 - 1.0, -1.0)
     ratio = np.where(n_one > 0, n_half / np.where(n_one > 0, n_one, 1.0), 0.0)
     adjusted = p_half + phi * ratio * p_one
+    if generated is not None:
+        adjusted = adjusted - np.asarray(generated, dtype=np.float64)
     variance = bread * bread * float(adjusted @ adjusted)
     # Bell-McCaffrey degrees of freedom (see the module docstring and _df).
     k = phi * ratio  # K_g of a_g = (D^-1/2 + K_g D^-1) h_g / I

@@ -49,6 +49,10 @@ class RateCells:
         block: where a cluster may have several cells in one stratum (a customer buying in
             two segments), the code of each cell's (cluster, stratum) block; None: every
             cell is its own block.
+        offset_gradient: where the exposure is a fitted offset ``sum exp(z' gamma)``, each
+            cell's ``sum m z`` (cells x k), the exposure's gradient in gamma.
+        offset_influence: each cluster's influence on the fitted gamma (clusters x k), so
+            that the variance counts gamma's noise (``stats._cr2``, ``generated``).
     """
 
     def __init__(
@@ -59,8 +63,12 @@ class RateCells:
         cluster: NDArray[Any],
         n_clusters: int | None = None,
         block: NDArray[Any] | None = None,
+        offset_gradient: NDArray[Any] | None = None,
+        offset_influence: NDArray[Any] | None = None,
     ) -> None:
         keep = np.asarray(exposure, dtype=np.float64) > 0
+        self.offset_gradient = offset_gradient
+        self.offset_influence = offset_influence
         self.count = np.asarray(count, dtype=np.float64)
         self.exposure = np.asarray(exposure, dtype=np.float64)
         self.stratum = np.asarray(stratum, dtype=np.int64)
@@ -71,6 +79,8 @@ class RateCells:
             self.stratum, self.cluster = self.stratum[keep], self.cluster[keep]
             if self.block is not None:
                 self.block = self.block[keep]
+            if self.offset_gradient is not None:
+                self.offset_gradient = np.asarray(self.offset_gradient)[keep]
         if n_clusters is None:
             n_clusters = int(self.cluster.max()) + 1 if len(self.cluster) else 0
         self.n_clusters = n_clusters
@@ -130,8 +140,9 @@ def poisson_effect(
     from scipy.optimize import brentq  # imported on first use (see stats._dist)
 
     beta = float(brentq(score, -_BOUND, _BOUND, xtol=1e-12))
-    blocks, v2 = _blocks(cells, t, a, b_, shared, beta)
-    robust = cluster_robust(blocks)
+    mu, per_exposure, design = _fitted(cells, t, a, b_, shared, beta)
+    blocks, v2 = _blocks(cells, mu, design)
+    robust = cluster_robust(blocks, generated=_generated(cells, per_exposure, design))
     if not (robust.variance > 0 and math.isfinite(robust.df)):
         return none
     info_g = np.bincount(cells.cluster, weights=v2 * t, minlength=g_count)
@@ -142,30 +153,49 @@ def poisson_effect(
     )  # fmt: skip
 
 
-def _blocks(
+def _fitted(
     cells: RateCells,
     t: NDArray[np.bool_],
     a: NDArray[np.float64],
     b_: NDArray[np.float64],
     shared: NDArray[np.bool_],
     beta: float,
-) -> tuple[Blocks, NDArray[np.float64]]:
-    """The fit at ``beta`` per block: fitted counts (working weights), the design (the group
-    dummy less its fitted share of the stratum) and residuals; and each cell's information
-    (mu x~^2)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The fit at ``beta`` per cell: fitted counts, the fitted count per unit of exposure,
+    and the design (the group dummy less its fitted share of the stratum; 0 outside the
+    shared strata)."""
     e = math.exp(beta)
     denom = a * e + b_
     safe = np.where(denom > 0, denom, 1.0)
     rate = np.where(denom > 0, cells._y_s / safe, 0.0)  # the stratum's rate (reference scale)
     p_s = np.where(shared, a * e / safe, 0.0)
-    mu = cells.exposure * np.where(t, e, 1.0) * rate[cells.stratum]
+    per_exposure = np.where(t, e, 1.0) * rate[cells.stratum]
     design = np.where(shared[cells.stratum], t - p_s[cells.stratum], 0.0)
-    resid = cells.count - mu
+    return cells.exposure * per_exposure, per_exposure, design
+
+
+def _blocks(
+    cells: RateCells, mu: NDArray[np.float64], design: NDArray[np.float64]
+) -> tuple[Blocks, NDArray[np.float64]]:
+    """The fit's blocks for CR2 (working weights mu), and each cell's information
+    (mu x~^2)."""
     blocks = blocks_of_cells(
-        cells.cluster, cells.stratum, mu, design, resid, n_clusters=cells.n_clusters,
-        n_strata=cells.n_strata, block=cells.block,
+        cells.cluster, cells.stratum, mu, design, cells.count - mu,
+        n_clusters=cells.n_clusters, n_strata=cells.n_strata, block=cells.block,
     )  # fmt: skip
     return blocks, mu * design * design
+
+
+def _generated(
+    cells: RateCells, per_exposure: NDArray[np.float64], design: NDArray[np.float64]
+) -> NDArray[np.float64] | None:
+    """Each cluster's move of the score through a fitted offset (``cluster_robust``'s
+    ``generated``): the score's gradient in gamma, ``sum x~ (mu / exposure) sum m z``, times
+    the clusters' influence on gamma. None without a fitted offset."""
+    if cells.offset_gradient is None or cells.offset_influence is None:
+        return None
+    gradient = (design * per_exposure) @ np.asarray(cells.offset_gradient, dtype=np.float64)
+    return np.asarray(cells.offset_influence, dtype=np.float64) @ gradient
 
 
 def _exclusion(

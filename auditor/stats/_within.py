@@ -41,6 +41,10 @@ class LogCells:
         n_clusters: G.
         block: the (cluster, stratum) block of each cell where a cluster may have several
             cells in one stratum (``RateCells.block``); None: each cell is its own block.
+        offset_gradient: where y~ subtracts a fitted trip effect ``z' gamma``, each cell's
+            ``sum z`` (cells x k).
+        offset_influence: each cluster's influence on gamma (clusters x k), so that the
+            variance counts gamma's noise (``stats._cr2``, ``generated``).
     """
 
     n: NDArray[np.float64]
@@ -49,6 +53,8 @@ class LogCells:
     cluster: NDArray[np.int64]
     n_clusters: int
     block: NDArray[np.int64] | None = None
+    offset_gradient: NDArray[np.float64] | None = None
+    offset_influence: NDArray[np.float64] | None = None
 
     @property
     def n_strata(self) -> int:
@@ -117,7 +123,11 @@ def log_ratio_effect(
     fit = log_fit(cells, treat_of_cell=t)
     if fit is None:
         return none
-    robust = cluster_robust(fit.blocks)
+    generated = None
+    if cells.offset_gradient is not None and cells.offset_influence is not None:
+        gradient = fit.design @ np.asarray(cells.offset_gradient, dtype=np.float64)
+        generated = np.asarray(cells.offset_influence, dtype=np.float64) @ gradient
+    robust = cluster_robust(fit.blocks, generated=generated)
     if not (robust.se >= _NOISE_SE and math.isfinite(robust.df)):
         # No variation left within strata (identical outcomes): the coefficient and its
         # error are rounding noise, not an estimate (and would not be reproducible).
