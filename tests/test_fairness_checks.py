@@ -202,7 +202,8 @@ def test_workers_without_a_value_are_counted_and_left_out(tmp_path: Path) -> Non
     """Workers with no recorded gender, and workers the workers table does not list, are
     in no gender comparison, and each finding counts them; the estimates equal those of
     the same package without those workers' data (their offers, for DSP-02, whose
-    strata come from orders whoever accepted them)."""
+    strata come from orders whoever accepted them), but for the trip effect on money, which
+    every worker's orders measure."""
     import pandas as pd
 
     spec = SimulationSpec(workers=300, days=7, seed=41, demand_scale=0.5, female_share=0.4)
@@ -237,7 +238,7 @@ def test_workers_without_a_value_are_counted_and_left_out(tmp_path: Path) -> Non
         if f.subject.get("attribute") != "gender" or f.estimate is None:
             continue
         appeals = "appeal" in f.metric
-        noun = "offers" if f.check == "DSP-02" else "appeals" if appeals else "orders"
+        noun = "offers" if f.check in ("DSP-01", "DSP-02") else "appeals" if appeals else "orders"
         seen = set(offers["worker_id"] if f.check == "DSP-02" else orders["worker_id"])
         if not appeals:
             assert f.data["workers_without_value"] == len(left & seen), (f.check, f.data)
@@ -252,12 +253,18 @@ def test_workers_without_a_value_are_counted_and_left_out(tmp_path: Path) -> Non
         other = without_offers if f.check == "DSP-02" else without
         same = pick(other, f.check, f.metric, attribute="gender", group=f.subject["group"])
         assert same.data["workers_without_value"] == 0 and "Left out" not in same.detail
-        assert f.estimate == pytest.approx(same.estimate, rel=1e-9), f.check
-        assert f.ci == pytest.approx(same.ci, rel=1e-9), f.check
-        assert f.p_value == pytest.approx(same.p_value, rel=1e-6, abs=1e-12), f.check
+        # Money comparisons measure what the trip pays on every worker's orders (those left
+        # out of a comparison too): their estimates and intervals move in the 4th digit.
+        rel = 1e-3 if f.check in ("PAY-02", "DSP-02") else 1e-9
+        assert f.estimate == pytest.approx(same.estimate, rel=rel), f.check
+        assert f.ci == pytest.approx(same.ci, rel=rel), f.check
+        if rel < 1e-6:
+            assert f.p_value == pytest.approx(same.p_value, rel=1e-6, abs=1e-12), f.check
         assert (f.n_workers, f.n_orders) == (same.n_workers, same.n_orders), f.check
         compared += 1
-    assert compared == 5  # DSP-01, DSP-02, PAY-02, and DED-01's penalties and appeals
+    # DSP-01, DSP-02, PAY-02 and DED-01's penalties; its appeals are suppressed here (too
+    # few effective workers in the places both groups appeal in).
+    assert compared == 4
 
 
 def test_orders_without_a_segment_are_counted(tmp_path: Path) -> None:

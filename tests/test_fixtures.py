@@ -78,10 +78,26 @@ def test_demo_shows_the_fairness_findings() -> None:
 
     result = audit(FIXTURES / "demo")
     checks = {f.check for f in result.findings}
-    assert {"DSP-01", "DSP-02", "PAY-02", "PRC-01", "PRC-02", "FEE-05", "DED-01"} <= checks
+    assert {
+        "DSP-01",
+        "DSP-02",
+        "DSP-03",
+        "PAY-02",
+        "PRC-01",
+        "PRC-02",
+        "FEE-05",
+        "DED-01",
+    } <= checks
     ios = [f for f in result.findings if f.check == "PRC-01" and f.subject.get("group") == "ios"]
-    assert len(ios) == 1 and ios[0].status == "fail"
-    assert abs(ios[0].estimate - 1.10) < 0.01
+    assert len(ios) == 1
+    # The planted 10 % overcharge of ios: the ratio of mean prices is 1.08, as six of the
+    # twelve orders PRC-02 finds priced 5-10x fall in the reference segment and raise its
+    # mean; its interval (1.03 to 1.12) reaches inside the band, so it is inconclusive. The
+    # ratio of geometric means, which those few prices barely move, shows the 1.10.
+    assert ios[0].status == "inconclusive"
+    assert ios[0].ci[0] < 1.0526 < 1.10 < ios[0].ci[1]
+    geometric = ios[0].data["geometric_mean"]
+    assert abs(geometric["ratio"] - 1.10) < 0.01 and geometric["ci"][0] > 1.0526
     truth = json.loads((FIXTURES / "demo" / "ground_truth.json").read_text())
     planted = set(truth["plants"]["PRC-02"]["truth"]["order_ids"])
     assert planted <= set(result.leads["order_id"])

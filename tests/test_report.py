@@ -82,7 +82,7 @@ def test_report_states_each_finding(demo_result: auditor.AuditResult) -> None:
     page = render_html(demo_result, "en")
     body = page[page.index("<body>") :]
     fails = [f for f in demo_result.findings if f.status == Status.FAIL]
-    assert len(fails) == 9
+    assert len(fails) == 8
     for f in fails:
         assert f.detail.replace("'", "&#x27;") in body
 
@@ -93,14 +93,17 @@ def test_chinese_report(demo_result: auditor.AuditResult) -> None:
     for words in ("平台审计报告", "数据质量", "公平性", "不合规", "抽成比例是否超过有效上限"):
         assert words in page
     # Each finding is read in Chinese from its numbers; the English sentence stays beside.
-    prc = next(f for f in demo_result.findings if f.check == "PRC-01" and f.status == "fail")
+    prc = next(
+        f for f in demo_result.findings if f.check == "PRC-01" and f.subject["group"] == "ios"
+    )
     low, high = prc.ci  # type: ignore[misc]
     assert (
         f"可比订单价格之比：{prc.estimate:#.3g}（95% 置信区间 {low:#.3g} 至 {high:#.3g}）" in page
     )
-    assert "差异显著，且超出 5% 的实质性阈值" in page
+    assert "数据不足以判定：既不能认定差异超出阈值，也不能认定差异在阈值以内" in page
     assert "+5.0 个百分点" in page  # FEE-04's shift, in percentage points
     assert "已隐去：比较的一方劳动者少于 10 人" in page
+    assert "已隐去：共同可比范围内比较的一方有效劳动者少于 10 人" in page
     assert prc.detail in page
     # The numbers are formatted in the report layer: a Chinese date and money in 元.
     zh = labels("zh")
@@ -128,7 +131,7 @@ def test_small_cells_are_suppressed_and_counted(demo_result: auditor.AuditResult
     points = sum(len(trace.x) for trace in forest.figure.data)
     shown = [
         f for f in demo_result.findings
-        if f.check in ("DSP-01", "DSP-02", "PAY-02", "DED-01") and f.estimate is not None
+        if f.check in ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01") and f.estimate is not None
     ]  # fmt: skip
     assert points == len(shown)
     assert forest.suppressed == sum(
@@ -160,7 +163,7 @@ def test_summary_md(demo_out: Path) -> None:
     text = (demo_out / "summary.md").read_text(encoding="utf-8")
     assert text.startswith("# Platform audit report: demo")
     assert "exit code 1; --fail-on high" in text
-    assert "| fail | 9 |" in text
+    assert "| fail | 8 |" in text
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
@@ -168,8 +171,9 @@ def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
     text = render_markdown(demo_result, "zh", fail_on="critical")
     assert text.startswith("# 平台审计报告: demo")
     assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
-    assert "| 不合规 | 9 |" in text
-    assert "可比订单价格之比：1.10（95% 置信区间 1.09 至 1.11）" in text
+    assert "| 不合规 | 8 |" in text
+    assert "可比订单价格之比：1.08（95% 置信区间 1.03 至 1.12）" in text
+    assert "约需 4,036 名客户" in text
 
 
 def test_hostile_strings_are_escaped(hostile_result: auditor.AuditResult) -> None:

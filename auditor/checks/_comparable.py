@@ -104,7 +104,10 @@ def money_comparisons(
     legit = people.legitimate_codes()
     stratum = strata(cells.stratum, legit[code])
     alg = people.algorithmic_codes()
-    two_step = {"offset_gradient": cells.offset_gradient, "offset_influence": cells.influence}
+    two_step: dict[str, Any] = {
+        "offset_gradient": cells.offset_gradient,
+        "offset_influence": cells.influence,
+    }
     rate_fn = ratio_estimator(
         cells.money, cells.expected, stratum, code, method="ppml_within_strata_trip_offset",
         **two_step,
@@ -113,6 +116,7 @@ def money_comparisons(
     views = [
         View(
             "geometric_mean",
+            "the ratio of geometric means (sensitivity)",
             "ratio of geometric means for the same work (sensitivity view: sensitive to "
             "near-zero amounts)",
             log_estimator(
@@ -131,6 +135,7 @@ def money_comparisons(
         views.append(
             View(
                 "adjusted_for_algorithmic",
+                "within the platform-set attributes too",
                 "within the platform-set attributes too ("
                 + ", ".join(people.algorithmic)
                 + "): not a test of the platform, which sets them",
@@ -177,7 +182,7 @@ def money_comparisons(
             raw=group_rates(labels, money_of, n_of),
             extra=extra,
             noun=noun,
-            note=excluded_words(cells, noun, outcome),
+            note=excluded_words(cells.excluded, cells.terms, noun, outcome),
             scale="ratio of means",
             impact=Impact("scoring_rate", mean_of, higher_is_better=True),
         )
@@ -189,18 +194,19 @@ def money_comparisons(
     return attributes_findings(context, check, title, one)
 
 
-def excluded_words(cells: MoneyCells, noun: str, outcome: str) -> str:
-    """The detail's sentence on the units left out of the cells (none: empty): those with
-    no positive ``outcome`` or trip covariate (offers: or no order in the package)."""
-    if not cells.excluded:
+def excluded_words(excluded: int, terms: tuple[str, ...], noun: str, outcome: str) -> str:
+    """The detail's sentence on the ``excluded`` units left out of the cells (none: empty):
+    those with no positive ``outcome`` or trip covariate (offers: or no order in the
+    package)."""
+    if not excluded:
         return ""
-    needs = [outcome] + [c for c in ("distance_km", "trip_minutes") if f"log_{c}" in cells.terms]
+    needs = [outcome] + [c for c in ("distance_km", "trip_minutes") if f"log_{c}" in terms]
     why = "no positive " + (
         " or ".join(needs) if len(needs) < 3 else ", ".join(needs[:-1]) + " or " + needs[-1]
     )
     if noun == "offers":
         why += " (or no order in the package)"
-    return f" Not compared: {cells.excluded:,} {noun} with {why}."
+    return f" Not compared: {excluded:,} {noun} with {why}."
 
 
 def decomposition(
@@ -235,7 +241,7 @@ def decomposition(
     if not (size[1] > 0 and size[0] > 0):
         return nan
 
-    def gap(values: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+    def gap(values: NDArray[np.float64]) -> tuple[float, NDArray[Any]]:
         """Group mean less reference mean of a per-unit quantity summed per cell, and its
         influence per worker."""
         mean1 = float(np.sum(values * t)) / size[1]

@@ -8,8 +8,10 @@ group's penalty rate ratio against the reference group, by worker (CR2, Bell-McC
 degrees of freedom).
 
 Where the package records appeals, the same model compares the share of appealed penalties
-that were upheld (upheld appeals per appeal), so a group whose appeals are rarely heard
-shows; a group none of whose appeals is upheld is tested exactly (``auditor.stats._effect``).
+that were upheld (upheld appeals per appeal) within the order's service and zone (an appeal's
+outcome does not follow the hour of the order, and appeals are too rare to meet in one date
+and hour), so a group whose appeals are rarely heard shows; a group none of whose appeals is
+upheld is tested exactly (``auditor.stats._effect``).
 Penalties without an order (or whose order is not in the package) are counted and left out
 of the rates.
 """
@@ -112,18 +114,38 @@ class PenaltyConcentration:
             else ""
         )
 
-        def views_of(count: np.ndarray, expo: np.ndarray, method: str) -> list[View]:
+        def views_of(
+            count: np.ndarray,
+            expo: np.ndarray,
+            method: str,
+            st: np.ndarray = stratum,
+            cl: np.ndarray = code,
+        ) -> list[View]:
             if alg is None:
                 return []
             return [
                 View(
                     "adjusted_for_algorithmic",
+                    "within the platform-set attributes too",
                     ALGORITHMIC_WORDS.format(", ".join(people.algorithmic)),
                     ratio_estimator(
-                        count, expo, stratum, code, method=method + "_algorithmic", refine=alg
+                        count, expo, st, cl, method=method + "_algorithmic", refine=alg
                     ),
                 )
             ]
+
+        # Appeals per cell of one worker and one place (zone and service of the order).
+        place = work_strata(context).place[cells["stratum"].to_numpy().astype(np.int64)]
+        n_place = int(place.max()) + 1 if len(place) else 1
+        key, inv = np.unique(code * n_place + place, return_inverse=True)
+        with_appeals = np.bincount(inv, weights=appeals) > 0
+        a_code = (key // n_place).astype(np.int64)
+        appeal_cells = (
+            a_code[with_appeals],
+            strata(key % n_place, people.legitimate_codes()[a_code])[with_appeals],
+            np.asarray(np.bincount(inv, weights=appeals), np.float64)[with_appeals],
+            np.asarray(np.bincount(inv, weights=upheld_n), np.float64)[with_appeals],
+        )
 
         def one(attribute: str) -> list[Finding | Confirmatory]:
             labels = people.labels(attribute)
@@ -154,6 +176,7 @@ class PenaltyConcentration:
                 views=views_of(penalties, accepted, method),
             )  # fmt: skip
             if has_appeals:
+                a_code, a_stratum, a_appeals, a_upheld = appeal_cells
                 appeal_spec = Comparison(
                     check=self.id,
                     title=self.title,
@@ -162,7 +185,8 @@ class PenaltyConcentration:
                     unit="workers",
                     phrase=lambda g, r, x: (
                         f"Appeals of {attribute}={g} workers were upheld {x:.3f} times as "
-                        f"often as those of {attribute}={r} workers ({WORK_WORDS})"
+                        f"often as those of {attribute}={r} workers (same service and zone"
+                        f"{same_words(people, ', same ')})"
                     ),
                     raw=group_rates(labels, up_of, app_of),
                     extra=lambda g, k, t, e: {"appeals": int(app_of[k].sum())},
@@ -173,9 +197,9 @@ class PenaltyConcentration:
                 method = "poisson_fe_service_zone_date_hour_appeals"
                 out += compare_groups(
                     context, appeal_spec, labels, app_of > 0,
-                    ratio_estimator(upheld_n, appeals, stratum, code, method=method),
+                    ratio_estimator(a_upheld, a_appeals, a_stratum, a_code, method=method),
                     lambda keep: int(app_of[keep].sum()),
-                    views=views_of(upheld_n, appeals, method),
+                    views=views_of(a_upheld, a_appeals, method, a_stratum, a_code),
                 )  # fmt: skip
             return out
 

@@ -80,6 +80,7 @@ class DispatchRate:
             views.append(
                 View(
                     "accepted_orders",
+                    "accepted orders per online hour (workers' own choices included)",
                     "accepted orders per online hour: the dispatcher and workers' own choices "
                     "to accept, together",
                     ratio_estimator(
@@ -91,6 +92,7 @@ class DispatchRate:
             views.append(
                 View(
                     "adjusted_for_algorithmic",
+                    "within the platform-set attributes too",
                     ALGORITHMIC_WORDS.format(", ".join(people.algorithmic)),
                     ratio_estimator(
                         headline,

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
@@ -171,9 +172,13 @@ def _roster(context: CheckContext) -> Roster:
         joined = values.astype(str).agg(INTERSECTION.join, axis=1)
         frame[name] = joined.where(whole, None).astype(object)
         names.append(name)
-    table = context.engine.con.create_table(
-        "fx_roster", ibis.memtable(frame[["worker_id", "code"]]), overwrite=True
+    ids = pa.table(
+        {
+            "worker_id": pa.array(frame["worker_id"].tolist(), pa.string()),
+            "code": pa.array(frame["code"].to_numpy(), pa.int64()),
+        }
     )
+    table = context.engine.con.create_table("fx_roster", ibis.memtable(ids), overwrite=True)
     missing = tuple(a for a in fairness.protected_attributes if a not in protected) + tuple(
         intersection_name(c) for c in fairness.intersections if c not in crossed
     )
@@ -188,13 +193,15 @@ class View:
 
     Attributes:
         name: key of the view in the finding's ``data`` (e.g. ``adjusted_for_algorithmic``).
-        words: what the view measures, for a reader.
+        label: a short name for the finding's sentence.
+        words: what the view measures, for a reader (``data``).
         effect: the view's estimator (see ``EffectFn``).
         tested: whether its minimum-effect test joins the secondary Holm family (a
             sensitivity view of the same question, such as the geometric mean, does not).
     """
 
     name: str
+    label: str
     words: str
     effect: EffectFn
     tested: bool = True
@@ -217,8 +224,8 @@ class Impact:
     """
 
     kind: Literal["selection_rate", "scoring_rate"]
-    numerator: NDArray[np.float64]
-    denominator: NDArray[np.float64] | None = None
+    numerator: NDArray[Any]
+    denominator: NDArray[Any] | None = None
     higher_is_better: bool = True
 
 
@@ -350,7 +357,7 @@ def compare_groups(
     else:
         left_out = LeftOut(None, set_aside, spec)
     counts = pd.Series(labels[valid]).value_counts()
-    common = {"check": spec.check, "title": spec.title, "metric": spec.metric}
+    common: dict[str, Any] = {"check": spec.check, "title": spec.title, "metric": spec.metric}
     if counts.empty:
         return [
             Finding(
@@ -561,6 +568,7 @@ def _resolver(
         words = spec.phrase(p.group, reference, ratio)
         detail = f"{words} ({level:.0%} CI {_num(lo)} to {_num(hi)}). "
         detail += _verdict_words(d, est, spec, materiality, adj, p.n_units)
+        detail += _views_words(p.views, level)
         detail += left_out.words + spec.note
         if d.verdict == Verdict.FAIL:
             status = Status.FAIL
@@ -656,6 +664,17 @@ def _view(
     return out
 
 
+def _views_words(views: Mapping[str, tuple[View, GroupEffect]], level: float) -> str:
+    """The sentence giving the labelled views' ratios (none with an estimate: empty)."""
+    parts = []
+    for view, est in views.values():
+        if est.inference is None:
+            continue
+        lo, hi = est.ci(level)
+        parts.append(f"{view.label} {_num(est.ratio)} ({level:.0%} CI {_num(lo)} to {_num(hi)})")
+    return " Labelled views, which decide nothing: " + "; ".join(parts) + "." if parts else ""
+
+
 def _num(x: float) -> str:
     if x == 0:
         return "0"
@@ -714,7 +733,10 @@ def _verdict_words(
             f" Data of this kind cannot decide it: not even 100 times as many {spec.unit} would."
         )
     if d.mde_ratio is not None:
-        text += f" The smallest gap it would detect is a ratio of {d.mde_ratio:.3f} (80 % power)."
+        text += (
+            f" It would detect a ratio below {d.mde_ratio:.3f} or above {1 / d.mde_ratio:.3f} "
+            "(80 % power)."
+        )
     needed = [n for n in (d.workers_needed_to_fail, d.workers_needed_to_pass) if n]
     if needed:
         text += (

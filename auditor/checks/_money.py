@@ -24,6 +24,7 @@ covariate in use, are counted and left out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,7 @@ class MoneyCells:
             noise with it (``auditor.stats._cr2``).
         units: units kept; ``excluded``: units left out (no positive money or covariate).
         keys: the values of the ``extra_keys`` per cell.
+        units_with_keys: units (kept or not) with a value of every extra key.
     """
 
     cluster: NDArray[np.int64]
@@ -86,18 +88,19 @@ class MoneyCells:
     terms: tuple[str, ...]
     gamma: NDArray[np.float64]
     centre: float
-    offset_gradient: NDArray[np.float64]
-    trip_gradient: NDArray[np.float64]
-    influence: NDArray[np.float64]
+    offset_gradient: NDArray[Any]
+    trip_gradient: NDArray[Any]
+    influence: NDArray[Any]
     units: int
     excluded: int
     keys: Mapping[str, pa.ChunkedArray] = field(default_factory=dict)
+    units_with_keys: int = 0
 
     @property
     def n_clusters(self) -> int:
         return len(self.cluster_ids)
 
-    def per_cluster(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    def per_cluster(self, values: NDArray[Any]) -> NDArray[Any]:
         return np.bincount(self.cluster, weights=values, minlength=self.n_clusters)
 
 
@@ -129,6 +132,12 @@ def money_cells(
     keys = dict.fromkeys([cluster, "stratum", *extra_keys, *gamma_keys])
     z = units.filter(ok).select(*keys, y=units.y.cast("float64"), ly=log_y, **terms)
     total = int(units.count().execute())
+    with_keys = total
+    if extra_keys:
+        valid = units[extra_keys[0]].notnull()
+        for key in extra_keys[1:]:
+            valid &= units[key].notnull()
+        with_keys = int(units.filter(valid).count().execute())
     first = _gamma_cells(z, gamma_keys, names)
     gamma, inverse, centre = _within_cell_fit(z, first, names)
     # Pass 2: the money cells, with the trips' effect z' gamma (less its mean) per unit, and
@@ -162,9 +171,10 @@ def money_cells(
         aggs["ratio_squares"] = exact_sum((joined.y / m) * (joined.y / m))
     by = [cluster, "stratum", *extra_keys]
     table = joined.group_by(by).aggregate(**aggs).order_by(by).to_pyarrow()
-    return _cells_from(
+    cells = _cells_from(
         table, cluster, names, gamma, inverse, centre, total, ratios, cluster_count, extra_keys
     )
+    return dataclasses.replace(cells, units_with_keys=with_keys)
 
 
 def _gamma_cells(z: Table, keys: list[str], names: tuple[str, ...]) -> pa.Table:
@@ -212,8 +222,9 @@ def _within_cell_fit(
 
 
 def trip_effect(units: Table, names: tuple[str, ...], gamma: Any, centre: float) -> Any:
-    """``z' gamma`` less ``centre``, per unit of ``units`` (which carry the term columns)."""
-    effect: Any = ibis.literal(0.0) - centre
+    """``z' gamma`` less ``centre``, per unit of ``units`` (which carry the term columns and
+    the money ``y``)."""
+    effect: Any = units.y.cast("float64") * 0.0 - centre
     for j, t in enumerate(names):
         effect = effect + units[t] * float(gamma[j])
     return effect

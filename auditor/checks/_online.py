@@ -58,7 +58,7 @@ class OnlineCells:
     offers_unpriced: int
     orders_outside: int
 
-    def per_worker(self, values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
+    def per_worker(self, values: NDArray[Any], size: int) -> NDArray[Any]:
         return np.bincount(self.code, weights=values, minlength=size)
 
 

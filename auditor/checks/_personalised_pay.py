@@ -72,7 +72,7 @@ def ratio_sums(
     ratio_squares: NDArray[np.float64],
     n_clusters: int,
     terms: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+) -> tuple[NDArray[Any], NDArray[Any], int]:
     """Per worker, the sum and sum of squares of ``rho = (y / m) / R_s`` from the money cells
     (``R_s``: the stratum's pay per unit of expected pay), and the degrees of freedom the fit
     used (the strata with orders and the trip terms)."""

@@ -73,9 +73,15 @@ def fare_cells(context: CheckContext) -> MoneyCells:
             else ibis.null("string")
         )
         who = units.customer_id if "customer_id" in present else units.worker_id
-        units = units.mutate(_seg=seg, _who=who.fill_null(ibis.literal(_NO_ID) + seg.fill_null("")))
+        units = units.mutate(
+            _seg=seg,
+            # The trip effect is measured within one segment's orders of one kind; orders
+            # without a segment form a segment of their own there.
+            _segkey=seg.fill_null(_NO_ID),
+            _who=who.fill_null(ibis.literal(_NO_ID) + seg.fill_null("")),
+        )
         return money_cells(
-            units, "_who", order_covariates(context), gamma_by=("_seg", "kind"),
+            units, "_who", order_covariates(context), gamma_by=("_segkey", "kind"),
             extra_keys=("_seg",),
         )  # fmt: skip
 
@@ -98,6 +104,9 @@ class SegmentPrices:
         valid_seg = pc.is_valid(seg_column)
         has_segment = np.asarray(valid_seg, dtype=bool)
         rows = np.nonzero(has_segment)[0]
+        # Orders with a segment left out of the cells (no positive fare base or trip
+        # covariate): all units with a segment less those kept.
+        excluded = fare.units_with_keys - int(fare.n[rows].sum())
         encoded = pc.dictionary_encode(seg_column.filter(valid_seg))
         seg_values = [str(v) for v in encoded.dictionary.to_pylist()]
         order = sorted(range(len(seg_values)), key=seg_values.__getitem__)
@@ -174,17 +183,18 @@ class SegmentPrices:
             ),
             raw=group_rates(labels, money_of_pair, n_of_pair),
             extra=lambda g, k, t, e: {
-                "orders_excluded": fare.excluded,
+                "orders_excluded": excluded,
                 "clustered_by": unit,
                 "covariates": list(fare.terms),
             },
-            note=excluded_words(fare, "orders", "fare base"),
+            note=excluded_words(excluded, fare.terms, "orders", "fare base"),
             scale="ratio of means",
             impact=Impact("scoring_rate", mean_price, higher_is_better=False),
         )
         views = [
             View(
                 "geometric_mean",
+                "the ratio of geometric means (sensitivity)",
                 "ratio of geometric means for the same work (sensitivity view)",
                 geometric,
                 tested=False,

@@ -65,6 +65,7 @@ class OfferedValue:
         views = [
             View(
                 "earned_pay",
+                "earned pay per online hour (workers' own choices included)",
                 "worker pay of the orders accepted per online hour: the offers and workers' "
                 "own choices of which to take, together",
                 ratio_estimator(
@@ -76,6 +77,7 @@ class OfferedValue:
             views.append(
                 View(
                     "adjusted_for_algorithmic",
+                    "within the platform-set attributes too",
                     ALGORITHMIC_WORDS.format(", ".join(people.algorithmic)),
                     ratio_estimator(
                         cells.offered_pay,

@@ -83,6 +83,7 @@ class WorkStrata:
     orders: Table
     count: int
     kind: NDArray[np.int64]
+    place: NDArray[np.int64]
 
 
 def work_strata(context: Any) -> WorkStrata:
@@ -106,9 +107,10 @@ def _work_strata(context: Any) -> WorkStrata:
         _weekend=(distinct._date.day_of_week.index() >= 5).cast("int8"),
     )
     table = numbered.order_by("stratum").to_pyarrow()
+    zone, service = sorted_codes(table["_zone"]), sorted_codes(table["_service"])
     kind = strata(
-        sorted_codes(table["_zone"]),
-        sorted_codes(table["_service"]),
+        zone,
+        service,
         table["_weekend"].to_numpy().astype(np.int64),
         table["_hour"].to_numpy().astype(np.int64) + 1,
     )
@@ -117,4 +119,4 @@ def _work_strata(context: Any) -> WorkStrata:
     joined = keyed.inner_join(stored, [keyed[k] == stored[k] for k in keys])
     # Every order has a local date (accepted_at is required), so the join keeps them all.
     with_code = joined.select(*orders.columns, "stratum", "kind")
-    return WorkStrata(with_code, table.num_rows, kind)
+    return WorkStrata(with_code, table.num_rows, kind, strata(zone, service))

@@ -92,6 +92,8 @@ def sentence(f: Finding, words: Labels) -> str:
         return "未评估：缺少 " + "、".join(f.missing) + "。"
     if f.data.get("suppressed"):
         k = f.data.get("min_cell_workers", 10)
+        if f.data.get("effective_suppression"):
+            return f"已隐去：共同可比范围内比较的一方有效劳动者少于 {k} 人，不公布估计值。"
         return f"已隐去：比较的一方劳动者少于 {k} 人，不公布估计值。"
     name = metric_label(f.metric, words)
     text = f"{name}：{value(f, words, f.estimate)}"
@@ -120,7 +122,8 @@ def sentence(f: Finding, words: Labels) -> str:
             if f.data.get("decidable") is False:
                 text += "；此类数据无法判定（即使劳动者增加到 100 倍）。"
             else:
-                text += f"；约需 {words.number(needed)} 名劳动者。" if needed else "。"
+                who = "名客户" if "customers_group" in f.data else "名劳动者"
+                text += f"；约需 {words.number(needed)} {who}。" if needed else "。"
     elif f.status == Status.FAIL:
         text += f"不合规（严重程度：{words(str(f.severity))}）。"
     elif f.status == Status.INCONCLUSIVE:

@@ -57,17 +57,17 @@ class NumpyMoney:
 
     cluster: NDArray[np.int64]
     stratum: NDArray[np.int64]
-    n: NDArray[np.float64]
-    money: NDArray[np.float64]
-    expected: NDArray[np.float64]
-    log_money: NDArray[np.float64]
-    trip_effect: NDArray[np.float64]
-    ratio_sum: NDArray[np.float64]
-    ratio_squares: NDArray[np.float64]
+    n: NDArray[Any]
+    money: NDArray[Any]
+    expected: NDArray[Any]
+    log_money: NDArray[Any]
+    trip_effect: NDArray[Any]
+    ratio_sum: NDArray[Any]
+    ratio_squares: NDArray[Any]
     terms: int
-    offset_gradient: NDArray[np.float64]
-    trip_gradient: NDArray[np.float64]
-    influence: NDArray[np.float64]
+    offset_gradient: NDArray[Any]
+    trip_gradient: NDArray[Any]
+    influence: NDArray[Any]
 
 
 def money_cells(units: dict[str, NDArray[Any]]) -> NumpyMoney:
@@ -118,8 +118,9 @@ def _one_effect(world: RateWorld | WorkWorld, seed: int, outcome: Outcome) -> Gr
         cells, group = draw_rate_cells(world, rng)
         count = cells[{"count": "count", "accepted": "accepted", "money": "money"}[outcome]]
         fn = ratio_estimator(
-            count, cells["exposure"], cells["stratum"], cells["cluster"], method=outcome
-        )
+            count, cells["exposure"], cells["stratum"], cells["cluster"], method=outcome,
+            counts=outcome != "money",
+        )  # fmt: skip
         return fn(np.ones(world.workers, bool), group)
     units, group = draw_work_units(world, rng)
     mc = money_cells(units)

@@ -135,21 +135,29 @@ def _hrs01(state: State, rng: np.random.Generator) -> None:
 
 
 def _dsp01(state: State, rng: np.random.Generator) -> None:
+    """The dispatcher offers the group ``plant_size`` fewer orders: a share of the orders
+    the group would have accepted never reach it (the order and its offers go), and the same
+    share of the offers it would have declined or let expire are not made."""
     ps = state.spec.plant_size
     o = state.orders
-    in_group = group_of_workers(state)[o.worker]
+    group = group_of_workers(state)
+    in_group = group[o.worker]
     drop = in_group & (rng.random(len(o)) < ps)
     keep = ~drop
     state.orders = take_rows(o, keep)
     new_pos = np.cumsum(keep) - 1
-    off_keep = keep[state.offers.order]
-    state.offers = take_rows(state.offers, off_keep)
+    offers = state.offers
+    declined_by_group = (offers.response != 0) & group[offers.worker]
+    off_keep = keep[offers.order] & ~(declined_by_group & (rng.random(len(offers)) < ps))
+    state.offers = take_rows(offers, off_keep)
     state.offers.order = new_pos[state.offers.order]
     state.plants["DSP-01"] = {
         **_group_params(state),
         "rate_ratio": 1.0 - ps,
+        "offer_rate_ratio": 1.0 - ps,
         "orders_removed": int(drop.sum()),
         "group_orders_before": int(in_group.sum()),
+        "group_offers_removed": int((~off_keep & group[offers.worker]).sum()),
     }
 
 

@@ -185,7 +185,7 @@ def draw_rate_cells(
     count = rng.poisson(exposure * rate)
     accept = w.accept_share * np.where(g, 1.0 - w.declines, 1.0)
     accepted = rng.binomial(count, accept).astype(np.float64)
-    money = np.zeros(len(worker))
+    money: NDArray[Any] = np.zeros(len(worker))
     if w.value > 0:
         # Each offer's quoted pay: lognormal, its mean x value_ratio for the group.
         mean = w.value * np.where(g, w.value_ratio, 1.0)

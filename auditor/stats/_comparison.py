@@ -33,11 +33,12 @@ def ratio_estimator(
     refine: NDArray[np.int64] | None = None,
     offset_gradient: NDArray[np.float64] | None = None,
     offset_influence: NDArray[np.float64] | None = None,
+    counts: bool = False,
 ) -> EffectFn:
     """The ratio of rates (or of mean money) of one comparison on the kept clusters' cells
     (``refine``: a code per cluster by which to subdivide the strata, e.g. the algorithmic
-    attributes; ``offset_*``: a fitted offset's gradient per cell and influence per cluster,
-    ``RateCells``)."""
+    attributes; ``offset_*``: a fitted offset's gradient per cell and influence per cluster;
+    ``counts``: the counts are events; ``RateCells``)."""
 
     def effect(keep: NDArray[np.bool_], treat: NDArray[np.bool_]) -> GroupEffect:
         rows, new, old = cluster_subset(cluster, keep)
@@ -48,6 +49,7 @@ def ratio_estimator(
             count[rows], exposure[rows], st, new, len(old),
             offset_gradient=None if offset_gradient is None else offset_gradient[rows],
             offset_influence=None if offset_influence is None else offset_influence[old],
+            counts=counts,
         )  # fmt: skip
         return poisson_effect(cells, treat[old], method=method)
 

@@ -98,13 +98,13 @@ class Blocks:
 
     cluster: NDArray[np.int64]
     stratum: NDArray[np.int64]
-    weight: NDArray[np.float64]
-    weighted_design: NDArray[np.float64]
-    residual: NDArray[np.float64]
+    weight: NDArray[Any]
+    weighted_design: NDArray[Any]
+    residual: NDArray[Any]
     n_clusters: int
     n_strata: int
-    information: NDArray[np.float64] | None = None
-    score: NDArray[np.float64] | None = None
+    information: NDArray[Any] | None = None
+    score: NDArray[Any] | None = None
 
 
 def blocks_of_cells(
@@ -163,7 +163,7 @@ class ClusterRobust:
         return math.sqrt(self.variance) if self.variance > 0 else math.nan
 
 
-def _per_cluster(blocks: Blocks, values: NDArray[Any]) -> NDArray[np.float64]:
+def _per_cluster(blocks: Blocks, values: NDArray[Any]) -> NDArray[Any]:
     return np.bincount(blocks.cluster, weights=values, minlength=blocks.n_clusters)
 
 
@@ -171,6 +171,7 @@ def cluster_robust(
     blocks: Blocks,
     random_effect: float | None = None,
     generated: NDArray[np.float64] | None = None,
+    kurtosis: NDArray[np.float64] | None = None,
 ) -> ClusterRobust:
     """CR2 variance and Bell-McCaffrey degrees of freedom of the contrast (module
     docstring); ``random_effect`` fixes the working model's rho (default: estimated).
@@ -179,7 +180,13 @@ def cluster_robust(
     estimated from the same clusters in a first step (``G' A^-1 h_g``: the score's gradient
     in the offset's coefficients, times the cluster's influence on them). It is subtracted
     from each cluster's adjusted score, so the variance counts the first step's noise (a
-    two-step M-estimator's sandwich); the degrees of freedom are those of the second step."""
+    two-step M-estimator's sandwich); the degrees of freedom are those of the second step.
+
+    ``kurtosis``: per block, the excess kurtosis of its working residual (a count of rare
+    events, Poisson: 1 / mu). The variance of the CR2 variance then grows by
+    ``sum kurtosis_b q_b^4`` beyond the Gaussian ``2 tr(M^2)`` (q_b: the block's entry of
+    its cluster's term), which the degrees of freedom count: one or two events per stratum
+    make the variance estimate far noisier than normal residuals would."""
     w = np.asarray(blocks.weight, dtype=np.float64)
     wx = np.asarray(blocks.weighted_design, dtype=np.float64)
     r = np.asarray(blocks.residual, dtype=np.float64)
@@ -234,7 +241,14 @@ def cluster_robust(
     rho = _random_effect(blocks, w, r, pi) if random_effect is None else float(random_effect)
     parts = _DfParts(bread, c, m_diag, f, f2_of, gamma, zeta, blocks)
     strata_coupling, exact = _strata_coupling(blocks, f, g_count)
-    df = parts.df(rho, strata_coupling)
+    extra = 0.0
+    if kurtosis is not None:
+        # q_b, the block's entry of (I - H) a_g: a_g's entry less the strata's and the
+        # contrast's projections of it.
+        a_b = bread * (d_half + k[blocks.cluster] * d_one) * v
+        q_b = (1.0 - pi) * a_b - bread * v * c[blocks.cluster]
+        extra = float(np.sum(np.asarray(kurtosis, dtype=np.float64) * q_b**4))
+    df = parts.df(rho, strata_coupling, extra)
     return ClusterRobust(variance, df, info, exact, rho)
 
 
@@ -277,7 +291,7 @@ class _DfParts:
     zeta: NDArray[np.float64]
     blocks: Blocks
 
-    def df(self, rho: float, strata_coupling: float) -> float:
+    def df(self, rho: float, strata_coupling: float, kurtosis_term: float = 0.0) -> float:
         b, c, f = self.bread, self.c, self.f
         st, cl = self.blocks.stratum, self.blocks.cluster
         s = self.blocks.n_strata
@@ -311,6 +325,7 @@ class _DfParts:
             )  # fmt: skip
             trace = trace0 + rho * t1
             square = square0 + 2.0 * rho * x + rho * rho * y
+        square = square + kurtosis_term / 2.0
         return trace * trace / square if square > 0 and trace > 0 else math.nan
 
 

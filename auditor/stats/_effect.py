@@ -42,11 +42,12 @@ def reported_p(p: float) -> float:
     return max(float(p), P_FLOOR) if p == p else p
 
 
-def kish(information: NDArray[Any], side: NDArray[np.bool_]) -> float:
+def kish(weight: NDArray[Any], side: NDArray[np.bool_]) -> float:
     """Kish effective number of clusters on one side: ``(sum h)^2 / sum h^2`` over the
-    clusters' information ``h`` on the effect (40 workers of whom 3 hold most of it count as
-    about 3; workers with no information, outside the common support, count as none)."""
-    h = np.asarray(information, dtype=np.float64)[side]
+    clusters' weights ``h`` (their exposure, or units, in the strata both sides share: 40
+    workers of whom 3 hold most of it count as about 3; workers outside the common support
+    count as none)."""
+    h = np.asarray(weight, dtype=np.float64)[side]
     denom = float(np.sum(h * h))
     return float(np.sum(h)) ** 2 / denom if denom > 0 else 0.0
 
@@ -95,9 +96,9 @@ class Exclusion:
     """
 
     side: Literal["group", "reference"]
-    events: NDArray[np.float64]
-    group_exposure: NDArray[np.float64]
-    reference_exposure: NDArray[np.float64]
+    events: NDArray[Any]
+    group_exposure: NDArray[Any]
+    reference_exposure: NDArray[Any]
     dispersion: float
 
     @property
@@ -159,9 +160,9 @@ class GroupEffect:
         n_clusters_reference: clusters in the reference group with data.
         n_units: orders, offers or cells behind the estimate.
         method: short name of the estimator.
-        effective_group: Kish effective number of the group's clusters on the information
-            about the effect (:func:`kish`); clusters outside the common support count as
-            none.
+        effective_group: Kish effective number of the group's clusters over their exposure
+            in the strata both sides share (:func:`kish`); clusters outside that common
+            support count as none.
         effective_reference: the same for the reference group.
         random_effect: the working model's worker random effect rho (``stats._cr2``).
     """

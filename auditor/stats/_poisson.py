@@ -53,6 +53,8 @@ class RateCells:
             cell's ``sum m z`` (cells x k), the exposure's gradient in gamma.
         offset_influence: each cluster's influence on the fitted gamma (clusters x k), so
             that the variance counts gamma's noise (``stats._cr2``, ``generated``).
+        counts: the counts are events (not money): their Poisson kurtosis, 1 / mu, enters
+            the degrees of freedom (``stats._cr2``, ``kurtosis``).
     """
 
     def __init__(
@@ -65,8 +67,10 @@ class RateCells:
         block: NDArray[Any] | None = None,
         offset_gradient: NDArray[Any] | None = None,
         offset_influence: NDArray[Any] | None = None,
+        counts: bool = False,
     ) -> None:
         keep = np.asarray(exposure, dtype=np.float64) > 0
+        self.counts = counts
         self.offset_gradient = offset_gradient
         self.offset_influence = offset_influence
         self.count = np.asarray(count, dtype=np.float64)
@@ -141,23 +145,44 @@ def poisson_effect(
 
     beta = float(brentq(score, -_BOUND, _BOUND, xtol=1e-12))
     mu, per_exposure, design = _fitted(cells, t, a, b_, shared, beta)
-    blocks, v2 = _blocks(cells, mu, design)
-    robust = cluster_robust(blocks, generated=_generated(cells, per_exposure, design))
+    blocks = _blocks(cells, mu, design)
+    kurtosis = None
+    if cells.counts and cells.block is None:
+        kurtosis = np.where(mu > 0, 1.0 / np.where(mu > 0, mu, 1.0), 0.0)
+    robust = cluster_robust(
+        blocks, generated=_generated(cells, per_exposure, design), kurtosis=kurtosis
+    )
     if not (robust.variance > 0 and math.isfinite(robust.df)):
         return none
-    info_g = np.bincount(cells.cluster, weights=v2 * t, minlength=g_count)
-    info_r = np.bincount(cells.cluster, weights=v2 * ~t, minlength=g_count)
+    eff_g, eff_r = _effective(cells, t, shared, in_group, in_reference)
     return GroupEffect(
-        Wald(beta, robust.se, robust.df), n_group, n_ref, len(cells), method,
-        kish(info_g, in_group), kish(info_r, in_reference), robust.random_effect,
+        Wald(beta, robust.se, robust.df), n_group, n_ref, len(cells), method, eff_g, eff_r,
+        robust.random_effect,
     )  # fmt: skip
+
+
+def _effective(
+    cells: RateCells,
+    t: NDArray[np.bool_],
+    shared: NDArray[np.bool_],
+    in_group: NDArray[np.bool_],
+    in_reference: NDArray[np.bool_],
+) -> tuple[float, float]:
+    """Kish effective clusters of each side in common support: over the clusters' exposure
+    in the strata both sides share (two workers 50 times as active as the rest, or two who
+    alone bridge the strata of a group of 30, count as about two)."""
+    inside = np.where(shared[cells.stratum], cells.exposure, 0.0)
+    g = cells.n_clusters
+    share_g = np.bincount(cells.cluster, weights=inside * t, minlength=g)
+    share_r = np.bincount(cells.cluster, weights=inside * ~t, minlength=g)
+    return kish(share_g, in_group), kish(share_r, in_reference)
 
 
 def _fitted(
     cells: RateCells,
     t: NDArray[np.bool_],
-    a: NDArray[np.float64],
-    b_: NDArray[np.float64],
+    a: NDArray[Any],
+    b_: NDArray[Any],
     shared: NDArray[np.bool_],
     beta: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -174,16 +199,12 @@ def _fitted(
     return cells.exposure * per_exposure, per_exposure, design
 
 
-def _blocks(
-    cells: RateCells, mu: NDArray[np.float64], design: NDArray[np.float64]
-) -> tuple[Blocks, NDArray[np.float64]]:
-    """The fit's blocks for CR2 (working weights mu), and each cell's information
-    (mu x~^2)."""
-    blocks = blocks_of_cells(
+def _blocks(cells: RateCells, mu: NDArray[np.float64], design: NDArray[np.float64]) -> Blocks:
+    """The fit's blocks for CR2 (working weights mu)."""
+    return blocks_of_cells(
         cells.cluster, cells.stratum, mu, design, cells.count - mu,
         n_clusters=cells.n_clusters, n_strata=cells.n_strata, block=cells.block,
     )  # fmt: skip
-    return blocks, mu * design * design
 
 
 def _generated(
@@ -201,8 +222,8 @@ def _generated(
 def _exclusion(
     cells: RateCells,
     t: NDArray[np.bool_],
-    a: NDArray[np.float64],
-    b_: NDArray[np.float64],
+    a: NDArray[Any],
+    b_: NDArray[Any],
     shared: NDArray[np.bool_],
     group_empty: bool,
     none: GroupEffect,
@@ -228,17 +249,11 @@ def _exclusion(
         "group" if group_empty else "reference",
         cells._y_s[shared], a[shared], b_[shared], dispersion,
     )  # fmt: skip
-    # Each cluster's share of the evidence: its expected events in the shared strata were
-    # there no gap (the information on the ratio vanishes with the empty side's events).
-    expected_share = np.where(
-        shared[cells.stratum],
-        cells.exposure * (cells._y_s / np.where(cells._e_s > 0, cells._e_s, 1.0))[cells.stratum],
-        0.0,
-    )
     g = cells.n_clusters
-    h_group = np.bincount(cells.cluster, weights=expected_share * t, minlength=g)
-    h_reference = np.bincount(cells.cluster, weights=expected_share * ~t, minlength=g)
+    in_group = np.bincount(cells.cluster, weights=t, minlength=g) > 0
+    in_reference = np.bincount(cells.cluster, weights=~t, minlength=g) > 0
+    eff_g, eff_r = _effective(cells, t, shared, in_group, in_reference)
     return GroupEffect(
         test, none.n_clusters_group, none.n_clusters_reference, none.n_units, none.method,
-        kish(h_group, h_group > 0), kish(h_reference, h_reference > 0),
+        eff_g, eff_r,
     )  # fmt: skip

@@ -132,10 +132,16 @@ def log_ratio_effect(
         # No variation left within strata (identical outcomes): the coefficient and its
         # error are rounding noise, not an estimate (and would not be reproducible).
         return none
-    v2 = cells.n * fit.design * fit.design
-    info_g = np.bincount(cells.cluster, weights=v2 * t, minlength=g)
-    info_r = np.bincount(cells.cluster, weights=v2 * ~t, minlength=g)
+    # Kish effective clusters of each side over their units in the strata both share.
+    s_n = cells.n_strata
+    both = (np.bincount(cells.stratum, weights=cells.n * t, minlength=s_n) > 0) & (
+        np.bincount(cells.stratum, weights=cells.n * ~t, minlength=s_n) > 0
+    )
+    inside = np.where(both[cells.stratum], cells.n, 0.0)
+    units_g = np.bincount(cells.cluster, weights=inside * t, minlength=g)
+    units_r = np.bincount(cells.cluster, weights=inside * ~t, minlength=g)
     return GroupEffect(
         Wald(fit.b, robust.se, robust.df), none.n_clusters_group, none.n_clusters_reference,
-        units, method, kish(info_g, in_group), kish(info_r, in_reference), robust.random_effect,
+        units, method, kish(units_g, in_group), kish(units_r, in_reference),
+        robust.random_effect,
     )  # fmt: skip
