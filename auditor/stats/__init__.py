@@ -8,19 +8,17 @@ from auditor.stats._comparison import EffectFn, log_estimator, ratio_estimator
 from auditor.stats._cr2 import Blocks, ClusterRobust, cluster_robust
 from auditor.stats._decision import Decision, Verdict, band, decide, holm, workers_needed
 from auditor.stats._effect import P_FLOOR, Exclusion, GroupEffect, Wald, kish, reported_p
-from auditor.stats._moments import CellMoments, Fit, normal_solution, within_cell_coefficients
 from auditor.stats._poisson import RateCells, poisson_effect
 from auditor.stats._within import LogCells, LogFit, log_fit, log_ratio_effect
+from auditor.stats._within_cell import normal_solution, within_cell_coefficients
 
 __all__ = [
     "P_FLOOR",
     "Blocks",
-    "CellMoments",
     "ClusterRobust",
     "Decision",
     "EffectFn",
     "Exclusion",
-    "Fit",
     "GroupEffect",
     "LogCells",
     "LogFit",

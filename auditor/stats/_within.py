@@ -3,7 +3,7 @@ with stratum fixed effects, inferred by cluster.
 
 The outcome is already adjusted for the work (``log y - z' gamma``, the trip terms' effect
 estimated within cells of one worker and one stratum, which no worker-level group effect can
-move: ``auditor.stats._moments.CellMoments.within_cell_fit``), so the model has one
+move: ``auditor.stats.within_cell_coefficients``), so the model has one
 coefficient: ``y~ = a[stratum] + b * treat + e``. Its sufficient statistics per cell of one
 cluster in one stratum are the count of units and the sum of y~. Inference is CR2 with
 Bell-McCaffrey degrees of freedom (``auditor.stats._cr2``), units weighted equally.
