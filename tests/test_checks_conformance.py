@@ -57,3 +57,40 @@ def test_registry_ids_are_catalogue_ids() -> None:
     assert set(REGISTRY) <= set(CATALOGUE_ORDER)
     for check_id, cls in REGISTRY.items():
         assert cls.id == check_id and cls.title and cls.__doc__
+
+
+def test_shared_cells_are_dropped_after_their_last_user() -> None:
+    """The large shared cell tables (gigabytes at 10 M orders) are kept while a check that
+    reads them is still to run, and dropped once the last has run; small shared results
+    stay. Watched through the progress callback, called before each check."""
+    from auditor import AuditConfig
+    from auditor.checks import CheckContext, run_checks
+    from auditor.contract import validate_package
+    from auditor.engine import connect
+    from auditor.ingest import read_package
+    from auditor.reconstruct import reconstruct
+
+    large = {"online_cells", "money:worker_pay", "money:offered_pay", "money:fare_base"}
+    config = AuditConfig()
+    demo = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+    with connect(config) as engine:
+        package = validate_package(engine, read_package(demo, config, engine))
+        context = CheckContext(config, package, engine, reconstruct(engine, package, config))
+        seen: dict[str, set[str]] = {}
+
+        def before(message: str) -> None:
+            seen[message.removeprefix("check ")] = large & set(context.shared)
+
+        run_checks(context, progress=before)
+        assert seen["PAY-02"] == {"money:worker_pay"}  # FEE-05 made them, PAY-02 reads them
+        assert seen["DSP-01"] == set()  # dropped after PAY-02
+        assert seen["DSP-02"] == {"online_cells"}  # DSP-03, last, reads them
+        assert seen["PRC-02"] == {"online_cells", "money:fare_base"}
+        assert seen["HRS-01"] == {"online_cells"}
+        assert seen["DSP-03"] == {"online_cells"}
+        assert large & set(context.shared) == set()
+        assert "roster" in context.shared
+        # A run without DSP-03 drops the online cells after DSP-01.
+        context = CheckContext(config, package, engine, context.reconstruction)
+        run_checks(context, only=["DSP-01", "HRS-01"], progress=before)
+        assert seen["HRS-01"] == set()

@@ -24,7 +24,7 @@ def test_clean_package_exits_0_and_writes_outputs(
     out = tmp_path / "out"
     assert run("run", package, "--out", out) == 0
     doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
-    assert doc["schema_version"] == "1.1"
+    assert doc["schema_version"] == "1.2"
     orders = doc["package"]["tables"]["orders"]
     assert (orders["rows_read"], orders["rows_used"], orders["rows_quarantined"]) == (20, 20, 0)
     assert {"DQ-01", "DQ-02", "DQ-03", "DQ-04"} <= {f["check"] for f in doc["findings"]}

@@ -28,7 +28,8 @@ from auditor.simulate._calibration import (
     replicate_spread,
     summarise,
 )
-from auditor.simulate._stat_worlds import RateWorld, WorkWorld, draw_rate_cells
+from auditor.simulate._scenarios import NO_BREACH, PLANTED
+from auditor.simulate._stat_worlds import RateWorld, WorkWorld, draw_rate_cells, draw_work_units
 
 SIMS = 200
 ALPHA = 0.05
@@ -37,82 +38,11 @@ FPR_BOUND = round(ALPHA + 2 * MC_SE, 3)  # 0.081
 COVER_SE = math.sqrt(0.95 * 0.05 / SIMS)
 COVERAGE = (0.95 - 3 * COVER_SE, 0.95 + 3 * COVER_SE)  # 0.904 to 0.996
 
-# Busy workers (a month online): the worlds where a 10 % gap must be found.
-BUSY = {"cells_per_worker": 160.0, "productivity_sd": 0.1, "activity_sd": 0.6}
-
-# Worlds with no breach, each built to fool a naive test. (world, outcome compared)
-NO_BREACH: dict[str, tuple[RateWorld | WorkWorld, str]] = {
-    # DSP-01: offers per online hour.
-    "dsp01_legitimate_heavy_tails": (RateWorld(), "count"),
-    "dsp01_two_dominant_workers_in_40": (
-        RateWorld(workers=200, group_share=0.2, dominant=2, dominance=50.0),
-        "count",
-    ),
-    "dsp01_3_bridging_workers_of_30": (
-        RateWorld(workers=200, group_share=0.15, bridges=3),
-        "count",
-    ),
-    "dsp01_group_declines_more": (RateWorld(declines=0.25), "count"),
-    "dsp01_gap_inside_band_many_workers": (
-        RateWorld(workers=800, group_share=0.5, ratio=0.955, **BUSY),
-        "count",
-    ),
-    # DSP-03: offered pay per online hour.
-    "dsp03_legitimate": (RateWorld(value=10.0), "money"),
-    "dsp03_two_dominant_workers_in_40": (
-        RateWorld(workers=200, group_share=0.2, dominant=2, dominance=50.0, value=10.0),
-        "money",
-    ),
-    # DED-01: penalties per accepted order; upheld appeals per appeal (few events: a group
-    # with none happens by chance).
-    "ded01_penalties": (
-        RateWorld(base_rate=0.02, exposure_scale=30.0, overdispersion=0.0),
-        "count",
-    ),
-    "ded01_rare_upheld_appeals": (
-        RateWorld(
-            workers=120,
-            group_share=0.25,
-            base_rate=0.1,
-            exposure_scale=1.0,
-            cells_per_worker=3.0,
-            overdispersion=0.0,
-            productivity_sd=0.0,
-            zones=2,
-            days=5,
-            hours=2,
-        ),
-        "count",
-    ),
-    # PAY-02 / DSP-02: pay for the same work.
-    "pay02_legitimate": (WorkWorld(), "pay"),
-    "pay02_bonus_dates_group_works_fewer": (
-        WorkWorld(bonus_days=4, bonus_share=0.3, bonus=0.15),
-        "pay",
-    ),
-    "pay02_two_dominant_workers_in_40": (
-        WorkWorld(workers=200, group_share=0.2, dominant=2, dominance=50.0, orders_per_worker=30),
-        "pay",
-    ),
-    "pay02_3_bridging_workers_of_30": (WorkWorld(workers=200, group_share=0.15, bridges=3), "pay"),
-    "pay02_gap_inside_band_many_workers": (
-        WorkWorld(workers=800, group_share=0.5, ratio=0.955, worker_sd=0.1, orders_per_worker=20),
-        "pay",
-    ),
-    "pay02_heavy_low_tail": (WorkWorld(low_tail=0.012), "pay"),
-    "pay02_geometric_view": (WorkWorld(bonus_days=4, bonus_share=0.3), "geometric"),
-    # PRC-01: prices by customer segment, clustered by customer.
-    "prc01_customers": (
-        WorkWorld(workers=1500, orders_per_worker=4, activity_sd=0.7, worker_sd=0.02),
-        "pay",
-    ),
-}
-
 
 @pytest.mark.parametrize("name", sorted(NO_BREACH))
 def test_no_breach_world_holds_its_level_and_covers_the_truth(name: str) -> None:
-    world, outcome = NO_BREACH[name]
-    rates = summarise(replicate_effects(world, SIMS, seed=10_000, outcome=outcome))  # type: ignore[arg-type]
+    world, outcome = NO_BREACH[name].world, NO_BREACH[name].outcome
+    rates = summarise(replicate_effects(world, SIMS, seed=10_000, outcome=outcome))
     assert rates["estimable"] >= 0.95 * SIMS, rates
     assert rates["fail"] <= FPR_BOUND, rates
     assert COVERAGE[0] <= rates["coverage"] <= COVERAGE[1], rates
@@ -127,11 +57,28 @@ def test_dominant_and_bridging_workers_leave_few_degrees_of_freedom_and_are_supp
     comparison is not published (fewer than 10 effective workers)."""
     for key in ("dsp01_two_dominant_workers_in_40", "dsp01_3_bridging_workers_of_30",
                 "pay02_two_dominant_workers_in_40", "pay02_3_bridging_workers_of_30"):  # fmt: skip
-        world, outcome = NO_BREACH[key]
-        rates = summarise(replicate_effects(world, 60, seed=11_000, outcome=outcome))  # type: ignore[arg-type]
+        world, outcome = NO_BREACH[key].world, NO_BREACH[key].outcome
+        rates = summarise(replicate_effects(world, 60, seed=11_000, outcome=outcome))
         assert rates["median_df"] < 8, (key, rates)
         assert rates["suppressed"] >= 0.9, (key, rates)
         assert rates["published_fail"] == 0.0, (key, rates)
+
+
+@pytest.mark.parametrize("bridges", [2, 4])
+@pytest.mark.parametrize("outcome", ["count", "pay"])
+def test_a_group_bridged_by_two_to_four_workers_holds_its_level(bridges: int, outcome: str) -> None:
+    """A group of 30 of whom only 2 or 4 work where the reference does (the suite's named
+    scenario has 3): no false accusation beyond alpha's Monte Carlo bound, a true ratio of
+    1 rejected no more often, and intervals that cover it."""
+    world: RateWorld | WorkWorld = (
+        RateWorld(workers=200, group_share=0.15, bridges=bridges)
+        if outcome == "count"
+        else WorkWorld(workers=200, group_share=0.15, bridges=bridges)
+    )
+    rates = summarise(replicate_effects(world, SIMS, seed=15_000 + bridges, outcome=outcome))  # type: ignore[arg-type]
+    assert rates["fail"] <= FPR_BOUND, rates
+    assert rates["rejected"] <= FPR_BOUND, rates
+    assert rates["coverage"] >= COVERAGE[0], rates
 
 
 def test_declines_show_in_the_accepted_view_not_in_the_offers() -> None:
@@ -148,36 +95,18 @@ def test_a_gap_inside_the_band_never_fails_even_with_many_workers() -> None:
     (significant and estimate beyond the band) failed about half the time; the
     minimum-effect test fails at most alpha / 2 at the band's edge, less inside it."""
     for key in ("dsp01_gap_inside_band_many_workers", "pay02_gap_inside_band_many_workers"):
-        world, outcome = NO_BREACH[key]
-        frame = replicate_effects(world, 100, seed=13_000, outcome=outcome)  # type: ignore[arg-type]
+        world, outcome = NO_BREACH[key].world, NO_BREACH[key].outcome
+        frame = replicate_effects(world, 100, seed=13_000, outcome=outcome)
         rates = summarise(frame)
         beyond = float(((frame["ratio"] < 0.95) & frame["ok"]).mean())
         assert rates["fail"] <= 0.03, (key, rates)
         assert beyond > 0.2, (key, beyond)  # the old rule would have failed these
 
 
-POWER: dict[str, tuple[RateWorld | WorkWorld, str]] = {
-    "dsp01_total_exclusion": (RateWorld(ratio=0.0), "count"),
-    "dsp01_10pct_fewer_offers_500_workers": (
-        RateWorld(workers=500, group_share=0.5, ratio=0.9, **BUSY),
-        "count",
-    ),
-    "dsp03_steering_13pct_300_workers": (
-        RateWorld(workers=300, group_share=0.5, value=10.0, value_ratio=0.87, **BUSY),
-        "money",
-    ),
-    "pay02_10pct_300_workers": (WorkWorld(workers=300, group_share=0.3, ratio=0.9), "pay"),
-    "ded01_upheld_appeals_total_exclusion": (
-        RateWorld(workers=300, base_rate=0.4, exposure_scale=2.0, ratio=0.0),
-        "count",
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(POWER))
+@pytest.mark.parametrize("name", sorted(PLANTED))
 def test_planted_breach_is_found(name: str) -> None:
-    world, outcome = POWER[name]
-    frame = replicate_effects(world, SIMS, seed=30_000, outcome=outcome)  # type: ignore[arg-type]
+    world, outcome = PLANTED[name].world, PLANTED[name].outcome
+    frame = replicate_effects(world, SIMS, seed=30_000, outcome=outcome)
     rates = summarise(frame)
     assert rates["fail"] >= 0.90, rates
     assert rates["published_fail"] >= 0.90, rates
@@ -220,7 +149,7 @@ def test_order_level_test_ignoring_workers_would_reject_fair_audits() -> None:
     rejects far more often than alpha. A guard that the worlds are hard enough."""
     from auditor.stats import RateCells, poisson_effect
 
-    world = NO_BREACH["dsp01_legitimate_heavy_tails"][0]
+    world = NO_BREACH["dsp01_legitimate_heavy_tails"].world
     rejected = 0
     for r in range(100):
         cells, group = draw_rate_cells(world, np.random.default_rng(10_000 + r))  # type: ignore[arg-type]
@@ -244,7 +173,6 @@ def test_numpy_money_cells_equal_the_engine_ones() -> None:
     import ibis
 
     from auditor.checks._money import money_cells as engine_cells
-    from auditor.simulate._stat_worlds import draw_work_units
 
     units, _ = draw_work_units(
         WorkWorld(workers=60, orders_per_worker=40), np.random.default_rng(3)
@@ -266,3 +194,43 @@ def test_numpy_money_cells_equal_the_engine_ones() -> None:
                  "ratio_squares", "influence"):  # fmt: skip
         np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-4,
                                    atol=1e-5, err_msg=name)  # fmt: skip
+
+
+def test_decomposition_intervals_agree_with_a_worker_bootstrap() -> None:
+    """PAY-02's decomposition of the raw gap: its parts add up to the raw gap, and the
+    standard error of each part (a worker-clustered linearisation, from the interval) is
+    within 25 % of the spread of that part over 300 worker-bootstrap replicates (workers
+    drawn with replacement, the trip effect and every part fitted again)."""
+    from auditor.checks._comparable import decomposition
+    from auditor.stats._dist import t_ppf
+
+    world = WorkWorld(workers=150, group_share=0.4, ratio=0.92, orders_per_worker=40)
+    units, group = draw_work_units(world, np.random.default_rng(7))
+    names = ("raw_gap", "explained_by_place_and_time", "explained_by_trips", "unexplained")
+
+    def parts(u: dict, g: np.ndarray) -> dict:
+        cells = money_cells(u)
+        n = int(cells.cluster.max()) + 1
+        return decomposition(cells, cells.stratum, np.ones(n, bool), g[:n], 0.95)  # type: ignore[arg-type]
+
+    point = parts(units, group)
+    total = sum(point[k] for k in names[1:])
+    assert total == pytest.approx(point["raw_gap"], abs=1e-12)
+    assert point["unexplained"] == pytest.approx(math.log(0.92), abs=0.02)
+    df = float(point["intervals"].split(" with ")[1].split(" ")[0])
+    q = float(t_ppf(0.975, df))
+    rows_of = [np.nonzero(units["cluster"] == w)[0] for w in range(world.workers)]
+    rng = np.random.default_rng(11)
+    draws = []
+    for _ in range(300):
+        pick = rng.integers(0, world.workers, world.workers)
+        rows = np.concatenate([rows_of[w] for w in pick])
+        resampled = {k: v[rows] for k, v in units.items()}
+        resampled["cluster"] = np.repeat(np.arange(world.workers), [len(rows_of[w]) for w in pick])
+        again = parts(resampled, group[pick])
+        draws.append([again[k] for k in names])
+    spread = np.asarray(draws).std(axis=0, ddof=1)
+    for k, boot in zip(names, spread, strict=True):
+        lo, hi = point[f"{k}_ci"]
+        linear = (hi - lo) / (2 * q)
+        assert 0.8 < boot / linear < 1.25, (k, boot, linear)

@@ -344,3 +344,56 @@ def test_details_say_what_was_not_counted(tmp_path: Path) -> None:
             assert f"Not compared: {expected:,} offers with no positive offered_pay" in f.detail
         else:  # the penalty rates and the appeals alike
             assert f"Not counted: {unlinked:,} penalties that name no order" in f.detail
+
+
+def test_money_checks_with_no_comparable_unit_say_so(tmp_path: Path) -> None:
+    """Every completed order took no time (dropoff at acceptance), so no unit has a trip time
+    to compare on, though a cancelled order has one: the money checks run and say there is
+    too little to compare (this crashed, found by the accounting property test)."""
+    from conftest import good_order, write_csv
+
+    rows = [good_order(i, dropoff_at="2026-03-02T08:00:00+08:00", pickup_at="") for i in range(6)]
+    rows.append(good_order(9, status="cancelled_by_customer", worker_pay="1.00"))
+    write_csv(tmp_path, "orders", rows)
+    result = audit(tmp_path, checks=("PAY-02", "PRC-01", "PRC-02", "FEE-05"))
+    assert result.findings
+    assert all(f.status in (Status.INCONCLUSIVE, Status.NOT_ASSESSED) for f in result.findings)
+    assert "Too few" in pick(result, "FEE-05").detail
+    assert "too few" in pick(result, "PRC-02").detail
+
+
+def test_prc01_clusters_by_customer_across_segments(tmp_path: Path) -> None:
+    """A customer who buys in two segments is one cluster, on both sides. The same orders
+    with each ios customer's ID given to an android customer as well: the price ratio is
+    unchanged (clusters do not enter the fit) and its standard error moves, since those
+    customers' orders now vary together; kept apart by segment (ID + segment), the standard
+    error is that of the package in which no customer spans two segments."""
+    import pandas as pd
+
+    spec = SimulationSpec(workers=80, days=5, seed=7, demand_scale=0.5)
+    base = write_package(simulate(spec), tmp_path / "base", fmt="parquet")
+    orders = pd.read_parquet(base / "orders.parquet")
+    ios = sorted(orders.loc[orders.customer_segment == "ios", "customer_id"].unique())
+    android = sorted(orders.loc[orders.customer_segment == "android", "customer_id"].unique())
+    shared = dict(zip(android[: len(ios)], ios, strict=False))
+    merged = orders.assign(customer_id=orders.customer_id.replace(shared))
+    spans = merged.groupby("customer_id").customer_segment.nunique()
+    assert (spans == 2).sum() > 100
+    apart = merged.assign(customer_id=merged.customer_id + "|" + merged.customer_segment)
+
+    def ios_finding(frame: pd.DataFrame, name: str):  # type: ignore[no-untyped-def]
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in base.iterdir():
+            if path.name != "orders.parquet":
+                (folder / path.name).write_bytes(path.read_bytes())
+        frame.to_parquet(folder / "orders.parquet", index=False)
+        result = audit(folder, config=AuditConfig.from_dict({"report": {"min_cell_workers": 5}}),
+                       checks=["PRC-01"])  # fmt: skip
+        return pick(result, "PRC-01", group="ios")
+
+    one, split = ios_finding(merged, "merged"), ios_finding(apart, "apart")
+    original = ios_finding(orders, "original")
+    assert one.estimate == pytest.approx(split.estimate, rel=1e-9)
+    assert split.data["se_log_ratio"] == pytest.approx(original.data["se_log_ratio"], rel=1e-9)
+    assert abs(one.data["se_log_ratio"] / split.data["se_log_ratio"] - 1) > 1e-3

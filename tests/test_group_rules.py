@@ -39,7 +39,7 @@ def _cells(group_rate: float, *, strata: int = 40, workers: int = 60, seed: int 
     treat = np.arange(workers) < workers // 3
     rate = np.where(treat[cluster], group_rate, 1.0)
     count = rng.poisson(rate).astype(float)
-    return RateCells(count, np.ones(len(count)), stratum, cluster), treat
+    return RateCells(count, np.ones(len(count)), stratum, cluster, counts=True), treat
 
 
 def test_a_group_with_no_events_is_tested_exactly_and_fails() -> None:
@@ -68,11 +68,36 @@ def test_no_events_by_chance_when_few_were_expected_is_not_a_fail() -> None:
     treat = np.arange(6) < 2
     count = np.zeros(18)
     count[[6, 10, 14]] = 1.0  # reference workers 2, 3 and 4, one event each
-    est = poisson_effect(RateCells(count, np.ones(18), stratum, cluster), treat, method="t")
+    cells = RateCells(count, np.ones(18), stratum, cluster, counts=True)
+    est = poisson_effect(cells, treat, method="t")
     assert isinstance(est.inference, Exclusion)
     p = est.inference.p_beyond(band(0.05))
     assert p > 0.5
     assert decide(est, p, alpha=0.05, materiality=0.05, family_size=1).verdict != Verdict.FAIL
+
+
+def test_a_group_offered_no_pay_is_tested_alike_in_any_unit_of_account() -> None:
+    """DSP-03 with a group quoted no pay at all: money has a dispersion that carries its unit
+    (yuan or fen), which the exact test's effective events cancel, so the same offers in
+    yuan, fen or thousands of yuan give the same p-value and bound, and fail."""
+    rng = np.random.default_rng(5)
+    workers, strata = 60, 40
+    cluster = np.repeat(np.arange(workers), strata)
+    stratum = np.tile(np.arange(strata), workers)
+    treat = np.arange(workers) < workers // 3
+    offers = rng.poisson(1.5, len(cluster))
+    money = np.array([rng.lognormal(2.3, 0.5, k).sum() for k in offers])
+    money[treat[cluster]] = 0.0
+    results = []
+    for unit in (1.0, 100.0, 0.001):
+        cells = RateCells(money * unit, np.ones(len(money)), stratum, cluster)
+        est = poisson_effect(cells, treat, method="t")
+        assert isinstance(est.inference, Exclusion)
+        results.append((est.inference.p_beyond(band(0.05)), est.ci(0.95)[1]))
+    for p, upper in results[1:]:
+        assert p == pytest.approx(results[0][0], rel=1e-6, abs=1e-300)
+        assert upper == pytest.approx(results[0][1], rel=1e-6)
+    assert results[0][0] < 1e-10 and results[0][1] < 0.5
 
 
 def test_fail_needs_evidence_beyond_the_band_not_an_estimate_beyond_it() -> None:
@@ -204,6 +229,52 @@ def test_impact_ratios_never_compare_with_a_suppressed_group(tmp_path: Path) -> 
             favoured = basis.split("relative to ")[1].split(";")[0]
             assert favoured not in hidden
             assert "Local Law 144" in basis and "descriptive" in basis
+
+
+def test_impact_ratios_follow_local_law_144() -> None:
+    """Selection rates: each group's events per exposure over the best published group's
+    (a suppressed group with a higher rate never sets it), with an interval around the
+    ratio. Scoring rates: the share of a group above the median of the whole sample,
+    suppressed group included, over the highest share."""
+    from types import SimpleNamespace
+
+    from auditor.checks._groups import Impact, _impacts
+
+    context = SimpleNamespace(config=AuditConfig())
+    labels = np.array(["A"] * 20 + ["B"] * 20 + ["C"] * 5, dtype=object)
+    valid = np.ones(45, dtype=bool)
+    hours = np.full(45, 10.0)
+    rng = np.random.default_rng(1)
+    offers = np.r_[rng.poisson(20, 20), rng.poisson(10, 20), rng.poisson(30, 5)].astype(float)
+    rates = SimpleNamespace(impact=Impact("selection_rate", offers, hours))
+    out = _impacts(context, rates, labels, valid, {"A", "B"})  # type: ignore[arg-type]
+    assert set(out) == {"A", "B"}
+    assert out["A"]["impact_ratio"] == 1.0 and "relative to A" in out["A"]["impact_ratio_basis"]
+    expected = offers[20:40].sum() / offers[:20].sum()
+    assert out["B"]["impact_ratio"] == pytest.approx(expected, rel=1e-12)
+    lo, hi = out["B"]["impact_ratio_ci"]
+    assert lo < expected < hi and hi / lo < 1.5
+    # Scores: C's high values lift the whole sample's median above most of A and B.
+    pay = np.r_[np.linspace(10, 20, 20), np.linspace(5, 15, 20), np.full(5, 100.0)]
+    scores = SimpleNamespace(impact=Impact("scoring_rate", pay))
+    out = _impacts(context, scores, labels, valid, {"A", "B"})  # type: ignore[arg-type]
+    median = float(np.median(pay))
+    share_a, share_b = float((pay[:20] > median).mean()), float((pay[20:40] > median).mean())
+    assert median != float(np.median(pay[:40]))
+    assert out["B"]["impact_ratio"] == pytest.approx(share_b / share_a, rel=1e-12)
+
+
+def test_family_members_name_their_metric(crossed: tuple[AuditResult, dict]) -> None:
+    """Each recorded test names its metric, so that a check's two tests of one subject
+    (DED-01's penalty rate and upheld appeals) are told apart."""
+    _, doc = crossed
+    members = doc["test_families"]["confirmatory"]["members"]
+    keys = [(m["check"], m["metric"], json.dumps(m["subject"], sort_keys=True)) for m in members]
+    assert all(m["metric"] for m in members)
+    assert len(set(keys)) == len(keys)
+    assert {"penalty_rate_ratio", "offer_rate_ratio", "offered_value_rate_ratio"} <= {
+        m["metric"] for m in members
+    }
 
 
 def test_without_offers_dsp01_counts_orders_and_says_so(tmp_path: Path) -> None:

@@ -56,9 +56,9 @@ def test_findings_schema_is_a_valid_draft_2020_12_schema() -> None:
     schema = findings_json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == "https://auditor.example/schemas/findings-1.1.json"
+    assert schema["$id"] == "https://auditor.example/schemas/findings-1.2.json"
     assert schema["properties"]["schema_version"] == {
-        "const": "1.1",
+        "const": "1.2",
         "description": schema["properties"]["schema_version"]["description"],
     }
     assert json.loads(json.dumps(schema)) == schema
@@ -303,4 +303,4 @@ def test_frictionless_accepts_the_demo_package() -> None:
 def test_schemas_are_exported() -> None:
     assert "findings_json_schema" in auditor.findings.__all__
     assert "contract_table_schema" in auditor.contract.__all__
-    assert SCHEMA_VERSION == "1.1"
+    assert SCHEMA_VERSION == "1.2"

@@ -66,10 +66,9 @@ def run_checks(
     """
     wanted = set(only) if only is not None else None
     findings: list[Finding | Confirmatory] = []
-    for check_id in CATALOGUE_ORDER:
-        cls = REGISTRY.get(check_id)
-        if cls is None or (wanted is not None and check_id not in wanted):
-            continue
+    order = [c for c in CATALOGUE_ORDER if c in REGISTRY and (wanted is None or c in wanted)]
+    for position, check_id in enumerate(order):
+        cls = REGISTRY[check_id]
         if progress is not None:
             progress(f"check {check_id}")
         missing = cls.needs.missing(context.package)
@@ -83,8 +82,9 @@ def run_checks(
                     detail="Not assessed: the package lacks " + ", ".join(missing) + ".",
                 )
             )
-            continue
-        findings.extend(cls().run(context))
+        else:
+            findings.extend(cls().run(context))
+        context.release_after(check_id, set(order[position + 1 :]))
     return resolve_family(findings, families, alpha=context.config.audit.alpha)
 
 
@@ -115,6 +115,7 @@ def resolve_family(
                     "members": [
                         {
                             "check": t.check,
+                            "metric": t.metric,
                             "subject": dict(t.subject),
                             "p_value": reported_p(t.p_value),
                             "p_adjusted": reported_p(p),
@@ -129,6 +130,7 @@ def resolve_family(
                     "members": [
                         {
                             "check": tests[k].check,
+                            "metric": tests[k].metric,
                             "subject": dict(tests[k].subject),
                             "view": name,
                             "p_value": reported_p(tests[k].secondary[name]),

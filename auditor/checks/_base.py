@@ -227,12 +227,15 @@ class Confirmatory:
         resolve: ``(adjustment) -> Finding``, the finding with its verdict.
         subject: what the test is about (as the finding's subject).
         secondary: view name -> unadjusted p-value of the view's test.
+        metric: what the test measures (as the finding's metric): tells apart a check's
+            tests of one subject (DED-01's penalty rate and upheld appeals).
     """
 
     check: str
     p_value: float
     resolve: Callable[[Adjustment], Finding]
     subject: Mapping[str, str] = field(default_factory=dict)
+    metric: str = ""
     secondary: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -269,6 +272,8 @@ class CheckContext:
         reconstruction: derived per-order columns, engaged islands, worker-day and
             worker-week panels (engine tables); None when only validating.
         shared: results computed once and used by several checks (see ``memo``).
+        users: for the shared results that declared them, the checks that use each (the
+            runner drops a result once the last of them has run: see ``memo``).
     """
 
     config: AuditConfig
@@ -279,11 +284,25 @@ class CheckContext:
     """Intermediate results several checks use (e.g. the cell moments of pay per worker,
     for PAY-02 and FEE-05), computed once per audit."""
 
-    def memo(self, key: str, make: Callable[[], Any]) -> Any:
-        """``shared[key]``, made by ``make()`` the first time."""
+    users: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: str, make: Callable[[], Any], users: tuple[str, ...] = ()) -> Any:
+        """``shared[key]``, made by ``make()`` the first time. ``users``: the checks that read
+        it (all of them); once the last of those an audit runs is done, the runner drops it
+        (large cell tables: gigabytes at 10 M orders). Without ``users`` it is kept."""
+        if users:
+            self.users[key] = users
         if key not in self.shared:
             self.shared[key] = make()
         return self.shared[key]
+
+    def release_after(self, done: str, remaining: set[str]) -> None:
+        """Drop the shared results whose declared users are ``done`` or not among the
+        ``remaining`` checks of this audit."""
+        for key, users in list(self.users.items()):
+            if done in users and not remaining.intersection(users):
+                self.shared.pop(key, None)
+                del self.users[key]
 
     @property
     def rebuilt(self) -> Reconstruction:

@@ -64,16 +64,23 @@ def worker_units(context: CheckContext, people: Roster, units: Table) -> Table:
 
 
 def worker_money(
-    context: CheckContext, name: str, units: Table, *, ratios: bool = False
+    context: CheckContext,
+    name: str,
+    units: Table,
+    *,
+    ratios: bool = False,
+    users: tuple[str, ...] = (),
 ) -> MoneyCells:
     """Money cells of ``units`` (columns ``code``, ``stratum``, ``y`` and the trip covariates)
-    clustered by worker code (computed once per audit per name)."""
+    clustered by worker code (computed once per audit per name, kept until the last of
+    ``users`` has run)."""
     size = roster(context).size
     return context.memo(  # type: ignore[no-any-return]
         f"money:{name}",
         lambda: money_cells(
             units, "code", order_covariates(context), ratios=ratios, cluster_count=size
         ),
+        users=users,
     )
 
 
@@ -271,7 +278,10 @@ def decomposition(
     plain = float(score @ score)
     psi_b = score * math.sqrt(robust.variance / plain) if plain > 0 else score
     place = raw - trip_gap - fit.b
-    psi_place = psi_raw - psi_trip - psi_b
+    # One linearisation for the difference: b's plain influence, like the other two parts'
+    # (its CR2-scaled version, which widens b's own interval to the headline's, would weight
+    # b's part of the difference unlike the parts it is subtracted from).
+    psi_place = psi_raw - psi_trip - score
     df = robust.df if math.isfinite(robust.df) else max(g - 1, 1)
     q = float(t_ppf(0.5 + level / 2, df))
     correction = g / max(g - 1, 1)

@@ -129,7 +129,13 @@ class PenaltyConcentration:
                     "within the platform-set attributes too",
                     ALGORITHMIC_WORDS.format(", ".join(people.algorithmic)),
                     ratio_estimator(
-                        count, expo, st, cl, method=method + "_algorithmic", refine=alg
+                        count,
+                        expo,
+                        st,
+                        cl,
+                        method=method + "_algorithmic",
+                        refine=alg,
+                        counts=True,
                     ),
                 )
             ]
@@ -171,7 +177,7 @@ class PenaltyConcentration:
             method = "poisson_fe_service_zone_date_hour"
             out = compare_groups(
                 context, rate_spec, labels, acc_of > 0,
-                ratio_estimator(penalties, accepted, stratum, code, method=method),
+                ratio_estimator(penalties, accepted, stratum, code, method=method, counts=True),
                 lambda keep: int(acc_of[keep].sum()),
                 views=views_of(penalties, accepted, method),
             )  # fmt: skip
@@ -194,10 +200,12 @@ class PenaltyConcentration:
                     note=unlinked_words,
                     impact=Impact("selection_rate", up_of, app_of),
                 )
-                method = "poisson_fe_service_zone_date_hour_appeals"
+                method = "poisson_fe_service_zone_appeals"
                 out += compare_groups(
                     context, appeal_spec, labels, app_of > 0,
-                    ratio_estimator(a_upheld, a_appeals, a_stratum, a_code, method=method),
+                    ratio_estimator(
+                        a_upheld, a_appeals, a_stratum, a_code, method=method, counts=True
+                    ),
                     lambda keep: int(app_of[keep].sum()),
                     views=views_of(a_upheld, a_appeals, method, a_stratum, a_code),
                 )  # fmt: skip

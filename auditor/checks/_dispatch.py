@@ -74,7 +74,7 @@ class DispatchRate:
         noun = "offers" if offered else "orders"
         count_of = cells.per_worker(headline, size)
         method = "poisson_fe_zone_date_hour"
-        effect = ratio_estimator(headline, cells.hours, stratum, code, method=method)
+        effect = ratio_estimator(headline, cells.hours, stratum, code, method=method, counts=True)
         views = []
         if offered:
             views.append(
@@ -84,7 +84,12 @@ class DispatchRate:
                     "accepted orders per online hour: the dispatcher and workers' own choices "
                     "to accept, together",
                     ratio_estimator(
-                        cells.orders, cells.hours, stratum, code, method=method + "_accepted"
+                        cells.orders,
+                        cells.hours,
+                        stratum,
+                        code,
+                        method=method + "_accepted",
+                        counts=True,
                     ),
                 )
             )
@@ -101,6 +106,7 @@ class DispatchRate:
                         code,
                         method=method + "_algorithmic",
                         refine=alg,
+                        counts=True,
                     ),
                 )
             )
@@ -181,7 +187,7 @@ class OfferQuality:
         # Stored once: the money cells read the units three times, and the join is the
         # costly part of each read. Dropped once summed.
         stored = context.engine.materialize("dsp_offer_units", units)
-        cells = worker_money(context, "offered_pay", stored)
+        cells = worker_money(context, "offered_pay", stored, users=("DSP-02",))
         context.engine.sql('DROP TABLE IF EXISTS "dsp_offer_units"')
         return money_comparisons(
             context,

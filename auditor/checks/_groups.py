@@ -430,8 +430,8 @@ def compare_groups(
         if est.effective_clusters < min_cell:
             why = (
                 f"fewer than {min_cell} effective {spec.unit} on one side carry the "
-                f"comparison (in strata both groups share: {est.effective_group:.1f} in the "
-                f"group, {est.effective_reference:.1f} in the reference; "
+                f"comparison (in strata both groups share: {_below(est.effective_group)} in "
+                f"the group, {_below(est.effective_reference)} in the reference; "
                 "[report] min_cell_workers)"
             )
             out.append(suppressed(subject, why, effective_suppression=True))
@@ -450,6 +450,7 @@ def compare_groups(
         out.append(
             Confirmatory(
                 check=spec.check,
+                metric=spec.metric,
                 subject=p.subject,
                 p_value=p.effect.inference.p_beyond(band(fairness.materiality)),  # type: ignore[union-attr]
                 secondary=secondary,
@@ -503,7 +504,9 @@ def _impacts(
                 continue
             rates[g] = (math.nan, float(len(values)))  # filled below from the median
     if impact.kind == "scoring_rate":
-        pool = num[valid & np.isin(labels, sorted(published))]
+        # Local Law 144's median is the whole sample's: every worker (customer) with a value
+        # of the attribute, suppressed groups included; they only never set the best rate.
+        pool = num[valid]
         pool = pool[np.isfinite(pool)]
         if len(pool) == 0:
             return {}
@@ -673,6 +676,12 @@ def _views_words(views: Mapping[str, tuple[View, GroupEffect]], level: float) ->
         lo, hi = est.ci(level)
         parts.append(f"{view.label} {_num(est.ratio)} ({level:.0%} CI {_num(lo)} to {_num(hi)})")
     return " Labelled views, which decide nothing: " + "; ".join(parts) + "." if parts else ""
+
+
+def _below(x: float) -> str:
+    """``x`` to one decimal, rounded down: 9.96 effective workers, under a threshold of 10,
+    reads 9.9, not 10.0."""
+    return f"{math.floor(x * 10) / 10:.1f}"
 
 
 def _num(x: float) -> str:

@@ -196,7 +196,9 @@ def _within_cell_fit(
     sums of products over all units (exact, in one engine row)."""
     k = len(names)
     if not k or first.num_rows == 0:
-        return np.empty(0), np.empty((0, 0)), 0.0
+        # No unit with every term (e.g. no completed order with a positive trip time): no
+        # trip effect to measure; the cells are empty and every unit is counted excluded.
+        return np.zeros(k), np.zeros((k, k)), 0.0
     sums: dict[str, Any] = {"kept": z.count()}
     for i, a in enumerate(names):
         sums[f"g{i}"] = whole_sum(z[a] * z.ly)

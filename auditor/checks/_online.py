@@ -65,7 +65,9 @@ class OnlineCells:
 def online_cells(context: Any, codes: Table) -> OnlineCells:
     """The online cells of ``context``'s sessions (computed once per audit); ``codes``: the
     roster's (worker_id, code)."""
-    return context.memo("online_cells", lambda: _online_cells(context, codes))  # type: ignore[no-any-return]
+    return context.memo(  # type: ignore[no-any-return]
+        "online_cells", lambda: _online_cells(context, codes), users=("DSP-01", "DSP-03")
+    )
 
 
 def _sessions(sessions: Table) -> Table:

@@ -39,7 +39,7 @@ def pay_cells(context: CheckContext) -> MoneyCells:
     people = roster(context)
     units = worker_units(context, people, completed_orders(context, "worker_pay"))
     units = units.select("code", "stratum", "kind", "y", "distance_km", "trip_minutes")
-    return worker_money(context, "worker_pay", units, ratios=True)
+    return worker_money(context, "worker_pay", units, ratios=True, users=("PAY-02", "FEE-05"))
 
 
 @register

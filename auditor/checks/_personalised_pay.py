@@ -245,4 +245,9 @@ class PersonalisedPay:
                 data=data,
             )
 
-        return [Confirmatory(check=self.id, p_value=out["p_beyond"], resolve=resolve)]
+        return [
+            Confirmatory(
+                check=self.id, p_value=out["p_beyond"], resolve=resolve,
+                metric="worker_pay_spread_ratio",
+            )
+        ]  # fmt: skip

@@ -85,7 +85,7 @@ def fare_cells(context: CheckContext) -> MoneyCells:
             extra_keys=("_seg",),
         )  # fmt: skip
 
-    return context.memo("money:fare_base", make)  # type: ignore[no-any-return]
+    return context.memo("money:fare_base", make, users=("PRC-01", "PRC-02"))  # type: ignore[no-any-return]
 
 
 @register
@@ -164,8 +164,9 @@ class SegmentPrices:
             )
 
         def _influence(kept: NDArray[np.bool_]) -> NDArray[np.float64]:
-            """The kept clusters' influence on gamma, in their new order."""
-            used = np.unique(cluster[kept])
+            """The kept clusters' influence on gamma, in their new order (by code, as
+            ``compact`` numbers them: a presence mask, not a sort of millions of cells)."""
+            used = np.bincount(cluster[kept], minlength=len(fare.influence)) > 0
             return fare.influence[used]
 
         with np.errstate(invalid="ignore", divide="ignore"):

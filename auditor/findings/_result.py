@@ -14,8 +14,9 @@ from auditor.checks import CATALOGUE_ORDER, Finding, Severity, Status, reported_
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "TableAccount"]
 
-SCHEMA_VERSION = "1.1"
-"""Version of the findings.json shape (1.1 added ``test_families``)."""
+SCHEMA_VERSION = "1.2"
+"""Version of the findings.json shape (1.1 added ``test_families``; 1.2 the ``metric`` of each
+family member)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,10 +226,11 @@ def _families() -> dict[str, Any]:
     """Schema of ``test_families``: the audit's multiple-testing families."""
     member = {
         "type": "object",
-        "required": ["check", "subject", "p_value", "p_adjusted"],
+        "required": ["check", "metric", "subject", "p_value", "p_adjusted"],
         "additionalProperties": False,
         "properties": {
             "check": {"type": "string"},
+            "metric": {"type": "string", "description": "The finding's metric."},
             "subject": {"type": "object", "additionalProperties": {"type": "string"}},
             "view": {"type": "string", "description": "The secondary view tested."},
             "p_value": _P,

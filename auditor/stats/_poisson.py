@@ -244,7 +244,14 @@ def _exclusion(
     clusters = int(np.count_nonzero(v_g > 0))
     if clusters < 2 or not float(v_g.sum()) > 0:
         return none
-    dispersion = max(1.0, float(r_g @ r_g) / float(v_g.sum()) * clusters / (clusters - 1))
+    dispersion = float(r_g @ r_g) / float(v_g.sum()) * clusters / (clusters - 1)
+    if cells.counts:
+        # Events are at least as dispersed as Poisson's. Money has no such floor: its
+        # dispersion carries the unit of account (a yuan or a fen), which events / phi
+        # cancels, so the test does not depend on the currency's unit.
+        dispersion = max(1.0, dispersion)
+    elif not dispersion > 0:
+        return none
     test = Exclusion(
         "group" if group_empty else "reference",
         cells._y_s[shared], a[shared], b_[shared], dispersion,
