@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -295,3 +296,37 @@ def test_figures_do_not_depend_on_row_order(
     assert not (hours["engaged_hours"].to_numpy() == demo_hours["engaged_hours"].to_numpy()).all()
     for name, figure in demo.items():
         assert ours[name].figure.to_json() == figure.figure.to_json(), name
+
+
+def test_forest_draws_a_group_with_no_events_at_the_axis_edge(
+    demo_result: auditor.AuditResult,
+) -> None:
+    """A group offered nothing has a ratio of 0 (and one whose reference had no penalties, an
+    infinite one): a log axis cannot place either, so they are drawn at its edge, pointing
+    out, with their interval as far as the axis goes; the others as they are."""
+    import dataclasses
+
+    from auditor.report._figures import _forest
+
+    shown = [f for f in demo_result.findings if f.check == "DSP-01" and f.estimate is not None]
+    base = shown[0]
+    none = dataclasses.replace(
+        base, estimate=0.0, ci=(0.0, 0.02), status=Status.FAIL, severity="high"
+    )
+    endless = dataclasses.replace(base, estimate=math.inf, ci=(30.0, math.inf),
+                                  subject={**base.subject, "group": "X"})  # fmt: skip
+    figure = _forest("f", [base, none, endless], demo_result, labels("en"), 0, "t")
+    assert figure is not None
+    points = {
+        (tr.name, y): (x, s)
+        for tr in figure.figure.data
+        for x, y, s in zip(tr.x, tr.y, tr.marker.symbol, strict=True)
+    }
+    xs = [x for x, _ in points.values()]
+    lo, hi = min(xs), max(xs)
+    assert 0.2 < lo < 1 < hi < 5
+    symbols = sorted(s for _, s in points.values())
+    assert symbols == ["circle", "triangle-left", "triangle-right"]
+    for tr in figure.figure.data:
+        for x, plus, minus in zip(tr.x, tr.error_x.array, tr.error_x.arrayminus, strict=True):
+            assert lo <= x - minus and x + plus <= hi and plus >= 0 and minus >= 0

@@ -286,39 +286,55 @@ def _forest(
     if not drawn:
         return None
     labels = [_forest_label(f) for f in drawn]
-    fig = go.Figure()
-    for status in (Status.FAIL, Status.PASS, Status.INCONCLUSIVE):
-        rows = [
-            (lab, f.estimate, f.ci)
-            for lab, f in zip(labels, drawn, strict=True)
-            if f.status == status and f.estimate is not None and f.ci is not None
-        ]
-        if not rows:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=_reported(est for _, est, _ in rows),
-                y=[lab for lab, _, _ in rows],
-                mode="markers",
-                name=words(str(status)),
-                marker={"color": _STATUS_COLOUR[status], "size": 9},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": _reported(ci[1] - est for _, est, ci in rows),
-                    "arrayminus": _reported(est - ci[0] for _, est, ci in rows),
-                },
-            )
-        )
     m = float(result.config.get("fairness", {}).get("materiality", 0.05))
-    fig.add_vrect(x0=1 - m, x1=1 / (1 - m), fillcolor="#bdbdbd", opacity=0.35, line_width=0)
-    fig.add_vline(x=1.0, line_color="#555555", line_width=1)
     cis = [_reported(f.ci) for f in drawn if f.ci is not None]
     lows = [low for low, _ in cis if low is not None and low > 0]
     highs = [high for _, high in cis if high is not None]
     # Wide intervals are clipped at 1/4 and 4 so that the material ones stay readable.
     lo = max(min([1 - m, *lows]) * 0.9, 0.25)
     hi = min(max([1 / (1 - m), *highs]) * 1.1, 4.0)
+
+    def at(x: float | None, missing: float) -> float:
+        """``x`` as drawn: within the axis (a ratio of 0, a group with no events, at its
+        left edge; an infinite one at its right edge)."""
+        return min(max(missing if x is None else x, lo), hi)
+
+    fig = go.Figure()
+    for status in (Status.FAIL, Status.PASS, Status.INCONCLUSIVE):
+        rows = [
+            (lab, reported_float(f.estimate), _reported(f.ci))
+            for lab, f in zip(labels, drawn, strict=True)
+            if f.status == status and f.estimate is not None and f.ci is not None
+        ]
+        if not rows:
+            continue
+        x = [at(est, hi) for _, est, _ in rows]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[lab for lab, _, _ in rows],
+                mode="markers",
+                name=words(str(status)),
+                marker={
+                    "color": _STATUS_COLOUR[status],
+                    "size": 9,
+                    "symbol": [
+                        "triangle-left" if xi <= lo else "triangle-right" if xi >= hi else "circle"
+                        for xi in x
+                    ],
+                },
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [at(ci[1], hi) - xi for (_, _, ci), xi in zip(rows, x, strict=True)],
+                    "arrayminus": [
+                        xi - at(ci[0], lo) for (_, _, ci), xi in zip(rows, x, strict=True)
+                    ],
+                },
+            )
+        )
+    fig.add_vrect(x0=1 - m, x1=1 / (1 - m), fillcolor="#bdbdbd", opacity=0.35, line_width=0)
+    fig.add_vline(x=1.0, line_color="#555555", line_width=1)
     fig.update_layout(
         title=title,
         xaxis={"type": "log", "title": words("ratio"), "range": [math.log10(lo), math.log10(hi)]},

@@ -35,7 +35,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("earnings", ("PAY-01",), ("hourly_earnings",)),
     ("working_time", ("HRS-01",), ("online_hours",)),
     ("insurance", ("INS-01",), ()),
-    ("fairness", ("DSP-01", "DSP-02", "PAY-02", "DED-01"), ("fairness_forest",)),
+    ("fairness", ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01"), ("fairness_forest",)),
     ("pricing", ("PRC-01", "PRC-02"), ("pricing_forest", "price_leads")),
 )
 """Report sections: (label key, checks shown, figures shown), in page order."""
@@ -90,6 +90,7 @@ def render_html(result: AuditResult, lang: str = "en") -> str:
                 _of(result.findings, checks),
                 [figures[n] for n in names if n in figures],
                 words,
+                _family_sizes(result),
             )
             for key, checks, names in SECTIONS[1:]
         ),
@@ -188,10 +189,27 @@ def _data_quality(result: AuditResult, words: Labels) -> str:
     )
 
 
-def _section(key: str, findings: list[Finding], figures: list[Figure], words: Labels) -> str:
+def _family_sizes(result: AuditResult) -> tuple[int, int]:
+    """Tests in the audit's confirmatory and secondary Holm families."""
+    families = result.test_families or {}
+    return tuple(  # type: ignore[return-value]
+        int((families.get(name) or {}).get("tests", 0)) for name in ("confirmatory", "secondary")
+    )
+
+
+def _section(
+    key: str,
+    findings: list[Finding],
+    figures: list[Figure],
+    words: Labels,
+    families: tuple[int, int] = (0, 0),
+) -> str:
     parts = [f'<section id="{key}"><h2>{_e(words(key))}</h2>']
     if key == "fairness":
-        parts.append(f'<p class="note">{_e(words("fairness_lead"))}</p>')
+        lead = words("fairness_lead")
+        if families[0]:
+            lead += " " + words("families_note", n=families[0], m=families[1])
+        parts.append(f'<p class="note">{_e(lead)}</p>')
     parts += [_figure(fig, words) for fig in figures]
     parts.append(_findings_table(findings, words) if findings else "")
     if not findings:

@@ -30,8 +30,12 @@ _EN: dict[str, str] = {
     "earnings": "Earnings",
     "working_time": "Working time",
     "fairness": "Fairness",
-    "fairness_lead": "Each group against a reference group, within the same zones, hours and "
-    "kinds of work; worker-clustered {level} intervals. The grey band is the materiality band.",
+    "fairness_lead": "Each group against a reference group, within the same zones, dates, hours "
+    "and kinds of work; {level} intervals clustered by worker (CR2, Bell-McCaffrey degrees of "
+    "freedom). The grey band is the materiality band: a fail needs evidence that the gap lies "
+    "beyond it.",
+    "families_note": "The fail tests of this audit form one Holm family of {n} tests; the "
+    "labelled views' {m} tests form another, which decides nothing.",
     "pricing": "Pricing",
     "insurance": "Injury insurance",
     "provenance": "Provenance",
@@ -122,8 +126,11 @@ _ZH: dict[str, str] = {
     "earnings": "收入",
     "working_time": "工作时间",
     "fairness": "公平性",
-    "fairness_lead": "各群体与参照群体比较，限于相同区域、时段和工作类型；"
-    "{level} 置信区间按劳动者聚类计算。灰色带为实质性阈值范围。",
+    "fairness_lead": "各群体与参照群体比较，限于相同区域、日期、时段和工作类型；"
+    "{level} 置信区间按劳动者聚类计算（CR2，Bell-McCaffrey 自由度）。灰色带为实质性阈值范围："
+    "只有证据表明差距超出该范围时才判定为不合规。",
+    "families_note": "本次审计的判定检验构成一个 Holm 校正族，共 {n} 项；"
+    "标注视角的 {m} 项检验另成一族，不影响判定。",
     "pricing": "定价",
     "insurance": "职业伤害保障",
     "provenance": "数据来源与可复现性",
