@@ -87,7 +87,7 @@ class AuditSection:
     alpha: float = 0.05
     """Family-wise significance level after multiple-testing correction (Holm)."""
     seed: int = 20260301
-    """Seed of every random step (bootstrap, permutation); recorded in findings.json."""
+    """Seed of every random step (PAY-01's worker bootstrap); recorded in findings.json."""
 
 
 @dataclass(frozen=True, slots=True)

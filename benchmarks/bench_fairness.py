@@ -4,9 +4,10 @@
         [--checks DSP-02 PAY-02] [--profile]
 
 Reads, validates and reconstructs the package in-process (timed, not part of the target),
-then times each of DSP-01, DSP-02, PAY-02, PRC-01, PRC-02, FEE-05 and DED-01 and the family
-correction. ``--blas-threads N`` caps BLAS/OpenMP threads with threadpoolctl (0: no cap),
-to measure oversubscription on small machines. Prints a Markdown table.
+then times each of DSP-01, DSP-02, DSP-03, PAY-02, PRC-01, PRC-02, FEE-05 and DED-01 alone and
+all of them in one run (shared cells, one Holm family). ``--blas-threads N`` caps BLAS/OpenMP
+threads with threadpoolctl (0: no cap), to measure oversubscription on small machines.
+Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from auditor.engine import connect
 from auditor.ingest import read_package
 from auditor.reconstruct import reconstruct
 
-CHECKS = ("DSP-01", "DSP-02", "PAY-02", "PRC-01", "PRC-02", "FEE-05", "DED-01")
+CHECKS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "PRC-02", "FEE-05", "DED-01")
 
 
 def main() -> None:
