@@ -243,3 +243,35 @@ def test_approximate_coupling_is_close_to_the_exact_one(monkeypatch: pytest.Monk
     assert exact.exact_coupling and not approx.exact_coupling
     assert approx.variance == exact.variance
     assert approx.df == pytest.approx(exact.df, rel=0.02)
+
+
+def test_poisson_ratio_on_cells_equals_statsmodels_on_units() -> None:
+    """The rate ratio fitted on cells (one worker in one stratum: events and exposure) is the
+    maximum-likelihood estimate of the unit-level model, log E[y] = log exposure +
+    a[stratum] + b * group, as statsmodels' GLM fits it with stratum dummies."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    from auditor.stats import RateCells, poisson_effect
+
+    rng = np.random.default_rng(4)
+    workers, strata_n = 30, 8
+    group = np.arange(workers) < 12
+    rows = []
+    for w in range(workers):
+        for s in rng.choice(strata_n, 5, replace=False):
+            hours = rng.uniform(0.2, 1.0, rng.integers(1, 4))  # a cell's units
+            rate = 2.0 * (1 + s / 4) * (0.8 if group[w] else 1.0) * rng.gamma(5, 0.2)
+            rows += [(w, s, h, rng.poisson(rate * h)) for h in hours]
+    units = pd.DataFrame(rows, columns=["worker", "stratum", "hours", "count"])
+    cells = units.groupby(["worker", "stratum"], as_index=False)[["hours", "count"]].sum()
+    est = poisson_effect(
+        RateCells(cells["count"].to_numpy(float), cells["hours"].to_numpy(),
+                  cells["stratum"].to_numpy(), cells["worker"].to_numpy(), counts=True),
+        group, method="t",
+    )  # fmt: skip
+    design = pd.get_dummies(units["stratum"], prefix="s", dtype=float)
+    design["group"] = group[units["worker"]].astype(float)
+    fit = sm.GLM(units["count"], design, family=sm.families.Poisson(),
+                 offset=np.log(units["hours"])).fit()  # fmt: skip
+    assert est.log_effect == pytest.approx(fit.params["group"], rel=1e-7, abs=1e-9)

@@ -44,10 +44,12 @@ __all__ = [
     "summarise",
 ]
 
-Outcome = Literal["count", "accepted", "money", "pay", "geometric"]
+Outcome = Literal["count", "accepted", "money", "pay", "price", "geometric"]
 """What a replicate compares: a rate world's offers (``count``), accepted orders
 (``accepted``) or quoted pay (``money``) per unit of exposure; a work world's pay for the same
-work as a ratio of means (``pay``) or of geometric means (``geometric``)."""
+work as a ratio of means (``pay``) or of geometric means (``geometric``), or its prices as
+PRC-01 compares them (``price``: the clusters are customers and the groups segments, so the
+trip effect is measured within one segment's orders of one kind, not one customer's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +72,21 @@ class NumpyMoney:
     influence: NDArray[Any]
 
 
-def money_cells(units: dict[str, NDArray[Any]]) -> NumpyMoney:
+def money_cells(
+    units: dict[str, NDArray[Any]], gamma_key: NDArray[np.int64] | None = None
+) -> NumpyMoney:
     """Cells of ``units`` (``y``, ``stratum``, ``kind``, ``cluster`` and the trip
-    covariates)."""
+    covariates). The trip effect is measured within cells of ``gamma_key`` (per unit; default
+    the cluster) and the unit's kind of order."""
     z = covariate_matrix(units, COVARIATES)
     y = np.asarray(units["y"], dtype=np.float64)
     ly = np.log(y)
     cluster, stratum = units["cluster"], units["stratum"]
-    # The trip effect within one worker's orders of one kind (as the checks measure it).
+    # The trip effect within one worker's (or segment's) orders of one kind, as the checks
+    # measure it.
     k = int(units["kind"].max()) + 1
-    _, kind_inv = np.unique(cluster * k + units["kind"], return_inverse=True)
+    owner = cluster if gamma_key is None else gamma_key
+    _, kind_inv = np.unique(owner * k + units["kind"], return_inverse=True)
     by_kind = lambda v: np.bincount(kind_inv, weights=v)  # noqa: E731
     sz_kind = np.column_stack([by_kind(z[:, j]) for j in range(z.shape[1])])
     n_kind = by_kind(np.ones(len(y)))
@@ -123,7 +130,8 @@ def _one_effect(world: RateWorld | WorkWorld, seed: int, outcome: Outcome) -> Gr
         )  # fmt: skip
         return fn(np.ones(world.workers, bool), group)
     units, group = draw_work_units(world, rng)
-    mc = money_cells(units)
+    segment = group[units["cluster"]].astype(np.int64) if outcome == "price" else None
+    mc = money_cells(units, segment)
     keep = np.ones(world.workers, bool)
     if outcome == "geometric":
         log_y = mc.log_money - mc.trip_effect

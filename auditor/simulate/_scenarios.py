@@ -117,7 +117,8 @@ NO_BREACH: dict[str, Scenario] = {
     ),
     "prc01_customers": Scenario(
         "PRC-01", "1,500 customers, 4 orders each, clustered by customer",
-        WorkWorld(workers=1500, orders_per_worker=4, activity_sd=0.7, worker_sd=0.02), "pay",
+        WorkWorld(workers=1500, orders_per_worker=4, activity_sd=0.7, worker_sd=0.02),
+        "price",
     ),
 }  # fmt: skip
 """Worlds with no breach: a ``fail`` in any of them is a false accusation."""
