@@ -1,18 +1,24 @@
 """Validation of the group-disparity statistics: writes docs/validation.md.
 
-    python benchmarks/validation.py                 # the published run (about 20 minutes)
+    python benchmarks/validation.py                 # the published run (about an hour on 2 cores)
     python benchmarks/validation.py --quick         # 10x fewer replicates, to try it out
+    python benchmarks/validation.py --jobs 1        # one process (default: one per core)
 
-Three parts:
+Four parts, each running the checks' own estimators and verdicts
+(``auditor.simulate._calibration``) on a family of one test, alpha = 0.05, materiality 5 %:
 
-1. False-positive rate and interval coverage with no bias, 1,000 replicates per scenario,
-   on synthetic worlds where groups differ for legitimate reasons and orders cluster in
-   workers (``auditor.simulate._stat_worlds``), running the checks' own estimators and
-   verdicts (a family of one test, alpha = 0.05, materiality = 5 %).
-2. Power: the rate of ``fail`` by workers per group and gap size, 200 replicates per cell.
-3. End to end: whole simulated platforms (``auditor.simulate``) with no plant, audited by
-   ``auditor.audit``; the share of platforms with any fairness ``fail`` (Holm over the
+1. Worlds with no breach (``auditor.simulate._scenarios.NO_BREACH``, the suite's scenarios),
+   1,000 replicates each: the rate of ``fail``, of rejecting a true ratio of 1, and the
+   coverage of the 95 % interval.
+2. Planted breaches (``PLANTED``), 1,000 replicates each: the rate of ``fail``.
+3. Power by workers per group and gap size, 200 replicates per cell: DSP-01, DSP-03, PAY-02,
+   DED-01 and an intersection of two attributes.
+4. End to end: whole simulated platforms (``auditor.simulate``) with no plant, audited by
+   ``auditor.audit``: the share of platforms with any fairness ``fail`` (Holm over the
    audit's whole family).
+
+Every replicate is seeded by its scenario's position and its index, so the numbers do not
+depend on ``--jobs``.
 """
 
 from __future__ import annotations
@@ -20,50 +26,50 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from auditor import __version__, audit
 from auditor.simulate import SimulationSpec, simulate, write_package
-from auditor.simulate._calibration import replicate_effects, replicate_spread, summarise
+from auditor.simulate._calibration import (
+    replicate_effects,
+    replicate_intersection,
+    replicate_spread,
+    summarise,
+)
+from auditor.simulate._scenarios import BUSY, NO_BREACH, PLANTED, Scenario
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld
 
 ROOT = Path(__file__).resolve().parents[1]
-FAIRNESS = ("DSP-01", "DSP-02", "PAY-02", "PRC-01", "FEE-05", "DED-01")
-
-NULL = {
-    "DSP-01 (orders per online hour)": {
-        "legitimate differences, heavy-tailed activity (300 workers, 30 % in group)": RateWorld(),
-        "group of 30 dominated by 3 workers 20x as active (120 workers)": RateWorld(
-            workers=120, group_share=0.25, dominant=3
-        ),
-        "no legitimate differences, light tails (300 workers)": RateWorld(
-            legitimate=False, activity_sd=0.3
-        ),
-    },
-    "DED-01 (penalties per accepted order)": {
-        "legitimate differences (300 workers, ~1,800 penalties)": RateWorld(
-            base_rate=0.02, exposure_scale=30.0, overdispersion=0.0
-        ),
-    },
-    "PAY-02 / DSP-02 (pay for comparable work)": {
-        "legitimate differences: zones, hours, shorter trips (300 workers)": WorkWorld(),
-        "group of 30 dominated by 3 workers (120 workers)": WorkWorld(
-            workers=120, group_share=0.25, dominant=3, orders_per_worker=30
-        ),
-    },
-    "PRC-01 (price by customer segment)": {
-        "1,500 customers, 4 orders each, clustered by customer": WorkWorld(
-            workers=1500, orders_per_worker=4, activity_sd=0.7, worker_sd=0.02
-        ),
-    },
-}
-
+FAIRNESS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "FEE-05", "DED-01")
 POWER_WORKERS = (25, 50, 100, 200, 400)
-POWER_GAPS = (0.05, 0.10, 0.20)
+POWER_GAPS = (0.10, 0.20, 0.30)
+INTERSECTION_WORKERS = (200, 400, 800, 1600)
+INTERSECTION_GAPS = (0.10, 0.20)
+
+# Power worlds: equal groups, the defaults of each world otherwise; (label, world, outcome,
+# direction of the gap: -1 the group gets less, +1 more).
+POWER_WORLDS: tuple[tuple[str, RateWorld | WorkWorld, str, int], ...] = (
+    ("DSP-01: offers per online hour (40 online hours per worker)",
+     RateWorld(group_share=0.5), "count", -1),
+    ("DSP-01: offers per online hour, busy workers (160 online hours per worker)",
+     RateWorld(group_share=0.5, **BUSY), "count", -1),
+    ("DSP-03: quoted pay per online hour, busy workers (steering to short trips)",
+     RateWorld(group_share=0.5, value=10.0, **BUSY), "money", -1),
+    ("PAY-02 / DSP-02: pay for the same work (60 orders per worker)",
+     WorkWorld(group_share=0.5), "pay", -1),
+    ("DED-01: penalties per accepted order (about 1,500 accepted orders and 40 penalties per "
+     "worker)",
+     RateWorld(group_share=0.5, base_rate=0.02, exposure_scale=60.0, overdispersion=0.0),
+     "count", +1),
+)  # fmt: skip
 
 
 def _rate_ci(p: float, n: int) -> str:
@@ -71,83 +77,210 @@ def _rate_ci(p: float, n: int) -> str:
     return f"{p:.3f} ({max(p - half, 0):.3f}-{min(p + half, 1):.3f})"
 
 
-def part_null(reps: int, seed: int) -> list[str]:
+def _effects(world: RateWorld | WorkWorld, outcome: str, reps: int, seed: int) -> dict:
+    return summarise(replicate_effects(world, reps, seed, outcome=outcome))  # type: ignore[arg-type]
+
+
+def _spread(world: WorkWorld, reps: int, seed: int) -> dict:
+    frame = replicate_spread(world, reps, seed)
+    return summarise(frame) | {"median_ratio": float(frame["ratio"].median())}
+
+
+def _intersection(world: WorkWorld, reps: int, seed: int) -> dict:
+    frame = replicate_intersection(world, reps, seed)
+    return {
+        "intersection_fail": float(frame["intersection_fail"].mean()),
+        "margin_fail": float(frame["margin_fail"].mean()),
+        "intersection_ratio": float(frame["intersection_ratio"].median()),
+        "margin_ratio": float(frame["margin_ratio"].median()),
+        "intersection_workers": float(frame["intersection_workers"].median()),
+        "replicates": float(len(frame)),
+    }
+
+
+class Runner:
+    """Runs tasks ``(fn, args)`` in ``jobs`` processes, in submission order."""
+
+    def __init__(self, jobs: int) -> None:
+        self.pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+
+    def map(self, tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+        if self.pool is None:
+            return [fn(*args) for fn, args in tasks]
+        futures = [self.pool.submit(fn, *args) for fn, args in tasks]
+        return [f.result() for f in futures]
+
+
+def part_null(run: Runner, reps: int, seed: int) -> list[str]:
     lines = [
-        "| check | scenario | replicates | p < 0.05 | fail | 95 % CI covers truth |",
-        "|---|---|---|---|---|---|",
+        "| check | world | replicates | `fail` | rejects a true ratio of 1 | 95 % interval "
+        "covers the truth | median df |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for check, scenarios in NULL.items():
-        for name, world in scenarios.items():
-            s = summarise(replicate_effects(world, reps, seed))
-            n = int(s["estimable"])
-            lines.append(
-                f"| {check} | {name} | {n} | {_rate_ci(s['rejected'], n)} | "
-                f"{_rate_ci(s['fail'], n)} | {_rate_ci(s['coverage'], n)} |"
-            )
-            seed += reps
-    s = summarise(replicate_spread(WorkWorld(workers=200, worker_sd=0.0), reps, seed))
+    scenarios: list[Scenario] = list(NO_BREACH.values())
+    tasks = [(_effects, (s.world, s.outcome, reps, seed + i * reps))
+             for i, s in enumerate(scenarios)]  # fmt: skip
+    # (words, world, whether workers' pay for the same work is truly equal): in the last,
+    # the group's near-zero payments lower its workers' mean pay a little, a real spread
+    # inside the band.
+    fee05 = (
+        ("no personalised pay, legitimate trip differences (200 workers)",
+         WorkWorld(workers=200, worker_sd=0.0), True),
+        ("no personalised pay, bonus dates worked unevenly",
+         WorkWorld(workers=200, worker_sd=0.0, bonus_days=4, bonus_share=0.3), True),
+        ("no personalised pay, a heavy low tail in one group",
+         WorkWorld(workers=200, worker_sd=0.0, low_tail=0.012), False),
+    )  # fmt: skip
+    base = seed + len(scenarios) * reps
+    tasks += [(_spread, (w, reps, base + i * reps)) for i, (_, w, _) in enumerate(fee05)]
+    results = run.map(tasks)
+    for s, r in zip(scenarios, results[: len(scenarios)], strict=True):
+        n = int(r["estimable"])
+        null_ratio = s.world.truth_of(s.outcome) == 1.0
+        lines.append(
+            f"| {s.check} | {s.words} | {n} | {_rate_ci(r['fail'], n)} | "
+            f"{_rate_ci(r['rejected'], n) if null_ratio else 'n/a (true ratio not 1)'} | "
+            f"{_rate_ci(r['coverage'], n)} | {r['median_df']:.1f} |"
+        )
+    for (words, _, equal), r in zip(fee05, results[len(scenarios) :], strict=True):
+        n = int(r["replicates"])
+        rejected = _rate_ci(r["rejected"], n) if equal else "n/a (a real spread in the band)"
+        lines.append(
+            f"| FEE-05 | {words} | {n} | {_rate_ci(r['fail'], n)} | {rejected} | n/a | n/a |"
+        )
+    coverage = [
+        (f"{s.check}, {s.words}", r["coverage"])
+        for s, r in zip(scenarios, results[: len(scenarios)], strict=True)
+    ]
+    return [*lines, "", coverage_words(coverage)]
+
+
+COVERAGE_TARGET = (0.935, 0.965)
+"""The share of 1,000 replicates in which a 95 % interval should cover the truth."""
+
+
+def coverage_words(coverage: list[tuple[str, float]]) -> str:
+    """A sentence naming the worlds whose coverage lies outside ``COVERAGE_TARGET``."""
+    low = [f"{w} ({c:.3f})" for w, c in coverage if c < COVERAGE_TARGET[0]]
+    high = [f"{w} ({c:.3f})" for w, c in coverage if c > COVERAGE_TARGET[1]]
+    if not low and not high:
+        return "Every interval's coverage lies within the 93.5-96.5 % target."
+    text = "Coverage outside the 93.5-96.5 % target:"
+    if low:
+        text += " below it (intervals too narrow), " + "; ".join(low) + "."
+    if high:
+        text += " Above it (conservative: intervals wider than they need be), " + "; ".join(high)
+        text += "."
+    return text
+
+
+def part_planted(run: Runner, reps: int, seed: int) -> list[str]:
+    lines = [
+        "| check | planted breach | replicates | `fail` | median estimate (truth) |",
+        "|---|---|---|---|---|",
+    ]
+    scenarios = list(PLANTED.values())
+    tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (_effects, (s.world, s.outcome, reps, seed + i * reps)) for i, s in enumerate(scenarios)
+    ]
+    spread = WorkWorld(workers=200, worker_sd=0.0, spread=0.10)
+    tasks.append((_spread, (spread, reps, seed + len(scenarios) * reps)))
+    inter = WorkWorld(workers=600, group_share=0.5, ratio=0.9)
+    tasks.append((_intersection, (inter, reps, seed + (len(scenarios) + 1) * reps)))
+    results = run.map(tasks)
+    for s, r in zip(scenarios, results[: len(scenarios)], strict=True):
+        n = int(r["estimable"])
+        truth = s.world.truth_of(s.outcome)
+        lines.append(
+            f"| {s.check} | {s.words} | {n} | {_rate_ci(r['fail'], n)} | "
+            f"{r['median_ratio']:.3f} ({truth:.3f}) |"
+        )
+    r = results[-2]
     lines.append(
-        f"| FEE-05 (spread of worker pay) | no personalised pay; legitimate trip differences "
-        f"(200 workers) | {reps} | {_rate_ci(s['rejected'], reps)} | "
-        f"{_rate_ci(s['fail'], reps)} | n/a |"
+        f"| FEE-05 | a uniform +-10 % personalised pay multiplier (200 workers) | "
+        f"{int(r['replicates'])} | {_rate_ci(r['fail'], int(r['replicates']))} | "
+        f"{r['median_ratio']:.3f} |"
+    )
+    r = results[-1]
+    n = int(r["replicates"])
+    lines.append(
+        f"| PAY-02 (intersection) | 10 % less pay for workers both A and B (15 % of 600) | {n} "
+        f"| {_rate_ci(r['intersection_fail'], n)} | {r['intersection_ratio']:.3f} (0.900) |"
+    )
+    lines.append(
+        f"| PAY-02 (margin A) | the same harm, seen at the margin A against not A | {n} "
+        f"| {_rate_ci(r['margin_fail'], n)} | {r['margin_ratio']:.3f} |"
     )
     return lines
 
 
-def part_power(reps: int, seed: int) -> list[str]:
-    lines = []
-    for label, base, direction in (
-        ("DSP-01: orders per online hour", RateWorld(group_share=0.5), -1),
-        ("PAY-02: pay for comparable work", WorkWorld(group_share=0.5), -1),
-        (
-            "DED-01: penalties per accepted order "
-            "(about 1,500 accepted orders and 40 penalties per worker)",
-            RateWorld(group_share=0.5, base_rate=0.02, exposure_scale=60.0, overdispersion=0.0),
-            +1,
-        ),
-    ):
+def part_power(run: Runner, reps: int, seed: int) -> list[str]:
+    lines: list[str] = []
+    tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+    for _, base, outcome, direction in POWER_WORLDS:
+        for per_group in POWER_WORKERS:
+            for gap in POWER_GAPS:
+                ratio = 1 - gap if direction < 0 else 1 + gap
+                field = "value_ratio" if outcome == "money" else "ratio"
+                world = dataclasses.replace(base, workers=2 * per_group, **{field: ratio})
+                tasks.append((_effects, (world, outcome, reps, seed + len(tasks) * reps)))
+    inter_tasks = []
+    for workers in INTERSECTION_WORKERS:
+        for gap in INTERSECTION_GAPS:
+            world = WorkWorld(workers=workers, group_share=0.5, ratio=1 - gap)
+            first = seed + (len(tasks) + len(inter_tasks)) * reps
+            inter_tasks.append((_intersection, (world, reps, first)))
+    results = run.map(tasks + inter_tasks)
+    k = 0
+    for label, _, _, _ in POWER_WORLDS:
         lines += [
-            f"**{label}**: share of replicates that `fail` (equal groups; {reps} replicates "
-            "per cell; a family of one test).",
+            f"**{label}**: share of replicates that `fail` ({reps} replicates per cell).",
             "",
             "| workers per group | " + " | ".join(f"gap {g:.0%}" for g in POWER_GAPS) + " |",
             "|---|" + "---|" * len(POWER_GAPS),
         ]
         for per_group in POWER_WORKERS:
-            cells = []
-            for gap in POWER_GAPS:
-                ratio = 1 - gap if direction < 0 else 1 + gap
-                world = dataclasses.replace(base, workers=2 * per_group, ratio=ratio)
-                s = summarise(replicate_effects(world, reps, seed))
-                seed += reps
-                cells.append(f"{s['fail']:.2f}")
+            cells = [f"{results[k + j]['fail']:.2f}" for j in range(len(POWER_GAPS))]
+            k += len(POWER_GAPS)
             lines.append(f"| {per_group} | " + " | ".join(cells) + " |")
         lines.append("")
-    s = summarise(replicate_spread(WorkWorld(workers=200, worker_sd=0.0, spread=0.10), reps, seed))
-    lines.append(
-        f"**FEE-05**: a uniform +-10 % personalised pay multiplier on 200 workers is found "
-        f"(`fail`) in {s['fail']:.2f} of {reps} replicates."
-    )
+    lines += [
+        "**Intersections (`[fairness] intersections`)**: pay cut for workers who are both A "
+        "(half of workers) and B (30 %, independently): the share of replicates in which the "
+        "comparison of A*B with the largest combination (not A, not B) fails, and, after the "
+        f"slash, in which the margin A against not A fails ({reps} replicates per cell).",
+        "",
+        "| workers (about 15 % at the intersection) | "
+        + " | ".join(f"gap {g:.0%}" for g in INTERSECTION_GAPS)
+        + " |",
+        "|---|" + "---|" * len(INTERSECTION_GAPS),
+    ]
+    for workers in INTERSECTION_WORKERS:
+        cells = []
+        for _ in INTERSECTION_GAPS:
+            r = results[k]
+            k += 1
+            cells.append(f"{r['intersection_fail']:.2f} / {r['margin_fail']:.2f}")
+        lines.append(f"| {workers} | " + " | ".join(cells) + " |")
     return lines
 
 
-def part_end_to_end(packages: int, seed: int) -> list[str]:
-    rows = []
+def _one_platform(seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        for i in range(packages):
-            spec = SimulationSpec(workers=200, days=7, seed=seed + i, demand_scale=0.5)
-            folder = write_package(simulate(spec), Path(tmp) / f"p{i}", fmt="parquet")
-            result = audit(folder, checks=FAIRNESS)
-            tested = [f for f in result.findings if f.p_adjusted is not None]
-            rows.append(
-                {
-                    "tests": len(tested),
-                    "any_fail": any(f.status == "fail" for f in result.findings),
-                    "any_raw_reject": any((f.p_value or 1) < 0.05 for f in tested),
-                    "fails": sum(f.status == "fail" for f in result.findings),
-                }
-            )
-    frame = pd.DataFrame(rows)
+        spec = SimulationSpec(workers=200, days=7, seed=seed, demand_scale=0.5)
+        folder = write_package(simulate(spec), Path(tmp) / "p", fmt="parquet")
+        result = audit(folder, checks=FAIRNESS)
+    tested = [f for f in result.findings if f.p_adjusted is not None]
+    return {
+        "tests": len(tested),
+        "any_fail": any(f.status == "fail" for f in result.findings),
+        "any_raw_reject": any((f.data.get("p_value_no_gap") or 1) < 0.05 for f in tested if f.data),
+        "fails": sum(f.status == "fail" for f in result.findings),
+    }
+
+
+def part_end_to_end(run: Runner, packages: int, seed: int) -> list[str]:
+    frame = pd.DataFrame(run.map([(_one_platform, (seed + i,)) for i in range(packages)]))
     n = len(frame)
     return [
         f"{n} simulated platforms (200 workers, 7 days, no plant, seeds {seed}..{seed + n - 1}), "
@@ -157,77 +290,149 @@ def part_end_to_end(packages: int, seed: int) -> list[str]:
         "| share of audits with | rate (95 % CI) |",
         "|---|---|",
         f"| any fairness `fail` | {_rate_ci(float(frame['any_fail'].mean()), n)} |",
-        f"| any unadjusted p < 0.05 | {_rate_ci(float(frame['any_raw_reject'].mean()), n)} |",
+        f"| any unadjusted p < 0.05 for no gap | "
+        f"{_rate_ci(float(frame['any_raw_reject'].mean()), n)} |",
         f"| `fail` findings per audit (mean) | {frame['fails'].mean():.3f} |",
     ]
+
+
+LEVELS = [
+    "| number | level | how |",
+    "|---|---|---|",
+    "| `ci` of a group comparison (`estimate`, `gap_percent_ci`) | `1 - alpha` "
+    "(`data.interval_level`) | t with Bell-McCaffrey degrees of freedom on the CR2 standard "
+    "error; where one side has no events, the exact conditional test inverted (a one-sided "
+    "bound, the other end 0 or infinity) |",
+    "| `fail` | the minimum-effect test at the Holm-adjusted `alpha` | the same t: p < alpha "
+    "exactly when the `1 - alpha` interval lies beyond the band |",
+    "| `pass` | `1 - 2 alpha` (two one-sided tests at `alpha`) | the same t |",
+    "| `data.mde_ratio`, `workers_needed_to_*` | 80 % power at `alpha / family size` "
+    "(fail) or `alpha` (pass) | the same t, degrees of freedom projected with the workers |",
+    "| labelled views (`adjusted_for_algorithmic`, `accepted_orders`, `earned_pay`, "
+    "`geometric_mean`) | `1 - alpha` | as the headline; their tests are Holm-adjusted in "
+    "their own family and decide nothing |",
+    "| `data.impact_ratio_ci` | `1 - alpha` | normal on the log scale: clustered "
+    "ratio-estimator variance for selection rates, Katz's for scoring rates; descriptive |",
+    "| PAY-02 `data.decomposition.*_ci` | `1 - alpha` | worker-clustered linearisation "
+    "(each part's influence per worker) with the headline's degrees of freedom |",
+    "| FEE-05 `ci` | `1 - alpha`; `pass` on the `1 - 2 alpha` upper bound | the F statistic "
+    "inverted |",
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "validation.md")
+    parser.add_argument("--parts", nargs="+", default=["null", "planted", "power", "e2e"])
     args = parser.parse_args()
     scale = 10 if args.quick else 1
+    run = Runner(args.jobs)
     start = time.perf_counter()
-    null = part_null(1000 // scale, seed=1_000_000)
-    power = part_power(200 // scale, seed=2_000_000)
-    e2e = part_end_to_end(100 // scale, seed=3_000_000)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], list[str]]) -> list[str]:
+        if name not in args.parts:
+            return ["(not run)"]
+        t = time.perf_counter()
+        out = fn()
+        timings[name] = time.perf_counter() - t
+        print(f"{name}: {timings[name] / 60:.1f} min", flush=True)
+        return out
+
+    null = timed("null", lambda: part_null(run, 1000 // scale, seed=1_000_000))
+    planted = timed("planted", lambda: part_planted(run, 1000 // scale, seed=2_000_000))
+    power = timed("power", lambda: part_power(run, 200 // scale, seed=3_000_000))
+    e2e = timed("e2e", lambda: part_end_to_end(run, 100 // scale, seed=4_000_000))
     minutes = (time.perf_counter() - start) / 60
     text = "\n".join(
         [
             "# Validation of the group-disparity statistics",
             "",
             "Written by `python benchmarks/validation.py` "
-            f"(auditor {__version__}, {minutes:.0f} minutes on a 2-core machine). "
-            "Every number below is reproducible: the replicates are seeded.",
+            f"(auditor {__version__}, {minutes:.0f} minutes in {args.jobs} processes on a "
+            "2-core machine). Every number below is reproducible: the replicates are seeded.",
             "",
-            "What is run is the checks' own code: the within-strata estimators of "
-            "`auditor.stats`, the switch to a permutation p-value when a side has fewer than "
-            "30 effective workers, and the verdict (`fail` = significant and beyond the 5 % "
-            "materiality band; `pass` = equivalence shown). The synthetic worlds "
-            "(`auditor/simulate/_stat_worlds.py`) have the features that break naive tests: "
-            "groups working other zones and hours with other demand, shorter trips, "
-            "worker-level random effects, heavy-tailed activity, overdispersed counts, and a "
-            "pay curve the model only approximates. The test suite runs the same scenarios "
-            "with 200 replicates (`tests/test_fairness_calibration.py`).",
+            "What is run is the checks' own code (`auditor/simulate/_calibration.py`): the "
+            "trip terms and their within-cell effect, the Poisson pseudo-likelihood (rates "
+            "and ratios of mean money) or least squares on logs (the geometric-mean view) "
+            "within strata, CR2 standard errors by worker with Bell-McCaffrey degrees of "
+            "freedom, the exact conditional test where one side has no events, and the "
+            "verdict: `fail` when a minimum-effect test shows the gap beyond the 5 % "
+            "materiality band (ratios 0.95 to 1/0.95), `pass` when an equivalence test "
+            "shows it inside. Only the summing of units into cells is done in NumPy rather "
+            "than the engine (a test holds the two equal). Each replicate is a family of one "
+            "test at alpha = 0.05; in a whole audit Holm's correction over the family asks "
+            "for a smaller p-value, so power there is lower for the same data.",
             "",
-            "## 1. False positives and coverage with no bias",
+            "The worlds (`auditor/simulate/_stat_worlds.py`, named in "
+            "`auditor/simulate/_scenarios.py`) have what fools naive tests: groups working "
+            "other zones and hours with other demand and doing shorter trips, dates that pay "
+            "everyone more and that one group works less, worker random effects and "
+            "heavy-tailed activity, a few dominant workers, a group sharing strata with the "
+            "reference through a few workers, a group declining more offers, a gap inside "
+            "the band, near-zero payments, overdispersed counts, and a pay curve the model "
+            "only approximates. The test suite runs the same scenarios with 200 replicates "
+            "(`tests/test_fairness_calibration.py`).",
             "",
-            "Rates with their 95 % binomial intervals. The target is a `fail` rate at or "
-            "below alpha = 0.05 (the suite's bound is 0.08 over 200 replicates).",
+            "## 1. No breach: false accusations and interval coverage",
+            "",
+            "Rates with their 95 % binomial intervals. Targets: `fail` at most alpha = 0.05 "
+            "within Monte Carlo error (the suite's bound at 200 replicates is 0.081); the "
+            "95 % interval covering the true ratio in 93.5-96.5 % of replicates. Where the "
+            "true ratio is not 1 (a gap inside the band; near-zero payments lowering the "
+            "mean), the column of rejections of 1 does not apply.",
             "",
             *null,
             "",
-            "FEE-05's one-way analysis of variance of residuals is conservative: demeaning "
-            "within strata shrinks worker means, so its level is below alpha. The "
-            "dominated scenarios are the hardest: the 3 very active workers are all in the "
-            "group, so worker labels are not quite exchangeable and the permutation p-value "
-            "runs a little above alpha, within the suite's bound. For pay, `fail` is rarer "
-            "than p < 0.05 because it also needs the estimate beyond the materiality band.",
+            "A few dominant workers, or a few workers bridging the strata of the two groups, "
+            "leave few degrees of freedom (the median df column), and the interval widens to "
+            "match: these worlds keep their level where a normal reference or a permutation "
+            "of worker labels across strata did not (19 % and 17-34 % rejections before). "
+            "Such comparisons also carry fewer than `[report] min_cell_workers` effective "
+            "workers, so an audit suppresses them (`tests/test_fairness_calibration.py`). "
+            "A true ratio inside the band fails at most alpha / 2 at the band's edge and "
+            "less inside it: `fail` needs evidence beyond the band, not an estimate beyond "
+            "it. FEE-05's F test is conservative (demeaning within strata shrinks worker "
+            "means).",
             "",
-            "## 2. Power by workers per group and gap size",
+            "## 2. Planted breaches",
+            "",
+            *planted,
+            "",
+            "A group offered nothing (or none of whose appeals is upheld) has no ratio to "
+            "take a logarithm of: the exact conditional test on the strata both groups "
+            "share decides it, and the estimate is 0. Harm only at an intersection is found "
+            "there and diluted at the margin, where the gap falls inside the band.",
+            "",
+            "## 3. Power by workers per group and gap size",
             "",
             *power,
             "",
-            "A 5 % gap sits on the materiality bound itself: about half the estimates land "
-            "beyond it, so that column tends to 0.5 however many workers there are. "
-            "Penalties are rare events: DED-01's power depends on their number, here about "
-            "1,500 accepted orders and 40 penalties per worker.",
+            "A gap at the materiality band's edge (5 %) fails in at most alpha / 2 of "
+            "replicates by design (section 1); power grows with the gap beyond the band and "
+            "with the information per worker (busy workers, more orders, more penalties). At "
+            "the margin, a cut for the workers at the intersection is diluted by their share "
+            "of A (30 %): a 10 % cut is a 3 % gap for A as a whole, inside the band; a 20 % "
+            "cut is a 6 % gap, just beyond it, which the margin then fails in some replicates.",
             "",
-            "In a whole audit, Holm's correction over the family (about 20 tests with two "
-            "protected attributes) asks for a smaller p-value than a family of one, so the "
-            "power there is lower than in these tables for the same data; "
-            "`inconclusive` findings state the minimum detectable effect and the workers "
-            "that would decide them.",
-            "",
-            "## 3. End to end on simulated platforms",
+            "## 4. End to end on simulated platforms",
             "",
             *e2e,
+            "",
+            "## 5. The level of each published interval",
+            "",
+            "`alpha` is `[audit] alpha` (0.05 by default); every finding states its level "
+            "(`data.interval_level`), and the report prints it.",
+            "",
+            *LEVELS,
             "",
         ]
     )
     args.out.write_text(text, encoding="utf-8")
     print(text)
+    print({k: round(v / 60, 1) for k, v in timings.items()})
 
 
 if __name__ == "__main__":
