@@ -1,6 +1,6 @@
 """Validation of the group-disparity statistics: writes docs/validation.md.
 
-    python benchmarks/validation.py                 # the published run (about an hour on 2 cores)
+    python benchmarks/validation.py                 # the published run (20 minutes on 2 cores)
     python benchmarks/validation.py --quick         # 10x fewer replicates, to try it out
     python benchmarks/validation.py --jobs 1        # one process (default: one per core)
 
@@ -44,7 +44,15 @@ from auditor.simulate._calibration import (
     replicate_spread,
     summarise,
 )
-from auditor.simulate._scenarios import BUSY, NO_BREACH, PLANTED, Scenario
+from auditor.simulate._scenarios import (
+    BUSY,
+    INTERSECTION,
+    NO_BREACH,
+    PLANTED,
+    SPREAD_NO_BREACH,
+    SPREAD_PLANTED,
+    Scenario,
+)
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,17 +128,7 @@ def part_null(run: Runner, reps: int, seed: int) -> list[str]:
     scenarios: list[Scenario] = list(NO_BREACH.values())
     tasks = [(_effects, (s.world, s.outcome, reps, seed + i * reps))
              for i, s in enumerate(scenarios)]  # fmt: skip
-    # (words, world, whether workers' pay for the same work is truly equal): in the last,
-    # the group's near-zero payments lower its workers' mean pay a little, a real spread
-    # inside the band.
-    fee05 = (
-        ("no personalised pay, legitimate trip differences (200 workers)",
-         WorkWorld(workers=200, worker_sd=0.0), True),
-        ("no personalised pay, bonus dates worked unevenly",
-         WorkWorld(workers=200, worker_sd=0.0, bonus_days=4, bonus_share=0.3), True),
-        ("no personalised pay, a heavy low tail in one group",
-         WorkWorld(workers=200, worker_sd=0.0, low_tail=0.012), False),
-    )  # fmt: skip
+    fee05 = [(words, world, equal) for words, (world, equal) in SPREAD_NO_BREACH.items()]
     base = seed + len(scenarios) * reps
     tasks += [(_spread, (w, reps, base + i * reps)) for i, (_, w, _) in enumerate(fee05)]
     results = run.map(tasks)
@@ -183,10 +181,8 @@ def part_planted(run: Runner, reps: int, seed: int) -> list[str]:
     tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
         (_effects, (s.world, s.outcome, reps, seed + i * reps)) for i, s in enumerate(scenarios)
     ]
-    spread = WorkWorld(workers=200, worker_sd=0.0, spread=0.10)
-    tasks.append((_spread, (spread, reps, seed + len(scenarios) * reps)))
-    inter = WorkWorld(workers=600, group_share=0.5, ratio=0.9)
-    tasks.append((_intersection, (inter, reps, seed + (len(scenarios) + 1) * reps)))
+    tasks.append((_spread, (SPREAD_PLANTED, reps, seed + len(scenarios) * reps)))
+    tasks.append((_intersection, (INTERSECTION, reps, seed + (len(scenarios) + 1) * reps)))
     results = run.map(tasks)
     for s, r in zip(scenarios, results[: len(scenarios)], strict=True):
         n = int(r["estimable"])

@@ -28,7 +28,13 @@ from auditor.simulate._calibration import (
     replicate_spread,
     summarise,
 )
-from auditor.simulate._scenarios import NO_BREACH, PLANTED
+from auditor.simulate._scenarios import (
+    INTERSECTION,
+    NO_BREACH,
+    PLANTED,
+    SPREAD_NO_BREACH,
+    SPREAD_PLANTED,
+)
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld, draw_rate_cells, draw_work_units
 
 SIMS = 200
@@ -121,7 +127,7 @@ def test_planted_breach_is_found(name: str) -> None:
 def test_harm_at_an_intersection_is_found_there_and_diluted_at_the_margin() -> None:
     """Workers who are both A and B (15 % of 600) paid 10 % less: the intersection comparison
     finds it; the comparison of A with not A sees a diluted gap inside the band."""
-    frame = replicate_intersection(WorkWorld(workers=600, group_share=0.5, ratio=0.9), 100, 14_000)
+    frame = replicate_intersection(INTERSECTION, 100, 14_000)
     assert frame["intersection_fail"].mean() >= 0.9
     assert frame["margin_fail"].mean() <= FPR_BOUND
     assert abs(frame["intersection_ratio"].median() - 0.9) < 0.02
@@ -131,16 +137,10 @@ def test_personalised_pay_holds_its_level_and_finds_a_ten_percent_spread() -> No
     """FEE-05 on the ratio of pay to what the work pays: no fail with no personalised pay,
     on bonus dates the workers work unevenly, or with a heavy low tail in one group; a
     uniform +-10 % spread of worker pay is found."""
-    for world in (
-        WorkWorld(workers=200, worker_sd=0.0),
-        WorkWorld(workers=200, worker_sd=0.0, bonus_days=4, bonus_share=0.3),
-        WorkWorld(workers=200, worker_sd=0.0, low_tail=0.012),
-    ):
+    for world, _ in SPREAD_NO_BREACH.values():
         null = summarise(replicate_spread(world, SIMS, seed=50_000))
         assert null["fail"] <= FPR_BOUND, (world, null)
-    planted = summarise(
-        replicate_spread(WorkWorld(workers=200, worker_sd=0.0, spread=0.10), SIMS, seed=60_000)
-    )
+    planted = summarise(replicate_spread(SPREAD_PLANTED, SIMS, seed=60_000))
     assert planted["fail"] >= 0.90, planted
 
 

@@ -16,7 +16,15 @@ from typing import Any
 from auditor.simulate._calibration import Outcome
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld
 
-__all__ = ["BUSY", "NO_BREACH", "PLANTED", "Scenario"]
+__all__ = [
+    "BUSY",
+    "INTERSECTION",
+    "NO_BREACH",
+    "PLANTED",
+    "SPREAD_NO_BREACH",
+    "SPREAD_PLANTED",
+    "Scenario",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +36,8 @@ class Scenario:
         words: what the world holds, for a reader of ``docs/validation.md``.
         world: the world the replicates are drawn from.
         outcome: the outcome compared (offers, accepted orders, quoted pay per hour, pay
-            for the same work as a ratio of means or of geometric means).
+            for the same work as a ratio of means or of geometric means, prices as PRC-01
+            compares them).
     """
 
     check: str
@@ -146,3 +155,25 @@ PLANTED: dict[str, Scenario] = {
     ),
 }  # fmt: skip
 """Worlds with a planted breach that must be found in at least 90 % of replicates."""
+
+SPREAD_NO_BREACH: dict[str, tuple[WorkWorld, bool]] = {
+    "no personalised pay, legitimate trip differences (200 workers)": (
+        WorkWorld(workers=200, worker_sd=0.0), True,
+    ),
+    "no personalised pay, bonus dates worked unevenly": (
+        WorkWorld(workers=200, worker_sd=0.0, bonus_days=4, bonus_share=0.3), True,
+    ),
+    "no personalised pay, a heavy low tail in one group": (
+        WorkWorld(workers=200, worker_sd=0.0, low_tail=0.012), False,
+    ),
+}  # fmt: skip
+"""FEE-05's worlds with no personalised pay, and whether workers' pay for the same work is
+truly equal in each: in the last, the group's near-zero payments lower its workers' mean pay
+a little, a real spread inside the band (a test of no spread may reject; ``fail`` must not)."""
+
+SPREAD_PLANTED = WorkWorld(workers=200, worker_sd=0.0, spread=0.10)
+"""FEE-05's planted breach: each worker's pay multiplied by uniform(0.9, 1.1)."""
+
+INTERSECTION = WorkWorld(workers=600, group_share=0.5, ratio=0.9)
+"""Harm at an intersection only (``replicate_intersection``): workers both A (half) and B
+(30 %, independently), about 15 %, paid 10 % less."""
