@@ -1,21 +1,37 @@
 """The ``auditor`` command line.
 
 Exit codes (``../shared/spec/checks.md``):
-    0  no fail finding at or above ``--fail-on``;
-    1  at least one such finding;
-    2  the package, config or command line could not be used (the message says why);
-    3  an internal error (a bug): a short message, never a bare traceback.
+    0    no fail finding at or above ``--fail-on``;
+    1    at least one such finding;
+    2    the package, config, output folder or command line could not be used (the
+         message says why);
+    3    an internal error (a bug): a short message, never a bare traceback;
+    130  interrupted (Ctrl-C): the one line ``auditor: interrupted``.
+
+``run`` and ``validate`` write their outputs into a staging folder beside ``--out`` and
+move them into ``--out`` together, with ``manifest.json`` last, only once all are written
+(``docs/report.md``, "The output folder").
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+import duckdb
 
 from auditor._version import __version__
 from auditor.checks import Severity, Status
@@ -24,32 +40,75 @@ from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult
 from auditor.pipeline import Audit
 from auditor.report import LANGUAGES
+from auditor.report._escape import csv_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 FAIL_ON = ("low", "medium", "high", "critical", "never")
+
+MANIFEST = "manifest.json"
+RUN_OUTPUTS = ("findings.json", "quarantine.csv", "leads.csv", "report.html", "summary.md",
+               "junit.xml")  # fmt: skip
+VALIDATE_OUTPUTS = ("validation.json", "quarantine.csv", "summary.md", "junit.xml")
+OUTPUT_NAMES = (MANIFEST, *RUN_OUTPUTS, "validation.json")
+"""Every file name auditor writes into ``--out``, the manifest first."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (the console script exits with it)."""
+    """Run the command line; return the exit code (the console script exits with it).
+
+    A Ctrl-C (SIGINT) at any moment of a command gives exit 130 and the one line
+    ``auditor: interrupted`` on stderr, however the interrupt surfaced (see
+    :class:`_Interrupts`). With ``argv`` None (the console script, ``python -m auditor``) a
+    Ctrl-C that arrives after ``main`` has returned, while the interpreter shuts down, ends
+    the process at once with exit 130 too.
+    """
     parser = _parser()
     args = parser.parse_args(argv)  # exits 2 itself on a bad command line
+    args.argv = ["auditor", *(sys.argv[1:] if argv is None else argv)]
+    interrupts = args.interrupts = _Interrupts()
+    interrupts.install()
+    try:
+        code = _dispatch(args, interrupts)
+        if interrupts.seen or code == EXIT_INTERRUPTED:
+            print("auditor: interrupted", file=sys.stderr)
+            interrupts.reported, code = True, EXIT_INTERRUPTED
+        return code
+    finally:
+        if argv is None:  # the process exits with our code next: flush while we may
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.flush()
+        interrupts.release(exiting=argv is None)
+
+
+def _dispatch(args: argparse.Namespace, interrupts: _Interrupts) -> int:
+    """Run the command's handler; map what escapes it to an exit code."""
     debug = bool(os.environ.get("AUDITOR_DEBUG")) or getattr(args, "debug", False)
     try:
-        return int(args.handler(args))
+        try:
+            return int(args.handler(args))
+        finally:
+            interrupts.hold()  # the command is over: a SIGINT from now on is only noted
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     except AuditorError as exc:
+        if interrupts.seen or _is_interrupt(exc):  # e.g. DuckDB's interrupt, wrapped
+            return EXIT_INTERRUPTED
         print(f"auditor: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
-    except KeyboardInterrupt:
-        print("auditor: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # The reader went away (``auditor schema findings | head``): not an error of ours.
         # Point stdout at devnull so that the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as exc:
+        if interrupts.seen or _is_interrupt(exc):  # DuckDB's "Query interrupted"
+            return EXIT_INTERRUPTED
         if debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -158,15 +217,112 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Progress:
-    """Progress lines on stderr with elapsed time; silent when not a terminal or --quiet."""
+class _Interrupts:
+    """What a Ctrl-C (SIGINT) does while a command runs.
 
-    def __init__(self, quiet: bool, stream: TextIO | None = None) -> None:
+    The handler notes each SIGINT and, as Python's own handler does, raises
+    ``KeyboardInterrupt``. The note is what :func:`main` trusts: DuckDB turns a
+    ``KeyboardInterrupt`` met during a query into its own error (``RuntimeError: Query
+    interrupted``, or ``duckdb.InterruptException``), which ingest may wrap again in a
+    ``PackageError``, so the exception that reaches :func:`main` need not say it was an
+    interrupt. The progress callback stops at the next step if the exception was lost on
+    the way. While outputs are moved into place (:meth:`deferred`) and after the command
+    has ended (:meth:`hold`) a SIGINT is only noted.
+
+    Attributes:
+        seen: a SIGINT arrived.
+        reported: ``auditor: interrupted`` has been printed.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.reported = False
+        self._raising = True
+        self._previous: Callable[[int, FrameType | None], object] | int | None = None
+        self._installed = False
+
+    def install(self) -> None:
+        """Handle SIGINT from now on (outside the main thread Python's handling stays)."""
+        with contextlib.suppress(ValueError):  # signal only works in the main thread
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+
+    def hold(self) -> None:
+        """From now on only note a SIGINT: the command's outcome is being reported."""
+        self._raising = False
+
+    def release(self, *, exiting: bool) -> None:
+        """Give SIGINT back to the handler that was there before :meth:`install`; or, when
+        the process exits next (``exiting``), to one that ends it at once with exit 130, so
+        that a late Ctrl-C cannot print a traceback from the interpreter's shutdown."""
+        if self._installed:
+            previous = signal.SIG_DFL if self._previous is None else self._previous
+            signal.signal(signal.SIGINT, self._exit_now if exiting else previous)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold SIGINT back while a step that must not stop half-way runs; raise
+        ``KeyboardInterrupt`` after it if one was noted."""
+        raising, self._raising = self._raising, False
+        try:
+            yield
+        finally:
+            self._raising = raising
+        if self.seen and raising:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if a SIGINT was noted (one that some library caught
+        and dropped on its way up)."""
+        if self.seen and self._raising:
+            raise KeyboardInterrupt
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.seen = True
+        if self._raising:
+            raise KeyboardInterrupt
+
+    def _exit_now(self, signum: int, frame: FrameType | None) -> None:
+        if not self.reported:
+            os.write(2, b"auditor: interrupted\n")
+        os._exit(EXIT_INTERRUPTED)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it arose from, is an interrupt: Python's
+    ``KeyboardInterrupt``, or DuckDB's (``InterruptException``; a ``RuntimeError`` or
+    engine error saying "INTERRUPT" or "Query interrupted")."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt | duckdb.InterruptException):
+            return True
+        if isinstance(current, RuntimeError | duckdb.Error) and (
+            "INTERRUPT" in str(current) or "Query interrupted" in str(current)
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+class _Progress:
+    """Progress lines on stderr with elapsed time; silent when not a terminal or --quiet.
+
+    Called as each step starts, it is also where a Ctrl-C that a library swallowed stops
+    the run (``interrupts``)."""
+
+    def __init__(
+        self, quiet: bool, stream: TextIO | None = None, interrupts: _Interrupts | None = None
+    ) -> None:
         self.stream = stream or sys.stderr
         self.enabled = not quiet and self.stream.isatty()
         self.start = time.perf_counter()
+        self.interrupts = interrupts
 
     def __call__(self, message: str) -> None:
+        if self.interrupts is not None:
+            self.interrupts.check()
         if self.enabled:
             elapsed = time.perf_counter() - self.start
             print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
@@ -174,59 +330,274 @@ class _Progress:
 
 def _plan(args: argparse.Namespace) -> Audit:
     config = load_config(args.config)
-    return Audit(config=config, progress=_Progress(args.quiet))
+    return Audit(config=config, progress=_Progress(args.quiet, interrupts=args.interrupts))
 
 
 def _run(args: argparse.Namespace) -> int:
+    _check_out(args.out, args.package, RUN_OUTPUTS)
     plan = _plan(args)
     result = plan.run(args.package)
     if plan.progress is not None:
         plan.progress("writing findings and the report")
-    written = _write_outputs(result, args.out, "findings.json")
-    written += _write_reports(result, args.out, args.lang, args.fail_on, html_report=True)
+
+    def write(folder: Path) -> list[str]:
+        written = _write_outputs(result, folder, "findings.json")
+        return written + _write_reports(result, folder, args.lang, args.fail_on, html_report=True)
+
+    written, removed = _publish(args.out, write, args.argv, args.interrupts)
     _print_accounting(result)
     _print_findings(result)
-    print(f"\nOutputs in {args.out}/: " + ", ".join(written))
+    _print_outputs(args.out, written, removed)
     return _exit_code(result, args.fail_on)
 
 
 def _validate(args: argparse.Namespace) -> int:
+    _check_out(args.out, args.package, VALIDATE_OUTPUTS)
     result = _plan(args).validate(args.package)
-    written = _write_outputs(result, args.out, "validation.json")
-    written += _write_reports(result, args.out, args.lang, args.fail_on, html_report=False)
+
+    def write(folder: Path) -> list[str]:
+        written = _write_outputs(result, folder, "validation.json")
+        return written + _write_reports(result, folder, args.lang, args.fail_on, html_report=False)
+
+    written, removed = _publish(args.out, write, args.argv, args.interrupts)
     _print_accounting(result)
-    print(f"\nOutputs in {args.out}/: " + ", ".join(written))
+    _print_outputs(args.out, written, removed)
     return _exit_code(result, args.fail_on)
 
 
-def _write_outputs(result: AuditResult, out: Path, json_name: str) -> list[str]:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot create the output folder ({exc.strerror}).") from exc
-    (out / json_name).write_text(result.to_json(), encoding="utf-8")
-    result.quarantine.to_csv(out / "quarantine.csv", index=False, lineterminator="\n")
+def _print_outputs(out: Path, written: list[str], removed: list[str]) -> None:
+    print(f"\nOutputs in {out}/: " + ", ".join(written))
+    if removed:
+        print("Removed the earlier run's outputs this run does not write: " + ", ".join(removed))
+
+
+def _write_outputs(result: AuditResult, folder: Path, json_name: str) -> list[str]:
+    """Write ``json_name``, ``quarantine.csv`` and (for a run) ``leads.csv`` into
+    ``folder``; return their names. CSV text cells that a spreadsheet would read as a
+    formula get a leading ``'`` (:func:`~auditor.report._escape.csv_text`)."""
+    _write_text(folder / json_name, result.to_json())
+    _write_csv(folder / "quarantine.csv", result.quarantine)
     written = [json_name, "quarantine.csv"]
     if json_name == "findings.json":
-        result.leads.to_csv(
-            out / "leads.csv", index=False, lineterminator="\n", float_format="%.6g"
-        )
+        _write_csv(folder / "leads.csv", result.leads, float_format="%.6g")
         written.append("leads.csv")
     return written
 
 
 def _write_reports(
-    result: AuditResult, out: Path, lang: str, fail_on: str, *, html_report: bool
+    result: AuditResult, folder: Path, lang: str, fail_on: str, *, html_report: bool
 ) -> list[str]:
+    """Write ``report.html`` (with ``html_report``), ``summary.md`` and ``junit.xml`` into
+    ``folder``; return their names."""
     from auditor.report import render_html, render_junit, render_markdown
 
     written = []
     if html_report:
-        (out / "report.html").write_text(render_html(result, lang), encoding="utf-8")
+        _write_text(folder / "report.html", render_html(result, lang))
         written.append("report.html")
-    (out / "summary.md").write_text(render_markdown(result, lang, fail_on), encoding="utf-8")
-    (out / "junit.xml").write_text(render_junit(result), encoding="utf-8")
+    _write_text(folder / "summary.md", render_markdown(result, lang, fail_on))
+    _write_text(folder / "junit.xml", render_junit(result))
     return [*written, "summary.md", "junit.xml"]
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8. A lone surrogate (a file name that was not UTF-8) cannot be
+    encoded: it is written as its escape ``\\udcff``, which in findings.json is the JSON
+    escape of the same character, instead of failing the run."""
+    path.write_text(text, encoding="utf-8", errors="backslashreplace", newline="")
+
+
+def _write_csv(path: Path, frame: pd.DataFrame, float_format: str | None = None) -> None:
+    """Write ``frame`` as formula-safe UTF-8 CSV (no index, ``\\n`` line ends; see
+    :func:`~auditor.report._escape.csv_text`)."""
+    _write_text(path, csv_text(frame, float_format=float_format))
+
+
+def _check_out(out: Path, package: Path, writes: Sequence[str]) -> None:
+    """Refuse, before any work, an output folder the run cannot use (a ``UsageError``,
+    exit 2): one inside (or equal to) the package folder, a file, a folder nobody may
+    write, or one holding a file with an output's name that auditor did not write."""
+    target, source = out.resolve(), package.resolve()
+    if target == source or source in target.parents:
+        raise UsageError(
+            f"--out {out}: the output folder is inside the package folder {package}, so the "
+            "outputs would be read as part of the package by the next run. Choose a folder "
+            f"outside it, e.g. --out {package.parent / (package.name + '-audit')}."
+        )
+    if target.exists() and not target.is_dir():
+        raise UsageError(
+            f"--out {out}: this is a file, not a folder. Choose a folder with --out (it is "
+            "created if missing)."
+        )
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        raise UsageError(
+            f"--out {out}: {existing} is a file, so the output folder cannot be created "
+            "there. Choose another folder with --out."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"--out {out}: {existing} is not writable. Make it writable (chmod u+w "
+            f"{existing}) or choose another folder with --out."
+        )
+    if target.is_dir():
+        _refuse_foreign(out, target, writes)
+
+
+def _earlier_outputs(folder: Path) -> set[str]:
+    """Names of the files in ``folder`` that an earlier auditor run wrote: those its
+    ``manifest.json`` lists (and the manifest); in a folder written before manifests
+    (no ``manifest.json``, but a findings.json or validation.json of auditor's), every
+    output name present. Other files are not auditor's."""
+    present = {n for n in OUTPUT_NAMES if (folder / n).is_file()}
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return present if _legacy_outputs(folder) else set()
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("tool") != "auditor":
+        return set()
+    listed = manifest.get("files")
+    return present & ({MANIFEST} | set(listed if isinstance(listed, dict) else ()))
+
+
+def _legacy_outputs(folder: Path) -> bool:
+    """Whether ``folder`` holds a findings.json or validation.json that auditor wrote."""
+    for name in ("findings.json", "validation.json"):
+        try:
+            doc = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict) and {"auditor_version", "schema_version"} <= doc.keys():
+            return True
+    return False
+
+
+def _refuse_foreign(out: Path, folder: Path, writes: Sequence[str]) -> set[str]:
+    """The earlier run's outputs in ``folder``; a ``UsageError`` if a file this run would
+    replace was not written by auditor."""
+    earlier = _earlier_outputs(folder)
+    foreign = sorted(n for n in (*writes, MANIFEST) if (folder / n).exists() and n not in earlier)
+    if foreign:
+        raise UsageError(
+            f"--out {out}: holds {', '.join(foreign)}, which auditor did not write (no "
+            f"{MANIFEST} of auditor's lists them), and this run would replace them. Move "
+            "them away or choose another folder with --out."
+        )
+    return earlier
+
+
+def _publish(
+    out: Path,
+    write: Callable[[Path], list[str]],
+    argv: Sequence[str],
+    interrupts: _Interrupts,
+) -> tuple[list[str], list[str]]:
+    """Have ``write`` write a run's outputs into a new staging folder on the same file
+    system as ``out``, add ``manifest.json``, then move them all into ``out``; return the
+    names written and the earlier outputs removed. If anything fails or is interrupted
+    before the move, ``out`` is left as it was; the staging folder is always removed.
+
+    Raises:
+        UsageError: ``out`` cannot be written (the message names it and what to do).
+    """
+    try:
+        staging = _staging_folder(out)
+    except OSError as exc:
+        raise _unwritable(out, exc) from exc
+    try:
+        try:
+            names = write(staging)
+            names.append(_write_manifest(staging, names, argv))
+        except OSError as exc:
+            raise _unwritable(out, exc) from exc
+        interrupts.check()  # a Ctrl-C that was lost on its way up: publish nothing
+        with interrupts.deferred():
+            removed = _commit(staging, out, names)
+    finally:
+        with interrupts.deferred():
+            shutil.rmtree(staging, ignore_errors=True)
+    return names, removed
+
+
+def _staging_folder(out: Path) -> Path:
+    """A new, empty, hidden folder beside ``out`` (same parent, so the same file system);
+    inside ``out`` when ``out`` is a mount point or its parent may not be written."""
+    target = out.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    where = target.parent
+    if target.is_dir() and (
+        target.stat().st_dev != where.stat().st_dev or not os.access(where, os.W_OK | os.X_OK)
+    ):
+        where = target
+    prefix = f".{target.name or 'auditor'}.auditor-"
+    return Path(tempfile.mkdtemp(prefix=prefix, suffix=".partial", dir=where))
+
+
+def _write_manifest(folder: Path, names: Sequence[str], argv: Sequence[str]) -> str:
+    """Write ``manifest.json`` into ``folder``: tool, version, command, the time it was
+    written (UTC) and each output's size in bytes and SHA-256; return its name."""
+    files = {}
+    for name in names:
+        with (folder / name).open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        files[name] = {"bytes": (folder / name).stat().st_size, "sha256": digest}
+    document = {
+        "tool": "auditor",
+        "auditor_version": __version__,
+        "command": list(argv),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "files": files,
+    }
+    _write_text(folder / MANIFEST, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    return MANIFEST
+
+
+def _commit(staging: Path, out: Path, names: Sequence[str]) -> list[str]:
+    """Move ``names`` (the manifest last) from ``staging`` into ``out``, after setting the
+    earlier run's outputs aside (its manifest first); if a move fails, put everything back
+    as it was. Return the earlier outputs that this run did not replace.
+
+    Raises:
+        UsageError: a file auditor did not write would be replaced, or ``out`` cannot be
+            written.
+    """
+    target = out.resolve()
+    created = not target.exists()
+    try:
+        target.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from exc
+    earlier = _refuse_foreign(out, target, names)  # the folder may have changed meanwhile
+    aside = staging / ".earlier"
+    moved: list[tuple[Path, Path]] = []
+    try:
+        aside.mkdir()
+        for name in sorted(earlier, key=OUTPUT_NAMES.index):
+            moved.append((target / name, aside / name))
+            os.replace(*moved[-1])
+        for name in names:
+            moved.append((staging / name, target / name))
+            os.replace(*moved[-1])
+    except OSError as exc:
+        for source, destination in reversed(moved):
+            with contextlib.suppress(OSError):
+                os.replace(destination, source)
+        if created:
+            with contextlib.suppress(OSError):
+                target.rmdir()
+        raise _unwritable(out, exc) from exc
+    return [n for n in OUTPUT_NAMES if n in earlier and n not in names]
+
+
+def _unwritable(out: Path, exc: OSError) -> UsageError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return UsageError(
+        f"--out {out}: cannot write the outputs there: {exc.strerror or exc}{where}. Make the "
+        "folder writable, free some space, or choose another folder with --out; the folder "
+        "was left as it was."
+    )
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -2,8 +2,9 @@
 
 The page inlines plotly's JavaScript (no network fetch) and is deterministic: the same
 result and language give the same bytes. It publishes aggregates only; every string that
-came from the data is escaped (``html.escape`` for the page, and before plotly for
-labels inside figures).
+came from the data is escaped (control characters made visible, then ``html.escape``, for
+the page; ``html.escape`` before plotly for labels inside figures, whose JSON escapes
+control characters itself).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from plotly.offline import get_plotlyjs
 
 from auditor.checks import Finding, Status
+from auditor.report._escape import visible
 from auditor.report._figures import Figure, build_figures
 from auditor.report._labels import Labels, interval_level, labels
 from auditor.report._sentences import metric_label, sentence, value
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["SECTIONS", "render_html"]
 
 SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("data_quality", ("DQ-01", "DQ-02", "DQ-03", "DQ-04"), ()),
+    ("data_quality", ("DQ-01", "DQ-02", "DQ-03", "DQ-04", "DQ-05"), ()),
     (
         "fees",
         ("FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-05", "FEE-06"),
@@ -296,7 +298,8 @@ def _provenance(result: AuditResult, words: Labels) -> str:
         f"<td>{result.seed}</td></tr></table>"
         f"<table><tr><th>{_e(words('table'))}</th><th>{_e(words('file'))}</th><th>bytes</th>"
         f"<th>{_e(words('sha256'))}</th></tr>{tables}</table>{ignored}"
-        f"<details><summary>{_e(words('config'))}</summary><pre>{_e(config)}</pre></details>"
+        f"<details><summary>{_e(words('config'))}</summary><pre>{_e(config, lines=True)}</pre>"
+        "</details>"
         "</section>"
     )
 
@@ -309,5 +312,7 @@ def _subject(f: Finding) -> str:
     return ", ".join(f"{k}={v}" for k, v in f.subject.items())
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+def _e(text: object, *, lines: bool = False) -> str:
+    """``text`` for the page: invisible characters written as escapes (line feeds kept
+    with ``lines``, for preformatted text), then HTML-escaped."""
+    return html.escape(visible(text, keep_newlines=lines), quote=True)

@@ -3,6 +3,12 @@
 A ``fail`` finding is a ``<failure>`` carrying its detail; ``not_assessed`` is
 ``<skipped>``; ``pass`` and ``inconclusive`` pass (an inconclusive finding's sentence
 goes to ``<system-out>``, since the data could not decide). Suites are check families.
+
+The file is well-formed XML 1.0 whatever the data holds: every string that can carry a
+data value (package name, subject, sentence, basis) passes through
+:func:`~auditor.report._escape.visible`, so a control character such as ``\x01`` (which
+XML 1.0 does not allow, even as a character reference) arrives as the four visible
+characters ``\x01``; ``<``, ``&`` and ``]]>`` are escaped by the XML writer.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from auditor.checks import Finding, Status
+from auditor.report._escape import visible
 
 if TYPE_CHECKING:
     from auditor.findings import AuditResult
@@ -20,7 +27,7 @@ __all__ = ["render_junit"]
 
 def render_junit(result: AuditResult) -> str:
     """The JUnit XML document of ``result`` (UTF-8 text with an XML declaration)."""
-    root = ET.Element("testsuites", name=f"auditor {result.package_name}")
+    root = ET.Element("testsuites", name=f"auditor {visible(result.package_name)}")
     families: dict[str, list[Finding]] = {}
     for f in result.findings:
         families.setdefault(f.check.split("-")[0], []).append(f)
@@ -35,14 +42,14 @@ def render_junit(result: AuditResult) -> str:
             if f.status == Status.FAIL:
                 n_fail += 1
                 failure = ET.SubElement(
-                    case, "failure", message=f.detail, type=f"severity:{f.severity}"
+                    case, "failure", message=visible(f.detail), type=f"severity:{f.severity}"
                 )
                 failure.text = _body(f)
             elif f.status == Status.NOT_ASSESSED:
                 n_skip += 1
-                ET.SubElement(case, "skipped", message=f.detail)
+                ET.SubElement(case, "skipped", message=visible(f.detail))
             else:
-                ET.SubElement(case, "system-out").text = f"{f.status}: {f.detail}"
+                ET.SubElement(case, "system-out").text = f"{f.status}: {visible(f.detail)}"
         suite.set("tests", str(len(findings)))
         suite.set("failures", str(n_fail))
         suite.set("errors", "0")
@@ -58,16 +65,18 @@ def render_junit(result: AuditResult) -> str:
 
 def _case_name(f: Finding) -> str:
     subject = ", ".join(f"{k}={v}" for k, v in f.subject.items())
-    return f"{f.check} {f.title}" + (f" [{subject}]" if subject else "")
+    return visible(f"{f.check} {f.title}" + (f" [{subject}]" if subject else ""))
 
 
 def _body(f: Finding) -> str:
-    lines = [f"{f.check} {f.status}/{f.severity}: {f.detail}"]
+    """The failure's text: one line each for the sentence, the estimate, the Holm p and
+    the basis (each made visible on its own, so that the line breaks are ours)."""
+    lines = [f"{f.check} {f.status}/{f.severity}: {visible(f.detail)}"]
     if f.estimate is not None:
         ci = "" if f.ci is None else f" (CI {f.ci[0]:.4g} to {f.ci[1]:.4g})"
-        lines.append(f"{f.metric} = {f.estimate:.4g}{ci}")
+        lines.append(f"{visible(f.metric)} = {f.estimate:.4g}{ci}")
     if f.p_adjusted is not None:
         lines.append(f"Holm-adjusted p = {f.p_adjusted:.2g}")
     if f.basis:
-        lines.append(f"basis: {f.basis}")
+        lines.append(f"basis: {visible(f.basis)}")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """summary.md: the audit in a few lines of Markdown, for a CI job summary.
 
-Aggregates only: counts, the check's own sentence and its numbers. Strings that came
-from the data are escaped so that a hostile group or zone name cannot inject Markdown
-or HTML into the job page.
+Aggregates only: counts, the check's own sentence and its numbers. Every cell is escaped
+so that a hostile group or zone name cannot inject Markdown or HTML into the job page, nor
+break a table row: invisible characters (control characters, ANSI escapes, line breaks)
+are written as visible escapes, ``|`` and other Markdown characters are backslash-escaped,
+and ``<``, ``>``, ``&`` become entities.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from auditor.checks import Finding, Severity, Status
+from auditor.report._escape import visible
 from auditor.report._labels import Labels, interval_level, labels
 from auditor.report._sentences import sentence, value
 
@@ -79,15 +82,15 @@ def _row(f: Finding, words: Labels) -> str:
     status = words(str(f.status)) + (f" ({words(str(f.severity))})" if f.status == "fail" else "")
     ci = "" if f.ci is None else f"{value(f, words, f.ci[0])} – {value(f, words, f.ci[1])}"
     subject = ", ".join(f"{k}={v}" for k, v in f.subject.items())
-    return (
-        f"| {f.check} | {status} | {_md(subject)} | {value(f, words, f.estimate)} | {ci} | "
-        f"{_md(sentence(f, words))} |"
-    )
+    cells = (f.check, status, subject, value(f, words, f.estimate), ci, sentence(f, words))
+    return "| " + " | ".join(_md(c) for c in cells) + " |"
 
 
 def _md(text: object) -> str:
-    """``text`` safe inside a Markdown table cell: special characters backslash-escaped,
-    line breaks flattened."""
-    flat = " ".join(str(text).split())
+    """``text`` safe inside a Markdown table cell (or a heading): invisible characters,
+    line breaks included, written as visible escapes (``\\x1b``, ``\\n``), runs of spaces
+    collapsed, ``<``, ``>`` and ``&`` as entities, Markdown's special characters (``|``
+    among them) backslash-escaped."""
+    flat = " ".join(visible(text).split())
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", flat)
