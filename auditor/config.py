@@ -10,20 +10,23 @@ part of the public contract; this module may add keys but never renames them.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import re
 import tomllib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from auditor.errors import ConfigError
-from auditor.schema import CATALOGUE_ORDER
+from auditor.schema import CATALOGUE_ORDER, TABLES, ColumnType
 
 __all__ = [
     "AuditConfig",
@@ -37,6 +40,63 @@ __all__ = [
     "ReportSection",
     "load_config",
 ]
+
+ID_COLUMNS: tuple[str, ...] = tuple(
+    sorted({c.name for t in TABLES.values() for c in t.columns if c.type == ColumnType.ID})
+)
+"""Identifier columns of the contract (``worker_id``, ``order_id``, ...): never an attribute
+to group workers by, since their groups would be single workers or orders."""
+
+SEGMENT_ATTRIBUTE = "customer_segment"
+"""The order attribute PRC-01 compares; ``[fairness] reference_groups`` may name it."""
+
+MEMORY_UNITS: dict[str, int] = {
+    "B": 1,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+    "KiB": 1024,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+    "TiB": 1024**4,
+}
+"""Units of ``[engine] memory_limit``, as DuckDB reads them (KB = 1000 bytes, KiB = 1024)."""
+
+MIN_MEMORY_BYTES = 128 * 1000**2
+"""Smallest ``[engine] memory_limit``: DuckDB needs about 125 MB for one thread; below that
+the first query fails for want of memory."""
+
+MAX_MEMORY_BYTES = 1000 * 1000**4
+"""Largest ``[engine] memory_limit`` (1000TB); DuckDB misreads sizes past 2**64 bytes."""
+
+MAX_THREADS = 256
+"""Largest ``[engine] threads``. Threads beyond a machine's cores only cost memory (DuckDB
+wants about 125 MB each); the cap is fixed rather than a multiple of this machine's cores,
+so that a config loads alike on every machine."""
+
+MAX_NOTICE_DAYS = 3650
+"""Largest ``[fees] notice_days`` (ten years): no law asks for longer notice, and dates
+shifted by millions of days leave the calendar (an internal error, not a finding)."""
+
+_ENCODING_PROBE = (
+    "order_id,worker_id,customer_price,pickup_zone,service,status,accepted_at\r\n"
+    '"00001",w1,12.50,Z03,food_delivery,completed,2026-03-02T08:00:00+08:00\r\n'
+    '"0002";C:\\new\\u4e2d\t|-~ x\n'
+)
+"""Plain CSV text (a line longer than a domain-name label, backslashes that look like
+escapes, a tab): every character encoding writes and reads it back; text transforms do
+not."""
+
+_NOT_CHARACTER_ENCODINGS: dict[str, str] = {
+    "idna": "it encodes domain names, not files",
+    "punycode": "it encodes domain names, not files",
+    "unicode-escape": "it reads backslashes as Python escapes",
+    "raw-unicode-escape": "it reads backslashes as Python escapes",
+    "undefined": "it refuses every text",
+}
+"""Python text codecs that transform text (domain names, escapes) rather than encode
+characters: a file read through them is not the file's text."""
 
 
 DEFAULT_BASIS: dict[str, str] = {
@@ -98,6 +158,18 @@ class PackageSection:
     """Encoding of CSV and JSON Lines files, e.g. "utf-8", "gb18030", "gbk"."""
     mapping: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per table, contract column name -> the column name in the platform's file."""
+    earliest_date: str = "2000-01-01"
+    """First plausible day (YYYY-MM-DD) of any timestamp or date; earlier ones are
+    quarantined as ``timestamp_out_of_range``."""
+    latest_date: str = "2099-12-31"
+    """Last plausible day (YYYY-MM-DD) of any timestamp or date; later ones are
+    quarantined as ``timestamp_out_of_range`` (``infinity`` too)."""
+    max_session_hours: float = 168.0
+    """Longest plausible online session, hours; longer ones are quarantined as
+    ``session_too_long``."""
+    allow_outside_links: bool = False
+    """Read a table file that is a link to a file outside the package folder (refused by
+    default: a package is what the platform sent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,10 +456,42 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
 
 
 def _check_values(config: AuditConfig, where: str) -> None:
+    """Raise ConfigError for the first value out of range, naming the key, what is allowed
+    and what arrived (every number is checked finite first, in one place)."""
+
     def bad(key: str, expected: str, got: Any) -> ConfigError:
         return ConfigError(f"{where} {key} must be {expected}; got {got!r}.")
 
-    a = config.audit
+    _check_finite(config, bad)
+    _check_audit(config.audit, bad)
+    _check_package(config.package, bad)
+    _check_fees(config.fees, bad)
+    _check_earnings(config.earnings, bad)
+    _check_fairness(config.fairness, bad)
+    _check_hours(config.hours, bad)
+    _check_engine(config.engine, bad)
+    if config.report.min_cell_workers < 1:
+        raise bad("[report] min_cell_workers", ">= 1", config.report.min_cell_workers)
+
+
+_Bad = Callable[[str, str, Any], ConfigError]
+"""``bad(key, expected, got)``: the ConfigError of one bad value."""
+
+
+def _check_finite(config: AuditConfig, bad: _Bad) -> None:
+    """Every float of every section must be finite: TOML reads ``nan``, ``inf`` and
+    ``-inf``, which pass every range check written as a comparison."""
+    for section in dataclasses.fields(config):
+        values = getattr(config, section.name)
+        if not dataclasses.is_dataclass(values):
+            continue
+        for f in dataclasses.fields(values):
+            value = getattr(values, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise bad(f"[{section.name}] {f.name}", "a finite number (not nan or inf)", value)
+
+
+def _check_audit(a: AuditSection, bad: _Bad) -> None:
     if not 0.0 < a.alpha < 0.5:
         raise bad("[audit] alpha", "in (0, 0.5)", a.alpha)
     try:
@@ -397,73 +501,184 @@ def _check_values(config: AuditConfig, where: str) -> None:
         raise bad("[audit] timezone", expected, a.timezone) from exc
     if len(a.currency) != 3 or not a.currency.isalpha():
         raise bad("[audit] currency", 'a 3-letter ISO 4217 code such as "CNY"', a.currency)
+    if a.seed < 0:
+        raise bad("[audit] seed", "an integer >= 0 (random generators take no sign)", a.seed)
+
+
+def _check_package(p: PackageSection, bad: _Bad) -> None:
+    problem = _encoding_problem(p.encoding)
+    if problem:
+        expected = (
+            'a character encoding, a Python codec name such as "utf-8", "gb18030", "gbk" '
+            f'or "utf-16" ({p.encoding!r}: {problem})'
+        )
+        raise bad("[package] encoding", expected, p.encoding)
+    days = {}
+    for key in ("earliest_date", "latest_date"):
+        value = getattr(p, key)
+        try:
+            days[key] = dt.date.fromisoformat(value)
+        except ValueError:
+            raise bad(f"[package] {key}", "a date written YYYY-MM-DD", value) from None
+    if days["latest_date"] <= days["earliest_date"]:
+        raise bad("[package] latest_date", "a day after [package] earliest_date", p.latest_date)
+    if not p.max_session_hours > 0:
+        raise bad("[package] max_session_hours", "> 0", p.max_session_hours)
+
+
+def _encoding_problem(name: str) -> str:
+    """Why ``name`` cannot read a table file ("" if it can).
+
+    The rule: a Python text codec (bytes to str) that encodes characters, so that a file
+    decoded in chunks, as it is read, gives back the text it encodes. Checked by writing
+    plain CSV text in it and reading it back one byte at a time. Bytes-to-bytes and
+    text-to-text codecs (base64, zlib, rot13) are not text codecs; punycode and idna encode
+    domain names as a whole, the escape codecs read backslashes as escapes, and "undefined"
+    refuses everything.
+    """
     try:
-        "".encode(config.package.encoding)
-    except LookupError as exc:
-        expected = 'a Python codec name such as "gb18030"'
-        raise bad("[package] encoding", expected, config.package.encoding) from exc
-    f = config.fees
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return "Python knows no codec of that name"
+    # codecs marks its bytes-to-bytes and text-to-text codecs (base64, zlib, rot13) so.
+    if not info._is_text_encoding:
+        return "it converts bytes to bytes (or text to text), not bytes to text"
+    if info.name in _NOT_CHARACTER_ENCODINGS:
+        return _NOT_CHARACTER_ENCODINGS[info.name]
+    try:
+        data = _ENCODING_PROBE.encode(info.name)
+        decoder = codecs.getincrementaldecoder(info.name)(errors="strict")
+        text = "".join(decoder.decode(data[i : i + 1]) for i in range(len(data)))
+        text += decoder.decode(b"", final=True)
+    except (UnicodeError, ValueError, TypeError, LookupError):
+        text = None
+    if text != _ENCODING_PROBE:
+        return "it does not read plain CSV text back when read byte by byte"
+    return ""
+
+
+def _check_fees(f: FeesSection, bad: _Bad) -> None:
     if f.cap_binds not in ("order", "worker_period"):
         raise bad("[fees] cap_binds", '"order" or "worker_period"', f.cap_binds)
     if f.tolerance < 0:
         raise bad("[fees] tolerance", ">= 0", f.tolerance)
-    if f.notice_days < 0:
-        raise bad("[fees] notice_days", ">= 0", f.notice_days)
+    if not 0 <= f.notice_days <= MAX_NOTICE_DAYS:
+        raise bad("[fees] notice_days", f"an integer in [0, {MAX_NOTICE_DAYS}]", f.notice_days)
     if not 0.0 < f.take_rate_change_materiality < 1.0:
         raise bad(
             "[fees] take_rate_change_materiality", "in (0, 1)", f.take_rate_change_materiality
         )
-    e = config.earnings
+    if not 0.0 <= f.commission_cap <= 1.0:
+        raise bad("[fees] commission_cap", "a fraction in [0, 1]", f.commission_cap)
+    if f.take_rate_basis not in ("gross", "net"):
+        raise bad("[fees] take_rate_basis", '"gross" or "net"', f.take_rate_basis)
+
+
+def _check_earnings(e: EarningsSection, bad: _Bad) -> None:
     if e.decide_basis not in ("engaged", "online", "engaged_allowance"):
         raise bad(
             "[earnings] decide_basis", '"engaged", "online" or "engaged_allowance"', e.decide_basis
         )
     if not 0.0 <= e.tolerated_share_below < 1.0:
         raise bad("[earnings] tolerated_share_below", "in [0, 1)", e.tolerated_share_below)
-    if e.min_week_engaged_hours < 0:
-        raise bad("[earnings] min_week_engaged_hours", ">= 0", e.min_week_engaged_hours)
-    if not 0.0 <= config.fees.commission_cap <= 1.0:
-        raise bad("[fees] commission_cap", "a fraction in [0, 1]", config.fees.commission_cap)
-    if config.fees.take_rate_basis not in ("gross", "net"):
-        raise bad("[fees] take_rate_basis", '"gross" or "net"', config.fees.take_rate_basis)
-    if config.earnings.minimum_hourly_wage < 0:
-        raise bad("[earnings] minimum_hourly_wage", ">= 0", config.earnings.minimum_hourly_wage)
-    if config.earnings.engaged_allowance_minutes_per_order < 0:
+    if not 0.0 <= e.min_week_engaged_hours <= 168.0:
         raise bad(
-            "[earnings] engaged_allowance_minutes_per_order",
-            ">= 0",
-            config.earnings.engaged_allowance_minutes_per_order,
+            "[earnings] min_week_engaged_hours",
+            "in [0, 168] (hours in a week)",
+            e.min_week_engaged_hours,
         )
-    if config.earnings.expense_per_km < 0:
-        raise bad("[earnings] expense_per_km", ">= 0", config.earnings.expense_per_km)
-    if not 0.0 <= config.fairness.materiality < 1.0:
-        raise bad("[fairness] materiality", "a fraction in [0, 1)", config.fairness.materiality)
-    for combination in config.fairness.intersections:
+    for key in ("minimum_hourly_wage", "engaged_allowance_minutes_per_order", "expense_per_km"):
+        if getattr(e, key) < 0:
+            raise bad(f"[earnings] {key}", ">= 0", getattr(e, key))
+
+
+def _check_fairness(fairness: FairnessSection, bad: _Bad) -> None:
+    if not 0.0 <= fairness.materiality < 1.0:
+        raise bad("[fairness] materiality", "a fraction in [0, 1)", fairness.materiality)
+    if not fairness.protected_attributes:
+        # Every check has one or more findings: the group checks need an attribute to
+        # compare by (one the workers table lacks is reported as not_assessed).
+        raise bad(
+            "[fairness] protected_attributes",
+            'a list of at least one workers-table column, e.g. ["gender", "age_band"]',
+            [],
+        )
+    for key in ("protected_attributes", "legitimate_attributes", "algorithmic_attributes"):
+        names: tuple[str, ...] = getattr(fairness, key)
+        _check_attribute_names(f"[fairness] {key}", names, bad)
+    for combination in fairness.intersections:
         if len(combination) < 2 or len(set(combination)) != len(combination):
             raise bad(
                 "[fairness] intersections",
                 'lists of two or more different attributes, e.g. [["gender", "age_band"]]',
-                [list(c) for c in config.fairness.intersections],
+                [list(c) for c in fairness.intersections],
             )
-    if config.fairness.min_workers_asymptotic < 2:
-        raise bad(
-            "[fairness] min_workers_asymptotic",
-            "an integer >= 2",
-            config.fairness.min_workers_asymptotic,
-        )
-    if config.fairness.permutations < 99:
-        raise bad("[fairness] permutations", "an integer >= 99", config.fairness.permutations)
-    h = config.hours
-    for key in ("max_daily_online_hours", "max_continuous_online_hours", "min_break_minutes"):
+        _check_attribute_names("[fairness] intersections", combination, bad)
+    compared = [*fairness.protected_attributes, SEGMENT_ATTRIBUTE]
+    compared += ["*".join(c) for c in fairness.intersections]
+    for attribute, group in fairness.reference_groups.items():
+        key = f"[fairness] reference_groups.{attribute}"
+        if attribute not in compared:
+            close = difflib.get_close_matches(attribute, compared, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            expected = (
+                "keyed by an attribute that is compared: one of "
+                + ", ".join(f'"{c}"' for c in compared)
+                + hint
+            )
+            raise bad(key, expected, attribute)
+        if not group.strip():
+            raise bad(key, "the name of a group", group)
+
+
+def _check_attribute_names(key: str, names: Sequence[str], bad: _Bad) -> None:
+    """Attribute names: not empty, not repeated, and never an identifier column (grouping
+    by ``worker_id`` would publish worker IDs as group labels)."""
+    for name in names:
+        if not name.strip():
+            raise bad(key, "column names, not empty strings", list(names))
+        if name in ID_COLUMNS:
+            expected = (
+                "columns that group workers; identifier columns ("
+                + ", ".join(ID_COLUMNS)
+                + ") make a group of every worker and are never compared"
+            )
+            raise bad(key, expected, name)
+    if len(set(names)) != len(names):
+        raise bad(key, "a list of different column names", list(names))
+
+
+def _check_hours(h: HoursSection, bad: _Bad) -> None:
+    if not 0.0 < h.max_daily_online_hours <= 24.0:
+        raise bad("[hours] max_daily_online_hours", "in (0, 24]", h.max_daily_online_hours)
+    for key in ("max_continuous_online_hours", "min_break_minutes"):
         if getattr(h, key) <= 0:
             raise bad(f"[hours] {key}", "> 0", getattr(h, key))
-    if not re.fullmatch(
-        r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", config.engine.memory_limit
-    ):
+
+
+def _check_engine(engine: EngineSection, bad: _Bad) -> None:
+    size = _memory_bytes(engine.memory_limit)
+    if size is None:
         raise bad(
-            "[engine] memory_limit", 'a size such as "2GB" or "1536MiB"', config.engine.memory_limit
+            "[engine] memory_limit",
+            'a size such as "2GB" or "1536MiB" (units: ' + ", ".join(MEMORY_UNITS) + ")",
+            engine.memory_limit,
         )
-    if config.engine.threads < 0:
-        raise bad("[engine] threads", ">= 0 (0 = all cores)", config.engine.threads)
-    if config.report.min_cell_workers < 1:
-        raise bad("[report] min_cell_workers", ">= 1", config.report.min_cell_workers)
+    if not MIN_MEMORY_BYTES <= size <= MAX_MEMORY_BYTES:
+        raise bad(
+            "[engine] memory_limit",
+            'a size from "128MB" (what DuckDB needs for one thread) to "1000TB"',
+            engine.memory_limit,
+        )
+    if not 0 <= engine.threads <= MAX_THREADS:
+        raise bad(
+            "[engine] threads", f"an integer in [0, {MAX_THREADS}] (0 = every core)", engine.threads
+        )
+
+
+def _memory_bytes(text: str) -> float | None:
+    """Bytes of a DuckDB size such as ``"2GB"`` or ``"1536 MiB"`` (None if not one)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(B|[KMGT]i?B)", text)
+    if match is None:
+        return None
+    return float(match.group(1)) * MEMORY_UNITS[match.group(2)]

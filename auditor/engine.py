@@ -8,6 +8,7 @@ Statistics run on the small frames that come out.
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.expr.types import Table
 
 from auditor.config import AuditConfig
+from auditor.errors import ConfigError
 
 __all__ = ["SUM_SCALE", "Engine", "connect", "exact_sum", "scaled_sum", "whole_sum"]
 
@@ -124,10 +126,35 @@ def connect(config: AuditConfig) -> Engine:
     tmp = tempfile.TemporaryDirectory(prefix="auditor-")
     workdir = Path(tmp.name)
     con = ibis.duckdb.connect(":memory:")
-    con.raw_sql(f"SET TimeZone = '{config.audit.timezone}'")
-    con.raw_sql(f"SET memory_limit = '{config.engine.memory_limit}'")
-    con.raw_sql(f"SET temp_directory = '{workdir / 'spill'}'")
-    con.raw_sql("SET preserve_insertion_order = false")
-    if config.engine.threads:
-        con.raw_sql(f"SET threads = {int(config.engine.threads)}")
+    try:
+        _settings(con, config, workdir / "spill")
+    except BaseException:
+        con.disconnect()
+        tmp.cleanup()
+        raise
     return Engine(con=con, workdir=workdir, _tmp=tmp)
+
+
+def _settings(con: DuckDBBackend, config: AuditConfig, spill: Path) -> None:
+    """Set the engine's time zone and resources, every value a bound parameter (never SQL
+    text built from the config).
+
+    Raises:
+        ConfigError: ``[audit] timezone`` is a zone the engine (DuckDB's ICU) does not
+            know, although Python's zoneinfo may (``posixrules``, ``localtime``).
+    """
+    zone = config.audit.timezone
+    known = [row[0] for row in con.con.execute("SELECT name FROM pg_timezone_names()").fetchall()]
+    if zone not in known:
+        close = difflib.get_close_matches(zone, known, n=3)
+        hint = f" Close names: {', '.join(close)}." if close else ""
+        raise ConfigError(
+            f"{config.source or 'config'} [audit] timezone must be a time zone the engine "
+            f'(DuckDB, ICU) knows, an IANA name such as "Asia/Shanghai"; got {zone!r}.{hint}'
+        )
+    con.con.execute("SET TimeZone = ?", [zone])
+    con.con.execute("SET memory_limit = ?", [config.engine.memory_limit])
+    con.con.execute("SET temp_directory = ?", [str(spill)])
+    con.con.execute("SET preserve_insertion_order = false")
+    if config.engine.threads:
+        con.con.execute("SET threads = ?", [int(config.engine.threads)])

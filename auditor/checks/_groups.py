@@ -34,6 +34,7 @@ from auditor.checks._base import (
     Status,
 )
 from auditor.checks._common import basis
+from auditor.errors import ConfigError
 from auditor.stats import (
     Decision,
     EffectFn,
@@ -172,6 +173,10 @@ def _roster(context: CheckContext) -> Roster:
         joined = values.astype(str).agg(INTERSECTION.join, axis=1)
         frame[name] = joined.where(whole, None).astype(object)
         names.append(name)
+    for attribute in protected:
+        refuse_identifying(context, frame[attribute], attribute, "protected_attributes")
+    for name in names:
+        refuse_identifying(context, frame[name], name, "intersections")
     ids = pa.table(
         {
             "worker_id": pa.array(frame["worker_id"].tolist(), pa.string()),
@@ -185,6 +190,92 @@ def _roster(context: CheckContext) -> Roster:
     return Roster(
         frame, table, missing, tuple(algorithmic), tuple(legitimate), (*protected, *names)
     )
+
+
+def refuse_identifying(context: CheckContext, values: pd.Series, attribute: str, key: str) -> None:
+    """Refuse an attribute that identifies workers instead of grouping them.
+
+    The rule (sample uniqueness, the disclosure-risk count of statistical disclosure
+    control): the attribute is refused when more than half of the workers with a value are
+    the only worker with theirs, and at least ``[report] min_cell_workers`` workers are.
+    Below that count every one of its groups has fewer than ``min_cell_workers`` workers
+    (the unique ones, and the rest, fewer than half), so every comparison is suppressed and
+    no label is published anyway. A few unique values among many shared ones (a rare
+    category, a data-entry slip) are not refused: their comparisons are suppressed, and
+    their labels never published.
+
+    Raises:
+        ConfigError: naming ``[fairness] <key>`` and the attribute, never a value of it.
+    """
+    min_cell = context.config.report.min_cell_workers
+    counts = values.dropna().value_counts()
+    workers = int(counts.sum())
+    unique = int((counts == 1).sum())
+    if unique * 2 <= workers or unique < min_cell:
+        return
+    where = context.config.source or "config"
+    raise ConfigError(
+        f"{where} [fairness] {key} must name attributes that put workers in groups; got "
+        f"{attribute!r}, which identifies them: {unique:,} of the {workers:,} workers with "
+        f"a value of it are the only worker with theirs (refused when more than half are, "
+        f"and at least [report] min_cell_workers = {min_cell}). Remove {attribute!r} from "
+        f"[fairness] {key}, or compare by a column whose groups hold many workers."
+    )
+
+
+def check_reference(
+    context: CheckContext, spec: Comparison, labels: NDArray[np.object_], configured: str
+) -> None:
+    """Refuse a ``[fairness] reference_groups`` value that no cluster (worker, customer) of
+    the attribute has: comparing with another group instead would answer a question
+    nobody asked. The message lists the groups present with their sizes, naming only
+    groups of at least ``[report] min_cell_workers`` (a smaller one may be a single
+    worker's ID).
+
+    Raises:
+        ConfigError: naming ``[fairness] reference_groups.<attribute>`` and the value.
+    """
+    everyone = pd.Series([v for v in labels if v is not None], dtype=object).value_counts()
+    if everyone.empty or configured in everyone.index:
+        return
+    min_cell = context.config.report.min_cell_workers
+    named = sorted((g for g in everyone.index if int(everyone[g]) >= min_cell), key=str)
+    listed = [f"{g} ({int(everyone[g]):,} {spec.unit})" for g in named[:20]]
+    if len(named) > 20:
+        listed.append(f"{len(named) - 20:,} more")
+    hidden = len(everyone) - len(named)
+    if hidden:
+        listed.append(
+            f"{hidden:,} groups of fewer than {min_cell} {spec.unit} "
+            "([report] min_cell_workers), not named"
+        )
+    where = context.config.source or "config"
+    raise ConfigError(
+        f"{where} [fairness] reference_groups.{spec.attribute} must be a group of "
+        f"{spec.attribute} present in the data; got {configured!r}. Groups present: "
+        f"{'; '.join(listed)}. Set it to one of these, or remove it to compare with the "
+        "largest group."
+    )
+
+
+def public_labels(counts: pd.Series, min_cell: int) -> dict[Any, str]:
+    """The label each group is published under: its own when it has at least
+    ``min_cell`` clusters, else ``suppressed group <i>``, numbered in the sorted order of
+    the small groups' labels (stable across reruns) and never equal to a real label.
+
+    A group of fewer than ``[report] min_cell_workers`` workers is never named: its label
+    could be a worker's ID, a name, or a value that points at a few people.
+    """
+    labels = {str(g) for g in counts.index}
+    small = sorted((g for g in counts.index if int(counts[g]) < min_cell), key=str)
+    out = {g: str(g) for g in counts.index}
+    number = 0
+    for g in small:
+        number += 1
+        while f"suppressed group {number}" in labels:
+            number += 1
+        out[g] = f"suppressed group {number}"
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +449,9 @@ def compare_groups(
         left_out = LeftOut(None, set_aside, spec)
     counts = pd.Series(labels[valid]).value_counts()
     common: dict[str, Any] = {"check": spec.check, "title": spec.title, "metric": spec.metric}
+    configured = fairness.reference_groups.get(spec.attribute)
+    if configured is not None:
+        check_reference(context, spec, labels, configured)
     if counts.empty:
         return [
             Finding(
@@ -371,10 +465,12 @@ def compare_groups(
             )
         ]
     if reference is None:
-        reference = fairness.reference_groups.get(spec.attribute)
+        reference = configured
     if reference is None or reference not in counts.index:
         # The largest group of all clusters with a value (with data here or not), so that
-        # every check and metric compares with the same reference; ties broken by name.
+        # every check and metric compares with the same reference; ties broken by name. (A
+        # configured reference is one some cluster has, checked above; here it has none
+        # with data in this check.)
         everyone = pd.Series([v for v in labels if v is not None]).value_counts()
         ranked = sorted(everyone.index, key=lambda g: (-int(everyone[g]), str(g)))
         reference = next(g for g in ranked if g in counts.index)
@@ -391,10 +487,15 @@ def compare_groups(
             data={"suppressed": True, "min_cell_workers": min_cell, **extra, **left_out.data},
         )
 
+    shown = public_labels(counts, min_cell)
     for group in sorted(counts.index, key=str):
         if group == reference:
             continue
-        subject = {"attribute": spec.attribute, "group": str(group), "reference": str(reference)}
+        subject = {
+            "attribute": spec.attribute,
+            "group": shown[group],
+            "reference": shown[reference],
+        }
         small = min(int(counts[group]), int(counts[reference]))
         if small < min_cell:
             why = (
