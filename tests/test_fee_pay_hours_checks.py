@@ -18,13 +18,24 @@ from auditor.simulate import PlantOptions, SimulationSpec, simulate, write_packa
 ISSUE3 = ("FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-06", "PAY-01", "HRS-01", "INS-01")
 
 
-def _run(tmp: Path, spec: SimulationSpec, drop: tuple[str, ...] = ()) -> tuple[AuditResult, dict]:
+def _run(
+    tmp: Path,
+    spec: SimulationSpec,
+    drop: tuple[str, ...] = (),
+    config: AuditConfig | None = None,
+) -> tuple[AuditResult, dict]:
     package = simulate(spec)
     folder = write_package(package, tmp, fmt="parquet")
     for name in drop:
         (folder / f"{name}.parquet").unlink()
     truth = json.loads((folder / "ground_truth.json").read_text())
-    return audit(folder, checks=ISSUE3), truth
+    return audit(folder, config, checks=ISSUE3), truth
+
+
+# These tests compare each finding's numbers with the planted truth, so nothing is withheld
+# (k = 1); a few of the plants touch fewer than the default ten workers, whose numbers a
+# published finding withholds (tests/test_small_cells.py).
+EVERY_CELL = AuditConfig.from_dict({"report": {"min_cell_workers": 1}})
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +53,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditResult, dict
         demand_scale=0.3,
         plants=("FEE-01", "FEE-02", "FEE-03", "FEE-06", "HRS-01", "INS-01"),
     )
-    return _run(tmp_path_factory.mktemp("planted"), spec)
+    return _run(tmp_path_factory.mktemp("planted"), spec, config=EVERY_CELL)
 
 
 def test_clean_platform_passes_every_check(clean: AuditResult) -> None:
@@ -59,7 +70,7 @@ def test_fee01_cap_breach_and_money_above_cap(planted: tuple[AuditResult, dict])
     assert f.data["orders_above_cap"] == pytest.approx(t["orders"], rel=0.05)
     assert f.data["money_above_cap"] == pytest.approx(t["money_above_cap"], rel=0.02)
     # 0.35 in a 0.30 zone; where FEE-02's hidden fee stacks on it the excess is larger
-    assert f.data["max_excess_rate"] >= 0.04
+    assert f.data["excess_rate_reached_by_k_workers"] >= 0.04
 
 
 def test_fee02_undisclosed_fee(planted: tuple[AuditResult, dict]) -> None:
@@ -104,7 +115,7 @@ def test_hrs01_finds_the_planted_workers(planted: tuple[AuditResult, dict]) -> N
         assert daily.status == "fail"
     if "no_break" in kinds:
         assert continuous.status == "fail"
-        assert continuous.data["longest_hours"] > 4.0
+        assert continuous.data["hours_reached_by_k_workers"] > 4.0
 
 
 def test_ins01_missing_and_worker_paid_premiums(planted: tuple[AuditResult, dict]) -> None:
@@ -223,11 +234,14 @@ def test_fee01_uses_the_zone_cap_of_the_fee_schedule(tmp_path: Path) -> None:
 
 
 def test_fee01_per_worker_period(tmp_path: Path) -> None:
-    from auditor.config import FeesSection
+    from auditor.config import FeesSection, ReportSection
 
     spec = SimulationSpec(workers=40, days=7, seed=14, demand_scale=0.3, plants=("FEE-01",))
     folder = write_package(simulate(spec), tmp_path, fmt="parquet")
-    config = AuditConfig(fees=FeesSection(cap_binds="worker_period"))
+    # Z03's riders are fewer than ten: k = 1, so that their worker-weeks are published.
+    config = AuditConfig(
+        fees=FeesSection(cap_binds="worker_period"), report=ReportSection(min_cell_workers=1)
+    )
     f = pick(audit(folder, config, checks=["FEE-01"]), "FEE-01")
     assert f.subject == {"unit": "worker_week"}
     assert f.data["cap_binds"] == "worker_period"

@@ -13,16 +13,18 @@ outcome does not follow the hour of the order, and appeals are too rare to meet 
 and hour), so a group whose appeals are rarely heard shows; a group none of whose appeals is
 upheld is tested exactly (``auditor.stats._effect``).
 Penalties without an order (or whose order is not in the package) are counted and left out
-of the rates.
+of the rates. Counts of penalties, and each group's appeal rate, are published only when
+they come from at least ``[report] min_cell_workers`` workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import ibis
 import numpy as np
+from numpy.typing import NDArray
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
 from auditor.checks._comparable import same_words
@@ -36,11 +38,31 @@ from auditor.checks._groups import (
     group_rates,
     roster,
 )
+from auditor.checks._online import left_out, left_out_words
 from auditor.checks._registry import register
 from auditor.checks._strata import WORK_WORDS, work_strata
 from auditor.stats import ratio_estimator, strata
 
 __all__ = ["PenaltyConcentration"]
+
+
+def _appeal_rates(
+    labels: NDArray[np.object_],
+    keep: NDArray[np.bool_],
+    treat: NDArray[np.bool_],
+    appeals: NDArray[Any],
+    penalties: NDArray[Any],
+    k: int,
+) -> dict[str, float]:
+    """Appeals per penalty of a comparison's group and reference group (per worker code:
+    ``keep`` both, ``treat`` the group), each only where at least ``k`` of its workers were
+    penalised (``[report] min_cell_workers``): the rate is over those workers alone."""
+    rates = {}
+    for side in (treat, keep & ~treat):
+        hit = side & (penalties > 0)
+        if int(hit.sum()) >= k:
+            rates[str(labels[side][0])] = float(appeals[hit].sum() / penalties[hit].sum())
+    return rates
 
 
 @register
@@ -86,8 +108,15 @@ class PenaltyConcentration:
             .order_by(["code", "stratum"])  # a fixed order: reproducible sums
             .to_pyarrow()
         )
+        k = context.config.report.min_cell_workers
         n_penalties = int(pen.count().execute())
         n_linked = int(linked.count().execute())
+        unlinked_pen = pen.anti_join(orders.select("order_id"), "order_id")
+        penalised = {
+            "all": int(pen.worker_id.nunique().execute()),
+            "linked": int(linked.worker_id.nunique().execute()),
+            "not_linked": int(unlinked_pen.worker_id.nunique().execute()),
+        }
         code = cells["code"].to_numpy().astype(np.int64)
         stratum = strata(
             cells["stratum"].to_numpy().astype(np.int64), people.legitimate_codes()[code]
@@ -102,14 +131,15 @@ class PenaltyConcentration:
         acc_of = np.bincount(code, weights=accepted, minlength=size)
         app_of = np.bincount(code, weights=appeals, minlength=size)
         up_of = np.bincount(code, weights=upheld_n, minlength=size)
-        counts_note = {
-            "penalties": n_penalties,
-            "penalties_linked_to_orders": n_linked,
-            "penalties_not_linked": n_penalties - n_linked,
-        }
         unlinked = n_penalties - n_linked
+        counts_note = {
+            "penalties": left_out(n_penalties, penalised["all"], k),
+            "penalties_linked_to_orders": left_out(n_linked, penalised["linked"], k),
+            "penalties_not_linked": left_out(unlinked, penalised["not_linked"], k),
+        }
         unlinked_words = (
-            f" Not counted: {unlinked:,} penalties that name no order in the package."
+            f" Not counted: {left_out_words(unlinked, penalised['not_linked'], k, 'penalties')} "
+            "that name no order in the package."
             if unlinked
             else ""
         )
@@ -167,9 +197,9 @@ class PenaltyConcentration:
                     f"{same_words(people, ', same ')})"
                 ),
                 raw=group_rates(labels, pen_of, acc_of),
-                extra=lambda g, k, t, e: {
+                extra=lambda g, keep, t, e: {
                     **counts_note,
-                    "appeal_rate": group_rates(labels, app_of, pen_of),
+                    "appeal_rate": _appeal_rates(labels, keep, t, app_of, pen_of, k),
                 },
                 note=unlinked_words,
                 impact=Impact("selection_rate", pen_of, acc_of, higher_is_better=False),
@@ -195,7 +225,7 @@ class PenaltyConcentration:
                         f"{same_words(people, ', same ')})"
                     ),
                     raw=group_rates(labels, up_of, app_of),
-                    extra=lambda g, k, t, e: {"appeals": int(app_of[k].sum())},
+                    extra=lambda g, keep, t, e: {"appeals": int(app_of[keep].sum())},
                     noun="appeals",
                     note=unlinked_words,
                     impact=Impact("selection_rate", up_of, app_of),

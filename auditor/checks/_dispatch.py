@@ -110,10 +110,11 @@ class DispatchRate:
                     ),
                 )
             )
+        k = context.config.report.min_cell_workers
         if offered:
             note = (
-                f" Not counted: {cells.offers_outside:,} offers made outside any online "
-                "session." if cells.offers_outside else ""
+                f" Not counted: {cells.words('offers_outside', k, 'offers')} made outside any "
+                "online session." if cells.offers_outside else ""
             )  # fmt: skip
         else:
             note = (
@@ -122,8 +123,8 @@ class DispatchRate:
             )
         if cells.orders_outside:
             note += (
-                f" Not counted: {cells.orders_outside:,} orders accepted outside any online "
-                "session."
+                f" Not counted: {cells.words('orders_outside', k, 'orders')} accepted outside "
+                "any online session."
             )
 
         def one(attribute: str) -> list[Finding | Confirmatory]:
@@ -139,10 +140,10 @@ class DispatchRate:
                     f"of {attribute}={r} workers {ONLINE_WORDS}" + same_words(people)
                 ),
                 raw=group_rates(labels, count_of, hours_of),
-                extra=lambda g, k, t, e: {
+                extra=lambda g, keep, t, e: {
                     "counts": noun,
-                    "offers_outside_sessions": cells.offers_outside,
-                    "orders_outside_sessions": cells.orders_outside,
+                    "offers_outside_sessions": cells.shown("offers_outside", k),
+                    "orders_outside_sessions": cells.shown("orders_outside", k),
                 },
                 noun=noun,
                 note=note,

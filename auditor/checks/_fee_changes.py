@@ -21,6 +21,12 @@
 Unit of analysis: the day. Days are treated as independent given the segment
 levels; a strong weekly cycle in take rates not explained by hour and mix would
 widen the null distribution's tails, which the simulation does not model.
+
+Small cells: every day enters the model, but ``data.daily_index`` publishes only the days
+with at least ``[report] min_cell_workers`` distinct workers (``days_suppressed`` counts
+the others), and the levels before and after the shift, and the shift itself, only when
+each side has that many workers (the statistic and p-value only when the package has);
+the verdict is published either way.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import pandas as pd
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
+from auditor.checks._fees import small_cell
 from auditor.checks._registry import register
 
 __all__ = ["SilentFeeChange", "daily_index", "sup_f_test"]
@@ -141,6 +148,25 @@ def sup_f_test(
     return float(stat[0]), p, int(where[0])
 
 
+_WITHHELD = (
+    " The size of the shift is not published: fewer than {k} workers had orders on one side "
+    "of it ([report] min_cell_workers)."
+)
+
+
+def _workers_by_day(orders: ibis.Table) -> dict[datetime.date, int]:
+    """Distinct workers with orders on each local date."""
+    per = orders.group_by("local_date").aggregate(workers=orders.worker_id.nunique()).execute()
+    dates = pd.to_datetime(per["local_date"]).dt.date
+    return {d: int(n) for d, n in zip(dates, per["workers"], strict=True)}
+
+
+def _workers_on(orders: ibis.Table, dates: list[datetime.date]) -> int:
+    """Distinct workers with orders on any of ``dates``."""
+    on = orders.filter(orders.local_date.isin(dates))
+    return int(on.worker_id.nunique().execute())
+
+
 @register
 class SilentFeeChange:
     """FEE-04: a take-rate change not matched by a timely announced fee-schedule change."""
@@ -179,13 +205,15 @@ class SilentFeeChange:
             .execute()
         )
         cells["local_date"] = pd.to_datetime(cells["local_date"]).dt.date
+        k = cfg.report.min_cell_workers
+        few = small_cell(int(o.worker_id.nunique().execute()), k)
         common = dict(
             check=self.id,
             title=self.title,
             metric="take_rate_shift",
             threshold=cfg.fees.take_rate_change_materiality,
             basis=basis(context, self.id),
-            n_orders=int(o.count().execute()),
+            n_orders=None if few else int(o.count().execute()),
         )
         if cells.empty or cells["local_date"].nunique() < MIN_DAYS:
             n_days = 0 if cells.empty else int(cells["local_date"].nunique())
@@ -202,12 +230,17 @@ class SilentFeeChange:
         lawful, late = self._announced(context, days)
         positions = [days.index(d) for d in lawful if d in days]
         result = sup_f_test(idx["index"].to_numpy(), positions, cfg.audit.seed)
+        workers = _workers_by_day(o)
+        shown = [workers.get(d, 0) >= k for d in idx["local_date"]]
         series = [
             {"date": str(d), "index": float(i), "raw": float(r)}
-            for d, i, r in zip(idx["local_date"], idx["index"], idx["raw"], strict=True)
+            for d, i, r, ok in zip(idx["local_date"], idx["index"], idx["raw"], shown, strict=True)
+            if ok
         ]
         data = {
             "daily_index": series,
+            "days_suppressed": len(shown) - sum(shown),
+            "min_cell_workers": k,
             "announced_in_time": [str(d) for d in lawful],
             "announced_late": [str(d) for d in late],
             "notice_days": cfg.fees.notice_days,
@@ -229,44 +262,67 @@ class SilentFeeChange:
         after = values[tau:][seg[tau:]].mean()
         step = float(after - before)
         when = days[tau]
-        data |= {"sup_f": stat, "change_date": str(when), "level_before": float(before),
-                 "level_after": float(after)}  # fmt: skip
+        # The levels are means over the days of each side: published when each side's days
+        # have at least k workers, as is the shift between them.
+        sides = (
+            [d for d, x in zip(days[:tau], seg[:tau], strict=True) if x],
+            [d for d, x in zip(days[tau:], seg[tau:], strict=True) if x],
+        )
+        hide = any(small_cell(_workers_on(o, side), k) for side in sides)
+        data |= {
+            "sup_f": None if few else stat,
+            "change_date": str(when),
+            "level_before": None if hide else float(before),
+            "level_after": None if hide else float(after),
+            "suppressed": hide,
+        }
+        shift = None if hide else step
         material = abs(step) >= cfg.fees.take_rate_change_materiality
         significant = p < cfg.audit.alpha
         late_note = ""
         if when in late:
             late_note = " A fee-schedule change took effect that day but was announced late."
+        withheld = _WITHHELD.format(k=k) if hide else ""
+        # With fewer than k workers in all, the test's statistic and p-value are theirs too.
+        shown_p = None if few else p
+        p_words = "" if few else f" (p = {p:.4f})"
         if significant and material:
+            band = f"{cfg.fees.take_rate_change_materiality * 100:g}-point materiality"
+            by = f"at least the {band}" if hide else f"{abs(step) * 100:.1f} points"
             return [
                 Finding(
                     status=Status.FAIL,
                     severity=Severity.HIGH if abs(step) >= 0.03 else Severity.MEDIUM,
-                    estimate=step,
-                    p_value=p,
-                    p_adjusted=p,
+                    estimate=shift,
+                    p_value=shown_p,
+                    p_adjusted=shown_p,
                     detail=(
-                        f"The mix-adjusted take rate {'rose' if step > 0 else 'fell'} by "
-                        f"{abs(step) * 100:.1f} points on {when} (p = {p:.4f}) without a fee "
-                        f"change announced {cfg.fees.notice_days} days ahead.{late_note}"
+                        f"The mix-adjusted take rate {'rose' if step > 0 else 'fell'} by {by} on "
+                        f"{when}{p_words} without a fee change announced "
+                        f"{cfg.fees.notice_days} days ahead.{late_note}{withheld}"
                     ),
                     data=data,
                     **common,  # type: ignore[arg-type]
                 )
             ]
+        size = f"on {when}" if hide else f"{step * 100:+.2f} points on {when}"
+        p_short = "" if few else f", p = {p:.3f}"
         why = (
-            f"the largest shift ({step * 100:+.2f} points on {when}) is below the "
+            f"the largest shift ({size}) is below the "
             f"{cfg.fees.take_rate_change_materiality * 100:g}-point materiality"
             if significant
-            else f"no unannounced shift is significant (largest {step * 100:+.2f} points on "
-            f"{when}, p = {p:.3f})"
+            else f"no unannounced shift is significant (largest {size}{p_short})"
         )
         return [
             Finding(
                 status=Status.PASS,
-                estimate=step,
-                p_value=p,
-                p_adjusted=p,
-                detail=f"The mix-adjusted take rate is stable between announced changes: {why}.",
+                estimate=shift,
+                p_value=shown_p,
+                p_adjusted=shown_p,
+                detail=(
+                    f"The mix-adjusted take rate is stable between announced changes: {why}."
+                    f"{withheld}"
+                ),
                 data=data,
                 **common,  # type: ignore[arg-type]
             )

@@ -5,11 +5,19 @@ engine; they test no hypothesis: every order above the cap, every undisclosed
 fee, every short statement is a fact the regulator can verify from the rows.
 Amounts within ``[fees] tolerance`` (one cent by default) are rounding, not a
 breach. Orders considered are completed orders with a positive fare base.
+
+Small cells (``[report] min_cell_workers``, k): a number over the workers a breach
+touches is published only when they are at least k. With fewer, the finding keeps its
+status and severity and says "fewer than k workers"; its share, counts, money and largest
+values are null and ``data.suppressed`` is true. Where the whole population is under k,
+its totals are withheld too. A maximum is one worker's value, so none is published: in its
+place the largest value at least k workers reached (:func:`reached_by`). The helpers here
+(:func:`small_cell`, :func:`reached_by`) are shared by the other fact checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import ibis
@@ -20,10 +28,44 @@ from auditor.checks._common import basis, fact_outcome, scalar, severity_by_shar
 from auditor.checks._registry import register
 from auditor.engine import exact_sum
 
-__all__ = ["DeclaredCommission", "PayoutReconciliation", "TakeRateCap", "TipsPassedThrough"]
+__all__ = [
+    "DeclaredCommission",
+    "PayoutReconciliation",
+    "TakeRateCap",
+    "TipsPassedThrough",
+    "reached_by",
+    "small_cell",
+    "withheld",
+]
 
-_WORST = 5  # worst cases listed in a finding (no IDs: dates, zones, rates)
 _NULL_KEY = "\u2400"  # stands for a missing service or zone in null-safe joins
+
+
+def small_cell(workers: int, k: int) -> bool:
+    """Whether numbers over ``workers`` distinct workers are withheld from publication:
+    some, but fewer than ``k`` (``[report] min_cell_workers``). No worker is no cell: that
+    none breached is the check's verdict, which is always published."""
+    return 0 < workers < k
+
+
+def reached_by(units: Table, column: str, k: int) -> float | None:
+    """The largest value of ``column`` that at least ``k`` distinct workers of ``units``
+    reached: each worker's largest, then the k-th largest of those (the maximum itself when
+    ``k`` is 1). Findings publish it in place of a maximum, which is one worker's value;
+    this one ``k`` workers reached. None when fewer than ``k`` workers have a value."""
+    per = units.group_by("worker_id").aggregate(_top=units[column].max())
+    top = per.filter(per._top.notnull()).order_by(ibis.desc("_top")).limit(1, offset=k - 1)
+    got = top.execute()
+    return None if got.empty else float(got["_top"].iloc[0])
+
+
+def withheld(data: Mapping[str, Any], keys: Iterable[str], hide: bool, k: int) -> dict[str, Any]:
+    """``data`` with the values of ``keys`` set to None when ``hide``, and the small-cell
+    keys every fact finding carries: ``suppressed`` (whether any was withheld) and
+    ``min_cell_workers``."""
+    names = set(keys)
+    out = {key: (None if hide and key in names else v) for key, v in data.items()}
+    return out | {"suppressed": hide, "min_cell_workers": k}
 
 
 def _paid_orders(context: CheckContext) -> Table:
@@ -102,8 +144,9 @@ class TakeRateCap:
     Per order (``[fees] cap_binds = "order"``): an order breaches when the platform's
     take exceeds ``cap x fare_base`` by more than the tolerance. Per worker and week
     (``"worker_period"``): when a worker's total take in a week exceeds the fare-weighted
-    cap. Reports the share and count above, money taken above the cap, and the worst
-    excess rates.
+    cap. Reports the share and count above, money taken above the cap, and the excess
+    rate at least ``[report] min_cell_workers`` workers reached (all of these only when
+    that many workers were taken from above the cap).
     """
 
     id: ClassVar[str] = "FEE-01"
@@ -131,18 +174,15 @@ class TakeRateCap:
         )
         if context.config.fees.cap_binds == "worker_period":
             return [self._per_period(context, o, tol, cap_text)]
+        k = context.config.report.min_cell_workers
         over = o.filter(o._excess > tol)
         n_orders = int(o.count().execute())
         n_over = int(over.count().execute())
         money = scalar(_money_sum(over._excess)) or 0.0
         n_workers = int(o.worker_id.nunique().execute())
         workers_over = int(over.worker_id.nunique().execute()) if n_over else 0
-        worst = (
-            over.order_by([ibis.desc("_excess_rate"), "local_date", "_row"])
-            .limit(_WORST)
-            .select("local_date", "service", "pickup_zone", "take_rate_gross", "cap")
-            .execute()
-        )
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers_over, k)
         share = n_over / n_orders if n_orders else 0.0
         data = {
             "cap_binds": "order",
@@ -150,28 +190,21 @@ class TakeRateCap:
             "orders_above_cap": n_over,
             "workers_affected": workers_over,
             "money_above_cap": money,
-            "max_excess_rate": scalar(over._excess_rate.max()) if n_over else None,
-            "worst_cases": [
-                {
-                    "local_date": str(r.local_date),
-                    "service": r.service,
-                    "zone": r.pickup_zone,
-                    "take_rate": float(r.take_rate_gross),
-                    "cap": float(r.cap),
-                }
-                for r in worst.itertuples()
-            ],
+            "excess_rate_reached_by_k_workers": (
+                reached_by(over, "_excess_rate", k) if n_over and not hide else None
+            ),
         }
+        keys = ("orders_above_cap", "workers_affected", "money_above_cap")
         common = dict(
             check=self.id,
             title=self.title,
             metric="share_of_orders_above_cap",
-            estimate=share,
+            estimate=None if hide else share,
             threshold=0.0,
-            n_orders=n_orders,
-            n_workers=n_workers,
+            n_orders=None if few else n_orders,
+            n_workers=None if few else n_workers,
             basis=basis(context, self.id),
-            data=data,
+            data=withheld(data, keys, hide, k),
             subject={"unit": "order"},
         )
         if n_over == 0:
@@ -182,15 +215,20 @@ class TakeRateCap:
                     **common,  # type: ignore[arg-type]
                 )
             ]
+        detail = (
+            f"Orders of fewer than {k} workers took more than the cap ({cap_text}); their "
+            "number, share and the money taken above it are not published ([report] "
+            "min_cell_workers)."
+            if hide
+            else f"{n_over} of {n_orders} orders ({share:.1%}) took more than the cap "
+            f"({cap_text}); {money:,.2f} {context.config.audit.currency} taken above it from "
+            f"{workers_over} workers."
+        )
         return [
             Finding(
                 status=Status.FAIL,
                 severity=severity_by_share(share),
-                detail=(
-                    f"{n_over} of {n_orders} orders ({share:.1%}) took more than the cap "
-                    f"({cap_text}); {money:,.2f} {context.config.audit.currency} taken above "
-                    f"it from {workers_over} workers."
-                ),
+                detail=detail,
                 **common,  # type: ignore[arg-type]
             )
         ]
@@ -208,33 +246,50 @@ class TakeRateCap:
         n = int(w.count().execute())
         n_over = int(over.count().execute())
         money = scalar(_money_sum(over._excess)) or 0.0
+        n_workers = int(w.worker_id.nunique().execute())
+        workers_over = int(over.worker_id.nunique().execute()) if n_over else 0
+        k = context.config.report.min_cell_workers
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers_over, k)
         share = n_over / n if n else 0.0
         status, severity = fact_outcome(n_over, share)
         currency = context.config.audit.currency
+        if not n_over:
+            detail = f"No worker's weekly take rate exceeds the cap ({cap_text})."
+        elif hide:
+            detail = (
+                f"Fewer than {k} workers averaged a take rate above the cap ({cap_text}) in "
+                "a week; the number of such worker-weeks, their share and the money above "
+                "the cap are not published ([report] min_cell_workers)."
+            )
+        else:
+            detail = (
+                f"{n_over} of {n} worker-weeks ({share:.1%}) of {workers_over} workers "
+                f"averaged a take rate above the cap ({cap_text}); {money:,.2f} {currency} "
+                "above it."
+            )
+        data = {
+            "cap_binds": "worker_period",
+            "caps": cap_text,
+            "worker_weeks_above_cap": n_over,
+            "workers_affected": workers_over,
+            "money_above_cap": money,
+        }
+        keys = ("worker_weeks_above_cap", "workers_affected", "money_above_cap")
         return Finding(
             check=self.id,
             status=status,
             severity=severity,
             title=self.title,
             metric="share_of_worker_weeks_above_cap",
-            estimate=share,
+            estimate=None if hide else share,
             threshold=0.0,
             subject={"unit": "worker_week"},
-            n_orders=int(o.count().execute()),
-            n_workers=int(w.worker_id.nunique().execute()),
+            n_orders=None if few else int(o.count().execute()),
+            n_workers=None if few else n_workers,
             basis=basis(context, self.id),
-            detail=(
-                f"{n_over} of {n} worker-weeks ({share:.1%}) averaged a take rate above the "
-                f"cap ({cap_text}); {money:,.2f} {currency} above it."
-                if n_over
-                else f"No worker's weekly take rate exceeds the cap ({cap_text})."
-            ),
-            data={
-                "cap_binds": "worker_period",
-                "caps": cap_text,
-                "worker_weeks_above_cap": n_over,
-                "money_above_cap": money,
-            },
+            detail=detail,
+            data=withheld(data, keys, hide, k),
         )
 
 
@@ -264,8 +319,42 @@ class DeclaredCommission:
         actual = (scalar(o.platform_take.sum()) or 0.0) / fare if fare else None
         share = n_hidden / n_orders if n_orders else 0.0
         workers = int(hidden.worker_id.nunique().execute()) if n_hidden else 0
+        n_workers = int(o.worker_id.nunique().execute())
+        k = context.config.report.min_cell_workers
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers, k)
         currency = context.config.audit.currency
         status, severity = fact_outcome(n_hidden, share)
+        if not n_hidden:
+            detail = "The declared commission matches the platform's take on every order."
+        elif hide:
+            # The actual take rate less the declared one is the undisclosed total over the
+            # fare: it goes with the total.
+            rate = "" if few else f" (declared take rate {declared:.2%})"
+            detail = (
+                f"Orders of fewer than {k} workers took more than the declared commission"
+                f"{rate}; their number, share and the amount are not published ([report] "
+                "min_cell_workers)."
+            )
+        else:
+            detail = (
+                f"{n_hidden} of {n_orders} orders ({share:.1%}) took {total:,.2f} {currency} "
+                f"more than the declared commission, from {workers} workers "
+                f"(declared take rate {declared:.2%}, actual {actual:.2%})."
+            )
+        data = {
+            "orders_with_undisclosed_fee": n_hidden,
+            "undisclosed_total": total,
+            "workers_affected": workers,
+            "declared_take_rate": None if few else declared,
+            "actual_take_rate": actual,
+        }
+        keys = (
+            "orders_with_undisclosed_fee",
+            "undisclosed_total",
+            "workers_affected",
+            "actual_take_rate",
+        )
         return [
             Finding(
                 check=self.id,
@@ -273,25 +362,13 @@ class DeclaredCommission:
                 severity=severity,
                 title=self.title,
                 metric="share_of_orders_with_undisclosed_fee",
-                estimate=share,
+                estimate=None if hide else share,
                 threshold=0.0,
-                n_orders=n_orders,
-                n_workers=int(o.worker_id.nunique().execute()),
+                n_orders=None if few else n_orders,
+                n_workers=None if few else n_workers,
                 basis=basis(context, self.id),
-                detail=(
-                    f"{n_hidden} of {n_orders} orders ({share:.1%}) took {total:,.2f} {currency} "
-                    f"more than the declared commission, from {workers} workers "
-                    f"(declared take rate {declared:.2%}, actual {actual:.2%})."
-                    if n_hidden
-                    else "The declared commission matches the platform's take on every order."
-                ),
-                data={
-                    "orders_with_undisclosed_fee": n_hidden,
-                    "undisclosed_total": total,
-                    "workers_affected": workers,
-                    "declared_take_rate": declared,
-                    "actual_take_rate": actual,
-                },
+                detail=detail,
+                data=withheld(data, keys, hide, k),
             )
         ]
 
@@ -326,9 +403,38 @@ class PayoutReconciliation:
         n_short = int(short.count().execute())
         total = scalar(short._short_money.sum()) or 0.0
         workers = int(short.worker_id.nunique().execute()) if n_short else 0
+        n_workers = int(s.worker_id.nunique().execute())
+        k = context.config.report.min_cell_workers
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers, k)
         share = n_short / n if n else 0.0
         currency = context.config.audit.currency
         status, severity = fact_outcome(n_short, share)
+        deductions = "itemised" if itemised else "stated"
+        if not n_short:
+            detail = "Every pay statement reconciles with its order credits and deductions."
+        elif hide:
+            detail = (
+                f"Pay statements of fewer than {k} workers paid less than credits minus "
+                f"{deductions} deductions; their number, share and the shortfall are not "
+                "published ([report] min_cell_workers)."
+            )
+        else:
+            detail = (
+                f"{n_short} of {n} pay statements ({share:.1%}) paid {total:,.2f} {currency} "
+                f"less than credits minus {deductions} deductions, to {workers} workers."
+            )
+        data = {
+            "statements": None if few else n,
+            "statements_short": n_short,
+            "shortfall_total": total,
+            "workers_affected": workers,
+            "shortfall_reached_by_k_workers": (
+                reached_by(short, "_short", k) if n_short and not hide else None
+            ),
+            "deductions_basis": "itemised" if itemised else "statement",
+        }
+        keys = ("statements_short", "shortfall_total", "workers_affected")
         return [
             Finding(
                 check=self.id,
@@ -336,26 +442,13 @@ class PayoutReconciliation:
                 severity=severity,
                 title=self.title,
                 metric="share_of_statements_short",
-                estimate=share,
+                estimate=None if hide else share,
                 threshold=0.0,
-                n_workers=int(s.worker_id.nunique().execute()),
+                n_workers=None if few else n_workers,
                 basis=basis(context, self.id),
                 subject={"unit": "payout"},
-                detail=(
-                    f"{n_short} of {n} pay statements ({share:.1%}) paid {total:,.2f} {currency} "
-                    f"less than credits minus "
-                    f"{'itemised' if itemised else 'stated'} deductions, to {workers} workers."
-                    if n_short
-                    else "Every pay statement reconciles with its order credits and deductions."
-                ),
-                data={
-                    "statements": n,
-                    "statements_short": n_short,
-                    "shortfall_total": total,
-                    "workers_affected": workers,
-                    "largest_shortfall": scalar(short._short.max()) if n_short else None,
-                    "deductions_basis": "itemised" if itemised else "statement",
-                },
+                detail=detail,
+                data=withheld(data, keys, hide, k),
             )
         ]
 
@@ -379,17 +472,36 @@ class TipsPassedThrough:
         total = scalar((kept.tip - kept.tip_to_worker).sum()) or 0.0
         tips = scalar(tipped.tip.sum()) or 0.0
         workers = int(kept.worker_id.nunique().execute()) if n_kept else 0
+        n_workers = int(tipped.worker_id.nunique().execute()) if n else 0
+        k = context.config.report.min_cell_workers
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers, k)
         share = n_kept / n if n else 0.0
         currency = context.config.audit.currency
         status = Status.FAIL if n_kept else (Status.PASS if n else Status.INCONCLUSIVE)
-        detail = (
-            f"{n_kept} of {n} tipped orders ({share:.1%}) passed on less than the tip: "
-            f"{total:,.2f} {currency} of {tips:,.2f} kept back from {workers} workers."
-            if n_kept
-            else "Every tip reached the worker in full."
-            if n
-            else "No order has a tip, so pass-through cannot be judged; it needs tipped orders."
-        )
+        if n_kept and hide:
+            detail = (
+                f"Tipped orders of fewer than {k} workers passed on less than the tip; their "
+                "number, share and the amount kept back are not published ([report] "
+                "min_cell_workers)."
+            )
+        elif n_kept:
+            detail = (
+                f"{n_kept} of {n} tipped orders ({share:.1%}) passed on less than the tip: "
+                f"{total:,.2f} {currency} of {tips:,.2f} kept back from {workers} workers."
+            )
+        elif n:
+            detail = "Every tip reached the worker in full."
+        else:
+            detail = "No order has a tip, so pass-through cannot be judged; it needs tipped orders."
+        data = {
+            "tipped_orders": None if few else n,
+            "orders_short": n_kept,
+            "withheld_total": total,
+            "tips_total": None if few else tips,
+            "workers_affected": workers,
+        }
+        keys = ("orders_short", "withheld_total", "workers_affected")
         return [
             Finding(
                 check=self.id,
@@ -397,19 +509,13 @@ class TipsPassedThrough:
                 severity=severity_by_share(share) if n_kept else Severity.INFO,
                 title=self.title,
                 metric="share_of_tipped_orders_short",
-                estimate=share if n else None,
+                estimate=share if n and not hide else None,
                 threshold=0.0,
-                n_orders=n,
-                n_workers=int(tipped.worker_id.nunique().execute()) if n else 0,
+                n_orders=None if few else n,
+                n_workers=None if few else n_workers,
                 basis=basis(context, self.id),
                 detail=detail,
-                data={
-                    "tipped_orders": n,
-                    "orders_short": n_kept,
-                    "withheld_total": total,
-                    "tips_total": tips,
-                    "workers_affected": workers,
-                },
+                data=withheld(data, keys, hide, k),
             )
         ]
 

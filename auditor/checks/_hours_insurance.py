@@ -1,7 +1,10 @@
 """HRS-01 (working time) and INS-01 (occupational-injury premiums).
 
 Both count facts in the rows; neither tests a hypothesis. Any breach fails, and
-severity grows with the share of workers (HRS-01) or orders (INS-01) touched.
+severity grows with the share of workers (HRS-01) or orders (INS-01) touched. Numbers over
+fewer than ``[report] min_cell_workers`` workers are withheld as in ``_fees``: the finding
+still fails, says "fewer than k workers", and publishes no count, share, amount or hours of
+them; the longest hours published are those at least k workers reached.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Status
 from auditor.checks._common import basis, fact_outcome, scalar
+from auditor.checks._fees import reached_by, small_cell, withheld
 from auditor.checks._registry import register
 
 __all__ = ["InjuryPremium", "WorkingTime", "online_blocks"]
@@ -73,7 +77,8 @@ class WorkingTime:
                 days,
                 n_workers,
                 h.max_daily_online_hours,
-                "worker-days online more than {limit:g} h (longest {worst:.1f} h)",
+                "worker-days online more than {limit:g} h",
+                "day",
             ),
             self._finding(
                 context,
@@ -83,7 +88,8 @@ class WorkingTime:
                 n_workers,
                 h.max_continuous_online_hours,
                 "stretches online more than {limit:g} h without a "
-                f"{h.min_break_minutes:g}-minute break (longest {{worst:.1f}} h)",
+                f"{h.min_break_minutes:g}-minute break",
+                "stretch",
             ),
         ]
 
@@ -96,36 +102,50 @@ class WorkingTime:
         n_workers: int,
         limit: float,
         text: str,
+        unit: str,
     ) -> Finding:
+        k = context.config.report.min_cell_workers
         n_over = int(over.count().execute())
         workers_over = int(over.worker_id.nunique().execute()) if n_over else 0
-        worst = scalar(over.hours.max()) if n_over else None
         share = workers_over / n_workers if n_workers else 0.0
         units_n = int(units.count().execute())
         status, severity = fact_outcome(n_over, share)
-        what = text.format(limit=limit, worst=worst or 0.0)
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers_over, k)
+        reached = reached_by(over, "hours", k) if n_over and not hide else None
+        what = text.format(limit=limit)
+        if not n_over:
+            detail = f"No worker exceeded {limit:g} h ({limit_name.replace('_', ' ')})."
+        elif hide:
+            detail = (
+                f"Fewer than {k} workers had {what}; their number, share and hours are not "
+                "published ([report] min_cell_workers)."
+            )
+        else:
+            verb = "was" if k == 1 else "were each"
+            detail = (
+                f"{workers_over} of {n_workers} workers ({share:.1%}) had {n_over} {what}; "
+                f"{k} of them {verb} online for a {unit} of {reached:.1f} h or more."
+            )
+        data = {
+            "units_over": n_over,
+            "units": None if few else units_n,
+            "workers_over": workers_over,
+            "hours_reached_by_k_workers": reached,
+        }
         return Finding(
             check=self.id,
             status=status,
             severity=severity,
             title=self.title,
             metric="share_of_workers_over_limit",
-            estimate=share,
+            estimate=None if hide else share,
             threshold=limit,
             subject={"limit": limit_name},
-            n_workers=n_workers,
+            n_workers=None if few else n_workers,
             basis=basis(context, self.id),
-            detail=(
-                f"{workers_over} of {n_workers} workers ({share:.1%}) had {n_over} {what}."
-                if n_over
-                else f"No worker exceeded {limit:g} h ({limit_name.replace('_', ' ')})."
-            ),
-            data={
-                "units_over": n_over,
-                "units": units_n,
-                "workers_over": workers_over,
-                "longest_hours": worst,
-            },
+            detail=detail,
+            data=withheld(data, ("units_over", "workers_over"), hide, k),
         )
 
 
@@ -179,29 +199,41 @@ class InjuryPremium:
         amount: float | None,
         what: str,
     ) -> Finding:
+        k = context.config.report.min_cell_workers
         n_hit = int(hit.count().execute())
         workers = int(hit.worker_id.nunique().execute()) if n_hit else 0
         share = n_hit / n if n else 0.0
         currency = context.config.audit.currency
-        money = f"; {amount:,.2f} {currency} charged to workers" if amount else ""
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers, k)
         status, severity = fact_outcome(n_hit, share)
+        if not n_hit:
+            detail = f"No completed order {what}."
+        elif hide:
+            withheld_words = "number, share and the amount" if amount else "number and share"
+            detail = (
+                f"Completed orders of fewer than {k} workers {what}; their {withheld_words} "
+                "are not published ([report] min_cell_workers)."
+            )
+        else:
+            money = f"; {amount:,.2f} {currency} charged to workers" if amount else ""
+            detail = (
+                f"{n_hit} of {n} completed orders ({share:.1%}), of {workers} workers, {what}"
+                f"{money}."
+            )
+        data = {"orders": n_hit, "workers_affected": workers, "amount": amount}
         return Finding(
             check=self.id,
             status=status,
             severity=severity,
             title=self.title,
             metric="share_of_orders",
-            estimate=share,
+            estimate=None if hide else share,
             threshold=0.0,
             subject={"issue": issue},
-            n_workers=n_workers,
-            n_orders=n,
+            n_workers=None if few else n_workers,
+            n_orders=None if few else n,
             basis=basis(context, self.id),
-            detail=(
-                f"{n_hit} of {n} completed orders ({share:.1%}), of {workers} workers, {what}"
-                f"{money}."
-                if n_hit
-                else f"No completed order {what}."
-            ),
-            data={"orders": n_hit, "workers_affected": workers, "amount": amount},
+            detail=detail,
+            data=withheld(data, ("orders", "workers_affected", "amount"), hide, k),
         )

@@ -6,12 +6,14 @@ cell of the session and hour it was made in (its hour within the session, counte
 session's start in local wall time, as the exposure is), an accepted order in the cell of
 its session and the hour it was accepted in. Offers and orders outside any session are
 counted and left out. Everything is summed in the engine (hours as whole seconds, money
-exactly) and sorted, so that reruns give the same bits.
+exactly) and sorted, so that reruns give the same bits. The counts left out carry the
+workers behind them: a finding publishes a count only when they are at least ``[report]
+min_cell_workers`` (:func:`left_out`).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +23,12 @@ import pyarrow as pa
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
+from auditor.checks._fees import small_cell
 from auditor.checks._strata import sorted_codes
 from auditor.engine import exact_sum
 from auditor.stats import strata
 
-__all__ = ["OnlineCells", "online_cells"]
+__all__ = ["OnlineCells", "left_out", "left_out_words", "online_cells"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -44,6 +47,8 @@ class OnlineCells:
         offers_outside: offers made outside any session (in no cell).
         offers_unpriced: offers in cells with no quoted pay.
         orders_outside: orders accepted outside any session.
+        workers_left_out: distinct workers behind each of the three counts, keyed by
+            their names (``offers_outside``, ...).
     """
 
     code: NDArray[np.int64]
@@ -57,9 +62,32 @@ class OnlineCells:
     offers_outside: int
     offers_unpriced: int
     orders_outside: int
+    workers_left_out: Mapping[str, int]
 
     def per_worker(self, values: NDArray[Any], size: int) -> NDArray[Any]:
         return np.bincount(self.code, weights=values, minlength=size)
+
+    def shown(self, name: str, k: int) -> int | None:
+        """The count ``name`` (``offers_outside``, ``offers_unpriced``, ``orders_outside``)
+        as a finding may publish it (:func:`left_out`)."""
+        return left_out(getattr(self, name), self.workers_left_out.get(name, 0), k)
+
+    def words(self, name: str, k: int, noun: str) -> str:
+        """The count ``name`` in words (:func:`left_out_words`)."""
+        return left_out_words(getattr(self, name), self.workers_left_out.get(name, 0), k, noun)
+
+
+def left_out(count: int, workers: int, k: int) -> int | None:
+    """``count`` (units left out of a comparison) as a finding may publish it: None when it
+    comes from some but fewer than ``k`` workers (``[report] min_cell_workers``)."""
+    return None if small_cell(workers, k) else count
+
+
+def left_out_words(count: int, workers: int, k: int, noun: str) -> str:
+    """``"1,234 offers"``, or ``"offers of fewer than 10 workers"`` where the count comes
+    from some but fewer than ``k`` workers."""
+    shown = left_out(count, workers, k)
+    return f"{noun} of fewer than {k} workers" if shown is None else f"{shown:,} {noun}"
 
 
 def online_cells(context: Any, codes: Table) -> OnlineCells:
@@ -95,10 +123,10 @@ def _online_cells(context: Any, codes: Table) -> OnlineCells:
         off=sessions.offline_at.cast("timestamp"),
         span=sessions.online_hours,
     )
-    longest = s.span.max().execute()
-    n_slots = math.ceil(float(longest or 0.0)) + 2
-    offsets = ibis.memtable({"k": np.arange(n_slots, dtype=np.int64)})
-    x = s.cross_join(offsets)
+    # Each session's clock hours, one row per hour it touches: work in proportion to the
+    # hours online, whatever the longest session.
+    hours = (s.span.ceil().cast("int64") + 2).fill_null(0)
+    x = s.mutate(k=ibis.range(0, hours).unnest())
     slot = x.on.truncate("h") + x.k.as_interval("h")
     x = x.mutate(slot=slot).filter(lambda t: (t.slot < t.off) & (t.k <= t.span + 1))
     seconds = (
@@ -126,7 +154,13 @@ def _online_cells(context: Any, codes: Table) -> OnlineCells:
             inside=(j.accepted_at < j.offline_at).fill_null(False),
         ).aggregate(orders=ibis._.count(), earned=exact_sum(ibis._.pay.cast("float64"))),
     )
-    orders_outside = int(order_cells.filter(~order_cells.inside).orders.sum().execute() or 0)
+    outside_orders = order_cells.filter(~order_cells.inside)
+    orders_outside = int(outside_orders.orders.sum().execute() or 0)
+    workers = {
+        "orders_outside": int(outside_orders.worker_id.nunique().execute()),
+        "offers_outside": 0,
+        "offers_unpriced": 0,
+    }
     counted = order_cells.filter(order_cells.inside).drop("inside")
     cells = exposure.left_join(counted, keys).select(
         *[exposure[k] for k in keys],
@@ -167,6 +201,9 @@ def _online_cells(context: Any, codes: Table) -> OnlineCells:
         offers_outside = int(outside.offers.sum().execute() or 0)
         inside = offer_cells.filter(offer_cells.inside).drop("inside")
         offers_unpriced = int(inside.unpriced.sum().execute() or 0)
+        unpriced = inside.filter(inside.unpriced > 0)
+        workers["offers_outside"] = int(outside.worker_id.nunique().execute())
+        workers["offers_unpriced"] = int(unpriced.worker_id.nunique().execute())
         cells = cells.left_join(inside, keys).select(
             *[cells[c] for c in cells.columns],
             offers=inside.offers.fill_null(0),
@@ -174,11 +211,16 @@ def _online_cells(context: Any, codes: Table) -> OnlineCells:
         )
     cells = cells.inner_join(codes, "worker_id").drop("worker_id")
     table = cells.order_by(["code", "zone", "local_date", "hour"]).to_pyarrow()
-    return _arrays(table, has_offers, offers_outside, offers_unpriced, orders_outside)
+    return _arrays(table, has_offers, offers_outside, offers_unpriced, orders_outside, workers)
 
 
 def _arrays(
-    table: pa.Table, has_offers: bool, offers_outside: int, unpriced: int, orders_outside: int
+    table: pa.Table,
+    has_offers: bool,
+    offers_outside: int,
+    unpriced: int,
+    orders_outside: int,
+    workers_left_out: Mapping[str, int],
 ) -> OnlineCells:
     m = table.num_rows
     col = lambda c: table[c].to_numpy().astype(np.float64) if m else np.empty(0)  # noqa: E731
@@ -198,4 +240,5 @@ def _arrays(
         offers_outside=offers_outside,
         offers_unpriced=unpriced,
         orders_outside=orders_outside,
+        workers_left_out=workers_left_out,
     )

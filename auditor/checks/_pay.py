@@ -17,18 +17,24 @@ weeks of one worker are not independent. ``fail`` when the interval lies above
 ``tolerated_share_below``, ``pass`` when it lies at or below it, else
 ``inconclusive``. The shortfall is what would lift every week below to the
 minimum: the sum of ``minimum x hours - earnings`` over those weeks.
+
+Small cells: with fewer than ``[report] min_cell_workers`` workers below the minimum, the
+verdict stands but the share, its interval, the counts and the shortfall are withheld
+(``data.suppressed``); so is each sensitivity row whose workers below are that few, and,
+when all the workers assessed are that few, every total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
+from auditor.checks._fees import small_cell, withheld
 from auditor.checks._registry import register
 
 __all__ = ["BASES", "MinimumWage", "share_below", "worker_bootstrap_ci"]
@@ -89,6 +95,45 @@ def worker_bootstrap_ci(
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(shares, [tail, 1.0 - tail])
     return float(lo), float(hi)
+
+
+def _sensitivity(
+    weeks: pd.DataFrame, minimum: float, expenses: list[float], allow: float, k: int
+) -> list[dict[str, Any]]:
+    """Share below and shortfall on every basis with data, at each expense per km, with the
+    workers below; a row's numbers are None where its workers below, or all its workers,
+    are fewer than ``k`` (``[report] min_cell_workers``)."""
+    rows = []
+    for b in BASES:
+        if b == "online" and weeks["online_hours"].isna().all():
+            continue
+        for e in expenses:
+            frame, share, shortfall = share_below(weeks, b, minimum, e, allow)
+            below = int(frame.loc[frame["below"], "worker_id"].nunique())
+            hide = small_cell(below, k) or small_cell(int(frame["worker_id"].nunique()), k)
+            rows.append(
+                {
+                    "basis": b,
+                    "expense_per_km": e,
+                    "share_below": None if hide else share,
+                    "shortfall": None if hide else shortfall,
+                    "workers_below": None if hide else below,
+                }
+            )
+    return rows
+
+
+def _verdict_words(status: Status, tolerated: float) -> str:
+    """The verdict in words, for a finding whose share below is withheld."""
+    share = "The share of worker-weeks below the minimum"
+    if status == Status.FAIL:
+        return f"{share} is above the tolerated {tolerated:.0%} (its interval lies above it)."
+    if status == Status.PASS:
+        return f"{share} is within the tolerated {tolerated:.0%}."
+    return (
+        f"Whether {share[0].lower()}{share[1:]} exceeds the tolerated {tolerated:.0%} is "
+        "undecided: more workers or weeks would decide it."
+    )
 
 
 @register
@@ -153,18 +198,13 @@ class MinimumWage:
         lo, hi = worker_bootstrap_ci(
             frame["worker_id"], frame["below"], level, context.config.audit.seed
         )
-        sensitivity = []
-        expenses = sorted({0.0, 0.3, 0.6, float(cfg.expense_per_km)})
-        for b in BASES:
-            if b == "online" and weeks["online_hours"].isna().all():
-                continue
-            for e in expenses:
-                _, s_b, short_b = share_below(weeks, b, minimum, e, allow)
-                sensitivity.append(
-                    {"basis": b, "expense_per_km": e, "share_below": s_b, "shortfall": short_b}
-                )
+        k = context.config.report.min_cell_workers
         below_workers = int(frame.loc[frame["below"], "worker_id"].nunique())
         n_workers = int(frame["worker_id"].nunique())
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(below_workers, k)
+        expenses = sorted({0.0, 0.3, 0.6, float(cfg.expense_per_km)})
+        sensitivity = _sensitivity(weeks, minimum, expenses, allow, k)
         if lo > tolerated:
             status = Status.FAIL
             severity = (
@@ -178,16 +218,45 @@ class MinimumWage:
             status, severity = Status.PASS, Severity.INFO
         else:
             status, severity = Status.INCONCLUSIVE, Severity.INFO
-        detail = (
-            f"{share:.1%} of {len(frame)} worker-weeks (CI {lo:.1%} to {hi:.1%}) earned less "
-            f"than {minimum:g} {currency}/h on {decide} time, net of expenses and deductions; "
-            f"{below_workers} workers, shortfall {shortfall:,.2f} {currency}."
-        )
-        if status == Status.INCONCLUSIVE:
+        below_words = f"than {minimum:g} {currency}/h on {decide} time"
+        net = "net of expenses and deductions"
+        if few:
+            detail = (
+                f"The worker-weeks assessed are of fewer than {k} workers: no share, count or "
+                "amount of them is published ([report] min_cell_workers)."
+            )
+        elif hide:
+            detail = (
+                f"Fewer than {k} workers earned less {below_words} in a week, {net}; their "
+                "share of worker-weeks, its interval, their number and the shortfall are not "
+                "published ([report] min_cell_workers)."
+            )
+        else:
+            detail = (
+                f"{share:.1%} of {len(frame)} worker-weeks (CI {lo:.1%} to {hi:.1%}) earned "
+                f"less {below_words}, {net}; {below_workers} workers, shortfall "
+                f"{shortfall:,.2f} {currency}."
+            )
+        if hide:
+            detail += " " + _verdict_words(status, tolerated)
+        elif status == Status.INCONCLUSIVE:
             detail += (
                 f" The interval straddles the tolerated share {tolerated:.0%}: more workers or "
                 "weeks would decide it."
             )
+        data = {
+            "minimum_hourly_wage": minimum,
+            "worker_weeks": None if few else len(frame),
+            "worker_weeks_below": int(frame["below"].sum()),
+            "workers_below": below_workers,
+            "shortfall_total": shortfall,
+            "median_hourly": (
+                None if few else float((frame["earnings"] / frame["hours"]).median())
+            ),
+            "bootstrap": {"replicates": _BOOTSTRAP, "resampled": "workers"},
+            "sensitivity": sensitivity,
+        }
+        keys = ("worker_weeks_below", "workers_below", "shortfall_total")
         return [
             Finding(
                 check=self.id,
@@ -195,23 +264,14 @@ class MinimumWage:
                 severity=severity,
                 title=self.title,
                 metric="share_of_worker_weeks_below_minimum",
-                estimate=share,
-                ci=(lo, hi),
+                estimate=None if hide else share,
+                ci=None if hide else (lo, hi),
                 threshold=tolerated,
                 subject={"basis": decide},
-                n_workers=n_workers,
-                n_orders=int(weeks["orders"].sum()),
+                n_workers=None if few else n_workers,
+                n_orders=None if few else int(weeks["orders"].sum()),
                 basis=basis(context, self.id),
                 detail=detail,
-                data={
-                    "minimum_hourly_wage": minimum,
-                    "worker_weeks": len(frame),
-                    "worker_weeks_below": int(frame["below"].sum()),
-                    "workers_below": below_workers,
-                    "shortfall_total": shortfall,
-                    "median_hourly": float((frame["earnings"] / frame["hours"]).median()),
-                    "bootstrap": {"replicates": _BOOTSTRAP, "resampled": "workers"},
-                    "sensitivity": sensitivity,
-                },
+                data=withheld(data, keys, hide, k),
             )
         ]

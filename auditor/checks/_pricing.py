@@ -236,8 +236,12 @@ class AnomalousPrices:
                     detail="Fewer than 20 priced orders: too few to say what is typical.",
                 )
             ]
-        leads, n_hit, mad = _leads(context, fare)
+        leads, n_hit, mad, lead_workers = _leads(context, fare)
         share = n_hit / fare.units
+        k = context.config.report.min_cell_workers
+        by_service = leads["service"].astype(str).value_counts().sort_index()
+        shown = {s: int(c) for s, c in by_service.items() if lead_workers.get(s, 0) >= k}
+        enough = sum(lead_workers.values()) >= k
         data: dict[str, Any] = {
             "leads": n_hit,
             "leads_listed": len(leads),
@@ -245,12 +249,14 @@ class AnomalousPrices:
             "robust_sd_log_price": mad,
             "price_vs_typical_range": (
                 [float(leads["price_vs_typical"].min()), float(leads["price_vs_typical"].max())]
-                if len(leads)
+                if len(leads) and enough
                 else None
             ),
-            "leads_by_service": {
-                str(s): int(c) for s, c in leads["service"].value_counts().sort_index().items()
-            },
+            # Services whose listed leads are of fewer than [report] min_cell_workers
+            # workers are not published (counted in services_suppressed).
+            "leads_by_service": shown,
+            "lead_workers_by_service": {s: lead_workers[s] for s in shown},
+            "services_suppressed": len(by_service) - len(shown),
             "orders_excluded": fare.excluded,
         }
         if n_hit:
@@ -286,10 +292,13 @@ _LEAD_COLUMNS = [
 ]  # fmt: skip
 
 
-def _leads(context: CheckContext, fare: MoneyCells) -> tuple[pd.DataFrame, int, float]:
+def _leads(
+    context: CheckContext, fare: MoneyCells
+) -> tuple[pd.DataFrame, int, float, dict[str, int]]:
     """Orders whose robust z of log price, within their kind of order (of two or more
     orders) and given the trips' effect, exceeds ``_Z_LEAD``: up to ``_MAX_LEADS`` of them
-    (largest first), their count, and the robust SD (1.4826 x MAD of the residuals)."""
+    (largest first), their count, the robust SD (1.4826 x MAD of the residuals), and the
+    distinct workers of the listed leads per service (for the small-cell rule)."""
     kind_of = work_strata(context).kind
     kind = kind_of[fare.stratum]
     k_count = int(kind_of.max()) + 1
@@ -334,7 +343,7 @@ def _leads(context: CheckContext, fare: MoneyCells) -> tuple[pd.DataFrame, int, 
     centre = float(np.median(values[valid])) if valid.any() else float("nan")
     mad = float(np.median(np.abs(values[valid] - centre))) * 1.4826 if valid.any() else float("nan")
     if not mad > 0:
-        return pd.DataFrame(columns=_LEAD_COLUMNS), 0, mad
+        return pd.DataFrame(columns=_LEAD_COLUMNS), 0, mad, {}
     with np.errstate(invalid="ignore"):
         z = (values - centre) / mad
         hit = np.abs(z) > _Z_LEAD
@@ -347,7 +356,14 @@ def _leads(context: CheckContext, fare: MoneyCells) -> tuple[pd.DataFrame, int, 
     picked = pd.DataFrame({"_row": row_of[chosen], "_r": values[chosen], "_z": z[chosen]})
     rows = (
         units.filter(units._row.isin([int(r) for r in picked["_row"]]))
-        .select("_row", "order_id", "service", zone="pickup_zone", customer_price="customer_price")
+        .select(
+            "_row",
+            "order_id",
+            "service",
+            "worker_id",
+            zone="pickup_zone",
+            customer_price="customer_price",
+        )
         .to_pyarrow()
         .to_pandas()
     )
@@ -367,4 +383,5 @@ def _leads(context: CheckContext, fare: MoneyCells) -> tuple[pd.DataFrame, int, 
             "robust_z": top["_z"].to_numpy(float),
         }
     )
-    return leads, n_hit, mad
+    workers = top.groupby(top["service"].astype(str))["worker_id"].nunique()
+    return leads, n_hit, mad, {str(s): int(n) for s, n in workers.items()}

@@ -89,12 +89,17 @@ class OfferedValue:
                     ),
                 )
             )
+        k = context.config.report.min_cell_workers
         note = ""
         if cells.offers_unpriced:
-            note += f" Offers without a quoted pay add nothing: {cells.offers_unpriced:,}."
+            note += (
+                " Offers without a quoted pay add nothing: "
+                f"{cells.words('offers_unpriced', k, 'offers')}."
+            )
         if cells.offers_outside:
             note += (
-                f" Not counted: {cells.offers_outside:,} offers made outside any online session."
+                f" Not counted: {cells.words('offers_outside', k, 'offers')} made outside any "
+                "online session."
             )
         with np.errstate(invalid="ignore", divide="ignore"):
             per_hour = np.where(
@@ -115,10 +120,10 @@ class OfferedValue:
                     f"hour of {attribute}={r} workers {ONLINE_WORDS}" + same_words(people)
                 ),
                 raw=group_rates(labels, value_of, hours_of),
-                extra=lambda g, k, t, e: {
+                extra=lambda g, keep, t, e: {
                     "currency": currency,
-                    "offers_unpriced": cells.offers_unpriced,
-                    "offers_outside_sessions": cells.offers_outside,
+                    "offers_unpriced": cells.shown("offers_unpriced", k),
+                    "offers_outside_sessions": cells.shown("offers_outside", k),
                 },
                 noun="offers",
                 note=note,

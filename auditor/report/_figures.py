@@ -2,10 +2,11 @@
 
 Every figure is built from per-cell counts or quantiles in which each cell has at least
 ``[report] min_cell_workers`` distinct workers; smaller cells are dropped and counted, so
-that the caption can say how many were suppressed. Values are drawn to the 12 significant
-digits that ``findings.json`` reports (:func:`auditor.checks.reported_float`), so that a
-rerun draws the same figures although float sums in the engine differ in their last
-bits. Strings that came from the data
+that the caption can say how many were suppressed. A cell whose workers are not known
+(PRC-02's leads of a service without ``lead_workers_by_service``) counts as small. Values
+are drawn to the 12 significant digits that ``findings.json`` reports
+(:func:`auditor.checks.reported_float`), so that a rerun draws the same figures although
+float sums in the engine differ in their last bits. Strings that came from the data
 (group names, services) are HTML-escaped before plotly sees them: plotly renders a few
 tags inside labels, and a group called ``<b>`` must show as text.
 """
@@ -348,9 +349,12 @@ def _forest(
 def _price_leads(result: AuditResult, words: Labels, k: int) -> Figure | None:
     lead = next((f for f in result.findings if f.check == "PRC-02" and f.data), None)
     by_service = lead.data.get("leads_by_service") if lead is not None else None
-    if not by_service:
+    if not by_service or lead is None:
         return None
-    services = sorted(by_service)
+    # A service is drawn only when its leads are of at least k distinct workers; where the
+    # finding does not say how many, the service is suppressed.
+    workers = lead.data.get("lead_workers_by_service") or {}
+    services = sorted(s for s in by_service if int(workers.get(s) or 0) >= k)
     fig = go.Figure(
         go.Bar(
             x=[html.escape(str(s)) for s in services],
@@ -359,7 +363,7 @@ def _price_leads(result: AuditResult, words: Labels, k: int) -> Figure | None:
         )
     )
     fig.update_layout(title=words("leads"), yaxis_title=words("orders"), **_LAYOUT)
-    return Figure("price_leads", fig, 0, k)
+    return Figure("price_leads", fig, len(by_service) - len(services), k)
 
 
 def _reported(values: Iterable[float]) -> list[float | None]:

@@ -3,7 +3,9 @@
 English reports use each check's own sentence (``Finding.detail``). Chinese reports build
 their sentence here from the finding's structured fields (metric, estimate, interval,
 adjusted p-value, outcome), so that the numbers a reader acts on are in Chinese; the
-check's English sentence is shown beside it.
+check's English sentence is shown beside it. A finding with ``data.suppressed`` publishes
+no number: its sentence says that the workers concerned are fewer than ``[report]
+min_cell_workers``, and gives the outcome.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def sentence(f: Finding, words: Labels) -> str:
         )
     if f.status == Status.NOT_ASSESSED:
         return "未评估：缺少 " + "、".join(f.missing) + "。"
+    if f.data.get("suppressed") and f.metric not in RATIO_METRICS:
+        return _withheld(f, words)
     if f.data.get("suppressed"):
         k = f.data.get("min_cell_workers", 10)
         if f.data.get("effective_suppression"):
@@ -126,6 +130,21 @@ def sentence(f: Finding, words: Labels) -> str:
                 text += f"；约需 {words.number(needed)} {who}。" if needed else "。"
     elif f.status == Status.FAIL:
         text += f"不合规（严重程度：{words(str(f.severity))}）。"
+    elif f.status == Status.INCONCLUSIVE:
+        text += "数据不足以判定。"
+    return text
+
+
+def _withheld(f: Finding, words: Labels) -> str:
+    """A finding that is not a group comparison whose numbers over fewer than ``[report]
+    min_cell_workers`` workers are withheld: what it measures, that they are withheld, and
+    its outcome (which always stands)."""
+    k = f.data.get("min_cell_workers", 10)
+    text = f"{metric_label(f.metric, words)}：已隐去（涉及的劳动者少于 {k} 人，不公布相关数字）。"
+    if f.status == Status.FAIL:
+        text += f"不合规（严重程度：{words(str(f.severity))}）。"
+    elif f.status == Status.PASS:
+        text += "合规。"
     elif f.status == Status.INCONCLUSIVE:
         text += "数据不足以判定。"
     return text
