@@ -19,7 +19,7 @@ import pandas as pd
 from auditor._version import __version__
 from auditor.checks import CheckContext, Finding, run_checks
 from auditor.config import AuditConfig, load_config
-from auditor.contract import ValidatedPackage, validate_package
+from auditor.contract import Plausibility, ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
 from auditor.ingest import read_package, write_frames
@@ -58,7 +58,7 @@ class Audit:
 
     def validate(self, package: PackageSource) -> AuditResult:
         """Read and validate only: the result holds the DQ findings."""
-        return self._execute(package, ("DQ-01", "DQ-02", "DQ-03", "DQ-04"), rebuild=False)
+        return self._execute(package, ("DQ-01", "DQ-02", "DQ-03", "DQ-04", "DQ-05"), rebuild=False)
 
     def _execute(
         self, package: PackageSource, checks: Iterable[str] | None, *, rebuild: bool
@@ -81,7 +81,13 @@ class Audit:
 
             start = time.perf_counter()
             self._say("validating against the contract")
-            validated = validate_package(engine, raw)
+            package_rules = self.config.package
+            plausible = Plausibility.of(
+                package_rules.earliest_date,
+                package_rules.latest_date,
+                package_rules.max_session_hours,
+            )
+            validated = validate_package(engine, raw, plausible)
             timings["validate"] = time.perf_counter() - start
 
             rebuilt = None

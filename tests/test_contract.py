@@ -73,6 +73,16 @@ CASES: dict[Reason, tuple[str, list[dict[str, str]], list[tuple[int, str | None,
         [session("w2", "10:00", "10:30")],
         [(4, "online_at", None)],
     ),
+    Reason.TIMESTAMP_OUT_OF_RANGE: (
+        "orders",
+        [good_order(90, dropoff_at="9999-12-31T23:00:00+08:00")],
+        [(4, "dropoff_at", None)],
+    ),
+    Reason.SESSION_TOO_LONG: (
+        "sessions",
+        [{"worker_id": "w9", "online_at": S.format("10:00"), "offline_at": "2026-03-12T10:00:00Z"}],
+        [(4, "offline_at", None)],
+    ),
 }
 
 

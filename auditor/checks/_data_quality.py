@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._fees import small_cell
 from auditor.checks._registry import register
 from auditor.contract import REASON_CHECK, Reason, ValidatedTable
 
-__all__ = ["ContractMatch", "IdsUnique", "MoneyAddsUp", "TimesConsistent"]
+__all__ = ["ContractMatch", "IdsUnique", "MoneyAddsUp", "TimesConsistent", "WorkersListed"]
 
 
 def _severity(share: float) -> Severity:
@@ -133,3 +134,72 @@ class MoneyAddsUp(_QuarantineCheck):
     id = "DQ-04"
     title = "Money adds up per order"
     scope = ("orders", "offers", "payouts", "deductions")
+
+
+@register
+class WorkersListed:
+    """DQ-05: every worker the tables name is in the workers table.
+
+    Rows naming an unlisted worker are used (their orders and hours are real), but the
+    worker has no attributes, so the group comparisons cannot place them: the finding
+    counts them per table (rows and distinct workers; never their IDs). Severity by the
+    share of the table's used rows, as DQ-01 to DQ-04."""
+
+    id: ClassVar[str] = "DQ-05"
+    title: ClassVar[str] = "Workers named in the tables are listed in workers"
+    needs: ClassVar[Needs] = Needs(tables=("orders",))
+    scope: ClassVar[tuple[str, ...]] = ("orders", "offers", "sessions", "payouts", "deductions")
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        workers = context.package.tables.get("workers")
+        if workers is None:
+            return [
+                Finding(
+                    check=self.id,
+                    status=Status.NOT_ASSESSED,
+                    title=self.title,
+                    subject={"table": "workers"},
+                    missing=("workers",),
+                    detail="The package has no workers table to check the tables against.",
+                )
+            ]
+        listed = workers.table.select("worker_id")
+        findings = []
+        for name in self.scope:
+            table = context.package.tables.get(name)
+            if table is None:
+                continue
+            rows = table.table.select("worker_id").filter(lambda t: t.worker_id.notnull())
+            unlisted = rows.anti_join(listed, "worker_id")
+            counts = unlisted.aggregate(
+                n=unlisted.count(), workers=unlisted.worker_id.nunique()
+            ).to_pyarrow().to_pylist()[0]  # fmt: skip
+            n, people = int(counts["n"] or 0), int(counts["workers"] or 0)
+            share = n / table.rows_used if table.rows_used else 0.0
+            k = context.config.report.min_cell_workers
+            small = small_cell(people, k)
+            data = {"rows_used": table.rows_used, "rows": n, "workers": None if small else people}
+            who = f"fewer than {k}" if small else f"{people:,}"
+            findings.append(
+                Finding(
+                    check=self.id,
+                    status=Status.FAIL if n else Status.PASS,
+                    severity=_severity(share) if n else Severity.INFO,
+                    title=self.title,
+                    metric="unlisted_share",
+                    estimate=share,
+                    threshold=0.0,
+                    subject={"table": name},
+                    n_orders=table.rows_used if name == "orders" else None,
+                    data=data,
+                    detail=(
+                        f"{n:,} of {table.rows_used:,} used rows of {name} name "
+                        f"{who} worker{'s' if people != 1 else ''} the workers table does "
+                        "not list: they have no attributes, so the group comparisons leave "
+                        "them out."
+                        if n
+                        else f"Every worker named in {name} is listed in workers."
+                    ),
+                )
+            )
+        return findings

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from auditor.contract._validate import ValidatedTable, validate_table
+from auditor.contract._validate import Plausibility, ValidatedTable, validate_table
 from auditor.engine import Engine
-from auditor.ingest import RawPackage
+from auditor.ingest import RawPackage, file_errors
 from auditor.schema import TABLE_ORDER
 
 __all__ = ["QUARANTINE_COLUMNS", "ValidatedPackage", "validate_package"]
@@ -66,11 +66,15 @@ class ValidatedPackage:
         return out.drop(columns="_t").reset_index(drop=True)
 
 
-def validate_package(engine: Engine, raw: RawPackage) -> ValidatedPackage:
-    """Validate every table of ``raw``."""
+def validate_package(
+    engine: Engine, raw: RawPackage, plausible: Plausibility | None = None
+) -> ValidatedPackage:
+    """Validate every table of ``raw`` (``plausible``: the limits of real values; the
+    defaults of ``[package]`` if None)."""
     tables = {}
     for name, table in raw.tables.items():
-        tables[name] = validate_table(engine, table)
+        with file_errors(table.source):
+            tables[name] = validate_table(engine, table, plausible)
         # The text copy of a JSON Lines file is no longer needed: free its memory.
         engine.sql(f'DROP TABLE IF EXISTS "jsonl__{name}"')
     return ValidatedPackage(

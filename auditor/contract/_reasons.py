@@ -27,6 +27,8 @@ class Reason(StrEnum):
     SESSION_END_NOT_AFTER_START = "session_end_not_after_start"
     SESSION_OVERLAP = "session_overlap"
     PERIOD_END_BEFORE_START = "period_end_before_start"
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
+    SESSION_TOO_LONG = "session_too_long"
     # DQ-04: money does not add up
     NEGATIVE_AMOUNT = "negative_amount"
     PRICE_BELOW_PASS_THROUGH = "price_below_pass_through"
@@ -48,6 +50,8 @@ REASON_CHECK: dict[Reason, str] = {
     Reason.SESSION_END_NOT_AFTER_START: "DQ-03",
     Reason.SESSION_OVERLAP: "DQ-03",
     Reason.PERIOD_END_BEFORE_START: "DQ-03",
+    Reason.TIMESTAMP_OUT_OF_RANGE: "DQ-03",
+    Reason.SESSION_TOO_LONG: "DQ-03",
     Reason.NEGATIVE_AMOUNT: "DQ-04",
     Reason.PRICE_BELOW_PASS_THROUGH: "DQ-04",
     Reason.TIP_TO_WORKER_EXCEEDS_TIP: "DQ-04",
@@ -70,6 +74,8 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.SESSION_END_NOT_AFTER_START: "offline_at is not after online_at",
     Reason.SESSION_OVERLAP: "starts before the worker's earlier session ends",
     Reason.PERIOD_END_BEFORE_START: "period or validity ends before it starts",
+    Reason.TIMESTAMP_OUT_OF_RANGE: "a time or date outside the plausible window",
+    Reason.SESSION_TOO_LONG: "an online session longer than the plausible maximum",
     Reason.NEGATIVE_AMOUNT: "a money amount or distance that must be >= 0 is negative",
     Reason.PRICE_BELOW_PASS_THROUGH: "customer_price is below pass_through",
     Reason.TIP_TO_WORKER_EXCEEDS_TIP: "tip_to_worker exceeds tip",

@@ -24,6 +24,7 @@ exactly when it has at least one issue.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ from auditor.engine import Engine
 from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
 
-__all__ = ["ValidatedTable", "validate_table"]
+__all__ = ["Plausibility", "ValidatedTable", "validate_table"]
 
 T = ColumnType
 _BOOL_WORDS = {
@@ -71,6 +72,39 @@ _PERIODS = {
     "fee_schedule": ("effective_from", "effective_to"),
 }
 KEY_SEPARATOR = "|"
+
+
+@dataclass(frozen=True, slots=True)
+class Plausibility:
+    """Limits beyond which a value, though well-formed, cannot be real, so that one row
+    cannot stall or distort an audit (a session ending in 9999).
+
+    Attributes:
+        earliest: first plausible day of any timestamp or date (inclusive).
+        latest: last plausible day (inclusive).
+        max_session_hours: longest plausible online session, hours.
+    """
+
+    earliest: dt.date = dt.date(2000, 1, 1)
+    latest: dt.date = dt.date(2099, 12, 31)
+    max_session_hours: float = 7 * 24.0
+
+    @classmethod
+    def of(cls, earliest: str, latest: str, max_session_hours: float) -> Plausibility:
+        """From ``[package]``'s ``earliest_date``, ``latest_date`` (YYYY-MM-DD) and
+        ``max_session_hours``."""
+        return cls(
+            dt.date.fromisoformat(earliest), dt.date.fromisoformat(latest), max_session_hours
+        )
+
+    def window(self, kind: ColumnType) -> tuple[ir.Value, ir.Value]:
+        """The window as engine literals for a column of ``kind`` (timestamp or date)."""
+        if kind == T.DATE:
+            return ibis.literal(self.earliest), ibis.literal(self.latest)
+        start = dt.datetime.combine(self.earliest, dt.time(), dt.UTC)
+        end = dt.datetime.combine(self.latest + dt.timedelta(days=1), dt.time(), dt.UTC)
+        dtype = ENGINE_TYPE[T.TIMESTAMP]
+        return ibis.literal(start, type=dtype), ibis.literal(end, type=dtype)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -108,7 +142,9 @@ class ValidatedTable:
     quarantined_by_reason: dict[str, int]
 
 
-def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
+def validate_table(
+    engine: Engine, raw: RawTable, plausible: Plausibility | None = None
+) -> ValidatedTable:
     """Validate one table read by ``ingest``; see the module docstring.
 
     Cost on large tables: one pass casts every column once and is stored (for CSV, the
@@ -118,9 +154,10 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
     quarantined ones), not another copy.
     """
     spec = TABLES[raw.name]
+    limits = plausible or Plausibility()
     present = tuple(c for c in spec.column_names if c in raw.columns)
     extras = tuple(c for c in raw.columns if c not in spec.column_names)
-    cast = _with_hint(_checked(raw.raw, spec, present, extras), spec, present)
+    cast = _with_hint(_checked(raw.raw, spec, present, extras), spec, present, limits)
     # Parquet is typed and columnar: casting it again in each later pass is cheaper than
     # storing a copy (10 M orders: 5.6 s to store). Text formats are cast once and stored.
     # Sessions are stored whatever the format: the overlap rule reads them several times.
@@ -137,7 +174,7 @@ def validate_table(engine: Engine, raw: RawTable) -> ValidatedTable:
     )
     flagged = _with_failed_text(flagged, spec, present)
     issue_tables = [_malformed_issues(account.malformed)]
-    issue_tables += [rule.issues() for rule in _row_rules(flagged, spec, present)]
+    issue_tables += [rule.issues() for rule in _row_rules(flagged, spec, present, limits)]
     issue_tables += list(_duplicate_rules(engine, checked, spec, repeated))
     first = engine.materialize(f"issues1__{raw.name}", ibis.union(*issue_tables, distinct=False))
     parts = [first]
@@ -206,7 +243,15 @@ def _cast(column: Column, value: ir.Value) -> ir.Value:
         return text.lower().substitute(_BOOL_WORDS, else_=ibis.null("boolean"))
     # Casts need no trim: the engine ignores surrounding spaces, and blank text fails the
     # cast but is not reported as invalid (``_with_failed_text`` tests the trimmed text).
-    return value.try_cast(ENGINE_TYPE[kind])
+    typed = value.try_cast(ENGINE_TYPE[kind])
+    if kind in (T.MONEY, T.NUMBER, T.FRACTION) and value.type().is_string():
+        # The engine reads "1_000" as 1000 and "1_5" as 15: digit separators are not
+        # part of the contract's numbers (they hide thousands-separator mix-ups).
+        typed = ibis.ifelse(value.contains("_"), ibis.null(typed.type()), typed)
+    if kind in (T.NUMBER, T.FRACTION):
+        # NaN and infinities cast, but are not numbers a rule or a sum can use.
+        typed = ibis.ifelse(typed.isnan() | typed.isinf(), ibis.null("float64"), typed)
+    return typed
 
 
 def _casts(column: Column) -> bool:
@@ -271,13 +316,13 @@ def _with_failed_text(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Ta
     return t.mutate(**bad)
 
 
-def _with_hint(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Table:
+def _with_hint(t: Table, spec: TableSpec, present: tuple[str, ...], limits: Plausibility) -> Table:
     """Add ``_hint`` to checked table ``t``: the row may break a row rule (a superset: the
     rules are spelled out exactly on these rows only)."""
     failed_text = [f"_bad__{c}" for c in present if _casts(spec.column(c))]
     no_failures = t.mutate(**{b: ibis.null("string") for b in failed_text})
     hint: ir.BooleanValue = no_failures._raw.notnull()
-    for rule in _row_rules(no_failures, spec, present):
+    for rule in _row_rules(no_failures, spec, present, limits):
         hint |= rule.when.fill_null(False)
     return no_failures.mutate(_hint=hint).drop(*failed_text)
 
@@ -337,7 +382,9 @@ def _malformed_issues(malformed: Table) -> Table:
     )
 
 
-def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterator[_Rule]:
+def _row_rules(
+    t: Table, spec: TableSpec, present: tuple[str, ...], limits: Plausibility
+) -> Iterator[_Rule]:
     """Rules that look at one row alone (DQ-01, DQ-03 and DQ-04 except overlaps)."""
 
     def rule(when: ir.BooleanValue, reason: Reason, column: str | None, value: ir.Value) -> _Rule:
@@ -358,6 +405,10 @@ def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterator[
             yield rule(t[name] < 0, Reason.NEGATIVE_AMOUNT, name, t[name])
         if column.type == T.FRACTION:
             yield rule((t[name] < 0) | (t[name] > 1), Reason.FRACTION_OUT_OF_RANGE, name, t[name])
+        if column.type in (T.TIMESTAMP, T.DATE):
+            lo, hi = limits.window(column.type)
+            beyond = (t[name] > hi) if column.type == T.DATE else (t[name] >= hi)
+            yield rule((t[name] < lo) | beyond, Reason.TIMESTAMP_OUT_OF_RANGE, name, t[name])
     if spec.name == "orders":
         status = t.status.fill_null("completed") if "status" in has else ibis.literal("completed")
         if "dropoff_at" in has:
@@ -397,6 +448,13 @@ def _row_rules(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Iterator[
         yield rule(
             t.offline_at <= t.online_at,
             Reason.SESSION_END_NOT_AFTER_START,
+            "offline_at",
+            _pair("online_at", t.online_at, "offline_at", t.offline_at),
+        )
+        longest = ibis.interval(seconds=round(limits.max_session_hours * 3600))
+        yield rule(
+            t.offline_at > t.online_at + longest,
+            Reason.SESSION_TOO_LONG,
             "offline_at",
             _pair("online_at", t.online_at, "offline_at", t.offline_at),
         )

@@ -11,8 +11,14 @@ from auditor.config import AuditConfig
 from auditor.engine import Engine
 from auditor.errors import ConfigError
 from auditor.ingest._frames import write_frames
-from auditor.ingest._package import SourceFile, discover, sha256_file
-from auditor.ingest._read import RawTable, ReadAccount, read_table, store_in_file_order
+from auditor.ingest._package import FileFingerprint, SourceFile, discover, fingerprint_file
+from auditor.ingest._read import (
+    RawTable,
+    ReadAccount,
+    file_errors,
+    read_table,
+    store_in_file_order,
+)
 from auditor.schema import TABLES
 
 __all__ = [
@@ -20,6 +26,7 @@ __all__ = [
     "RawTable",
     "ReadAccount",
     "SourceFile",
+    "file_errors",
     "read_package",
     "store_in_file_order",
     "write_frames",
@@ -34,19 +41,19 @@ class RawPackage:
         path: the package folder.
         tables: contract table name -> what was read, in contract order.
         ignored_files: files in the folder that are not contract tables.
-        hashing: table name -> SHA-256 of its file's bytes, computed in a background
-            thread while the engine works; read it through :attr:`sha256`.
+        hashing: table name -> SHA-256 and line count of its file's bytes, computed in a
+            background thread while the engine works; read it through :attr:`sha256`.
     """
 
     path: Path
     tables: dict[str, RawTable]
     ignored_files: tuple[str, ...]
-    hashing: dict[str, Future[str]]
+    hashing: dict[str, Future[FileFingerprint]]
 
     @property
     def sha256(self) -> dict[str, str]:
         """Table name -> SHA-256 of its file's bytes as submitted (waits for the hashing)."""
-        return {name: future.result() for name, future in self.hashing.items()}
+        return {name: future.result().sha256 for name, future in self.hashing.items()}
 
 
 def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> RawPackage:
@@ -60,7 +67,7 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
         ConfigError: the column mapping names an unknown table or column.
     """
     path = Path(package)
-    files, ignored = discover(path)
+    files, ignored = discover(path, outside_files=config.package.allow_outside_links)
     mapping = config.package.mapping
     for table in mapping:
         if table not in TABLES:
@@ -71,11 +78,13 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
                 f"Tables: {', '.join(TABLES)}."
             )
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-sha256")
-    hashing = {name: pool.submit(sha256_file, f.path) for name, f in files.items()}
+    hashing = {name: pool.submit(fingerprint_file, f.path) for name, f in files.items()}
     pool.shutdown(wait=False)  # the thread ends by itself once every file is hashed
     try:
         tables = {
-            name: read_table(engine, f, config.package.encoding, mapping.get(name, {}))
+            name: read_table(
+                engine, f, config.package.encoding, mapping.get(name, {}), hashing[name]
+            )
             for name, f in files.items()
         }
     except BaseException:

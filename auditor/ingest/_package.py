@@ -9,7 +9,7 @@ from pathlib import Path
 from auditor.errors import PackageError
 from auditor.schema import FILE_FORMATS, TABLE_ORDER, TABLES
 
-__all__ = ["SourceFile", "discover", "sha256_file"]
+__all__ = ["FileFingerprint", "SourceFile", "discover", "fingerprint_file"]
 
 _CHUNK = 1 << 22  # 4 MiB
 
@@ -31,11 +31,19 @@ class SourceFile:
     size_bytes: int
 
 
-def discover(package: Path) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
+def discover(
+    package: Path, *, outside_files: bool = False
+) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
     """Map each contract table to its file; list the files that are not tables.
 
+    A table file that is a link to a file outside the package folder is refused unless
+    ``outside_files`` (``[package] allow_outside_links``): a package is what the platform
+    sent, and a link must not make auditor read (and quote) a file of the machine it
+    runs on.
+
     Raises:
-        PackageError: the folder is missing, holds two files for one table, or has no orders.
+        PackageError: the folder is missing or unreadable, holds two files for one table,
+            links a table outside itself, or has no orders.
     """
     if not package.exists():
         raise PackageError(f"{package}: no such package folder. Pass the folder of orders.csv.")
@@ -46,7 +54,14 @@ def discover(package: Path) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
         )
     found: dict[str, SourceFile] = {}
     ignored: list[str] = []
-    for path in sorted(package.iterdir()):
+    try:
+        entries = sorted(package.iterdir())
+    except OSError as exc:
+        raise PackageError(
+            f"{package}: the package folder cannot be read ({exc.strerror}). Check its permissions."
+        ) from exc
+    home = package.resolve()
+    for path in entries:
         fmt = FILE_FORMATS.get(path.suffix.lower())
         if not path.is_file() or fmt is None or path.stem not in TABLES:
             if path.is_file():
@@ -56,6 +71,11 @@ def discover(package: Path) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
             raise PackageError(
                 f"{package}: two files for table {path.stem!r}: {found[path.stem].path.name} and "
                 f"{path.name}. Keep one of them."
+            )
+        if not outside_files and home not in path.resolve().parents:
+            raise PackageError(
+                f"{path}: a link to a file outside the package folder. Copy the file into "
+                "the package, or set [package] allow_outside_links = true to read it."
             )
         found[path.stem] = SourceFile(path.stem, path, fmt, path.stat().st_size)
     if "orders" not in found:
@@ -67,10 +87,29 @@ def discover(package: Path) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
     return ordered, tuple(ignored)
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks (hashlib releases the GIL: run it in a thread)."""
+@dataclass(frozen=True, slots=True)
+class FileFingerprint:
+    """What one read of a file's bytes finds.
+
+    Attributes:
+        sha256: SHA-256 of the bytes, hex.
+        lines: physical lines: line feeds, plus one for a last line without one (an empty
+            file has none). Row accounting of text files is checked against it.
+    """
+
+    sha256: str
+    lines: int
+
+
+def fingerprint_file(path: Path) -> FileFingerprint:
+    """Hash a file and count its lines in one read, in chunks (hashlib releases the GIL:
+    run it in a thread)."""
     digest = hashlib.sha256()
+    newlines = 0
+    last = b""
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return FileFingerprint(digest.hexdigest(), newlines + (1 if last not in (b"", b"\n") else 0))

@@ -20,23 +20,29 @@ reading); everything downstream is backend-neutral Ibis.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 from ibis.expr.types import Table
+from numpy.typing import NDArray
 
 from auditor.engine import Engine
 from auditor.errors import ConfigError, DecodeError, PackageError
 from auditor.ingest._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
-from auditor.ingest._package import SourceFile
+from auditor.ingest._package import FileFingerprint, SourceFile
 from auditor.schema import TABLES
 
-__all__ = ["RawTable", "ReadAccount", "read_table", "store_in_file_order"]
+__all__ = ["RawTable", "ReadAccount", "file_errors", "read_table", "store_in_file_order"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,6 +85,8 @@ class RawTable:
         source_columns: contract name -> the file's own header, for messages.
         encoding: the text encoding the file was read in (``[package] encoding``).
         account: the record counts; None for CSV until the file is scanned.
+        fingerprint: the file's hash and physical line count (read in a background thread).
+        read_path: the UTF-8 file the engine reads (a transcoded copy for other encodings).
     """
 
     name: str
@@ -88,6 +96,8 @@ class RawTable:
     source_columns: Mapping[str, str]
     encoding: str
     account: ReadAccount | None
+    fingerprint: Future[FileFingerprint]
+    read_path: Path
 
 
 def store_in_file_order(
@@ -108,6 +118,8 @@ def store_in_file_order(
     engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     try:
         engine.materialize(stored, rows.drop("_row"))
+    except duckdb.InterruptException:
+        raise
     except duckdb.Error as exc:  # the engine's own message says what is wrong with the file
         raise _unreadable(raw.source, exc) from exc
     finally:
@@ -117,9 +129,168 @@ def store_in_file_order(
         f"SELECT rowid + 1 AS _row, * FROM {_quote(stored)}"
     )
     n_parsed = int(engine.con.table(stored).count().execute())
-    account = _account(engine, raw.name, n_parsed, _malformed_csv(engine, raw.name))
+    skipped = _malformed_csv(engine, raw.name)
     _raise_on_bad_encoding(engine, raw.name, raw.source, raw.encoding)
-    return engine.con.table(name), account
+    lines = raw.fingerprint.result().lines
+    if lines != 1 + n_parsed + len(skipped):
+        # Blank lines, quoted values over several lines, or records the reader could not
+        # delimit: find which, record by record (only files that need it pay for this).
+        skipped = _check_csv_layout(engine, raw, n_parsed, skipped, lines)
+    return engine.con.table(name), _account(engine, raw.name, n_parsed, skipped)
+
+
+MAX_RECORD_LINES = 1000
+"""A record the reader rejects that spans more lines than this in the file is taken as a
+quote never closed, not as a long value (the run stops and names its line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _CsvLayout:
+    """Records of a CSV file as Python's csv module delimits them (header excluded).
+
+    Attributes:
+        records: data records (blank lines are not records).
+        blank_before: per position in the file's sequence of rows (header 1, blank lines
+            counted, as the engine numbers rejected lines), how many blank lines precede.
+        start_line: physical line each row of that sequence starts on.
+        spans: physical lines each row of that sequence spans.
+    """
+
+    records: int
+    blank_before: NDArray[np.int64]
+    start_line: NDArray[np.int64]
+    spans: NDArray[np.int64]
+
+
+def _csv_layout(path: Path) -> _CsvLayout:
+    """Delimit the records of a CSV file line by line (lenient quoting, as the engine)."""
+    blank_before: list[int] = []
+    start_line: list[int] = []
+    spans: list[int] = []
+    blanks = records = 0
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader = csv.reader(fh, strict=False)
+            line = 0
+            for row in reader:
+                blank_before.append(blanks)
+                start_line.append(line + 1)
+                spans.append(reader.line_num - line)
+                line = reader.line_num
+                if not row:
+                    blanks += 1
+                else:
+                    records += 1
+    finally:
+        csv.field_size_limit(limit)
+    return _CsvLayout(
+        max(records - 1, 0),
+        np.asarray(blank_before, np.int64),
+        np.asarray(start_line, np.int64),
+        np.asarray(spans, np.int64),
+    )
+
+
+def _check_csv_layout(
+    engine: Engine, raw: RawTable, n_parsed: int, skipped: NDArray[np.int64], lines: int
+) -> NDArray[np.int64]:
+    """Check that the reader accounted for every line of a CSV file whose line count is
+    not one per record; renumber malformed records past blank lines (the engine counts
+    blank lines in the numbers of rejected lines, not in those of parsed rows).
+
+    Returns the corrected record numbers of the malformed records.
+
+    Raises:
+        PackageError: a record the reader rejected runs on over many lines (a quote never
+            closed), or the reader and the file disagree on the number of records.
+    """
+    layout = _csv_layout(raw.read_path)
+    shown = raw.source.path
+    # The engine numbers a rejected record by its place in the file's sequence of rows
+    # (header 1, blank lines counted): record number + 1, which is its index in ``layout``.
+    index = skipped[skipped < len(layout.spans)]
+    last = len(layout.spans) - 1
+    runaway = index[
+        (layout.spans[index] > MAX_RECORD_LINES) | ((index == last) & (layout.spans[index] > 1))
+    ]
+    if runaway.size:
+        at = int(runaway[0])
+        start, span = int(layout.start_line[at]), int(layout.spans[at])
+        end = " to the end of the file" if at == last else ""
+        raise PackageError(
+            f"{shown}: the record on line {start} opens a quoted value that runs over "
+            f"{span:,} lines{end}, so a quote is probably not closed: where the record ends "
+            f"cannot be told, and {span - 1:,} line{'s' if span > 2 else ''} would be lost. "
+            "Close the quote (a quote "
+            'inside a quoted value is written twice: "") and send the file again.'
+        )
+    if layout.records != n_parsed + len(skipped) or index.size != skipped.size:
+        malformed = engine.con.table(f"malformed__{raw.name}")
+        quoted = malformed.filter(malformed.detail.contains("unquoted value"))._row.min()
+        first = quoted.execute()
+        where = ""
+        if first is not None and int(first) < len(layout.start_line):
+            where = f" The first quote problem is on line {int(layout.start_line[int(first)])}."
+        raise PackageError(
+            f"{shown}: the CSV reader found {n_parsed + len(skipped):,} records but the file "
+            f"holds {layout.records:,} in {lines:,} lines; its quoting or line endings are "
+            f"not consistent.{where} Check the file (one line ending throughout, quotes "
+            "closed: a quote inside a quoted value is written twice)."
+        )
+    multi = index[layout.spans[index] > 1]
+    if not skipped.size or not (layout.blank_before[-1] or multi.size):
+        return skipped
+    # Number the records again: blank lines are not records, and a rejected record over
+    # several lines (a quote closed only further on) counts, and is quarantined, line by
+    # line, so that it costs exactly the lines it spans.
+    weight = np.ones(len(layout.spans), np.int64)
+    weight[0] = 0  # the header
+    weight[1:][np.diff(layout.blank_before) > 0] = 0  # blank lines
+    weight[multi] = layout.spans[multi]
+    number = np.cumsum(weight) - weight + 1  # each row's first record number
+    old = engine.con.table(f"malformed__{raw.name}").to_pyarrow().to_pylist()
+    texts = _lines_of(raw.read_path, layout, multi)
+    rows: list[dict[str, Any]] = []
+    for record in old:
+        at = int(record["_row"])  # the engine's number: the row's index in the layout
+        if at in texts:
+            rows += [
+                {
+                    "_row": int(number[at]) + j,
+                    "value": text[:500],
+                    "detail": "unquoted value over several lines: quarantined line by line",
+                    "bad_encoding": False,
+                }
+                for j, text in enumerate(texts[at])
+            ]
+        else:
+            rows.append(record | {"_row": int(number[at])})
+    schema = pa.schema(
+        [("_row", pa.int64()), ("value", pa.string()), ("detail", pa.string()),
+         ("bad_encoding", pa.bool_())]
+    )  # fmt: skip
+    rows.sort(key=lambda r: int(str(r["_row"])))
+    table = pa.Table.from_pylist(rows, schema=schema)
+    engine.con.create_table(f"malformed__{raw.name}", table, overwrite=True)
+    return np.asarray([r["_row"] for r in table.to_pylist()], dtype=np.int64)
+
+
+def _lines_of(path: Path, layout: _CsvLayout, rows: NDArray[np.int64]) -> dict[int, list[str]]:
+    """The physical lines of the given rows of ``layout`` (by row index), as text."""
+    wanted = {int(layout.start_line[i]) + j: int(i) for i in rows for j in range(layout.spans[i])}
+    out: dict[int, list[str]] = {int(i): [] for i in rows}
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number in wanted:
+                out[wanted[number]].append(line.rstrip("\r\n"))
+    return out
+
+
+def _position(index: int) -> str:
+    """The engine's name of a file's column at 0-based ``index`` (``read__`` relations)."""
+    return f"_c{index}"
 
 
 def _quote(name: str) -> str:
@@ -131,9 +302,14 @@ def _literal(text: str) -> str:
 
 
 def read_table(
-    engine: Engine, source: SourceFile, encoding: str, mapping: Mapping[str, str]
+    engine: Engine,
+    source: SourceFile,
+    encoding: str,
+    mapping: Mapping[str, str],
+    fingerprint: Future[FileFingerprint],
 ) -> RawTable:
-    """Read ``source`` into the engine and apply the column mapping.
+    """Read ``source`` into the engine and apply the column mapping; ``fingerprint`` is
+    the file's hash and line count, being computed (the accounting is checked against it).
 
     Raises:
         DecodeError: a text file does not decode in ``encoding`` (a UTF-8 CSV file is
@@ -151,17 +327,25 @@ def read_table(
         if source.format == "csv":
             file_columns = _read_csv(engine, name, str(path), source.path)
         elif source.format == "jsonl":
-            file_columns = _read_jsonl(engine, name, str(path))
+            lines = fingerprint.result().lines
+            file_columns = _read_jsonl(engine, name, str(path), source.path, lines)
         else:
             file_columns = _read_parquet(engine, name, str(path))
+    except duckdb.InterruptException:
+        raise
     except duckdb.Error as exc:  # the engine's own message says what is wrong with the file
         raise _unreadable(source, exc) from exc
     if source.format == "jsonl":
         _raise_on_bad_encoding(engine, name, source, encoding)
 
     renames = _resolve_mapping(name, source, file_columns, mapping)
+    renames |= _reserved_renames(source.path, file_columns, renames)
     select = ", ".join(
-        ["_row"] + [f"{_quote(col)} AS {_quote(renames.get(col, col))}" for col in file_columns]
+        ["_row"]
+        + [
+            f"{_position(i)} AS {_quote(renames.get(col, col))}"
+            for i, col in enumerate(file_columns)
+        ]
     )
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('raw__' + name)} AS SELECT {select} "
@@ -179,7 +363,25 @@ def read_table(
         source_columns={renames.get(c, c): c for c in file_columns},
         encoding=encoding,
         account=account,
+        fingerprint=fingerprint,
+        read_path=path,
     )
+
+
+@contextlib.contextmanager
+def file_errors(source: SourceFile) -> Iterator[None]:
+    """Report the engine's failures to read ``source`` while it is scanned (a corrupt
+    Parquet page, a file that went away) as what they are: the file cannot be read (exit
+    2), not a bug."""
+    try:
+        yield
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise _unreadable(source, exc) from exc
+    except OSError as exc:
+        raise PackageError(
+            f"{source.path}: cannot be read ({exc.strerror or exc}). Check that the file "
+            "exists and is readable."
+        ) from exc
 
 
 def _unreadable(source: SourceFile, exc: duckdb.Error) -> PackageError:
@@ -236,7 +438,9 @@ time handing rows over in file order: 10 M orders (2.2 GB) parse in 11.4-11.8 s;
 def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> list[str]:
     """Set up the scan of a CSV file (``read__<name>``); nothing is read but the header."""
     header = _csv_header(path, shown)
-    as_text = "{" + ", ".join(f"{_literal(h)}: 'VARCHAR'" for h in header) + "}"
+    # The file's columns by position (the header row is skipped, its names never reach
+    # the engine's text, so a column named like one of the engine's cannot collide).
+    as_text = "{" + ", ".join(f"'{_position(i)}': 'VARCHAR'" for i in range(len(header))) + "}"
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT NULL::BIGINT AS _row, * "
         f"FROM read_csv({_literal(path)}, columns = {as_text}, auto_detect = false, "
@@ -263,41 +467,91 @@ def _malformed_csv(engine: Engine, name: str) -> np.ndarray:
     return np.sort(np.asarray(skipped, dtype=np.int64))
 
 
-def _read_jsonl(engine: Engine, name: str, path: str) -> list[str]:
-    lines = f"lines__{name}"
-    # Read each line as one text value: U+001F cannot appear raw inside valid JSON.
+_JSONL_MAX_LINE_BYTES = 64 * 1024 * 1024
+"""Longest JSON Lines line read as a record; a longer line is a malformed record."""
+
+_JSON_STRINGS = r'"(\\.|[^"\\])*"'
+"""A JSON string literal (RE2), to blank out before looking at what is outside strings."""
+
+_NOT_STRICT_JSON = r"[A-DF-Za-df-z/]|,\s*[}\]]"
+"""Outside strings (``true``, ``false``, ``null`` removed), what the engine's lenient JSON
+reader accepts and RFC 8259 does not: ``NaN``, ``Infinity``, bare words, comments and
+trailing commas (letters other than an exponent's ``e``)."""
+
+
+def _read_jsonl(engine: Engine, name: str, path: str, shown: Path, lines: int) -> list[str]:
+    """Set up ``read__<name>``: one row per line that holds a JSON object (strict RFC 8259:
+    no trailing commas, ``NaN`` or comments), its position the line number; every other
+    non-blank line, and lines the engine cannot read (over 64 MiB, or holding the reader's
+    delimiter), go to ``malformed__<name>``."""
+    text = f"jsonl__{name}"
+    # Each line as one text value: the delimiter U+001F cannot appear raw in valid JSON
+    # (a line holding it is rejected by the reader, and malformed).
     engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     engine.sql(
-        f"CREATE OR REPLACE TABLE {_quote('jsonl__' + name)} AS SELECT line FROM read_csv("
+        f"CREATE OR REPLACE TABLE {_quote(text)} AS SELECT line FROM read_csv("
         f"{_literal(path)}, columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(31), "
         f"quote = '', escape = '', auto_detect = false, store_rejects = true, "
+        f"max_line_size = {_JSONL_MAX_LINE_BYTES}, buffer_size = {2 * _JSONL_MAX_LINE_BYTES}, "
         f"rejects_table = {_literal('rejects__' + name)}, "
         f"rejects_scan = {_literal('rejects_scan__' + name)})"
     )
     engine.sql("SET preserve_insertion_order = false")
+    rejects = _quote("rejects__" + name)
+    rejected = engine.sql(f"SELECT line FROM {rejects} GROUP BY line ORDER BY line").fetchall()
+    # A rejected line is not in the text table: the line number of the table's n-th row is
+    # n plus the rejected lines before it.
+    shift = ""
+    if rejected:
+        numbers = np.asarray([r[0] for r in rejected], dtype=np.int64)
+        engine.con.create_table(
+            f"skips__{name}",
+            pa.table({"_after": numbers - np.arange(1, numbers.size + 1)}),
+            overwrite=True,
+        )
+        shift = f" + (SELECT count(*) FROM {_quote('skips__' + name)} s WHERE s._after <= t.rowid)"
+    found = int(engine.sql(f"SELECT count(*) FROM {_quote(text)}").fetchone()[0])  # type: ignore[index]
+    if found + len(rejected) != lines:
+        raise PackageError(
+            f"{shown}: the JSON Lines reader found {found + len(rejected):,} lines but the "
+            f"file holds {lines:,}. Check that every line ends with a line feed."
+        )
+    numbered = f"lines__{name}"
     engine.sql(
-        f"CREATE OR REPLACE VIEW {_quote(lines)} AS SELECT rowid + 1 AS _row, line "
-        f"FROM {_quote('jsonl__' + name)}"
+        f"CREATE OR REPLACE VIEW {_quote(numbered)} AS SELECT t.rowid + 1{shift} AS _row, line, "
+        f"CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' AND NOT regexp_matches("
+        f"regexp_replace(regexp_replace(line, {_literal(_JSON_STRINGS)}, '\"\"', 'g'), "
+        f"'true|false|null', '', 'g'), {_literal(_NOT_STRICT_JSON)}) ELSE false END AS _object "
+        f"FROM {_quote(text)} AS t"
     )
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} AS "
-        f"SELECT _row, line AS value, 'invalid json object' AS detail, false AS bad_encoding "
-        f"FROM {_quote(lines)} WHERE line IS NOT NULL AND trim(line) <> '' AND NOT "
-        f"coalesce(json_valid(line) AND json_type(line) = 'OBJECT', false) "
-        f"UNION ALL SELECT CAST(line AS BIGINT), csv_line, 'invalid encoding', true "
-        f"FROM {_quote('rejects__' + name)} ORDER BY 1"
+        f"SELECT _row, line AS value, 'not a JSON object' AS detail, false AS bad_encoding "
+        f"FROM {_quote(numbered)} WHERE line IS NOT NULL AND trim(line) <> '' AND NOT _object "
+        f"UNION ALL SELECT CAST(line AS BIGINT), any_value(csv_line), "
+        f"string_agg(DISTINCT lower(CAST(error_type AS VARCHAR)), '; '), "
+        f"bool_or(CAST(error_type AS VARCHAR) = 'INVALID ENCODING') "
+        f"FROM {rejects} GROUP BY line ORDER BY 1"
     )
-    good = (
-        f"FROM {_quote(lines)} WHERE line IS NOT NULL AND trim(line) <> '' "
-        f"AND json_valid(line) AND json_type(line) = 'OBJECT'"
-    )
+    good = f"FROM {_quote(numbered)} WHERE _object"
     keys = engine.sql(
-        f"SELECT key FROM (SELECT unnest(json_keys(line)) AS key, _row {good}) "
+        f"SELECT key, min(_row) FROM (SELECT unnest(json_keys(line)) AS key, _row {good}) "
         f"GROUP BY key ORDER BY min(_row), key"
     ).fetchall()
-    columns = [k for (k,) in keys]
+    columns = [k for (k, _) in keys]
+    first_line = {k: int(line) for (k, line) in keys}
+    by_folded: dict[str, str] = {}
+    for key in columns:
+        other = by_folded.setdefault(key.casefold(), key)
+        if other != key:
+            raise PackageError(
+                f"{shown}: keys {other!r} (first on line {first_line[other]}) and {key!r} "
+                f"(first on line {first_line[key]}) differ only in case; column names "
+                "ignore case. Use one spelling for each column."
+            )
     extracts = ", ".join(
-        f"json_extract_string(line, {_literal('$.' + _quote(c))}) AS {_quote(c)}" for c in columns
+        f"json_extract_string(line, {_literal('$.' + _quote(c))}) AS {_position(i)}"
+        for i, c in enumerate(columns)
     )
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT _row"
@@ -307,15 +561,18 @@ def _read_jsonl(engine: Engine, name: str, path: str) -> list[str]:
 
 
 def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
+    scan = f"read_parquet({_literal(path)}, file_row_number = true)"
+    described = engine.sql(f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {scan}")
+    columns = [str(row[0]) for row in described.fetchall()]
+    picks = "".join(f", {_quote(c)} AS {_position(i)}" for i, c in enumerate(columns))
     engine.sql(
-        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS SELECT file_row_number + 1 AS _row, "
-        f"* EXCLUDE (file_row_number) FROM read_parquet({_literal(path)}, file_row_number = true)"
+        f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS "
+        f"SELECT file_row_number + 1 AS _row{picks} FROM {scan}"
     )
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} (_row BIGINT, value VARCHAR, "
         f"detail VARCHAR, bad_encoding BOOLEAN)"
     )
-    columns = [c for c in engine.con.table(f"read__{name}").columns if c != "_row"]
     return columns
 
 
@@ -326,6 +583,52 @@ def _raise_on_bad_encoding(engine: Engine, name: str, source: SourceFile, encodi
     # The engine only knows the line; find the exact byte in the file as submitted.
     offset = first_undecodable_offset(source.path, encoding if not is_utf8(encoding) else "utf-8")
     raise DecodeError(str(source.path), encoding, offset if offset is not None else 0)
+
+
+RESERVED_COLUMN = "rowid"
+"""A column name the engine reserves (its row position); with the names auditor uses for
+its own columns (all beginning with an underscore), a file's column of such a name is
+kept under ``user_<name>``."""
+
+_RESERVED_PREFIX = "user_"
+
+
+def _reserved_renames(
+    shown: Path, file_columns: list[str], renames: Mapping[str, str]
+) -> dict[str, str]:
+    """New names for the file's columns that would collide with the engine's or auditor's
+    own (``rowid``, names beginning with ``_``): ``user_<name>``, made unique.
+
+    Raises:
+        PackageError: a column name holds a control character, or two names differ only
+            in case (the engine's names ignore case).
+    """
+    for position, col in enumerate(file_columns, start=1):
+        if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in col):
+            raise PackageError(
+                f"{shown}: the name of column {position} holds a control character "
+                f"({col.encode('unicode_escape').decode('ascii')[:60]}). Rename it."
+            )
+    final = [renames.get(c, c) for c in file_columns]
+    taken = {c.casefold() for c in final}
+    out: dict[str, str] = {}
+    for col in file_columns:
+        if col in renames or not (col.startswith("_") or col.casefold() == RESERVED_COLUMN):
+            continue
+        new = _RESERVED_PREFIX + col.lstrip("_")
+        while new.casefold() in taken:
+            new += "_"
+        taken.add(new.casefold())
+        out[col] = new
+    seen: dict[str, str] = {}
+    for col in final:
+        other = seen.setdefault(col.casefold(), col)
+        if other != col:
+            raise PackageError(
+                f"{shown}: columns {other!r} and {col!r} differ only in case; column names "
+                "ignore case. Rename one of them."
+            )
+    return out
 
 
 def _resolve_mapping(

@@ -84,6 +84,7 @@ def make_dirty_package(
             "tip_to_worker_exceeds_tip",
             lambda r: r.update(tip_to_worker=f"{float(r['tip'] or 0) + 1:.2f}"),
         ),
+        ("timestamp_out_of_range", lambda r: r.update(dropoff_at="9999-12-31T23:00:00+08:00")),
     ]
     chosen = rng.choice(candidates, size=per_reason * (len(edits) + 2), replace=False)
     picks = iter(int(i) for i in chosen)
@@ -157,23 +158,27 @@ def _dirty_sessions(path: Path, rng: np.random.Generator, per_reason: int) -> li
         if j is None or s["online_at"] > sessions[j]["online_at"]:
             last[s["worker_id"]] = i
     pool = sorted(last.values())
-    chosen = [int(i) for i in rng.choice(pool, size=2 * per_reason, replace=False)]
+    chosen = [int(i) for i in rng.choice(pool, size=3 * per_reason, replace=False)]
     planted: list[DirtyRow] = []
     rows: list[dict[str, str] | str] = list(sessions)
     for i in chosen[:per_reason]:  # ends before it starts
         s = sessions[i]
         s["online_at"], s["offline_at"] = s["offline_at"], s["online_at"]
         planted.append(DirtyRow("sessions", i + 1, "session_end_not_after_start"))
-    for i in chosen[per_reason:]:  # a second session starting inside the last one
+    for i in chosen[2 * per_reason :]:  # online for ten days
         s = sessions[i]
-        inner = dict(s, online_at=_plus_one_second(s["online_at"]))
+        s["offline_at"] = _plus(s["online_at"], days=10)
+        planted.append(DirtyRow("sessions", i + 1, "session_too_long"))
+    for i in chosen[per_reason : 2 * per_reason]:  # a second session inside the last one
+        s = sessions[i]
+        inner = dict(s, online_at=_plus(s["online_at"], seconds=1))
         rows.append(inner)
         planted.append(DirtyRow("sessions", len(rows), "session_overlap"))
     _write(path, header, rows)
     return planted
 
 
-def _plus_one_second(timestamp: str) -> str:
+def _plus(timestamp: str, **delta: float) -> str:
     from datetime import datetime, timedelta
 
-    return (datetime.fromisoformat(timestamp) + timedelta(seconds=1)).isoformat()
+    return (datetime.fromisoformat(timestamp) + timedelta(**delta)).isoformat()
