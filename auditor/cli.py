@@ -106,6 +106,18 @@ def _dispatch(args: argparse.Namespace, interrupts: _Interrupts) -> int:
         # Point stdout at devnull so that the interpreter's final flush stays quiet.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        # The operating system refused a file or folder (permissions, a file gone, a full
+        # disk): what to fix is on the machine, not in auditor.
+        if interrupts.seen:
+            return EXIT_INTERRUPTED
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"auditor: error: {where}{exc.strerror or exc}. Check that it exists, is readable "
+            "(or writable, for --out) and that the disk has room.",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
     except Exception as exc:
         if interrupts.seen or _is_interrupt(exc):  # DuckDB's "Query interrupted"
             return EXIT_INTERRUPTED

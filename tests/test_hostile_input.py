@@ -104,6 +104,7 @@ CSV_RECORDS: list[tuple[str, CsvEdit, int, list[int]]] = [
         [3, 4, 5, 6],
     ),
     ("one bad record last", _set(12, "zzz"), 12, [12]),
+    ("a 3 MB line", _set(5, "00004,w4,completed," + "x" * 3_000_000), 12, [5]),
 ]
 
 
