@@ -513,3 +513,23 @@ def test_workers_missing_from_the_workers_table_are_counted(
     assert finding["data"]["workers"] == orders.loc[unlisted, "worker_id"].nunique()
     for worker in orders.loc[unlisted, "worker_id"]:
         assert worker not in json.dumps(finding)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 22])
+def test_lines_and_blank_lines_are_counted_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    import auditor.ingest._package as package
+
+    monkeypatch.setattr(package, "_CHUNK", chunk)
+    rng = np.random.default_rng(chunk)
+    for trial in range(200):
+        data = bytes(rng.choice(list(b"ab\n\r"), size=int(rng.integers(0, 40))).tolist())
+        path = tmp_path / f"f{trial}"
+        path.write_bytes(data)
+        got = package.fingerprint_file(path)
+        blank = sum(
+            data.startswith(b"\n\n", i) or data.startswith(b"\n\r\n", i) for i in range(len(data))
+        )
+        assert got.blank_lines == blank, data
+        assert got.lines == data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)

@@ -38,6 +38,7 @@ from typing import ClassVar
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
@@ -163,7 +164,9 @@ def _workers_by_day(orders: ibis.Table) -> dict[datetime.date, int]:
 
 def _workers_on(orders: ibis.Table, dates: list[datetime.date]) -> int:
     """Distinct workers with orders on any of ``dates``."""
-    on = orders.filter(orders.local_date.isin(dates))
+    # The dates go to the engine as a table, never as literals in a query's text.
+    days = ibis.memtable(pa.table({"local_date": pa.array(dates, pa.date32())}))
+    on = orders.semi_join(days, "local_date")
     return int(on.worker_id.nunique().execute())
 
 

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
@@ -355,7 +356,10 @@ def _leads(
     chosen = hit & (np.abs(z) >= floor)
     picked = pd.DataFrame({"_row": row_of[chosen], "_r": values[chosen], "_z": z[chosen]})
     rows = (
-        units.filter(units._row.isin([int(r) for r in picked["_row"]]))
+        units.semi_join(
+            ibis.memtable(pa.table({"_row": pa.array(picked["_row"].to_numpy(), pa.int64())})),
+            "_row",
+        )
         .select(
             "_row",
             "order_id",

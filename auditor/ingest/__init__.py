@@ -78,7 +78,10 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
                 f"Tables: {', '.join(TABLES)}."
             )
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-sha256")
-    hashing = {name: pool.submit(fingerprint_file, f.path) for name, f in files.items()}
+    hashing = {
+        name: pool.submit(fingerprint_file, f.path, text=f.format != "parquet")
+        for name, f in files.items()
+    }
     pool.shutdown(wait=False)  # the thread ends by itself once every file is hashed
     try:
         tables = {

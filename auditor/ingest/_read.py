@@ -131,8 +131,11 @@ def store_in_file_order(
     n_parsed = int(engine.con.table(stored).count().execute())
     skipped = _malformed_csv(engine, raw.name)
     _raise_on_bad_encoding(engine, raw.name, raw.source, raw.encoding)
-    lines = raw.fingerprint.result().lines
-    if lines != 1 + n_parsed + len(skipped):
+    printed = raw.fingerprint.result()
+    lines = printed.lines
+    if lines != 1 + n_parsed + len(skipped) + printed.blank_lines or (
+        printed.blank_lines and len(skipped)
+    ):
         # Blank lines, quoted values over several lines, or records the reader could not
         # delimit: find which, record by record (only files that need it pay for this).
         skipped = _check_csv_layout(engine, raw, n_parsed, skipped, lines)
