@@ -21,8 +21,11 @@ from auditor import Audit, AuditConfig
 from auditor.errors import AuditorError
 
 DEMO = Path(__file__).parents[1] / "fixtures" / "demo"
-TABLE_LINES = {"orders": 25, "sessions": 15, "workers": 15, "payouts": 8, "fee_schedule": 3}
-"""Tables of the base package and the lines (header included) kept of each."""
+TABLE_LINES = {"orders": 25, "sessions": 15}
+"""Tables of the base package and the lines (header included) kept of each: orders (every
+column type, quoting) and sessions (overlaps across rows). A package costs about 0.6 s,
+most of it compiling the validation's queries, so 1,000 take about 10 minutes; with the
+workers, payouts and fee_schedule tables too, 1,000 took 19 minutes and passed."""
 
 EXAMPLES = int(os.environ.get("AUDITOR_HOSTILE_EXAMPLES", "1000"))
 
@@ -92,11 +95,9 @@ def _records(path: Path) -> tuple[int, int, bool]:
     """Non-blank lines after the header, Python's csv records, and whether the file holds
     a quote (only then may a record span lines)."""
     text = path.read_text(encoding="utf-8", errors="replace")
-    lines = [line for line in text.splitlines()[1:] if line.strip() != "" or line]
-    nonblank = sum(1 for line in text.split("\n")[1:] if line != "")
+    nonblank = sum(1 for line in text.split("\n")[1:] if line not in ("", "\r"))
     rows = list(csv.reader(io.StringIO(text, newline="")))
     records = sum(1 for row in rows[1:] if row)
-    del lines
     return nonblank, records, '"' in text
 
 
@@ -116,8 +117,6 @@ def test_corrupted_packages_are_accounted_for_or_refused(tmp_path_factory, chang
         result = Audit(AuditConfig()).validate(folder)
     except AuditorError:
         return  # exit 2 with a message: allowed (e.g. a byte that is not UTF-8)
-    finally:
-        pass
     quarantine = result.quarantine
     for name, account in result.tables.items():
         assert account.rows_read == account.rows_used + account.rows_quarantined, name
