@@ -9,10 +9,9 @@ The pipeline is ingest -> contract -> reconstruct -> checks -> findings -> repor
 
 from __future__ import annotations
 
-from auditor._version import __version__
-from auditor.checks import Finding, Severity, Status
-from auditor.config import AuditConfig, load_config
-from auditor.contract import Reason
+import importlib as _importlib
+import typing as _typing
+
 from auditor.errors import (
     AuditorError,
     AuditorWarning,
@@ -21,8 +20,43 @@ from auditor.errors import (
     PackageError,
     UsageError,
 )
-from auditor.findings import AuditResult, TableAccount
-from auditor.pipeline import Audit, audit
+
+if _typing.TYPE_CHECKING:
+    from auditor._version import __version__
+    from auditor.checks import Finding, Severity, Status
+    from auditor.config import AuditConfig, load_config
+    from auditor.contract import Reason
+    from auditor.findings import AuditResult, TableAccount
+    from auditor.pipeline import Audit, audit
+
+_LAZY = {
+    "__version__": "auditor._version",
+    "Finding": "auditor.checks",
+    "Severity": "auditor.checks",
+    "Status": "auditor.checks",
+    "AuditConfig": "auditor.config",
+    "load_config": "auditor.config",
+    "Reason": "auditor.contract",
+    "AuditResult": "auditor.findings",
+    "TableAccount": "auditor.findings",
+    "Audit": "auditor.pipeline",
+    "audit": "auditor.pipeline",
+}
+"""Public names imported on first use: ``import auditor`` stays light (the command line
+sets up its Ctrl-C handling before pandas, Ibis and DuckDB load)."""
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'auditor' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Audit",

@@ -788,3 +788,24 @@ def test_sigint_after_the_command_finished_still_exits_130_with_one_line() -> No
     assert proc.returncode == 130
     assert proc.stderr == "auditor: interrupted\n"
     assert json.loads(proc.stdout)["$schema"].endswith("2020-12/schema")  # output flushed
+
+
+def test_importing_auditor_loads_no_engine() -> None:
+    """``import auditor`` is light, so that the console script handles Ctrl-C before the
+    heavy libraries load (``auditor._entry``)."""
+    code = "import sys, auditor; print(sorted({'pandas', 'ibis', 'duckdb'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_sigint_while_the_command_line_loads_exits_130_with_one_line(tmp_path: Path) -> None:
+    """A Ctrl-C in the second the console script spends loading pandas, Ibis and DuckDB."""
+    script = "import sys; from auditor._entry import main; sys.exit(main())"
+    demo = Path(__file__).parents[1] / "fixtures" / "demo"
+    args = [sys.executable, "-c", script, "validate", str(demo), "--out", str(tmp_path / "o")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err.strip() == "auditor: interrupted"
