@@ -533,3 +533,25 @@ def test_lines_and_blank_lines_are_counted_across_chunks(
         )
         assert got.blank_lines == blank, data
         assert got.lines == data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_lines_are_counted_in_the_text_read_not_the_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    """In UTF-16, Њ (U+040A) and Ċ (U+010A) hold a line-feed byte: the accounting counts
+    the lines of the text, not line-feed bytes of the file."""
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    rows = [dict(r, pickup_zone="Њива Ċ") for r in _good()]
+    if fmt == "jsonl":
+        text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+    else:
+        text = "\n".join(_lines(rows)) + "\n"
+    (folder / f"orders.{fmt}").write_text(text, encoding="utf-16")
+    config = tmp_path / "audit.toml"
+    config.write_text('[package]\nencoding = "utf-16"\n')
+    code, err, doc, _ = _validate(folder, tmp_path, capsys, "--config", str(config))
+    assert code in (0, 1), err
+    account = _orders_account(doc)
+    assert (account["rows_read"], account["rows_used"]) == (N_GOOD, N_GOOD)

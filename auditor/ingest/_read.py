@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from auditor.engine import Engine
 from auditor.errors import ConfigError, DecodeError, PackageError
 from auditor.ingest._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
-from auditor.ingest._package import FileFingerprint, SourceFile
+from auditor.ingest._package import FileFingerprint, SourceFile, fingerprint_file
 from auditor.schema import TABLES
 
 __all__ = ["RawTable", "ReadAccount", "file_errors", "read_table", "store_in_file_order"]
@@ -326,6 +326,11 @@ def read_table(
         utf8 = engine.workdir / f"{name}.utf8{path.suffix}"
         transcode_to_utf8(path, utf8, encoding)
         path = utf8
+        # Lines are counted in the text the engine reads: in UTF-16, say, a line feed
+        # byte can be half of another character.
+        counted: Future[FileFingerprint] = Future()
+        counted.set_result(fingerprint_file(utf8))
+        fingerprint = counted
     try:
         if source.format == "csv":
             file_columns = _read_csv(engine, name, str(path), source.path)
