@@ -520,10 +520,15 @@ def _check_package(p: PackageSection, bad: _Bad) -> None:
             days[key] = dt.date.fromisoformat(value)
         except ValueError:
             raise bad(f"[package] {key}", "a date written YYYY-MM-DD", value) from None
+    for key, day in days.items():
+        if not dt.date(1900, 1, 1) <= day <= dt.date(9000, 12, 31):
+            raise bad(f"[package] {key}", "a day from 1900-01-01 to 9000-12-31", getattr(p, key))
     if days["latest_date"] <= days["earliest_date"]:
         raise bad("[package] latest_date", "a day after [package] earliest_date", p.latest_date)
-    if not p.max_session_hours > 0:
-        raise bad("[package] max_session_hours", "> 0", p.max_session_hours)
+    if not 0 < p.max_session_hours <= 24 * 366:
+        raise bad(
+            "[package] max_session_hours", "> 0 and at most 8784 (a year)", p.max_session_hours
+        )
 
 
 def _encoding_problem(name: str) -> str:

@@ -95,6 +95,7 @@ CSV_RECORDS: list[tuple[str, CsvEdit, int, list[int]]] = [
     ("too few fields", _set(4, "00003,w3"), 12, [4]),
     ("blank line before a bad record", _both(_insert(2, ""), _set(6, "a,b")), 12, [5]),
     ("two blank lines", _both(_insert(2, ""), _insert(5, ""), _set(9, "a")), 12, [7]),
+    ("blank line right before a bad record", _both(_insert(2, ""), _set(3, "a,b")), 12, [2]),
     ("whitespace-only line", _insert(3, "   "), 13, [3]),
     ("quote inside an unquoted value", _set(5, '00004,w4,"completed"x,,,,,,,,'), 12, [5]),
     (
@@ -555,3 +556,70 @@ def test_lines_are_counted_in_the_text_read_not_the_bytes(
     assert code in (0, 1), err
     account = _orders_account(doc)
     assert (account["rows_read"], account["rows_used"]) == (N_GOOD, N_GOOD)
+
+
+def test_a_session_at_the_end_of_time_is_quarantined_not_fatal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "pkg"
+    write_csv(folder, "orders", _good())
+    write_csv(
+        folder,
+        "sessions",
+        [
+            {"worker_id": "w1", "online_at": "2026-03-02T07:00:00+08:00",
+             "offline_at": "2026-03-02T09:00:00+08:00"},
+            {"worker_id": "w1", "online_at": "294247-01-09T00:00:00Z",
+             "offline_at": "294247-01-09T01:00:00Z"},
+        ],
+    )  # fmt: skip
+    code, err, doc, q = _validate(folder, tmp_path, capsys)
+    assert code in (0, 1), err
+    account = doc["package"]["tables"]["sessions"]
+    assert (account["rows_read"], account["rows_quarantined"]) == (2, 1)
+    assert set(q.loc[q["table"] == "sessions", "reason"]) == {"timestamp_out_of_range"}
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ['latest_date = "9999-12-31"', 'earliest_date = "0001-01-01"', "max_session_hours = 1e15",
+     'latest_date = "1999-01-01"'],
+)  # fmt: skip
+def test_plausibility_settings_out_of_range_are_config_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str
+) -> None:
+    write_csv(tmp_path / "pkg", "orders", _good())
+    config = tmp_path / "audit.toml"
+    config.write_text(f"[package]\n{setting}\n")
+    code, err, _, _ = _validate(tmp_path / "pkg", tmp_path, capsys, "--config", str(config))
+    key = setting.split(" ")[0]
+    assert code == 2 and f"[package] {key}" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("names", [("worker_pay", "Worker_Pay"), ("rowid", "ROWID")])
+def test_parquet_names_that_collide_stop_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], names: tuple[str, str]
+) -> None:
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    frame = pd.DataFrame(_good()).drop(columns=["worker_pay"])
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name, value in zip(names, ("5.00", "-1.00"), strict=True):
+        table = table.append_column(name, pa.array([value] * N_GOOD))
+    pq.write_table(table, folder / "orders.parquet")
+    code, err, _, _ = _validate(folder, tmp_path, capsys)
+    assert code == 2 and "orders.parquet" in err and names[1] in err
+
+
+def test_an_accepted_quoted_value_over_a_thousand_lines_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [dict(good_order(i), note="") for i in range(1200)]
+    lines = _lines(rows)
+    lines[2] = lines[2] + '"start'  # the note of order 1 opens a quote ...
+    lines[1150] = lines[1150] + 'end"'  # ... that a later order's note closes
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, err, _, _ = _validate(folder, tmp_path, capsys)
+    assert code == 2 and "record on line 3 opens a quoted value" in err

@@ -451,9 +451,11 @@ def _row_rules(
             "offline_at",
             _pair("online_at", t.online_at, "offline_at", t.offline_at),
         )
-        longest = ibis.interval(seconds=round(limits.max_session_hours * 3600))
+        # In whole seconds since the epoch: adding an interval to a time near the end of
+        # the engine's range would overflow and stop the query.
+        seconds = t.offline_at.epoch_seconds() - t.online_at.epoch_seconds()
         yield rule(
-            t.offline_at > t.online_at + longest,
+            seconds > round(limits.max_session_hours * 3600),
             Reason.SESSION_TOO_LONG,
             "offline_at",
             _pair("online_at", t.online_at, "offline_at", t.offline_at),

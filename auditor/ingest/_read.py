@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
@@ -215,9 +216,11 @@ def _check_csv_layout(
     # (header 1, blank lines counted): record number + 1, which is its index in ``layout``.
     index = skipped[skipped < len(layout.spans)]
     last = len(layout.spans) - 1
-    runaway = index[
-        (layout.spans[index] > MAX_RECORD_LINES) | ((index == last) & (layout.spans[index] > 1))
-    ]
+    # A quoted value over more than MAX_RECORD_LINES lines, whether the reader took the
+    # record or rejected it, or a rejected one that runs to the end of the file.
+    long = np.flatnonzero(layout.spans > MAX_RECORD_LINES)
+    ends = index[(index == last) & (layout.spans[index] > 1)]
+    runaway = np.sort(np.concatenate([long, ends]))
     if runaway.size:
         at = int(runaway[0])
         start, span = int(layout.start_line[at]), int(layout.spans[at])
@@ -250,7 +253,9 @@ def _check_csv_layout(
     # line, so that it costs exactly the lines it spans.
     weight = np.ones(len(layout.spans), np.int64)
     weight[0] = 0  # the header
-    weight[1:][np.diff(layout.blank_before) > 0] = 0  # blank lines
+    weight[:-1][np.diff(layout.blank_before) > 0] = (
+        0  # blank lines (row k, if k+1 has one more before it)
+    )
     weight[multi] = layout.spans[multi]
     number = np.cumsum(weight) - weight + 1  # each row's first record number
     old = engine.con.table(f"malformed__{raw.name}").to_pyarrow().to_pylist()
@@ -572,6 +577,21 @@ def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
     scan = f"read_parquet({_literal(path)}, file_row_number = true)"
     described = engine.sql(f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {scan}")
     columns = [str(row[0]) for row in described.fetchall()]
+    # The engine renames a repeated name (worker_pay, worker_pay_1); the file's own
+    # names must be checked, as a CSV header's are.
+    try:
+        stored = pq.read_schema(path).names
+    except (OSError, pa.ArrowException) as exc:
+        raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
+    seen: dict[str, int] = {}
+    for position, name in enumerate(stored):
+        first = seen.setdefault(name.casefold(), position)
+        if first != position:
+            other = stored[first]
+            raise PackageError(
+                f"{path}: columns {other!r} and {name!r} have the same name (or differ only in "
+                "case); column names ignore case. Rename one of them."
+            )
     picks = "".join(f", {_quote(c)} AS {_position(i)}" for i, c in enumerate(columns))
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS "
