@@ -584,12 +584,12 @@ def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
     except (OSError, pa.ArrowException) as exc:
         raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
     seen: dict[str, int] = {}
-    for position, name in enumerate(stored):
-        first = seen.setdefault(name.casefold(), position)
+    for position, column in enumerate(stored):
+        first = seen.setdefault(column.casefold(), position)
         if first != position:
             other = stored[first]
             raise PackageError(
-                f"{path}: columns {other!r} and {name!r} have the same name (or differ only in "
+                f"{path}: columns {other!r} and {column!r} have the same name (or differ only in "
                 "case); column names ignore case. Rename one of them."
             )
     picks = "".join(f", {_quote(c)} AS {_position(i)}" for i, c in enumerate(columns))
