@@ -553,15 +553,14 @@ def _read_jsonl(engine: Engine, name: str, path: str, shown: Path, lines: int) -
     ).fetchall()
     columns = [k for (k, _) in keys]
     first_line = {k: int(line) for (k, line) in keys}
-    by_folded: dict[str, str] = {}
-    for key in columns:
-        other = by_folded.setdefault(key.casefold(), key)
-        if other != key:
-            raise PackageError(
-                f"{shown}: keys {other!r} (first on line {first_line[other]}) and {key!r} "
-                f"(first on line {first_line[key]}) differ only in case; column names "
-                "ignore case. Use one spelling for each column."
-            )
+    collision = _case_collision(columns)
+    if collision:
+        other, key = collision
+        raise PackageError(
+            f"{shown}: keys {other!r} (first on line {first_line[other]}) and {key!r} "
+            f"(first on line {first_line[key]}) differ only in case; column names "
+            "ignore case. Use one spelling for each column."
+        )
     extracts = ", ".join(
         f"json_extract_string(line, {_literal('$.' + _quote(c))}) AS {_position(i)}"
         for i, c in enumerate(columns)
@@ -583,15 +582,13 @@ def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
         stored = pq.read_schema(path).names
     except (OSError, pa.ArrowException) as exc:
         raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
-    seen: dict[str, int] = {}
-    for position, column in enumerate(stored):
-        first = seen.setdefault(column.casefold(), position)
-        if first != position:
-            other = stored[first]
-            raise PackageError(
-                f"{path}: columns {other!r} and {column!r} have the same name (or differ only in "
-                "case); column names ignore case. Rename one of them."
-            )
+    collision = _case_collision(stored)
+    if collision:
+        other, column = collision
+        raise PackageError(
+            f"{path}: columns {other!r} and {column!r} have the same name (or differ only in "
+            "case); column names ignore case. Rename one of them."
+        )
     picks = "".join(f", {_quote(c)} AS {_position(i)}" for i, c in enumerate(columns))
     engine.sql(
         f"CREATE OR REPLACE VIEW {_quote('read__' + name)} AS "
@@ -611,6 +608,17 @@ def _raise_on_bad_encoding(engine: Engine, name: str, source: SourceFile, encodi
     # The engine only knows the line; find the exact byte in the file as submitted.
     offset = first_undecodable_offset(source.path, encoding if not is_utf8(encoding) else "utf-8")
     raise DecodeError(str(source.path), encoding, offset if offset is not None else 0)
+
+
+def _case_collision(names: list[str]) -> tuple[str, str] | None:
+    """The first two names that are the same but for case (the engine's column names ignore
+    case; repeated names included), or None."""
+    first: dict[str, int] = {}
+    for position, name in enumerate(names):
+        earlier = first.setdefault(name.casefold(), position)
+        if earlier != position:
+            return names[earlier], name
+    return None
 
 
 RESERVED_COLUMN = "rowid"
@@ -648,14 +656,13 @@ def _reserved_renames(
             new += "_"
         taken.add(new.casefold())
         out[col] = new
-    seen: dict[str, str] = {}
-    for col in final:
-        other = seen.setdefault(col.casefold(), col)
-        if other != col:
-            raise PackageError(
-                f"{shown}: columns {other!r} and {col!r} differ only in case; column names "
-                "ignore case. Rename one of them."
-            )
+    collision = _case_collision(final)
+    if collision:
+        other, col = collision
+        raise PackageError(
+            f"{shown}: columns {other!r} and {col!r} differ only in case; column names "
+            "ignore case. Rename one of them."
+        )
     return out
 
 
