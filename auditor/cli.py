@@ -24,15 +24,15 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import duckdb
 
+from auditor._progress import TerminalProgress
 from auditor._version import __version__
 from auditor.checks import Severity, Status
 from auditor.config import load_config
@@ -291,13 +291,24 @@ class _Interrupts:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.seen = True
-        if self._raising:
+        if self._raising and not _in_finalizer(frame):
             raise KeyboardInterrupt
 
     def _exit_now(self, signum: int, frame: FrameType | None) -> None:
         if not self.reported:
             os.write(2, b"auditor: interrupted\n")
         os._exit(EXIT_INTERRUPTED)
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside a ``__del__``: Python prints an exception raised there
+    ("Exception ignored in ...") and drops it, so a SIGINT arriving then is only noted, and
+    the next progress step stops the run."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _is_interrupt(exc: BaseException) -> bool:
@@ -318,45 +329,31 @@ def _is_interrupt(exc: BaseException) -> bool:
     return False
 
 
-class _Progress:
-    """Progress lines on stderr with elapsed time; silent when not a terminal or --quiet.
-
-    Called as each step starts, it is also where a Ctrl-C that a library swallowed stops
-    the run (``interrupts``)."""
-
-    def __init__(
-        self, quiet: bool, stream: TextIO | None = None, interrupts: _Interrupts | None = None
-    ) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = not quiet and self.stream.isatty()
-        self.start = time.perf_counter()
-        self.interrupts = interrupts
-
-    def __call__(self, message: str) -> None:
-        if self.interrupts is not None:
-            self.interrupts.check()
-        if self.enabled:
-            elapsed = time.perf_counter() - self.start
-            print(f"[{elapsed:6.1f}s] {message}", file=self.stream, flush=True)
+def _progress(args: argparse.Namespace) -> TerminalProgress:
+    """The command's progress display on stderr (``auditor._progress``); the place where a
+    Ctrl-C that a library swallowed stops the run, at each step."""
+    return TerminalProgress(args.quiet, interrupts=args.interrupts)
 
 
-def _plan(args: argparse.Namespace) -> Audit:
+def _plan(args: argparse.Namespace, progress: TerminalProgress) -> Audit:
     config = load_config(args.config)
-    return Audit(config=config, progress=_Progress(args.quiet, interrupts=args.interrupts))
+    return Audit(config=config, progress=progress)
 
 
 def _run(args: argparse.Namespace) -> int:
     _check_out(args.out, args.package, RUN_OUTPUTS)
-    plan = _plan(args)
-    result = plan.run(args.package)
-    if plan.progress is not None:
-        plan.progress("writing findings and the report")
+    with _progress(args) as progress:  # the display is gone before anything else prints
+        result = _plan(args, progress).run(args.package)
+        progress.stage_started("writing the outputs")
+        progress("writing findings and the report")
 
-    def write(folder: Path) -> list[str]:
-        written = _write_outputs(result, folder, "findings.json")
-        return written + _write_reports(result, folder, args.lang, args.fail_on, html_report=True)
+        def write(folder: Path) -> list[str]:
+            written = _write_outputs(result, folder, "findings.json")
+            reports = _write_reports(result, folder, args.lang, args.fail_on, html_report=True)
+            return written + reports
 
-    written, removed = _publish(args.out, write, args.argv, args.interrupts)
+        written, removed = _publish(args.out, write, args.argv, args.interrupts)
+        progress.stage_finished()
     _print_accounting(result)
     _print_findings(result)
     _print_outputs(args.out, written, removed)
@@ -365,13 +362,17 @@ def _run(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     _check_out(args.out, args.package, VALIDATE_OUTPUTS)
-    result = _plan(args).validate(args.package)
+    with _progress(args) as progress:  # the display is gone before anything else prints
+        result = _plan(args, progress).validate(args.package)
+        progress.stage_started("writing the outputs")
 
-    def write(folder: Path) -> list[str]:
-        written = _write_outputs(result, folder, "validation.json")
-        return written + _write_reports(result, folder, args.lang, args.fail_on, html_report=False)
+        def write(folder: Path) -> list[str]:
+            written = _write_outputs(result, folder, "validation.json")
+            reports = _write_reports(result, folder, args.lang, args.fail_on, html_report=False)
+            return written + reports
 
-    written, removed = _publish(args.out, write, args.argv, args.interrupts)
+        written, removed = _publish(args.out, write, args.argv, args.interrupts)
+        progress.stage_finished()
     _print_accounting(result)
     _print_outputs(args.out, written, removed)
     return _exit_code(result, args.fail_on)

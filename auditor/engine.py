@@ -156,5 +156,6 @@ def _settings(con: DuckDBBackend, config: AuditConfig, spill: Path) -> None:
     con.con.execute("SET memory_limit = ?", [config.engine.memory_limit])
     con.con.execute("SET temp_directory = ?", [str(spill)])
     con.con.execute("SET preserve_insertion_order = false")
+    con.con.execute("SET enable_progress_bar = false")  # the command line shows its own
     if config.engine.threads:
         con.con.execute("SET threads = ?", [int(config.engine.threads)])

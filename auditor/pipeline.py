@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
 from auditor._version import __version__
-from auditor.checks import CheckContext, Finding, run_checks
+from auditor.checks import CheckContext, Finding, planned_checks, run_checks
 from auditor.config import AuditConfig, load_config
 from auditor.contract import Plausibility, ValidatedPackage, validate_package
 from auditor.engine import connect
@@ -25,7 +25,7 @@ from auditor.findings import AuditResult, TableAccount, sort_findings
 from auditor.ingest import read_package, write_frames
 from auditor.reconstruct import aggregate_frames, panel_frames, reconstruct
 
-__all__ = ["Audit", "PackageSource", "ProgressCallback", "audit"]
+__all__ = ["Audit", "PackageSource", "ProgressCallback", "StageProgress", "audit"]
 
 PackageSource = str | Path | Mapping[str, pd.DataFrame]
 """A package: a folder of table files, or contract table name -> DataFrame."""
@@ -34,7 +34,36 @@ IN_MEMORY_NAME = "dataframes"
 """``package_name`` of a package given as DataFrames."""
 
 ProgressCallback = Callable[[str], None]
-"""Called with a short description as each step starts."""
+"""Called with a short description as each step starts: ``"reading the package"``,
+``"validating against the contract"``, ``"reconstructing earnings, take rates and working
+time"`` (``run`` only), then ``"check FEE-01"`` and so on for each check."""
+
+
+@runtime_checkable
+class StageProgress(Protocol):
+    """A progress callback that also hears where each stage starts and ends (optional:
+    any :data:`ProgressCallback` will do).
+
+    It is called with the same messages, in the same order, as a plain callback; besides,
+    :meth:`stage_started` precedes each stage's messages and :meth:`stage_finished` follows
+    them once the stage has completed (not when an exception cuts it short). The stages of
+    ``Audit.run``: ``"reading the package"``, ``"validating against the contract"``,
+    ``"reconstructing earnings, take rates and working time"``, ``"checks"`` (counted: its
+    ``total`` is the number of checks to run, and each ``"check ..."`` message starts the
+    next one) and ``"assembling the result"`` (no message of its own); ``Audit.validate``
+    skips the reconstruction. The command line's display is one
+    (``auditor._progress.TerminalProgress``).
+    """
+
+    def __call__(self, message: str) -> None:
+        """A step starts, as for a plain callback."""
+
+    def stage_started(self, name: str, total: int | None = None) -> None:
+        """Stage ``name`` starts; ``total`` is the number of steps it will announce, or
+        None when they are not counted."""
+
+    def stage_finished(self) -> None:
+        """The stage last started has completed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +73,9 @@ class Audit:
     Attributes:
         config: the configuration (defaults if omitted).
         checks: catalogue IDs to run; None runs every registered check.
-        progress: called with a short message as each step starts.
+        progress: called with a short message as each step starts (a
+            :data:`ProgressCallback`); if it is also a :class:`StageProgress`, it hears
+            where each stage starts and ends, and how many checks will run.
     """
 
     config: AuditConfig = field(default_factory=AuditConfig)
@@ -72,15 +103,17 @@ class Audit:
     def _execute_folder(
         self, package: Path, checks: Iterable[str] | None, *, rebuild: bool
     ) -> AuditResult:
+        checks = tuple(checks) if checks is not None else None  # counted, then run
         timings: dict[str, float] = {}
         with connect(self.config) as engine:
             start = time.perf_counter()
-            self._say("reading the package")
+            self._begin("reading the package")
             raw = read_package(package, self.config, engine)
+            self._end()
             timings["read"] = time.perf_counter() - start
 
             start = time.perf_counter()
-            self._say("validating against the contract")
+            self._begin("validating against the contract")
             package_rules = self.config.package
             plausible = Plausibility.of(
                 package_rules.earliest_date,
@@ -88,17 +121,20 @@ class Audit:
                 package_rules.max_session_hours,
             )
             validated = validate_package(engine, raw, plausible)
+            self._end()
             timings["validate"] = time.perf_counter() - start
 
             rebuilt = None
             if rebuild:
                 start = time.perf_counter()
-                self._say("reconstructing earnings, take rates and working time")
+                self._begin("reconstructing earnings, take rates and working time")
                 rebuilt = reconstruct(engine, validated, self.config)
+                self._end()
                 timings["reconstruct"] = time.perf_counter() - start
 
             start = time.perf_counter()
             families: dict[str, Any] = {}
+            self._begin("checks", len(planned_checks(checks)), announce=False)
             findings = run_checks(
                 CheckContext(
                     config=self.config, package=validated, engine=engine, reconstruction=rebuilt
@@ -107,9 +143,11 @@ class Audit:
                 progress=self.progress,
                 families=families,
             )
+            self._end()
             timings["checks"] = time.perf_counter() - start
 
             start = time.perf_counter()
+            self._begin("assembling the result", announce=False)
             quarantine = validated.quarantine()
             panels = panel_frames(rebuilt)
             result = _assemble(self.config, validated, findings, quarantine, timings)
@@ -118,12 +156,22 @@ class Audit:
                 rebuilt.orders if rebuilt is not None else None, validated
             )
             result = dataclasses.replace(result, aggregates=aggregates, **panels)
+            self._end()
             timings["assemble"] = time.perf_counter() - start
         return result
 
-    def _say(self, message: str) -> None:
-        if self.progress is not None:
-            self.progress(message)
+    def _begin(self, stage: str, total: int | None = None, *, announce: bool = True) -> None:
+        """Stage ``stage`` (of ``total`` steps) starts: tell a :class:`StageProgress`; then,
+        with ``announce``, call the callback with its name (the stage is one step)."""
+        if isinstance(self.progress, StageProgress):
+            self.progress.stage_started(stage, total)
+        if announce and self.progress is not None:
+            self.progress(stage)
+
+    def _end(self) -> None:
+        """The stage last begun has completed: tell a :class:`StageProgress`."""
+        if isinstance(self.progress, StageProgress):
+            self.progress.stage_finished()
 
 
 def audit(

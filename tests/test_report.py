@@ -4,7 +4,6 @@ from the data, suppress small cells, and say what the findings say."""
 from __future__ import annotations
 
 import csv
-import io
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -18,7 +17,7 @@ from plotly.offline import get_plotlyjs
 
 import auditor
 from auditor.checks import Status
-from auditor.cli import _Progress, main
+from auditor.cli import main
 from auditor.report import build_figures, labels, render_html, render_junit, render_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,18 +190,6 @@ def test_hostile_strings_are_escaped(hostile_result: auditor.AuditResult) -> Non
     md = render_markdown(hostile_result)
     assert "<img" not in md and "&lt;img src=x onerror=alert(2)&gt;" in md
     ET.fromstring(render_junit(hostile_result).encode("utf-8"))  # still well-formed
-
-
-def test_progress_only_on_a_terminal() -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    shown, piped, quiet = Terminal(), io.StringIO(), Terminal()
-    for stream, is_quiet in ((shown, False), (piped, False), (quiet, True)):
-        _Progress(is_quiet, stream)("reading the package")
-    assert "reading the package" in shown.getvalue()
-    assert piped.getvalue() == "" and quiet.getvalue() == ""
 
 
 def test_validate_writes_ci_outputs(tmp_path: Path) -> None:

@@ -43,11 +43,19 @@ __all__ = [
     "Needs",
     "Severity",
     "Status",
+    "planned_checks",
     "register",
     "reported_float",
     "resolve_family",
     "run_checks",
 ]
+
+
+def planned_checks(only: Iterable[str] | None = None) -> list[str]:
+    """The IDs :func:`run_checks` runs for ``only`` (None: every registered check), in the
+    order it runs them."""
+    wanted = set(only) if only is not None else None
+    return [c for c in CATALOGUE_ORDER if c in REGISTRY and (wanted is None or c in wanted)]
 
 
 def run_checks(
@@ -64,9 +72,8 @@ def run_checks(
     becomes a finding; the tests of their labelled secondary views form a second family.
     ``families``, if given, receives the record of both (``findings.json`` keeps it).
     """
-    wanted = set(only) if only is not None else None
     findings: list[Finding | Confirmatory] = []
-    order = [c for c in CATALOGUE_ORDER if c in REGISTRY and (wanted is None or c in wanted)]
+    order = planned_checks(only)
     for position, check_id in enumerate(order):
         cls = REGISTRY[check_id]
         if progress is not None:
