@@ -8,12 +8,14 @@ Statistics run on the small frames that come out.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 from ibis.backends.duckdb import Backend as DuckDBBackend
@@ -156,6 +158,16 @@ def _settings(con: DuckDBBackend, config: AuditConfig, spill: Path) -> None:
     con.con.execute("SET memory_limit = ?", [config.engine.memory_limit])
     con.con.execute("SET temp_directory = ?", [str(spill)])
     con.con.execute("SET preserve_insertion_order = false")
-    con.con.execute("SET enable_progress_bar = false")  # the command line shows its own
+    _quiet_progress_bar(con)
     if config.engine.threads:
         con.con.execute("SET threads = ?", [int(config.engine.threads)])
+
+
+def _quiet_progress_bar(con: DuckDBBackend) -> None:
+    """Turn off the engine's own progress bar, which would draw over the command line's.
+
+    Inside Jupyter, DuckDB refuses to change the setting unless ipywidgets is installed;
+    there its bar is left as the kernel has it (it never draws on a terminal there).
+    """
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.con.execute("SET enable_progress_bar = false")
