@@ -110,6 +110,9 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-04": "Changes to fees and transaction rules must be announced at least [fees] "
     "notice_days before they take effect (《电子商务法》第三十四条: 7 days).",
     "FEE-06": "Tips paid by customers belong to the worker in full.",
+    "FEE-08": "A worker is paid what the platform quoted when the order was accepted; pay "
+    "rules must be transparent (人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, "
+    "2021, on rules for pay and its composition; set the local basis).",
     "PAY-01": "Effective hourly earnings net of expenses and deductions must not fall below "
     "[earnings] minimum_hourly_wage (the local part-time hourly minimum wage; set locally).",
     "HRS-01": "Platforms must prevent excessive working time: [hours] limits on daily and "
@@ -190,6 +193,9 @@ class FeesSection:
     take_rate_change_materiality: float = 0.01
     """Smallest change of the mix-adjusted take rate (a fraction: 0.01 = one point) that
     FEE-04 reports as a breach."""
+    quote_includes_incentive: bool = False
+    """FEE-08: whether the platform's quotes (``offers.offered_pay``) include the order's
+    incentive; if so, the incentive credited counts toward the quote."""
 
 
 @dataclass(frozen=True, slots=True)

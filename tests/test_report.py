@@ -82,7 +82,7 @@ def test_report_states_each_finding(demo_result: auditor.AuditResult) -> None:
     page = render_html(demo_result, "en")
     body = page[page.index("<body>") :]
     fails = [f for f in demo_result.findings if f.status == Status.FAIL]
-    assert len(fails) == 8
+    assert len(fails) == 9
     for f in fails:
         assert f.detail.replace("'", "&#x27;") in body
 
@@ -155,7 +155,7 @@ def test_junit_counts_failures(demo_out: Path, demo_result: auditor.AuditResult)
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     fee_fails = [f.check for f in demo_result.findings if f.status == Status.FAIL and
                  f.check.startswith("FEE")]  # fmt: skip
-    assert fee_fails == ["FEE-01", "FEE-03", "FEE-04", "FEE-06"]
+    assert fee_fails == ["FEE-01", "FEE-03", "FEE-04", "FEE-06", "FEE-08"]
     assert int(suites["FEE"].get("failures", "-1")) == len(fee_fails)
     messages = " ".join(f.get("message", "") for f in failures)
     assert "took more than the cap" in messages
@@ -166,7 +166,7 @@ def test_summary_md(demo_out: Path) -> None:
     text = (demo_out / "summary.md").read_text(encoding="utf-8")
     assert text.startswith("# Platform audit report: demo")
     assert "exit code 1; --fail-on high" in text
-    assert "| fail | 8 |" in text
+    assert "| fail | 9 |" in text
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
@@ -174,7 +174,7 @@ def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
     text = render_markdown(demo_result, "zh", fail_on="critical")
     assert text.startswith("# 平台审计报告: demo")
     assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
-    assert "| 不合规 | 8 |" in text
+    assert "| 不合规 | 9 |" in text
     assert "可比订单价格之比：1.08（95% 置信区间 1.03 至 1.12）" in text
     assert "约需 4,036 名客户" in text
 

@@ -16,6 +16,7 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _pay_equity,
     _personalised_pay,
     _pricing,
+    _quoted_pay,
     _steering,
 )
 from auditor.checks._base import (

@@ -25,6 +25,7 @@ SHARE_METRICS = frozenset(
     {"quarantined_share", "share_of_orders", "share_of_orders_above_cap",
      "share_of_orders_with_undisclosed_fee", "share_of_statements_short",
      "share_of_tipped_orders_short", "share_of_worker_weeks_above_cap",
+     "share_of_orders_paid_below_quote",
      "share_of_worker_weeks_below_minimum", "share_of_workers_over_limit",
      "anomalous_price_share"}
 )  # fmt: skip
@@ -39,6 +40,8 @@ _METRICS: dict[str, tuple[str, str]] = {
     "share_of_statements_short": ("share of pay statements short", "短付结算单比例"),
     "share_of_tipped_orders_short": (
         "share of tipped orders not passed in full", "小费未全额转付的订单比例"),
+    "share_of_orders_paid_below_quote": (
+        "share of orders paid below the accepted quote", "报酬低于接单报价的订单比例"),
     "share_of_worker_weeks_above_cap": (
         "share of worker-weeks above the cap", "超过抽成上限的人周比例"),
     "share_of_worker_weeks_below_minimum": (

@@ -108,11 +108,12 @@ class Orders:
     """Accepted orders (money in integer cents, times in wall-clock seconds, NA = missing).
 
     ``fare`` is the fare base (customer price less pass-through); ``rate`` the actual take
-    rate; ``hidden_frac`` an undisclosed fee as a fraction of quoted pay; ``tip_cut`` the
-    fraction of the tip kept by the platform. Worker pay, declared commission and tips credited
-    are derived from them in `settle`. ``end`` is when the worker is free again (dropoff, or
-    the cancellation). ``premium`` is NA where missing; ``premium_payer`` 0 = platform,
-    1 = worker.
+    rate; ``hidden_frac`` an undisclosed fee as a fraction of quoted pay; ``quote_cut`` a
+    disclosed cut of quoted pay (paid below the quote, the commission declared with it);
+    ``tip_cut`` the fraction of the tip kept by the platform. Worker pay, declared commission
+    and tips credited are derived from them in `settle`. ``end`` is when the worker is free
+    again (dropoff, or the cancellation). ``premium`` is NA where missing; ``premium_payer``
+    0 = platform, 1 = worker.
     """
 
     session: np.ndarray
@@ -136,6 +137,7 @@ class Orders:
     pass_through: np.ndarray
     rate: np.ndarray
     hidden_frac: np.ndarray
+    quote_cut: np.ndarray
     incentive: np.ndarray
     tip: np.ndarray
     tip_cut: np.ndarray
@@ -266,6 +268,7 @@ def _trips(
         pass_through=np.zeros(m, np.int64),
         rate=np.full(m, spec.commission_rate),
         hidden_frac=np.zeros(m),
+        quote_cut=np.zeros(m),
         incentive=np.zeros(m, np.int64),
         tip=np.zeros(m, np.int64),
         tip_cut=np.zeros(m),

@@ -288,6 +288,19 @@ def _fee06(state: State, rng: np.random.Generator) -> None:
     state.marks["FEE-06"] = {"orders": hit}
 
 
+def _fee08(state: State, rng: np.random.Generator) -> None:
+    opts, o = state.spec.plant_options, state.orders
+    cut = state.spec.plant_size if opts.fee08_cut is None else opts.fee08_cut
+    hit = (o.status == 0) & (o.fare > 0) & (rng.random(len(o)) < opts.fee08_order_share)
+    o.quote_cut = np.where(hit, cut, o.quote_cut)
+    state.plants["FEE-08"] = {
+        "order_share": opts.fee08_order_share,
+        "cut_share_of_quote": cut,
+        "side_effects": ["FEE-01", "PAY-01"],
+    }
+    state.marks["FEE-08"] = {"orders": hit}
+
+
 def _ins01(state: State, rng: np.random.Generator) -> None:
     opts, n = state.spec.plant_options, state.workers.n
     order = rng.permutation(n)
@@ -363,6 +376,7 @@ ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
     "PAY-02": _pay02,
     "FEE-02": _fee02,
     "FEE-06": _fee06,
+    "FEE-08": _fee08,
     "INS-01": _ins01,
     "DED-01": _ded01,
 }

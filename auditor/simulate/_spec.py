@@ -33,6 +33,7 @@ PLANT_IDS: tuple[str, ...] = (
     "HRS-01",
     "INS-01",
     "DED-01",
+    "FEE-08",
 )
 
 
@@ -63,6 +64,9 @@ class PlantOptions:
         fee06_order_share: share of tipped orders whose tip is cut (FEE-06).
         fee06_withheld: fraction of each affected tip kept by the platform; ``None`` uses
             ``plant_size`` (FEE-06).
+        fee08_order_share: share of completed orders paid below the accepted quote (FEE-08).
+        fee08_cut: fraction of the quote not paid on those orders; ``None`` uses
+            ``plant_size`` (FEE-08).
         pay01_factor: factor on fares (so on pay, take rate unchanged) for PAY-01.
         prc01_segment: customer segment overcharged by ``plant_size`` (PRC-01).
         prc02_count: number of grossly mispriced orders (PRC-02).
@@ -91,6 +95,8 @@ class PlantOptions:
     fee05_spread: float | None = None
     fee06_order_share: float = 0.5
     fee06_withheld: float | None = None
+    fee08_order_share: float = 0.2
+    fee08_cut: float | None = None
     pay01_factor: float = 0.45
     prc01_segment: str = "ios"
     prc02_count: int = 12
@@ -210,6 +216,11 @@ def check_spec(spec: SimulationSpec) -> None:
             "PlantOptions.group_attribute must be one of 'gender', 'age_band', "
             f"'vehicle_type'. Got {opts.group_attribute!r} instead."
         )
+    if not 0.0 <= opts.fee08_order_share <= 1.0:
+        share = opts.fee08_order_share
+        raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)
+    if opts.fee08_cut is not None and not 0.0 < opts.fee08_cut < 1.0:
+        raise _fail("plant_options.fee08_cut", "a fraction in (0, 1), or None", opts.fee08_cut)
     zone_names = [f"Z{i + 1:02d}" for i in range(spec.zones)]
     if "FEE-01" in spec.plants and opts.fee01_zone not in zone_names:
         raise ValueError(

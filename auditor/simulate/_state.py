@@ -130,17 +130,19 @@ def build_base(spec: SimulationSpec) -> tuple[State, dict[str, np.random.Generat
 def settle(state: State) -> None:
     """Derive pay, declared commission, tips credited and offered pay from fares and factors.
 
-    quoted = fare * (1 - rate) * quote_mult * pay_mult; worker_pay = quoted * (1 - hidden_frac);
-    commission (declared) = fare - quoted; offered pay = quoted for the accepted offer and
-    fare * (1 - rate) * quote_mult[offered worker] for the others.
+    quoted = fare * (1 - rate) * quote_mult * pay_mult; cut = quoted * quote_cut;
+    worker_pay = quoted - cut - quoted * hidden_frac; commission (declared) = fare - quoted + cut
+    (a cut below the quote is declared, a hidden fee is not); offered pay = quoted for the
+    accepted offer and fare * (1 - rate) * quote_mult[offered worker] for the others.
     """
     o = state.orders
     base = np.rint(o.fare * (1.0 - o.rate))
     factor = state.quote_mult[o.worker] * state.pay_mult[o.worker]
     quoted = np.rint(base * factor).astype(np.int64)
     state.quoted = quoted
-    state.pay = quoted - np.rint(quoted * o.hidden_frac).astype(np.int64)
-    state.commission = o.fare - quoted
+    cut = np.rint(quoted * o.quote_cut).astype(np.int64)
+    state.pay = quoted - cut - np.rint(quoted * o.hidden_frac).astype(np.int64)
+    state.commission = o.fare - quoted + cut
     state.tip_to_worker = o.tip - np.rint(o.tip * o.tip_cut).astype(np.int64)
     off = state.offers
     others = np.rint(base[off.order] * state.quote_mult[off.worker]).astype(np.int64)

@@ -210,6 +210,17 @@ def _fee06(state: State, lay: Layout) -> dict[str, Any]:
     }
 
 
+def _fee08(state: State, lay: Layout) -> dict[str, Any]:
+    hit = state.marks["FEE-08"]["orders"]
+    short = state.quoted - state.pay  # offered pay is the quote; incentives are not in it
+    return {
+        "orders": int(hit.sum()),
+        "quoted_total": _cny(state.quoted[hit].sum()),
+        "shortfall_total": _cny(short[hit].sum()),
+        "workers": len(np.unique(state.orders.worker[hit])),
+    }
+
+
 def _pay02(state: State, lay: Layout) -> dict[str, Any]:
     ps = state.spec.plant_size
     hit = group_of_workers(state)[state.orders.worker]
@@ -326,6 +337,7 @@ def _measures(state: State) -> dict[str, Any]:
         "FEE-04": _fee04,
         "FEE-05": _fee05,
         "FEE-06": _fee06,
+        "FEE-08": _fee08,
         "PAY-01": lambda s, _: earnings_summary(s),
         "PAY-02": _pay02,
         "DSP-01": lambda s, _: {},

@@ -1,0 +1,151 @@
+"""FEE-08: workers are paid what the accepted offer quoted.
+
+A fact check, like FEE-06: each completed order is compared with the quote its worker
+accepted (``offers.offered_pay`` of an ``accepted`` offer of that order to that worker).
+The order is paid below its quote when ``quote - paid > [fees] tolerance``, where
+``paid`` is ``worker_pay``, plus the order's ``incentive`` where ``[fees]
+quote_includes_incentive`` says the platform's quotes include it. Tips are never counted:
+they come from the customer, not from the pay the platform quoted.
+
+Where a worker accepted the same order more than once with different quotes, the lowest
+quote is the one compared (a shortfall then holds against every quote). Accepted quotes
+that cannot be compared are counted, not judged: the order is not in the package or is
+another worker's, or it was not completed (a cancelled order's pay follows the
+cancellation rules, not the quote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from ibis.expr.types import Table
+
+from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._common import basis, fact_outcome, scalar
+from auditor.checks._fees import reached_by, small_cell, withheld
+from auditor.checks._registry import register
+
+__all__ = ["PaidAsQuoted"]
+
+
+def accepted_quotes(offers: Table) -> Table:
+    """Per (order, worker) with an accepted offer quoting pay: the lowest quote
+    (``quote``, money) and the number of such offers (``offers``)."""
+    quoted = offers.filter((offers.response == "accepted") & offers.offered_pay.notnull())
+    return quoted.group_by(["order_id", "worker_id"]).aggregate(
+        quote=quoted.offered_pay.min(), offers=quoted.count()
+    )
+
+
+@register
+class PaidAsQuoted:
+    """FEE-08: final pay (``worker_pay``, with the incentive where quotes include it) is
+    not below the pay quoted in the offer the worker accepted."""
+
+    id: ClassVar[str] = "FEE-08"
+    title: ClassVar[str] = "Workers are paid what the accepted offer quoted"
+    needs: ClassVar[Needs] = Needs(tables=("offers", "orders"), columns=("offers.offered_pay",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        fees = context.config.fees
+        quotes = accepted_quotes(context.package.tables["offers"].table)
+        o = context.rebuilt.orders
+        paid = o.worker_pay + o.incentive if fees.quote_includes_incentive else o.worker_pay
+        orders = o.select("order_id", "worker_id", "completed", _paid=paid)
+        joined = quotes.left_join(orders, ["order_id", "worker_id"])
+        # A left join keeps the quotes with no order of that worker: _paid is null there.
+        with_order = joined.filter(joined._paid.notnull())
+        units = with_order.filter(with_order.completed)
+        units = units.mutate(_short_money=units.quote - units._paid)
+        units = units.mutate(_short=units._short_money.cast("float64"))
+        short = units.filter(units._short > fees.tolerance)
+
+        n_quotes = int(quotes.count().execute())
+        n_with_order = int(with_order.count().execute())
+        n = int(units.count().execute())
+        n_short = int(short.count().execute())
+        total = scalar(short._short_money.sum()) or 0.0
+        quoted_total = scalar(units.quote.sum()) or 0.0
+        workers = int(short.worker_id.nunique().execute()) if n_short else 0
+        n_workers = int(units.worker_id.nunique().execute()) if n else 0
+        k = context.config.report.min_cell_workers
+        few = small_cell(n_workers, k)
+        hide = few or small_cell(workers, k)
+        share = n_short / n if n else 0.0
+        if n:
+            status, severity = fact_outcome(n_short, share)
+        else:
+            status, severity = Status.INCONCLUSIVE, Severity.INFO
+        data = {
+            "orders_compared": None if few else n,
+            "orders_short": n_short,
+            "shortfall_total": total,
+            "quoted_total": None if few else quoted_total,
+            "workers_affected": workers,
+            "shortfall_reached_by_k_workers": (
+                reached_by(short, "_short", k) if n_short and not hide else None
+            ),
+            "accepted_quotes": n_quotes,
+            "not_compared_no_order": n_quotes - n_with_order,
+            "not_compared_not_completed": n_with_order - n,
+            "quote_includes_incentive": fees.quote_includes_incentive,
+        }
+        keys = ("orders_short", "shortfall_total", "workers_affected")
+        return [
+            Finding(
+                check=self.id,
+                status=status,
+                severity=severity,
+                title=self.title,
+                metric="share_of_orders_paid_below_quote",
+                estimate=share if n and not hide else None,
+                threshold=0.0,
+                n_orders=None if few else n,
+                n_workers=None if few else n_workers,
+                basis=basis(context, self.id),
+                detail=self._detail(context, data, n_short, share, hide),
+                data=withheld(data, keys, hide, k),
+            )
+        ]
+
+    @staticmethod
+    def _detail(
+        context: CheckContext, data: dict[str, Any], n_short: int, share: float, hide: bool
+    ) -> str:
+        k = context.config.report.min_cell_workers
+        currency = context.config.audit.currency
+        paid = (
+            "worker_pay and incentive"
+            if context.config.fees.quote_includes_incentive
+            else "worker_pay"
+        )
+        n = data["orders_compared"]
+        parts = []
+        if data["not_compared_no_order"]:
+            parts.append(
+                f"{data['not_compared_no_order']:,} with no order of that worker in the package"
+            )
+        if data["not_compared_not_completed"]:
+            parts.append(f"{data['not_compared_not_completed']:,} whose order was not completed")
+        aside = f" Accepted quotes not compared: {'; '.join(parts)}." if parts else ""
+        if n_short and hide:
+            return (
+                f"Completed orders of fewer than {k} workers were paid ({paid}) less than the "
+                "quote the worker accepted; their number, share and the shortfall are not "
+                "published ([report] min_cell_workers)." + aside
+            )
+        if n_short:
+            return (
+                f"{n_short:,} of {n:,} completed orders ({share:.1%}) were paid ({paid}) "
+                f"less than the quote the worker accepted: {data['shortfall_total']:,.2f} "
+                f"{currency} below {data['workers_affected']:,} workers' quotes." + aside
+            )
+        if data["accepted_quotes"] == 0:
+            return (
+                "No accepted offer quotes pay, so final pay cannot be compared with a quote; "
+                "it needs offers.offered_pay on accepted offers."
+            )
+        if not n:
+            return "No accepted quote belongs to a completed order of its worker." + aside
+        return f"Every completed order was paid ({paid}) at least its accepted quote." + aside
