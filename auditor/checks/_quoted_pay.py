@@ -22,9 +22,10 @@ from typing import Any, ClassVar
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._common import basis, fact_outcome, scalar
+from auditor.checks._common import basis, fact_outcome
 from auditor.checks._fees import reached_by, small_cell, withheld
 from auditor.checks._registry import register
+from auditor.schema import MONEY_DECIMAL
 
 __all__ = ["PaidAsQuoted"]
 
@@ -36,6 +37,21 @@ def accepted_quotes(offers: Table) -> Table:
     return quoted.group_by(["order_id", "worker_id"]).aggregate(
         quote=quoted.offered_pay.min(), offers=quoted.count()
     )
+
+
+def _money(value: Any) -> float:
+    """A money sum from the engine (a Decimal; None or NaN over no rows) as a float."""
+    return 0.0 if value is None or value != value else float(value)
+
+
+def _count(value: Any) -> int:
+    """A count from the engine (None or NaN over no rows: 0)."""
+    return 0 if value is None or value != value else int(value)
+
+
+def _short_units(joined: Table, is_short: Any, short_money: Any) -> Table:
+    """The orders paid below their quote, with the shortfall ``_short`` (float)."""
+    return joined.filter(is_short).mutate(_short=short_money.cast("float64"))
 
 
 @register
@@ -55,20 +71,28 @@ class PaidAsQuoted:
         orders = o.select("order_id", "worker_id", "completed", _paid=paid)
         joined = quotes.left_join(orders, ["order_id", "worker_id"])
         # A left join keeps the quotes with no order of that worker: _paid is null there.
-        with_order = joined.filter(joined._paid.notnull())
-        units = with_order.filter(with_order.completed)
-        units = units.mutate(_short_money=units.quote - units._paid)
-        units = units.mutate(_short=units._short_money.cast("float64"))
-        short = units.filter(units._short > fees.tolerance)
-
-        n_quotes = int(quotes.count().execute())
-        n_with_order = int(with_order.count().execute())
-        n = int(units.count().execute())
-        n_short = int(short.count().execute())
-        total = scalar(short._short_money.sum()) or 0.0
-        quoted_total = scalar(units.quote.sum()) or 0.0
-        workers = int(short.worker_id.nunique().execute()) if n_short else 0
-        n_workers = int(units.worker_id.nunique().execute()) if n else 0
+        # Every count and sum in one pass over the join (15 M offers at 10 M orders).
+        unit = joined._paid.notnull() & joined.completed
+        short_money = joined.quote - joined._paid
+        is_short = unit & (short_money.cast("float64") > fees.tolerance)
+        totals = (
+            joined.aggregate(
+                quotes=joined.count(),
+                with_order=joined._paid.notnull().cast("int64").sum(),
+                units=unit.cast("int64").sum(),
+                short=is_short.cast("int64").sum(),
+                shortfall=short_money.cast(MONEY_DECIMAL).sum(where=is_short),
+                quoted=joined.quote.sum(where=unit),
+                workers_short=joined.worker_id.nunique(where=is_short),
+                workers=joined.worker_id.nunique(where=unit),
+            )
+            .execute()
+            .iloc[0]
+        )
+        n_quotes, n_with_order = _count(totals["quotes"]), _count(totals["with_order"])
+        n, n_short = _count(totals["units"]), _count(totals["short"])
+        total, quoted_total = _money(totals["shortfall"]), _money(totals["quoted"])
+        workers, n_workers = _count(totals["workers_short"]), _count(totals["workers"])
         k = context.config.report.min_cell_workers
         few = small_cell(n_workers, k)
         hide = few or small_cell(workers, k)
@@ -84,7 +108,9 @@ class PaidAsQuoted:
             "quoted_total": None if few else quoted_total,
             "workers_affected": workers,
             "shortfall_reached_by_k_workers": (
-                reached_by(short, "_short", k) if n_short and not hide else None
+                reached_by(_short_units(joined, is_short, short_money), "_short", k)
+                if n_short and not hide
+                else None
             ),
             "accepted_quotes": n_quotes,
             "not_compared_no_order": n_quotes - n_with_order,
