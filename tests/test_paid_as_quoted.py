@@ -64,6 +64,7 @@ def test_tolerance_declines_quotes_and_order_of_another_worker(tmp_path: Path) -
     assert f.estimate == pytest.approx(0.5)
     assert f.severity == "high"  # half the orders
     assert "2 of 4 completed orders (50.0%)" in f.detail
+    assert "3.82 CNY less than quoted, to 2 workers" in f.detail
 
 
 def test_cancelled_orders_and_repeated_quotes(tmp_path: Path) -> None:
@@ -83,6 +84,25 @@ def test_cancelled_orders_and_repeated_quotes(tmp_path: Path) -> None:
     assert f.data["orders_compared"] == 1
     assert f.data["not_compared_not_completed"] == 1
     assert f.data["accepted_quotes"] == 2  # (order, worker) pairs
+    assert f.data["orders_with_several_quotes"] == 1
+    assert "1 order had several accepted quotes that differ; the lowest" in f.detail
+
+
+def test_few_workers_pass_with_the_right_words_and_no_count_of_them(tmp_path: Path) -> None:
+    """Three workers, each paid the quote, and one quarantined order: at the default k of
+    10, no count over them is published, not even one to subtract from another, and the
+    sentence still says what was found."""
+    orders = [good_order(i, worker_id=f"w{i}") for i in range(3)]
+    orders.append(good_order(3, worker_id="w3", worker_pay="-1.00"))  # quarantined
+    offers = [_offer(i, i, f"w{i}", "15.20") for i in range(4)]
+    result = audit(_package(tmp_path, orders, offers), checks=["FEE-08"])
+    f = pick(result, "FEE-08")
+    assert f.status == Status.PASS
+    assert f.detail.startswith("Every completed order was paid (worker_pay) at least its")
+    assert "quotes of fewer than 10 workers with no order of that worker" in f.detail
+    counts = ("orders_compared", "accepted_quotes", "not_compared_no_order", "quoted_total")
+    assert all(f.data[key] is None for key in counts)
+    assert f.n_orders is None and f.n_workers is None
 
 
 def test_incentive_counts_only_where_quotes_include_it(tmp_path: Path) -> None:
