@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._fees import small_cell
 from auditor.checks._registry import register
+from auditor.checks._small_cells import small_cell
 from auditor.contract import REASON_CHECK, Reason, ValidatedTable
 
 __all__ = ["ContractMatch", "IdsUnique", "MoneyAddsUp", "TimesConsistent", "WorkersListed"]

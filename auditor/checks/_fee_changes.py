@@ -42,8 +42,8 @@ import pyarrow as pa
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
-from auditor.checks._fees import small_cell
 from auditor.checks._registry import register
+from auditor.checks._small_cells import small_cell
 
 __all__ = ["SilentFeeChange", "daily_index", "sup_f_test"]
 

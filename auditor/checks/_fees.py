@@ -11,13 +11,13 @@ touches is published only when they are at least k. With fewer, the finding keep
 status and severity and says "fewer than k workers"; its share, counts, money and largest
 values are null and ``data.suppressed`` is true. Where the whole population is under k,
 its totals are withheld too. A maximum is one worker's value, so none is published: in its
-place the largest value at least k workers reached (:func:`reached_by`). The helpers here
-(:func:`small_cell`, :func:`reached_by`) are shared by the other fact checks.
+place the largest value at least k workers reached (``_small_cells.reached_by``, shared by
+every fact check).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import ibis
@@ -26,6 +26,7 @@ from ibis.expr.types import Table
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis, fact_outcome, scalar, severity_by_share
 from auditor.checks._registry import register
+from auditor.checks._small_cells import reached_by, small_cell, withheld
 from auditor.engine import exact_sum
 
 __all__ = [
@@ -33,39 +34,9 @@ __all__ = [
     "PayoutReconciliation",
     "TakeRateCap",
     "TipsPassedThrough",
-    "reached_by",
-    "small_cell",
-    "withheld",
 ]
 
 _NULL_KEY = "\u2400"  # stands for a missing service or zone in null-safe joins
-
-
-def small_cell(workers: int, k: int) -> bool:
-    """Whether numbers over ``workers`` distinct workers are withheld from publication:
-    some, but fewer than ``k`` (``[report] min_cell_workers``). No worker is no cell: that
-    none breached is the check's verdict, which is always published."""
-    return 0 < workers < k
-
-
-def reached_by(units: Table, column: str, k: int) -> float | None:
-    """The largest value of ``column`` that at least ``k`` distinct workers of ``units``
-    reached: each worker's largest, then the k-th largest of those (the maximum itself when
-    ``k`` is 1). Findings publish it in place of a maximum, which is one worker's value;
-    this one ``k`` workers reached. None when fewer than ``k`` workers have a value."""
-    per = units.group_by("worker_id").aggregate(_top=units[column].max())
-    top = per.filter(per._top.notnull()).order_by(ibis.desc("_top")).limit(1, offset=k - 1)
-    got = top.execute()
-    return None if got.empty else float(got["_top"].iloc[0])
-
-
-def withheld(data: Mapping[str, Any], keys: Iterable[str], hide: bool, k: int) -> dict[str, Any]:
-    """``data`` with the values of ``keys`` set to None when ``hide``, and the small-cell
-    keys every fact finding carries: ``suppressed`` (whether any was withheld) and
-    ``min_cell_workers``."""
-    names = set(keys)
-    out = {key: (None if hide and key in names else v) for key, v in data.items()}
-    return out | {"suppressed": hide, "min_cell_workers": k}
 
 
 def _paid_orders(context: CheckContext) -> Table:

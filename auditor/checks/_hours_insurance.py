@@ -2,7 +2,7 @@
 
 Both count facts in the rows; neither tests a hypothesis. Any breach fails, and
 severity grows with the share of workers (HRS-01) or orders (INS-01) touched. Numbers over
-fewer than ``[report] min_cell_workers`` workers are withheld as in ``_fees``: the finding
+fewer than ``[report] min_cell_workers`` workers are withheld (``_small_cells``): the finding
 still fails, says "fewer than k workers", and publishes no count, share, amount or hours of
 them; the longest hours published are those at least k workers reached.
 """
@@ -17,8 +17,8 @@ from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Status
 from auditor.checks._common import basis, fact_outcome, scalar
-from auditor.checks._fees import reached_by, small_cell, withheld
 from auditor.checks._registry import register
+from auditor.checks._small_cells import reached_by, small_cell, withheld
 
 __all__ = ["InjuryPremium", "WorkingTime", "online_blocks"]
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-from auditor.checks._fees import small_cell
+from auditor.checks._small_cells import small_cell
 from auditor.checks._strata import sorted_codes
 from auditor.engine import exact_sum
 from auditor.stats import strata

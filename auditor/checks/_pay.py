@@ -34,8 +34,8 @@ import pandas as pd
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
-from auditor.checks._fees import small_cell, withheld
 from auditor.checks._registry import register
+from auditor.checks._small_cells import small_cell, withheld
 
 __all__ = ["BASES", "MinimumWage", "share_below", "worker_bootstrap_ci"]
 

@@ -14,7 +14,7 @@ is seen. Accepted quotes that cannot be compared are counted, not judged: no ord
 worker among the orders used (none in the package, another worker's, or quarantined), or
 an order not completed (a cancelled order's pay follows the cancellation rules, not the
 quote). Every count is withheld where fewer than ``[report] min_cell_workers`` workers
-hold it, as every fact check's numbers are (``_fees``).
+hold it, as every fact check's numbers are (``_small_cells``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis, fact_outcome
-from auditor.checks._fees import reached_by, small_cell, withheld
 from auditor.checks._registry import register
+from auditor.checks._small_cells import reached_by, small_cell, withheld
 from auditor.schema import MONEY_DECIMAL
 
 __all__ = ["PaidAsQuoted"]
@@ -165,11 +165,8 @@ def _detail(
     (None where fewer than ``[report] min_cell_workers`` workers are behind a number)."""
     k = context.config.report.min_cell_workers
     currency = context.config.audit.currency
-    paid = (
-        "worker_pay and incentive"
-        if context.config.fees.quote_includes_incentive
-        else ("worker_pay")
-    )
+    incentive = context.config.fees.quote_includes_incentive
+    paid = "worker_pay and incentive" if incentive else "worker_pay"
     n, n_short = count["units"], count["short"]
     parts = []
     for key, words in (

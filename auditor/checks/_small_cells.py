@@ -1,0 +1,40 @@
+"""Small cells: no number over fewer than ``[report] min_cell_workers`` workers is
+published. One definition for every fact check (FEE-01 to FEE-08, PAY-01, HRS-01, INS-01,
+DQ-05) and for the online cells' counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import ibis
+from ibis.expr.types import Table
+
+__all__ = ["reached_by", "small_cell", "withheld"]
+
+
+def small_cell(workers: int, k: int) -> bool:
+    """Whether numbers over ``workers`` distinct workers are withheld from publication:
+    some, but fewer than ``k`` (``[report] min_cell_workers``). No worker is no cell: that
+    none breached is the check's verdict, which is always published."""
+    return 0 < workers < k
+
+
+def reached_by(units: Table, column: str, k: int) -> float | None:
+    """The largest value of ``column`` that at least ``k`` distinct workers of ``units``
+    reached: each worker's largest, then the k-th largest of those (the maximum itself when
+    ``k`` is 1). Findings publish it in place of a maximum, which is one worker's value;
+    this one ``k`` workers reached. None when fewer than ``k`` workers have a value."""
+    per = units.group_by("worker_id").aggregate(_top=units[column].max())
+    top = per.filter(per._top.notnull()).order_by(ibis.desc("_top")).limit(1, offset=k - 1)
+    got = top.execute()
+    return None if got.empty else float(got["_top"].iloc[0])
+
+
+def withheld(data: Mapping[str, Any], keys: Iterable[str], hide: bool, k: int) -> dict[str, Any]:
+    """``data`` with the values of ``keys`` set to None when ``hide``, and the small-cell
+    keys every fact finding carries: ``suppressed`` (whether any was withheld) and
+    ``min_cell_workers``."""
+    names = set(keys)
+    out = {key: (None if hide and key in names else v) for key, v in data.items()}
+    return out | {"suppressed": hide, "min_cell_workers": k}
