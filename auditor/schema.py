@@ -113,6 +113,14 @@ ORDER_STATUS = (
     "cancelled_by_platform",
 )
 
+ACCOUNT_ACTIONS = ("warning", "restriction", "suspension", "deactivation")
+RESTRICTIVE_ACTIONS = ("restriction", "suspension", "deactivation")
+"""Account actions that restrict, suspend or end a worker's access to work (EU Directive
+2024/2831, Art. 10(5): decided by a human)."""
+APPEAL_OUTCOMES = ("confirmed", "reversed", "modified", "pending")
+"""Outcomes of a review: the action confirmed, reversed (the worker is reinstated), modified
+(shortened or lessened), or still pending."""
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -236,6 +244,37 @@ TABLES: dict[str, TableSpec] = {
                 Column("announced_at", T.DATE),
             ),
         ),
+        TableSpec(
+            "account_actions",
+            key=("worker_id", "action", "started_at"),
+            meaning="one row per warning, restriction, suspension or deactivation of an account",
+            columns=(
+                Column("worker_id", T.ID, required=True),
+                Column("action", T.CATEGORY, required=True, allowed=ACCOUNT_ACTIONS),
+                Column("started_at", T.TIMESTAMP, required=True, meaning="takes effect"),
+                Column("ended_at", T.TIMESTAMP, meaning="lifted; empty while in force"),
+                Column("reason", T.TEXT, meaning="the platform's stated reason"),
+                Column("automated", T.BOOL, meaning="taken or proposed by an automated system"),
+                Column("decided_by_human", T.BOOL, meaning="a person took the decision"),
+                Column("explained_at", T.TIMESTAMP, meaning="written reasons given to the worker"),
+                Column("appealed_at", T.TIMESTAMP, meaning="the worker asked for a review"),
+                Column("reviewed_at", T.TIMESTAMP, meaning="a person reviewed it and answered"),
+                Column("outcome", T.CATEGORY, allowed=APPEAL_OUTCOMES, meaning="of the review"),
+            ),
+        ),
+        TableSpec(
+            "complaints",
+            key=("complaint_id",),
+            meaning="one row per complaint a worker made to the platform",
+            columns=(
+                Column("complaint_id", T.ID, required=True),
+                Column("worker_id", T.ID, required=True),
+                Column("received_at", T.TIMESTAMP, required=True),
+                Column("category", T.TEXT, meaning="pay, deduction, dispatch, account, ..."),
+                Column("resolved_at", T.TIMESTAMP, meaning="answered with a decision"),
+                Column("outcome", T.TEXT),
+            ),
+        ),
     )
 }
 """The contract's tables by name."""
@@ -250,6 +289,6 @@ CATALOGUE_ORDER: tuple[str, ...] = (
     "DQ-01", "DQ-02", "DQ-03", "DQ-04", "DQ-05",
     "FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-05", "FEE-06",
     "PAY-01", "PAY-02", "DSP-01", "DSP-02", "PRC-01", "PRC-02",
-    "HRS-01", "INS-01", "DED-01", "DSP-03", "FEE-08",
+    "HRS-01", "INS-01", "DED-01", "DSP-03", "FEE-08", "ACC-01", "CMP-01",
 )  # fmt: skip
 """Every check ID of the catalogue (``../shared/spec/checks.md``), in its order."""

@@ -15,6 +15,7 @@ from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._registry import register
 from auditor.checks._small_cells import small_cell
 from auditor.contract import REASON_CHECK, Reason, ValidatedTable
+from auditor.schema import TABLE_ORDER
 
 __all__ = ["ContractMatch", "IdsUnique", "MoneyAddsUp", "TimesConsistent", "WorkersListed"]
 
@@ -104,7 +105,7 @@ class ContractMatch(_QuarantineCheck):
 
     id = "DQ-01"
     title = "Tables match the contract (columns, types, required values)"
-    scope = ("orders", "offers", "sessions", "payouts", "deductions", "workers", "fee_schedule")
+    scope = TABLE_ORDER
 
 
 @register
@@ -113,7 +114,7 @@ class IdsUnique(_QuarantineCheck):
 
     id = "DQ-02"
     title = "IDs are unique"
-    scope = ("orders", "offers", "sessions", "payouts", "deductions", "workers", "fee_schedule")
+    scope = TABLE_ORDER
 
 
 @register
@@ -123,7 +124,7 @@ class TimesConsistent(_QuarantineCheck):
 
     id = "DQ-03"
     title = "Times are consistent"
-    scope = ("orders", "sessions", "payouts", "fee_schedule")
+    scope = ("orders", "sessions", "payouts", "fee_schedule", "account_actions", "complaints")
     must_have = ("sessions",)
 
 
@@ -148,7 +149,15 @@ class WorkersListed:
     id: ClassVar[str] = "DQ-05"
     title: ClassVar[str] = "Workers named in the tables are listed in workers"
     needs: ClassVar[Needs] = Needs(tables=("orders",))
-    scope: ClassVar[tuple[str, ...]] = ("orders", "offers", "sessions", "payouts", "deductions")
+    scope: ClassVar[tuple[str, ...]] = (
+        "orders",
+        "offers",
+        "sessions",
+        "payouts",
+        "deductions",
+        "account_actions",
+        "complaints",
+    )
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
         workers = context.package.tables.get("workers")

@@ -70,7 +70,9 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.FRACTION_OUT_OF_RANGE: "a rate outside [0, 1]",
     Reason.DUPLICATE_ROW: "an exact copy of an earlier row (the first copy is used)",
     Reason.CONFLICTING_ID: "shares its ID with a row of different content (none is used)",
-    Reason.TIME_ORDER: "times out of order (requested <= accepted <= pickup <= dropoff)",
+    Reason.TIME_ORDER: "times out of order (requested <= accepted <= pickup <= dropoff; an "
+    "account action ends, or an appeal is reviewed, before it starts; a complaint is resolved "
+    "before it is received)",
     Reason.SESSION_END_NOT_AFTER_START: "offline_at is not after online_at",
     Reason.SESSION_OVERLAP: "starts before the worker's earlier session ends",
     Reason.PERIOD_END_BEFORE_START: "period or validity ends before it starts",

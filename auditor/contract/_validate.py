@@ -61,12 +61,17 @@ _CAST_FAILURE: dict[ColumnType, Reason] = {
     T.BOOL: Reason.INVALID_BOOLEAN,
     T.CATEGORY: Reason.INVALID_CATEGORY,
 }
-_ORDER_TIMES = (
-    ("requested_at", "accepted_at"),
-    ("accepted_at", "pickup_at"),
-    ("pickup_at", "dropoff_at"),
-    ("accepted_at", "dropoff_at"),
-)
+_TIME_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
+    "orders": (
+        ("requested_at", "accepted_at"),
+        ("accepted_at", "pickup_at"),
+        ("pickup_at", "dropoff_at"),
+        ("accepted_at", "dropoff_at"),
+    ),
+    "account_actions": (("started_at", "ended_at"), ("appealed_at", "reviewed_at")),
+    "complaints": (("received_at", "resolved_at"),),
+}
+"""Per table, pairs of times (earlier, later) that must not be out of order (DQ-03)."""
 _PERIODS = {
     "payouts": ("period_start", "period_end"),
     "fee_schedule": ("effective_from", "effective_to"),
@@ -421,14 +426,6 @@ def _row_rules(
             "dropoff_at",
             ibis.literal(""),
         )
-        for earlier, later in _ORDER_TIMES:
-            if earlier in has and later in has:
-                yield rule(
-                    t[earlier] > t[later],
-                    Reason.TIME_ORDER,
-                    later,
-                    _pair(earlier, t[earlier], later, t[later]),
-                )
         if "pass_through" in has:
             yield rule(
                 t.customer_price < t.pass_through,
@@ -443,6 +440,14 @@ def _row_rules(
                 Reason.TIP_TO_WORKER_EXCEEDS_TIP,
                 "tip_to_worker",
                 _pair("tip_to_worker", t.tip_to_worker, "tip", tip),
+            )
+    for earlier, later in _TIME_ORDER.get(spec.name, ()):
+        if earlier in has and later in has:
+            yield rule(
+                t[earlier] > t[later],
+                Reason.TIME_ORDER,
+                later,
+                _pair(earlier, t[earlier], later, t[later]),
             )
     if spec.name == "sessions":
         yield rule(
