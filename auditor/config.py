@@ -29,6 +29,7 @@ from auditor.errors import ConfigError
 from auditor.schema import CATALOGUE_ORDER, TABLES, ColumnType
 
 __all__ = [
+    "AccountabilitySection",
     "AuditConfig",
     "AuditSection",
     "EarningsSection",
@@ -113,6 +114,12 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-08": "A worker is paid what the platform quoted when the order was accepted; pay "
     "rules must be transparent (人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, "
     "2021, on rules for pay and its composition; set the local basis).",
+    "ACC-01": "Decisions to restrict, suspend or end a worker's account are taken by a "
+    "person, explained in writing, and reviewed on request within [accountability] "
+    "review_days (EU Directive 2024/2831, Art. 10-11; set the local rule).",
+    "CMP-01": "Platforms must hear workers' complaints and answer them in time "
+    "(人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, 2021, on complaint "
+    "channels; [accountability] complaint_days, set locally).",
     "PAY-01": "Effective hourly earnings net of expenses and deductions must not fall below "
     "[earnings] minimum_hourly_wage (the local part-time hourly minimum wage; set locally).",
     "HRS-01": "Platforms must prevent excessive working time: [hours] limits on daily and "
@@ -261,6 +268,24 @@ class HoursSection:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountabilitySection:
+    """``[accountability]``: time limits for account actions and complaints (ACC-01,
+    CMP-01). A limit counts whole days of 24 hours from the first time to the second."""
+
+    review_days: int = 14
+    """An appealed account action is reviewed by a person within this many days of the
+    appeal (EU Directive 2024/2831, Art. 11: two weeks)."""
+    explanation_days: int = 1
+    """A restrictive action is explained in writing within this many days of taking effect
+    (the Directive asks for it at the latest on the day it takes effect)."""
+    complaint_days: int = 14
+    """A worker's complaint is resolved within this many days of being received."""
+    as_of: str = ""
+    """The day the export was taken (YYYY-MM-DD): an appeal or complaint still open then is
+    overdue once its limit has passed. Empty: the latest time recorded in the table."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReportSection:
     """``[report]``: what may be published."""
 
@@ -288,6 +313,7 @@ class AuditConfig:
     earnings: EarningsSection = field(default_factory=EarningsSection)
     fairness: FairnessSection = field(default_factory=FairnessSection)
     hours: HoursSection = field(default_factory=HoursSection)
+    accountability: AccountabilitySection = field(default_factory=AccountabilitySection)
     report: ReportSection = field(default_factory=ReportSection)
     engine: EngineSection = field(default_factory=EngineSection)
     basis: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BASIS))
@@ -475,6 +501,7 @@ def _check_values(config: AuditConfig, where: str) -> None:
     _check_earnings(config.earnings, bad)
     _check_fairness(config.fairness, bad)
     _check_hours(config.hours, bad)
+    _check_accountability(config.accountability, bad)
     _check_engine(config.engine, bad)
     if config.report.min_cell_workers < 1:
         raise bad("[report] min_cell_workers", ">= 1", config.report.min_cell_workers)
@@ -583,6 +610,26 @@ def _check_fees(f: FeesSection, bad: _Bad) -> None:
         raise bad("[fees] commission_cap", "a fraction in [0, 1]", f.commission_cap)
     if f.take_rate_basis not in ("gross", "net"):
         raise bad("[fees] take_rate_basis", '"gross" or "net"', f.take_rate_basis)
+
+
+MAX_LIMIT_DAYS = 3650
+"""Largest ``[accountability]`` limit (ten years), as ``[fees] notice_days``."""
+
+
+def _check_accountability(a: AccountabilitySection, bad: _Bad) -> None:
+    for key in ("review_days", "explanation_days", "complaint_days"):
+        value = getattr(a, key)
+        if not 0 <= value <= MAX_LIMIT_DAYS:
+            raise bad(f"[accountability] {key}", f"an integer in [0, {MAX_LIMIT_DAYS}]", value)
+    if a.as_of:
+        try:
+            day = dt.date.fromisoformat(a.as_of)
+        except ValueError:
+            raise bad(
+                "[accountability] as_of", 'a date written YYYY-MM-DD, or ""', a.as_of
+            ) from None
+        if not dt.date(1900, 1, 1) <= day <= dt.date(9000, 12, 31):
+            raise bad("[accountability] as_of", "a day from 1900-01-01 to 9000-12-31", a.as_of)
 
 
 def _check_earnings(e: EarningsSection, bad: _Bad) -> None:

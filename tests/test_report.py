@@ -71,7 +71,7 @@ def test_report_is_self_contained_and_reproducible(demo_result: auditor.AuditRes
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", ours)
     assert "Plotly.newPlot" in page
     for section in ("summary", "data_quality", "fees", "earnings", "working_time",
-                    "fairness", "pricing", "provenance"):  # fmt: skip
+                    "fairness", "pricing", "accountability", "provenance"):  # fmt: skip
         assert f'id="{section}"' in page
     for name, table in demo_result.tables.items():
         assert table.sha256 in page, name
@@ -82,7 +82,7 @@ def test_report_states_each_finding(demo_result: auditor.AuditResult) -> None:
     page = render_html(demo_result, "en")
     body = page[page.index("<body>") :]
     fails = [f for f in demo_result.findings if f.status == Status.FAIL]
-    assert len(fails) == 9
+    assert len(fails) == 13  # with ACC-01's three and CMP-01
     for f in fails:
         assert f.detail.replace("'", "&#x27;") in body
 
@@ -157,6 +157,8 @@ def test_junit_counts_failures(demo_out: Path, demo_result: auditor.AuditResult)
                  f.check.startswith("FEE")]  # fmt: skip
     assert fee_fails == ["FEE-01", "FEE-03", "FEE-04", "FEE-06", "FEE-08"]
     assert int(suites["FEE"].get("failures", "-1")) == len(fee_fails)
+    assert int(suites["ACC"].get("failures", "-1")) == 3  # each requirement of ACC-01
+    assert int(suites["CMP"].get("failures", "-1")) == 1
     messages = " ".join(f.get("message", "") for f in failures)
     assert "took more than the cap" in messages
     assert all(f.get("type", "").startswith("severity:") for f in failures)
@@ -166,7 +168,7 @@ def test_summary_md(demo_out: Path) -> None:
     text = (demo_out / "summary.md").read_text(encoding="utf-8")
     assert text.startswith("# Platform audit report: demo")
     assert "exit code 1; --fail-on high" in text
-    assert "| fail | 9 |" in text
+    assert "| fail | 13 |" in text
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
@@ -174,7 +176,7 @@ def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
     text = render_markdown(demo_result, "zh", fail_on="critical")
     assert text.startswith("# 平台审计报告: demo")
     assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
-    assert "| 不合规 | 9 |" in text
+    assert "| 不合规 | 13 |" in text
     assert "可比订单价格之比：1.08（95% 置信区间 1.03 至 1.12）" in text
     assert "约需 4,036 名客户" in text
 
@@ -196,7 +198,7 @@ def test_validate_writes_ci_outputs(tmp_path: Path) -> None:
     code = main(["validate", str(DEMO), "--out", str(tmp_path), "--quiet"])
     assert code == 0
     root = ET.parse(tmp_path / "junit.xml").getroot()
-    assert root.get("failures") == "0" and int(root.get("tests", "0")) == 27
+    assert root.get("failures") == "0" and int(root.get("tests", "0")) == 35
     assert (tmp_path / "summary.md").read_text(encoding="utf-8").count("| fail | 0 |") == 1
 
 

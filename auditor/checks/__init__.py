@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from auditor.checks import (  # noqa: F401  (importing registers the checks)
+    _account_actions,
+    _complaints,
     _data_quality,
     _deductions,
     _dispatch,

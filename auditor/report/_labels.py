@@ -38,6 +38,7 @@ _EN: dict[str, str] = {
     "labelled views' {m} tests form another, which decides nothing.",
     "pricing": "Pricing",
     "insurance": "Injury insurance",
+    "accountability": "Accountability: account actions and complaints",
     "provenance": "Provenance",
     "provenance_lead": "What this report was computed from. The same package and "
     "configuration give the same findings.json, byte for byte.",
@@ -133,6 +134,7 @@ _ZH: dict[str, str] = {
     "标注视角的 {m} 项检验另成一族，不影响判定。",
     "pricing": "定价",
     "insurance": "职业伤害保障",
+    "accountability": "问责：账号处置与投诉",
     "provenance": "数据来源与可复现性",
     "provenance_lead": "本报告的计算依据。相同数据包与配置得到逐字节相同的 findings.json。",
     "status": "结论",
@@ -231,6 +233,8 @@ _CHECKS_ZH: dict[str, str] = {
     "DED-01": "罚款与扣款是否集中于某些群体，申诉是否得到公平处理？",
     "DSP-03": "同区域同时段，不同群体每在线小时获得的派单价值是否更低（派单引导）？",
     "FEE-08": "订单最终报酬是否低于接单时的报价？",
+    "ACC-01": "限制、暂停或注销账号的决定是否由人作出、书面说明理由并按时复核申诉？",
+    "CMP-01": "劳动者的投诉是否得到及时处理？",
 }
 
 

@@ -26,6 +26,9 @@ SHARE_METRICS = frozenset(
      "share_of_orders_with_undisclosed_fee", "share_of_statements_short",
      "share_of_tipped_orders_short", "share_of_worker_weeks_above_cap",
      "share_of_orders_paid_below_quote",
+     "share_of_restrictive_actions_without_human_decision",
+     "share_of_restrictive_actions_not_explained_in_time",
+     "share_of_appeals_not_reviewed_in_time", "share_of_complaints_not_answered_in_time",
      "share_of_worker_weeks_below_minimum", "share_of_workers_over_limit",
      "anomalous_price_share"}
 )  # fmt: skip
@@ -42,6 +45,16 @@ _METRICS: dict[str, tuple[str, str]] = {
         "share of tipped orders not passed in full", "小费未全额转付的订单比例"),
     "share_of_orders_paid_below_quote": (
         "share of orders paid below the accepted quote", "报酬低于接单报价的订单比例"),
+    "share_of_restrictive_actions_without_human_decision": (
+        "share of restrictive account actions without a human decision",
+        "未经人工决定的账号限制类处置比例"),
+    "share_of_restrictive_actions_not_explained_in_time": (
+        "share of restrictive account actions not explained in time",
+        "未按时书面说明理由的账号限制类处置比例"),
+    "share_of_appeals_not_reviewed_in_time": (
+        "share of appeals not reviewed in time", "未按时复核的申诉比例"),
+    "share_of_complaints_not_answered_in_time": (
+        "share of complaints not answered in time", "未按时处理的投诉比例"),
     "share_of_worker_weeks_above_cap": (
         "share of worker-weeks above the cap", "超过抽成上限的人周比例"),
     "share_of_worker_weeks_below_minimum": (

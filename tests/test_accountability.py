@@ -1,0 +1,283 @@
+"""ACC-01 (account actions decided by a person, explained, reviewed in time) and CMP-01
+(complaints answered in time): hand-built cases at and around each limit, what cannot be
+judged yet, missing columns, small cells, the new tables' validation rules, and simulated
+platforms with and without the breaches planted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import good_order, pick, write_csv
+
+from auditor import AuditConfig, Status, audit
+from auditor.simulate import PlantOptions, SimulationSpec, simulate, write_package
+
+EVERY_CELL = {"report": {"min_cell_workers": 1}}
+DAY = "2026-03-{:02d}T10:00:00+08:00"
+
+
+def _action(worker: str, action: str, start: int, **over: str) -> dict[str, str]:
+    row = {
+        "worker_id": worker,
+        "action": action,
+        "started_at": DAY.format(start),
+        "ended_at": "",
+        "reason": "顾客投诉",
+        "automated": "false",
+        "decided_by_human": "true",
+        "explained_at": DAY.format(start),
+        "appealed_at": "",
+        "reviewed_at": "",
+        "outcome": "",
+    }
+    return row | over
+
+
+def _complaint(i: int, worker: str, received: int, resolved: int | None, category: str) -> dict:
+    return {
+        "complaint_id": f"c{i}",
+        "worker_id": worker,
+        "received_at": DAY.format(received),
+        "category": category,
+        "resolved_at": "" if resolved is None else DAY.format(resolved),
+        "outcome": "",
+    }
+
+
+def _package(tmp: Path, actions: list[dict] | None = None, complaints: list[dict] | None = None):
+    folder = tmp / "pkg"
+    write_csv(folder, "orders", [good_order(i) for i in range(3)])
+    if actions is not None:
+        write_csv(folder, "account_actions", actions)
+    if complaints is not None:
+        write_csv(folder, "complaints", complaints)
+    return folder
+
+
+def _run(folder: Path, check: str, **sections: dict[str, Any]) -> Any:
+    config = AuditConfig.from_dict(EVERY_CELL | sections)
+    return audit(folder, config, checks=[check])
+
+
+def test_human_decision_counts_restrictive_actions_only(tmp_path: Path) -> None:
+    """A person decided (true), the system alone (false, or empty with automated true),
+    a person by default (empty, not automated), unknown (neither recorded); warnings are
+    not restrictive and never count."""
+    actions = [
+        _action("w1", "suspension", 2, decided_by_human="true"),
+        _action("w2", "deactivation", 2, decided_by_human="false", automated="true"),
+        _action("w3", "restriction", 3, decided_by_human="", automated="true"),
+        _action("w4", "restriction", 3, decided_by_human="", automated="false"),
+        _action("w5", "suspension", 4, decided_by_human="", automated=""),
+        _action("w6", "warning", 4, decided_by_human="false", automated="true"),
+    ]
+    f = pick(_run(_package(tmp_path, actions), "ACC-01"), "ACC-01", requirement="human_decision")
+    assert f.status == Status.FAIL
+    assert (f.data["units"], f.data["breached"], f.data["not_recorded"]) == (4, 2, 1)
+    assert f.data["workers_affected"] == 2
+    assert f.estimate == pytest.approx(0.5)
+    assert f.data["by_action"]["labels"]["restriction"] == {
+        "units": 2,
+        "breached": 1,
+        "share_breached": 0.5,
+    }
+    assert "warning" not in f.data["by_action"]["labels"]
+    assert "2 of 4 restrictive account actions (50.0%) were taken without a person" in f.detail
+    assert "Not judged: 1 (neither decided_by_human nor automated recorded)." in f.detail
+
+
+def test_explanation_limit_open_and_as_of(tmp_path: Path) -> None:
+    """explanation_days = 1: given ahead of the action, 24 h after it (in time), 24 h and
+    one second after (late), never (overdue once a day has passed by the export's day)."""
+    actions = [
+        _action("w1", "suspension", 2, explained_at="2026-03-01T09:00:00+08:00"),
+        _action("w2", "suspension", 2, explained_at=DAY.format(3)),
+        _action("w3", "suspension", 2, explained_at="2026-03-03T10:00:01+08:00"),
+        _action("w4", "suspension", 2, explained_at=""),
+        # The latest time in the table: the export's day by default.
+        _action("w5", "restriction", 20, explained_at=""),
+    ]
+    folder = _package(tmp_path, actions)
+    f = pick(_run(folder, "ACC-01"), "ACC-01", requirement="explanation")
+    assert f.status == Status.FAIL
+    assert (f.data["units"], f.data["breached"], f.data["breached_unanswered"]) == (4, 2, 1)
+    assert f.data["not_yet_due"] == 1  # w5, taken at the export's last recorded moment
+    assert f.data["median_days_to_answer"] == pytest.approx(1.0)  # 0, 1, 1 + 1/86400
+    assert "Not yet due: 1 (taken within 1 day of the export, not yet explained)." in f.detail
+    # A later export day makes w5 overdue; a longer limit makes w3 in time.
+    later = pick(
+        _run(folder, "ACC-01", accountability={"as_of": "2026-03-25"}),
+        "ACC-01",
+        requirement="explanation",
+    )
+    assert (later.data["units"], later.data["breached"], later.data["not_yet_due"]) == (5, 3, 0)
+    lenient = pick(
+        _run(folder, "ACC-01", accountability={"explanation_days": 2}),
+        "ACC-01",
+        requirement="explanation",
+    )
+    assert (lenient.data["units"], lenient.data["breached"]) == (4, 1)
+
+
+def test_review_of_appeals_of_any_action(tmp_path: Path) -> None:
+    """review_days = 14 from the appeal: reviewed in 14 days (in time), in 15 (late), never
+    with 20 days passed (overdue), never with 5 days passed (not yet due)."""
+    actions = [
+        _action("w1", "warning", 1, appealed_at=DAY.format(2), reviewed_at=DAY.format(16)),
+        _action("w2", "suspension", 1, appealed_at=DAY.format(2), reviewed_at=DAY.format(17)),
+        _action("w3", "deactivation", 1, appealed_at=DAY.format(2)),
+        _action("w4", "deactivation", 1, appealed_at=DAY.format(17)),
+        _action("w5", "restriction", 22),  # not appealed; its start is the latest time
+    ]
+    f = pick(_run(_package(tmp_path, actions), "ACC-01"), "ACC-01", requirement="review")
+    assert f.status == Status.FAIL
+    assert (f.data["units"], f.data["breached"], f.data["breached_unanswered"]) == (3, 2, 1)
+    assert f.data["not_yet_due"] == 1
+    assert f.data["limit_days"] == 14
+    assert "2 of 3 appealed account actions (66.7%) were not reviewed within 14 days" in f.detail
+
+
+def test_compliant_actions_pass_and_missing_columns_are_named(tmp_path: Path) -> None:
+    actions = [_action(f"w{i}", "suspension", 2 + i) for i in range(3)]
+    result = _run(_package(tmp_path, actions), "ACC-01")
+    human = pick(result, "ACC-01", requirement="human_decision")
+    explained = pick(result, "ACC-01", requirement="explanation")
+    review = pick(result, "ACC-01", requirement="review")
+    assert (human.status, explained.status) == (Status.PASS, Status.PASS)
+    assert human.detail == "Every restrictive account action was decided by a person."
+    assert review.status == Status.INCONCLUSIVE  # nothing was appealed
+    assert review.detail == "The package records no appealed account actions."
+    # Columns a requirement needs, absent from the file: that requirement is not assessed.
+    bare = [
+        {k: v for k, v in a.items() if k not in ("explained_at", "appealed_at")} for a in actions
+    ]
+    result = _run(_package(tmp_path / "bare", bare), "ACC-01")
+    assert pick(result, "ACC-01", requirement="human_decision").status == Status.PASS
+    explained = pick(result, "ACC-01", requirement="explanation")
+    assert explained.status == Status.NOT_ASSESSED
+    assert explained.missing == ("account_actions.explained_at",)
+    assert pick(result, "ACC-01", requirement="review").missing == ("account_actions.appealed_at",)
+
+
+def test_without_the_tables_both_checks_are_not_assessed(tmp_path: Path) -> None:
+    result = audit(_package(tmp_path), AuditConfig(), checks=["ACC-01", "CMP-01"])
+    assert [(f.check, f.status, f.missing) for f in result.findings] == [
+        ("ACC-01", Status.NOT_ASSESSED, ("account_actions",)),
+        ("CMP-01", Status.NOT_ASSESSED, ("complaints",)),
+    ]
+
+
+def test_complaints_by_category_with_small_categories_folded(tmp_path: Path) -> None:
+    """complaint_days = 14; with k = 2, a category held by one worker is not shown."""
+    complaints = [
+        _complaint(1, "w1", 1, 3, "pay"),
+        _complaint(2, "w2", 1, 16, "pay"),  # 15 days: late
+        _complaint(3, "w3", 1, None, "deduction"),  # overdue by the export's day
+        _complaint(4, "w4", 2, 4, "deduction"),
+        _complaint(5, "w5", 2, 5, "safety"),  # one worker: folded
+        _complaint(6, "w6", 20, None, ""),  # not yet due (the latest time in the table)
+    ]
+    result = audit(
+        _package(tmp_path, complaints=complaints),
+        AuditConfig.from_dict({"report": {"min_cell_workers": 2}}),
+        checks=["CMP-01"],
+    )
+    f = pick(result, "CMP-01")
+    assert f.status == Status.FAIL
+    assert (f.data["units"], f.data["breached"], f.data["breached_unanswered"]) == (5, 2, 1)
+    assert f.data["workers_affected"] == 2
+    assert f.data["by_category"] == {
+        "labels": {
+            "deduction": {"units": 2, "breached": None, "share_breached": None},
+            "pay": {"units": 2, "breached": None, "share_breached": None},
+        },
+        "other_labels": 1,
+    }
+    assert f.data["not_yet_due"] is None  # one worker's complaint
+    assert f.estimate == pytest.approx(0.4)
+    assert "2 of 5 complaints (40.0%) were not resolved within 14 days" in f.detail
+
+
+def test_complaints_under_k_workers_publish_no_count(tmp_path: Path) -> None:
+    complaints = [_complaint(i, f"w{i}", 1, None if i < 2 else 3, "pay") for i in range(12)]
+    complaints.append(_complaint(99, "w99", 25, 26, "pay"))
+    f = pick(
+        audit(_package(tmp_path, complaints=complaints), AuditConfig(), checks=["CMP-01"]),
+        "CMP-01",
+    )
+    assert f.status == Status.FAIL
+    assert f.estimate is None and f.data["suppressed"] is True
+    assert f.data["breached"] is None and f.data["workers_affected"] is None
+    assert f.data["units"] == 13  # 13 workers: the total is published
+    assert f.detail.startswith("Some complaints of fewer than 10 workers were not resolved")
+
+
+def test_new_tables_are_validated(tmp_path: Path) -> None:
+    """Time order in both tables, the closed list of actions and outcomes, and the
+    composite key of account_actions (worker, action, start)."""
+    actions = [
+        _action("w1", "suspension", 2, ended_at=DAY.format(1)),
+        _action("w2", "suspension", 2, appealed_at=DAY.format(5), reviewed_at=DAY.format(4)),
+        _action("w3", "ban", 2),
+        _action("w4", "suspension", 2, outcome="upheld"),
+        _action("w5", "suspension", 2),
+        _action("w5", "suspension", 2, reason="another"),
+    ]
+    complaints = [_complaint(1, "w1", 5, 4, "pay"), _complaint(2, "w2", 5, 6, "pay")]
+    result = audit(_package(tmp_path, actions, complaints), AuditConfig(), checks=["DQ-01"])
+    actions_table = result.tables["account_actions"]
+    assert actions_table.rows_read == 6
+    assert actions_table.quarantined_by_reason == {
+        "conflicting_id": 2,
+        "invalid_category": 2,
+        "time_order": 2,
+    }
+    assert actions_table.rows_used == 0
+    complaints_table = result.tables["complaints"]
+    assert (complaints_table.rows_used, complaints_table.quarantined_by_reason) == (
+        1,
+        {"time_order": 1},
+    )
+
+
+def _simulated(tmp: Path, plants: tuple[str, ...]) -> tuple[Path, dict[str, Any]]:
+    spec = SimulationSpec(
+        workers=200,
+        days=28,
+        seed=5,
+        demand_scale=0.2,
+        account_action_rate=3.0,
+        complaint_rate=3.0,
+        plants=plants,
+        plant_options=PlantOptions(acc01_action_share=0.2, cmp01_complaint_share=0.1),
+    )
+    package = simulate(spec)
+    folder = write_package(package, tmp / "sim", fmt="csv")
+    return folder, package.ground_truth
+
+
+def test_simulated_platform_keeps_every_rule_without_a_plant(tmp_path: Path) -> None:
+    folder, _ = _simulated(tmp_path, ())
+    result = audit(folder, AuditConfig(), checks=["ACC-01", "CMP-01"])
+    assert [f.status for f in result.findings] == [Status.PASS] * 4
+    assert all(f.data["units"] > 50 for f in result.findings)
+
+
+def test_simulated_breaches_are_found_as_planted(tmp_path: Path) -> None:
+    folder, truth = _simulated(tmp_path, ("ACC-01", "CMP-01"))
+    config = AuditConfig.from_dict(EVERY_CELL)  # counts compared exactly, small or not
+    result = audit(folder, config, checks=["ACC-01", "CMP-01"])
+    expected = truth["plants"]["ACC-01"]["truth"]
+    for requirement in ("human_decision", "explanation", "review"):
+        f = pick(result, "ACC-01", requirement=requirement)
+        want = expected[requirement]
+        assert f.status == Status.FAIL
+        assert want["breached"] > 0
+        got = {key: f.data[key] for key in ("units", "breached", "workers_affected")}
+        assert got == want, requirement
+    f = pick(result, "CMP-01")
+    assert f.status == Status.FAIL
+    got = {key: f.data[key] for key in ("units", "breached", "workers_affected")}
+    assert got == truth["plants"]["CMP-01"]["truth"]
