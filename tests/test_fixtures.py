@@ -50,6 +50,8 @@ def test_demo_fixture_is_clean_and_complete() -> None:
         "deductions",
         "workers",
         "fee_schedule",
+        "account_actions",
+        "complaints",
     }
     assert 3000 <= result.tables["orders"].rows_read <= 6000
     assert all(t.rows_quarantined == 0 for t in result.tables.values())

@@ -98,6 +98,27 @@ CONTRACT: dict[str, dict[str, pa.DataType]] = {
         "commission_cap": F64,
         "announced_at": DATE,
     },
+    "account_actions": {
+        "worker_id": STR,
+        "action": STR,
+        "started_at": TS,
+        "ended_at": TS,
+        "reason": STR,
+        "automated": BOOL,
+        "decided_by_human": BOOL,
+        "explained_at": TS,
+        "appealed_at": TS,
+        "reviewed_at": TS,
+        "outcome": STR,
+    },
+    "complaints": {
+        "complaint_id": STR,
+        "worker_id": STR,
+        "received_at": TS,
+        "category": STR,
+        "resolved_at": TS,
+        "outcome": STR,
+    },
 }
 
 
@@ -204,7 +225,7 @@ def test_public_names_are_exported() -> None:
     )
     for name in sim.__all__:
         assert getattr(sim, name) is not None
-    assert len(PLANT_IDS) == 16
+    assert len(PLANT_IDS) == 18
 
 
 def test_unknown_plant_names_the_valid_ones() -> None:

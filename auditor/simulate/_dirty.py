@@ -54,7 +54,8 @@ def make_dirty_package(
 
     Writes ``out/expected_quarantine.csv`` (table, row, reason) and returns the same
     rows. Requires orders (with pickup_at, pass_through, tip, tip_to_worker, status) and
-    uses sessions, payouts, deductions, workers and fee_schedule where present.
+    uses sessions, payouts, deductions, workers, fee_schedule, account_actions and
+    complaints where present.
     """
     rng = np.random.default_rng(seed)
     if out.exists():
@@ -119,6 +120,9 @@ def make_dirty_package(
          lambda r: r.update(period_start=r["period_end"], period_end=r["period_start"])),
         ("deductions", "invalid_boolean", lambda r: r.update(appealed="maybe")),
         ("workers", "invalid_date", lambda r: r.update(joined_on="2026-02-30")),
+        ("account_actions", "invalid_category", lambda r: r.update(action="ban")),
+        ("complaints", "time_order",
+         lambda r: r.update(resolved_at=_plus(r["received_at"], days=-1))),
     ]  # fmt: skip
     for table, reason, edit in simple:
         path = out / f"{table}.csv"

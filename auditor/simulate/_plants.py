@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._accountability import plant_unanswered_complaints, plant_unreviewed_actions
 from ._arrays import NA, concat_rows, take_rows
 from ._money import SEGMENTS, draw_penalties
 from ._orders import Intervals, generate_orders
@@ -22,6 +23,7 @@ from ._state import State, plant_rng
 __all__ = [
     "ORDER_PLANTS",
     "STATEMENT_PLANTS",
+    "apply_accountability_plants",
     "apply_order_plants",
     "apply_statement_plants",
     "group_of_workers",
@@ -383,6 +385,26 @@ ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
 STATEMENT_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {"FEE-03": _fee03}
 
 
+def _acc01(state: State, rng: np.random.Generator) -> None:
+    share = state.spec.plant_options.acc01_action_share
+    hit = plant_unreviewed_actions(state, share, rng)
+    state.plants["ACC-01"] = {"restrictive_action_share": share}
+    state.marks["ACC-01"] = {"actions": hit}
+
+
+def _cmp01(state: State, rng: np.random.Generator) -> None:
+    share = state.spec.plant_options.cmp01_complaint_share
+    hit = plant_unanswered_complaints(state, share, rng)
+    state.plants["CMP-01"] = {"complaint_share": share}
+    state.marks["CMP-01"] = {"complaints": hit}
+
+
+ACCOUNTABILITY_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
+    "ACC-01": _acc01,
+    "CMP-01": _cmp01,
+}
+
+
 def _run(state: State, plants: dict[str, Callable[[State, np.random.Generator], None]]) -> None:
     for check_id, plant in plants.items():
         if check_id in state.spec.plants:
@@ -397,3 +419,8 @@ def apply_order_plants(state: State) -> None:
 def apply_statement_plants(state: State) -> None:
     """Plants acting on pay statements (after payouts are built)."""
     _run(state, STATEMENT_PLANTS)
+
+
+def apply_accountability_plants(state: State) -> None:
+    """Plants acting on account actions and complaints (after they are built)."""
+    _run(state, ACCOUNTABILITY_PLANTS)

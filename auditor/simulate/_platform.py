@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ._accountability import build_account_actions, build_complaints
 from ._layout import make_layout
 from ._ledger import build_deductions, build_payouts
 from ._money import customer_pool_size
-from ._plants import apply_order_plants, apply_statement_plants
+from ._plants import apply_accountability_plants, apply_order_plants, apply_statement_plants
 from ._spec import SimulationSpec, check_spec
 from ._state import State, build_base, settle
 from ._tables import build_tables
@@ -27,7 +28,8 @@ class SimulatedPackage:
     Attributes:
         spec: the specification it was simulated from.
         tables: the contract tables ``orders``, ``offers``, ``sessions``, ``payouts``,
-            ``deductions``, ``workers``, ``fee_schedule`` (Arrow, contract names and types).
+            ``deductions``, ``workers``, ``fee_schedule``, ``account_actions``,
+            ``complaints`` (Arrow, contract names and types).
         ground_truth: JSON-serialisable record of the baseline and of every planted breach:
             its parameters and its true size measured on these tables (money in CNY).
     """
@@ -63,6 +65,8 @@ def _row_counts(state: State) -> dict[str, int]:
         "deductions": len(state.deductions or ()),
         "workers": state.workers.n,
         "fee_schedule": len(state.fee_rows),
+        "account_actions": len(state.account_actions or ()),
+        "complaints": len(state.complaints or ()),
     }
 
 
@@ -79,6 +83,9 @@ def simulate(spec: SimulationSpec) -> SimulatedPackage:
     deductions = build_deductions(state, rngs["ledger"])
     state.payouts, state.deductions = build_payouts(state, deductions)
     apply_statement_plants(state)
+    state.account_actions = build_account_actions(state, rngs["accountability"])
+    state.complaints = build_complaints(state, rngs["accountability"])
+    apply_accountability_plants(state)
     state.tier = _tiers(state, rngs["tier"])
     layout = make_layout(state, customer_pool_size(spec) * len(state.world.zones) * 3)
     truth = ground_truth(state, layout, _row_counts(state))

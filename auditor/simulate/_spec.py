@@ -34,6 +34,8 @@ PLANT_IDS: tuple[str, ...] = (
     "INS-01",
     "DED-01",
     "FEE-08",
+    "ACC-01",
+    "CMP-01",
 )
 
 
@@ -79,6 +81,10 @@ class PlantOptions:
         ded01_rate_ratio: penalty rate of the group relative to everyone else (DED-01).
         ded01_upheld_rate: share of the group's appeals that are upheld, versus
             ``SimulationSpec.appeal_upheld_rate`` for others (DED-01).
+        acc01_action_share: share of restrictive account actions taken by the system
+            alone, never explained, and reviewed 15 to 30 days after an appeal (ACC-01).
+        cmp01_complaint_share: share of complaints resolved 15 to 40 days after they were
+            received, or not by the export (CMP-01).
     """
 
     group_attribute: str = "gender"
@@ -107,6 +113,8 @@ class PlantOptions:
     ins01_worker_paid_share: float = 0.05
     ded01_rate_ratio: float = 2.0
     ded01_upheld_rate: float = 0.05
+    acc01_action_share: float = 0.3
+    cmp01_complaint_share: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +144,8 @@ class SimulationSpec:
         commission_rate: declared standard take rate, a fraction of the fare base.
         commission_cap: declared maximum take rate, a fraction.
         minimum_hourly_wage: hourly minimum in CNY, used only for ground-truth statistics.
+        account_action_rate: account actions per worker who took an order, per 30 days.
+        complaint_rate: complaints per worker who took an order, per 30 days.
     """
 
     workers: int = 300
@@ -159,6 +169,8 @@ class SimulationSpec:
     commission_rate: float = 0.20
     commission_cap: float = 0.30
     minimum_hourly_wage: float = 25.0
+    account_action_rate: float = 0.3
+    complaint_rate: float = 0.5
 
 
 def _fail(name: str, expected: str, got: object) -> ValueError:
@@ -204,6 +216,10 @@ def check_spec(spec: SimulationSpec) -> None:
         value = getattr(spec, name)
         if not 0.0 <= value <= 1.0:
             raise _fail(name, "a fraction in [0, 1]", value)
+    for name in ("account_action_rate", "complaint_rate"):
+        value = getattr(spec, name)
+        if not 0.0 <= value <= 30.0 or not math.isfinite(value):
+            raise _fail(name, "a rate in [0, 30] per worker and 30 days", value)
     if not 0.0 <= spec.commission_rate < spec.commission_cap < 1.0:
         raise _fail(
             "commission_rate",
@@ -221,6 +237,10 @@ def check_spec(spec: SimulationSpec) -> None:
         raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)
     if opts.fee08_cut is not None and not 0.0 < opts.fee08_cut < 1.0:
         raise _fail("plant_options.fee08_cut", "a fraction in (0, 1), or None", opts.fee08_cut)
+    for name in ("acc01_action_share", "cmp01_complaint_share"):
+        value = getattr(opts, name)
+        if not 0.0 <= value <= 1.0:
+            raise _fail(f"plant_options.{name}", "a fraction in [0, 1]", value)
     zone_names = [f"Z{i + 1:02d}" for i in range(spec.zones)]
     if "FEE-01" in spec.plants and opts.fee01_zone not in zone_names:
         raise ValueError(

@@ -16,11 +16,14 @@ from ._workers import Workers, draw_workers
 from ._world import World, build_world
 
 if TYPE_CHECKING:
+    from ._accountability import AccountActions, Complaints
     from ._ledger import Deductions, Payouts
 
 __all__ = ["State", "build_base", "plant_rng", "settle"]
 
-_COMPONENTS = ("world", "workers", "sessions", "orders", "ledger", "tier")
+_COMPONENTS = ("world", "workers", "sessions", "orders", "ledger", "tier", "accountability")
+"""Base components, each with its own generator; a new one is added at the end, so that
+the others keep their streams."""
 
 
 @dataclass(slots=True)
@@ -48,6 +51,8 @@ class State:
         deductions: deductions after waivers, set by the ledger.
         payouts: weekly statements, set by the ledger.
         tier: rating tier code per worker, set last.
+        account_actions: warnings, restrictions, suspensions, deactivations.
+        complaints: workers' complaints.
     """
 
     spec: SimulationSpec
@@ -70,6 +75,8 @@ class State:
     deductions: Deductions | None = None
     payouts: Payouts | None = None
     tier: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    account_actions: AccountActions | None = None
+    complaints: Complaints | None = None
 
 
 def component_rngs(seed: int) -> dict[str, np.random.Generator]:

@@ -13,6 +13,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._accountability import (
+    ACTION_REASONS,
+    ACTIONS,
+    COMPLAINT_CATEGORIES,
+    COMPLAINT_OUTCOMES,
+    OUTCOMES,
+)
 from ._arrays import NA
 from ._layout import Layout, id_array
 from ._ledger import CATEGORIES, REASONS
@@ -207,8 +214,50 @@ def _fee_schedule(state: State) -> pa.Table:
     )
 
 
+def _moments(state: State, wall: np.ndarray) -> pa.Array:
+    """Wall seconds (``NA`` missing) as timestamps, each on its own local day."""
+    return _ts(state, wall, np.where(wall == NA, 0, wall // 86400))
+
+
+def _account_actions(state: State, lay: Layout) -> pa.Table:
+    a = state.account_actions
+    if a is None:
+        raise RuntimeError("build_tables needs the account actions: build them first.")
+    return pa.table(
+        {
+            "worker_id": id_array("W", a.worker.astype(np.int64) + 1, lay.worker_width),
+            "action": _labels(ACTIONS, a.action),
+            "started_at": _moments(state, a.start),
+            "ended_at": _moments(state, a.end),
+            "reason": _labels(ACTION_REASONS, a.reason),
+            "automated": pa.array(a.automated, pa.bool_()),
+            "decided_by_human": pa.array(a.human, pa.bool_()),
+            "explained_at": _moments(state, a.explained),
+            "appealed_at": _moments(state, a.appealed),
+            "reviewed_at": _moments(state, a.reviewed),
+            "outcome": _labels(OUTCOMES, np.maximum(a.outcome, 0), a.outcome < 0),
+        }
+    )
+
+
+def _complaints(state: State, lay: Layout) -> pa.Table:
+    c = state.complaints
+    if c is None:
+        raise RuntimeError("build_tables needs the complaints: build them first.")
+    return pa.table(
+        {
+            "complaint_id": id_array("C", np.arange(1, len(c) + 1), 8),
+            "worker_id": id_array("W", c.worker.astype(np.int64) + 1, lay.worker_width),
+            "received_at": _moments(state, c.received),
+            "category": _labels(COMPLAINT_CATEGORIES, c.category),
+            "resolved_at": _moments(state, c.resolved),
+            "outcome": _labels(COMPLAINT_OUTCOMES, np.maximum(c.outcome, 0), c.outcome < 0),
+        }
+    )
+
+
 def build_tables(state: State, lay: Layout) -> dict[str, pa.Table]:
-    """The seven contract tables of a finished simulation.
+    """The nine contract tables of a finished simulation.
 
     Consumes the order and offer arrays of ``state`` (to keep peak memory low): compute
     anything else from ``state`` first.
@@ -220,6 +269,8 @@ def build_tables(state: State, lay: Layout) -> dict[str, pa.Table]:
         "sessions": _sessions(state, lay),
         "payouts": _payouts(state, lay),
         "deductions": _deductions(state, lay),
+        "account_actions": _account_actions(state, lay),
+        "complaints": _complaints(state, lay),
         "offers": _offers(state, lay, worker_ids),
     }
     tables["orders"] = _orders(state, lay, worker_ids)
@@ -233,5 +284,7 @@ def build_tables(state: State, lay: Layout) -> dict[str, pa.Table]:
             "deductions",
             "workers",
             "fee_schedule",
+            "account_actions",
+            "complaints",
         )
     }

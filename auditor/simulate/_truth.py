@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ._accountability import account_actions_truth, complaints_truth
 from ._arrays import NA
 from ._layout import Layout, id_strings
 from ._ledger import order_week
@@ -347,6 +348,8 @@ def _measures(state: State) -> dict[str, Any]:
         "HRS-01": _hrs01,
         "INS-01": _ins01,
         "DED-01": _ded01,
+        "ACC-01": lambda s, _: account_actions_truth(s),
+        "CMP-01": lambda s, _: complaints_truth(s),
     }
 
 
