@@ -282,7 +282,8 @@ class AccountabilitySection:
     """A worker's complaint is resolved within this many days of being received."""
     as_of: str = ""
     """The day the export was taken (YYYY-MM-DD): an appeal or complaint still open then is
-    overdue once its limit has passed. Empty: the latest time recorded in the table."""
+    overdue once its limit has passed. Empty: the latest time at which something the table
+    records happened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +450,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     elif hint is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()  # a TOML date (as_of = 2026-03-31) for a date key
     elif text.startswith("tuple[tuple[str"):
         if isinstance(value, list) and all(
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value
@@ -623,6 +626,8 @@ def _check_accountability(a: AccountabilitySection, bad: _Bad) -> None:
             raise bad(f"[accountability] {key}", f"an integer in [0, {MAX_LIMIT_DAYS}]", value)
     if a.as_of:
         try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", a.as_of):
+                raise ValueError(a.as_of)
             day = dt.date.fromisoformat(a.as_of)
         except ValueError:
             raise bad(

@@ -24,7 +24,15 @@ from ibis.expr.types import Table
 from auditor.config import AuditConfig
 from auditor.errors import ConfigError
 
-__all__ = ["SUM_SCALE", "Engine", "connect", "exact_sum", "scaled_sum", "whole_sum"]
+__all__ = [
+    "SUM_SCALE",
+    "Engine",
+    "connect",
+    "exact_sum",
+    "instant_seconds",
+    "scaled_sum",
+    "whole_sum",
+]
 
 SUM_SCALE = 2.0**26
 """Each summed term is rounded to a multiple of ``1 / SUM_SCALE`` (about 1.5e-8) and the
@@ -44,6 +52,19 @@ def _round(value: float) -> float:  # type: ignore[empty-body]
     """The engine's one-argument ROUND (half away from zero), kept a double. Ibis'
     ``round(0)`` compiles to ``CAST(ROUND(x, 0) AS BIGINT)``: the same values, but a
     quarter slower over the sums of a grouping, and an error past 2**63."""
+
+
+@ibis.udf.scalar.builtin(name="epoch")
+def _epoch(value: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[empty-body,valid-type]
+    """The engine's EPOCH of an instant: seconds since 1970-01-01 UTC."""
+
+
+def instant_seconds(value: Any) -> Any:
+    """Seconds since the epoch (a double) of a timestamp with a time zone: the instant,
+    whatever the session's time zone. (Ibis' ``epoch_seconds`` casts to a naive timestamp
+    first, which reads the wall clock of the session's zone: across a daylight-saving
+    change two instants 23.5 hours apart would be 24.5 hours apart.)"""
+    return _epoch(value)
 
 
 def exact_sum(value: Any) -> Any:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import ibis
+import ibis.expr.types as ir
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs
@@ -36,6 +37,9 @@ from auditor.schema import RESTRICTIVE_ACTIONS
 __all__ = ["AccountActionsReviewed"]
 
 _TABLE = "account_actions"
+_HAPPENED = ("started_at", "explained_at", "appealed_at", "reviewed_at")
+"""Times of what has happened (not ``ended_at``, which may be a scheduled end): the latest
+is the export's day by default."""
 
 
 @register
@@ -54,7 +58,7 @@ class AccountActionsReviewed:
         present = set(validated.columns_present)
         actions = validated.table
         cfg = context.config.accountability
-        as_of = as_of_seconds(actions, _TABLE, cfg.as_of, context.config.audit.timezone)
+        as_of = as_of_seconds(actions, _HAPPENED, cfg.as_of, context.config.audit.timezone)
         restrictive = actions.filter(actions.action.isin(list(RESTRICTIVE_ACTIONS)))
         return [
             self._human(context, restrictive, present),
@@ -69,20 +73,22 @@ class AccountActionsReviewed:
         requirement = _HUMAN
         columns = ("decided_by_human", "automated")
         if not present.intersection(columns):
-            return not_recorded(self.id, self.title, requirement, (f"{_TABLE}.{columns[0]}",))
-        human = r.decided_by_human if "decided_by_human" in present else ibis.null("boolean")
-        automated = r.automated if "automated" in present else ibis.null("boolean")
-        state = ibis.cases(
-            (human == False, str(State.BREACHED)),  # noqa: E712 (an engine comparison)
-            (human == True, str(State.MET)),  # noqa: E712
-            (automated == True, str(State.BREACHED)),  # noqa: E712
-            (automated == False, str(State.MET)),  # noqa: E712
-            else_=str(State.UNKNOWN),
-        )
-        return self._finding(context, requirement, tally(r, state, "action"))
+            missing = tuple(f"{_TABLE}.{c}" for c in columns)
+            return not_recorded(self.id, self.title, requirement, missing)
+        # A person decided where decided_by_human says so; where it is empty, where the
+        # action was not automated. Only the columns the file has are read.
+        rules: list[tuple[ir.BooleanValue, str]] = []
+        for column in columns:
+            if column in present:
+                decided = r[column] if column == "decided_by_human" else ~r[column]
+                rules += [(decided == False, str(State.BREACHED)),  # noqa: E712
+                          (decided == True, str(State.MET))]  # noqa: E712  # fmt: skip
+        state = ibis.cases(*rules, else_=str(State.UNKNOWN))
+        k = context.config.report.min_cell_workers
+        return self._finding(context, requirement, tally(r, state, "action", k))
 
     def _explained(
-        self, context: CheckContext, r: Table, present: set[str], as_of: int | None
+        self, context: CheckContext, r: Table, present: set[str], as_of: float | None
     ) -> Finding:
         requirement = _EXPLAINED
         if "explained_at" not in present:
@@ -90,10 +96,14 @@ class AccountActionsReviewed:
         limit = Deadline(
             "started_at", "explained_at", context.config.accountability.explanation_days
         )
-        return self._finding(context, requirement, tally_deadline(r, limit, as_of, "action"))
+        return self._finding(
+            context,
+            requirement,
+            tally_deadline(r, limit, as_of, "action", context.config.report.min_cell_workers),
+        )
 
     def _reviewed(
-        self, context: CheckContext, actions: Table, present: set[str], as_of: int | None
+        self, context: CheckContext, actions: Table, present: set[str], as_of: float | None
     ) -> Finding:
         requirement = _REVIEWED
         missing = tuple(f"{_TABLE}.{c}" for c in ("appealed_at", "reviewed_at") if c not in present)
@@ -101,7 +111,8 @@ class AccountActionsReviewed:
             return not_recorded(self.id, self.title, requirement, missing)
         appealed = actions.filter(actions.appealed_at.notnull())
         limit = Deadline("appealed_at", "reviewed_at", context.config.accountability.review_days)
-        counts = tally_deadline(appealed, limit, as_of, "action")
+        k = context.config.report.min_cell_workers
+        counts = tally_deadline(appealed, limit, as_of, "action", k)
         return self._finding(context, requirement, counts)
 
 

@@ -40,10 +40,14 @@ class ComplaintsAnswered:
         complaints = validated.table
         if "category" not in validated.columns_present:
             complaints = complaints.mutate(category=ibis.null("string"))
+        # Free text, compared as the contract compares categories: in lower case.
+        complaints = complaints.mutate(category=complaints.category.lower())
         cfg = context.config.accountability
-        as_of = as_of_seconds(complaints, _TABLE, cfg.as_of, context.config.audit.timezone)
+        times = ("received_at", "resolved_at")
+        as_of = as_of_seconds(complaints, times, cfg.as_of, context.config.audit.timezone)
         limit = Deadline("received_at", "resolved_at", cfg.complaint_days)
-        counts = tally_deadline(complaints, limit, as_of, "category")
+        k = context.config.report.min_cell_workers
+        counts = tally_deadline(complaints, limit, as_of, "category", k)
         return [requirement_finding(context, self.id, self.title, _ANSWERED, counts)]
 
 

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 from ibis.expr.types import Table
 
 from auditor.checks._tally import State, Tally, tally
-from auditor.schema import TABLES, ColumnType
+from auditor.engine import instant_seconds
 
 __all__ = ["Deadline", "as_of_seconds", "days_taken", "deadline_state", "tally_deadline"]
 
@@ -35,36 +35,36 @@ class Deadline:
     limit_days: int
 
 
-def as_of_seconds(table: Table, table_name: str, as_of: str, timezone: str) -> int | None:
+def as_of_seconds(
+    table: Table, columns: tuple[str, ...], as_of: str, timezone: str
+) -> float | None:
     """The export's moment in seconds since the epoch: the end of local day ``as_of``
-    (``[accountability] as_of``) when given, else the latest time in any timestamp column
-    of ``table`` (None for a table with no time at all)."""
+    (``[accountability] as_of``) when given, else the latest time in ``columns`` of
+    ``table`` (times of what has happened: a scheduled end would push the export's day
+    forward and make open requests overdue); None where none is recorded."""
     if as_of:
         next_day = dt.date.fromisoformat(as_of) + dt.timedelta(days=1)
         local = dt.datetime.combine(next_day, dt.time(), zoneinfo.ZoneInfo(timezone))
-        return int(local.timestamp())
-    spec = TABLES[table_name]
-    times = [
-        table[c.name].epoch_seconds().max()
-        for c in spec.columns
-        if c.type == ColumnType.TIMESTAMP and c.name in table.columns
-    ]
-    if not times:
+        return local.timestamp()
+    present = [c for c in columns if c in table.columns]
+    if not present:
         return None
-    latest = table.aggregate(**{f"t{i}": t for i, t in enumerate(times)}).execute().iloc[0]
-    values = [int(v) for v in latest if v == v and v is not None]
+    latest = table.aggregate(
+        **{f"t{i}": instant_seconds(table[c]).max() for i, c in enumerate(present)}
+    )
+    values = [float(v) for v in latest.execute().iloc[0] if v is not None and v == v]
     return max(values) if values else None
 
 
-def deadline_state(table: Table, deadline: Deadline, as_of: int | None) -> ir.StringValue:
+def deadline_state(table: Table, deadline: Deadline, as_of: float | None) -> ir.StringValue:
     """Per row of ``table``: its request against the limit, a :class:`State` as text: met
     (answered in time), breached (answered late, or unanswered past the limit by
     ``as_of``), open (unanswered, not yet due); null where no request was made (``start``
     missing)."""
-    start = table[deadline.start].epoch_seconds()
-    answer = table[deadline.answer].epoch_seconds()
+    start = instant_seconds(table[deadline.start])
+    answer = instant_seconds(table[deadline.answer])
     limit = deadline.limit_days * SECONDS_PER_DAY
-    now = ibis.literal(as_of, type="int64") if as_of is not None else ibis.null("int64")
+    now = ibis.literal(as_of, type="float64") if as_of is not None else ibis.null("float64")
     return ibis.cases(
         (start.isnull(), ibis.null("string")),
         (answer.notnull() & (answer - start > limit), str(State.BREACHED)),
@@ -77,19 +77,23 @@ def deadline_state(table: Table, deadline: Deadline, as_of: int | None) -> ir.St
 def days_taken(table: Table, deadline: Deadline) -> ir.NumericValue:
     """Days from ``start`` to ``answer``, 0 for an answer given before the start (an
     explanation sent ahead of the action); null where either is missing."""
-    seconds = table[deadline.answer].epoch_seconds() - table[deadline.start].epoch_seconds()
+    seconds = instant_seconds(table[deadline.answer]) - instant_seconds(table[deadline.start])
     # Not greatest(): the engine's greatest skips nulls, and an unanswered request would
     # count as answered at once.
-    return ibis.ifelse(seconds < 0, 0, seconds).cast("float64") / SECONDS_PER_DAY
+    return ibis.ifelse(seconds < 0, 0.0, seconds) / SECONDS_PER_DAY
 
 
-def tally_deadline(units: Table, deadline: Deadline, as_of: int | None, label: str) -> Tally:
+def tally_deadline(
+    units: Table, deadline: Deadline, as_of: float | None, label: str, k: int
+) -> Tally:
     """:func:`~auditor.checks._tally.tally` of ``units`` against ``deadline``, by
-    ``label``, with the days each answer took and the requests never answered."""
+    ``label`` (pooled at ``k`` workers), with the days each answer took and the requests
+    never answered."""
     return tally(
         units,
         deadline_state(units, deadline, as_of),
         label,
+        k,
         days=days_taken(units, deadline),
         unanswered=units[deadline.answer].isnull(),
     )

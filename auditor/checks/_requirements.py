@@ -85,18 +85,27 @@ def requirement_finding(
         status, severity = fact_outcome(counts.breached, share or 0.0)
     else:
         status, severity = Status.INCONCLUSIVE, Severity.INFO
+    # Each number is withheld where fewer than k workers are behind it.
+    withhold = {
+        "units": few,
+        "breached_unanswered": small_cell(counts.workers_breached_unanswered, k),
+        "not_yet_due": small_cell(counts.workers_open, k),
+        "not_recorded": small_cell(counts.workers_unknown, k),
+        "median_days_to_answer": few or small_cell(counts.workers_answered, k),
+    }
     data: dict[str, Any] = {
         "requirement": requirement.name,
         "limit_days": limit,
-        "units": None if few else counts.decided,
+        "units": counts.decided,
         "breached": counts.breached,
         "breached_unanswered": counts.breached_unanswered,
         "workers_affected": counts.workers_breached,
-        "not_yet_due": None if small_cell(counts.workers_open, k) else counts.open,
-        "not_recorded": None if small_cell(counts.workers_unknown, k) else counts.unknown,
-        "median_days_to_answer": None if few else counts.median_days,
-        f"by_{requirement.label}": counts.published_by_label(k),
+        "not_yet_due": counts.open,
+        "not_recorded": counts.unknown,
+        "median_days_to_answer": counts.median_days,
+        f"by_{requirement.label}": None if few else counts.published_by_label(k),
     }
+    data |= {key: None for key, small in withhold.items() if small}
     keys = ("breached", "breached_unanswered", "workers_affected")
     return Finding(
         check=check,
@@ -110,7 +119,7 @@ def requirement_finding(
         n_workers=None if few else counts.workers,
         basis=basis(context, check),
         detail=_detail(requirement, counts, data, limit, hide, k),
-        data=withheld(data, keys, hide, k),
+        data=withheld(data, keys, hide, k) | {"suppressed": hide or any(withhold.values())},
     )
 
 
@@ -136,8 +145,9 @@ def _detail(
                 f"{published:,}" if published is not None else f"those of fewer than {k} workers"
             )
             asides.append(f"{lead}: {shown} ({words}).")
-    if counts.median_days is not None and data["median_days_to_answer"] is not None:
-        asides.append(f"Median time to {requirement.verb}: {counts.median_days:.1f} days.")
+    if data["median_days_to_answer"] is not None:
+        median = data["median_days_to_answer"]
+        asides.append(f"Median time to {requirement.verb}: {median:.1f} days.")
     aside = (" " + " ".join(asides)) if asides else ""
     if not counts.decided:
         if counts.total == 0:
@@ -151,8 +161,15 @@ def _detail(
     if counts.breached:
         who = "worker" if counts.workers_breached == 1 else "workers"
         never = ""
+        n_never = data["breached_unanswered"]
         if counts.breached_unanswered and requirement.unanswered:
-            never = f", {counts.breached_unanswered:,} of them {requirement.unanswered}"
+            if n_never is None:
+                never = (
+                    f", some of them {requirement.unanswered} (fewer than {k} workers: not "
+                    "published)"
+                )
+            else:
+                never = f", {n_never:,} of them {requirement.unanswered}"
         return (
             f"{counts.breached:,} of {counts.decided:,} {requirement.units} "
             f"({counts.share or 0.0:.1%}) {breach}{never}; {counts.workers_breached:,} {who} "

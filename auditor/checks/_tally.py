@@ -1,9 +1,11 @@
 """Tallies of a requirement: how many units (account actions, appeals, complaints) met it,
 broke it, are not yet due, or do not record it, overall and per label (action, category).
 
-One engine pass per grouping; what is published goes through ``_small_cells``: a count
-over fewer than ``[report] min_cell_workers`` workers is withheld, and a label held by
-fewer workers is folded into ``other_labels``.
+Every count carries the distinct workers behind it, so that ``_requirements`` can withhold
+what fewer than ``[report] min_cell_workers`` workers hold (``_small_cells``). Labels held
+by fewer than k workers are pooled into one ``other`` cell; while that pool has some but
+fewer than k workers, the smallest label shown joins it, so that no hidden label's numbers
+can be worked out as the total minus the labels shown.
 """
 
 from __future__ import annotations
@@ -32,24 +34,27 @@ class State(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LabelCount:
-    """Units of one label that were decided (met or breached), and how many breached.
+    """Units of one label (or of the pool of small labels) that were decided.
 
     Attributes:
         units: units met or breached.
         breached: units breached.
         workers: distinct workers with decided units.
         workers_breached: distinct workers with a breached unit.
+        labels: labels in the cell (1 for a label; the pool's size for the pool).
     """
 
     units: int
     breached: int
     workers: int
     workers_breached: int
+    labels: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """A requirement over all units.
+    """A requirement over all units; ``workers_<count>`` are the distinct workers behind
+    each count.
 
     Attributes:
         total: every unit, whatever its state.
@@ -58,14 +63,12 @@ class Tally:
         breached_unanswered: units breached that were never answered.
         open: units not yet due.
         unknown: units whose record cannot say.
-        workers: distinct workers with decided units.
-        workers_breached: distinct workers with a breached unit.
-        workers_total: distinct workers with any unit.
-        workers_open: distinct workers with an open unit.
-        workers_unknown: distinct workers with an unknown unit.
+        answered: units answered (those ``median_days`` is over).
         median_days: median days from request to answer over answered units (None when
             not measured or none answered).
-        by_label: label -> counts, labels in sorted order (missing labels as "").
+        by_label: label -> counts of the labels held by at least k workers, in label order
+            (a missing label is ""); the pool of the others is ``other``.
+        other: the pool of labels held by fewer than k workers (None when there is none).
     """
 
     total: int
@@ -74,13 +77,17 @@ class Tally:
     breached_unanswered: int
     open: int
     unknown: int
+    answered: int
     workers: int
     workers_breached: int
+    workers_breached_unanswered: int
     workers_total: int
     workers_open: int
     workers_unknown: int
+    workers_answered: int
     median_days: float | None
     by_label: dict[str, LabelCount]
+    other: LabelCount | None
 
     @property
     def share(self) -> float | None:
@@ -88,24 +95,22 @@ class Tally:
         return self.breached / self.decided if self.decided else None
 
     def published_by_label(self, k: int) -> dict[str, Any]:
-        """Per label with at least ``k`` workers: units, breached and their share (the
-        breached count withheld where fewer than ``k`` workers breached); ``other_labels``
-        counts the labels held by fewer workers, whose numbers are not shown."""
-        shown: dict[str, Any] = {}
-        hidden = 0
-        for label, c in self.by_label.items():
-            if not c.units:
-                continue  # every unit open or unknown: nothing to show or withhold
-            if c.workers < k:
-                hidden += 1
-                continue
-            few = small_cell(c.workers_breached, k)
-            shown[label or "(none)"] = {
+        """Units, breached and their share per label shown and for the pool (``other``,
+        with the number of labels in it). Breached counts are shown only where no cell's
+        must be withheld (fewer than ``k`` workers breached in it): one withheld count could
+        be worked out from the total and the others."""
+        cells = [*self.by_label.values(), *([self.other] if self.other else [])]
+        hide = any(small_cell(c.workers_breached, k) for c in cells)
+
+        def shown(c: LabelCount) -> dict[str, Any]:
+            return {
                 "units": c.units,
-                "breached": None if few else c.breached,
-                "share_breached": None if few else (c.breached / c.units if c.units else None),
+                "breached": None if hide else c.breached,
+                "share_breached": None if hide or not c.units else c.breached / c.units,
             }
-        return {"labels": shown, "other_labels": hidden}
+
+        other = None if self.other is None else shown(self.other) | {"labels": self.other.labels}
+        return {"labels": {label: shown(c) for label, c in self.by_label.items()}, "other": other}
 
 
 def _count(value: Any) -> int:
@@ -116,64 +121,96 @@ def tally(
     units: Table,
     state: ir.StringValue,
     label: str,
+    k: int,
     days: ir.NumericValue | None = None,
     unanswered: ir.BooleanValue | None = None,
 ) -> Tally:
     """Count ``units`` (with ``worker_id`` and column ``label``) by ``state`` (a
     :class:`State` as text per unit); ``days`` is the time each answered unit took, and
-    ``unanswered`` whether a unit was never answered."""
-    never = unanswered if unanswered is not None else ibis.literal(False)
+    ``unanswered`` whether a unit was never answered; labels held by fewer than ``k``
+    workers are pooled (module docstring)."""
     t = units.mutate(
         _state=state,
         _label=units[label].cast("string").fill_null(""),
-        _never=never,
+        _never=unanswered if unanswered is not None else ibis.literal(False),
         _days=days.cast("float64") if days is not None else ibis.null("float64"),
     )
     decided = t._state.isin([str(State.MET), str(State.BREACHED)])
     breached = t._state == str(State.BREACHED)
+    never = breached & t._never
     open_ = t._state == str(State.OPEN)
     unknown = t._state == str(State.UNKNOWN)
-    metrics = {
-        "decided": decided.cast("int64").sum(),
-        "breached": breached.cast("int64").sum(),
-        "workers": t.worker_id.nunique(where=decided),
-        "workers_breached": t.worker_id.nunique(where=breached),
-    }
-    overall = t.aggregate(
-        total=t.count(),
-        open=open_.cast("int64").sum(),
-        unknown=unknown.cast("int64").sum(),
-        workers_total=t.worker_id.nunique(),
-        workers_open=t.worker_id.nunique(where=open_),
-        workers_unknown=t.worker_id.nunique(where=unknown),
-        breached_unanswered=(breached & t._never).cast("int64").sum(),
-        median_days=t._days.median(),
-        **metrics,
+    answered = t._days.notnull()
+    row = (
+        t.aggregate(
+            total=t.count(),
+            decided=decided.cast("int64").sum(),
+            breached=breached.cast("int64").sum(),
+            breached_unanswered=never.cast("int64").sum(),
+            open=open_.cast("int64").sum(),
+            unknown=unknown.cast("int64").sum(),
+            answered=answered.cast("int64").sum(),
+            workers=t.worker_id.nunique(where=decided),
+            workers_breached=t.worker_id.nunique(where=breached),
+            workers_breached_unanswered=t.worker_id.nunique(where=never),
+            workers_total=t.worker_id.nunique(),
+            workers_open=t.worker_id.nunique(where=open_),
+            workers_unknown=t.worker_id.nunique(where=unknown),
+            workers_answered=t.worker_id.nunique(where=answered),
+            median_days=t._days.median(),
+        )
+        .execute()
+        .iloc[0]
     )
-    row = overall.execute().iloc[0]
-    per = t.group_by("_label").aggregate(**metrics).order_by("_label").execute()
-    by_label = {
-        str(r["_label"]): LabelCount(
-            units=_count(r["decided"]),
+    by_label, other = _labels(t.filter(decided), k)
+    median = row["median_days"]
+    counts = {key: _count(row[key]) for key in row.index if key != "median_days"}
+    return Tally(
+        **counts,
+        median_days=None if median is None or median != median else float(median),
+        by_label=by_label,
+        other=other,
+    )
+
+
+def _per_label(t: Table, key: ir.StringValue) -> dict[str, LabelCount]:
+    per = (
+        t.mutate(_key=key, _breached=t._state == str(State.BREACHED))
+        .group_by("_key")
+        .aggregate(
+            units=ibis._.count(),
+            breached=ibis._._breached.cast("int64").sum(),
+            workers=ibis._.worker_id.nunique(),
+            workers_breached=ibis._.worker_id.nunique(where=ibis._._breached),
+        )
+        .order_by("_key")
+        .execute()
+    )
+    return {
+        str(r["_key"]): LabelCount(
+            units=_count(r["units"]),
             breached=_count(r["breached"]),
             workers=_count(r["workers"]),
             workers_breached=_count(r["workers_breached"]),
         )
         for r in per.to_dict("records")
     }
-    median = row["median_days"]
-    return Tally(
-        total=_count(row["total"]),
-        decided=_count(row["decided"]),
-        breached=_count(row["breached"]),
-        breached_unanswered=_count(row["breached_unanswered"]),
-        open=_count(row["open"]),
-        unknown=_count(row["unknown"]),
-        workers=_count(row["workers"]),
-        workers_breached=_count(row["workers_breached"]),
-        workers_total=_count(row["workers_total"]),
-        workers_open=_count(row["workers_open"]),
-        workers_unknown=_count(row["workers_unknown"]),
-        median_days=None if median is None or median != median else float(median),
-        by_label=by_label,
-    )
+
+
+def _labels(decided: Table, k: int) -> tuple[dict[str, LabelCount], LabelCount | None]:
+    """The labels shown and the pool of the others (see the module docstring)."""
+    cells = _per_label(decided, decided._label)
+    pooled = {label for label, c in cells.items() if c.workers < k}
+    while True:
+        if not pooled:
+            return cells, None
+        in_pool = decided._label.isin(sorted(pooled))
+        pool = _per_label(decided.filter(in_pool), ibis.literal("other"))["other"]
+        shown = {label: c for label, c in cells.items() if label not in pooled}
+        if pool.workers >= k or not shown:
+            return shown, LabelCount(
+                pool.units, pool.breached, pool.workers, pool.workers_breached, len(pooled)
+            )
+        # Too few workers in the pool to publish it: it would give the hidden labels away
+        # (the total minus the labels shown); the smallest label shown joins it.
+        pooled.add(min(shown, key=lambda label: (shown[label].workers, label)))
