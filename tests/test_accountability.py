@@ -139,6 +139,72 @@ def test_review_of_appeals_of_any_action(tmp_path: Path) -> None:
     assert "2 of 3 appealed account actions (66.7%) were not reviewed within 14 days" in f.detail
 
 
+def test_one_decision_column_is_enough(tmp_path: Path) -> None:
+    """A file with automated but no decided_by_human (or the reverse) is judged on it."""
+    rows = [_action("w1", "suspension", 2), _action("w2", "suspension", 2)]
+    only_automated = [
+        {k: v for k, v in r.items() if k != "decided_by_human"} | {"automated": a}
+        for r, a in zip(rows, ("true", "false"), strict=True)
+    ]
+    f = pick(
+        _run(_package(tmp_path, only_automated), "ACC-01"), "ACC-01", requirement="human_decision"
+    )
+    assert (f.status, f.data["units"], f.data["breached"]) == (Status.FAIL, 2, 1)
+    only_human = [{k: v for k, v in r.items() if k != "automated"} for r in rows]
+    only_human[0]["decided_by_human"] = "false"
+    f = pick(
+        _run(_package(tmp_path / "h", only_human), "ACC-01"), "ACC-01", requirement="human_decision"
+    )
+    assert (f.status, f.data["units"], f.data["breached"]) == (Status.FAIL, 2, 1)
+    neither = [{k: v for k, v in r.items() if k not in ("automated", "decided_by_human")}
+               for r in rows]  # fmt: skip
+    f = pick(
+        _run(_package(tmp_path / "n", neither), "ACC-01"), "ACC-01", requirement="human_decision"
+    )
+    assert f.missing == ("account_actions.decided_by_human", "account_actions.automated")
+
+
+def test_limits_count_real_hours_across_a_clock_change(tmp_path: Path) -> None:
+    """Berlin moves its clocks forward on 2026-03-29: 12:00 on the 28th to 12:30 on the
+    29th is 23.5 hours, within a day (the wall clocks say 24.5)."""
+    action = _action(
+        "w1",
+        "suspension",
+        2,
+        started_at="2026-03-28T12:00:00+01:00",
+        explained_at="2026-03-29T12:30:00+02:00",
+    )
+    result = _run(_package(tmp_path, [action]), "ACC-01", audit={"timezone": "Europe/Berlin"})
+    f = pick(result, "ACC-01", requirement="explanation")
+    assert (f.status, f.data["units"], f.data["breached"]) == (Status.PASS, 1, 0)
+    assert f.data["median_days_to_answer"] == pytest.approx(23.5 / 24)
+
+
+def test_a_scheduled_end_does_not_move_the_exports_day(tmp_path: Path) -> None:
+    """A suspension scheduled to end in December, appealed on 5 March and not reviewed:
+    the latest thing that happened is the appeal, so it is not yet due."""
+    action = _action(
+        "w1", "suspension", 4, ended_at="2026-12-31T00:00:00+08:00", appealed_at=DAY.format(5)
+    )
+    f = pick(_run(_package(tmp_path, [action]), "ACC-01"), "ACC-01", requirement="review")
+    assert (f.status, f.data["units"], f.data["not_yet_due"]) == (Status.INCONCLUSIVE, 0, 1)
+
+
+def test_median_of_fewer_than_k_answers_is_withheld(tmp_path: Path) -> None:
+    """Ten workers' suspensions, one explained: the median would be that worker's time."""
+    actions = [_action(f"w{i}", "suspension", 2, explained_at="") for i in range(10)]
+    actions.append(_action("w99", "suspension", 2, explained_at="2026-03-02T19:36:00+08:00"))
+    config = AuditConfig.from_dict({"accountability": {"as_of": "2026-03-10"}})
+    f = pick(
+        audit(_package(tmp_path, actions), config, checks=["ACC-01"]),
+        "ACC-01",
+        requirement="explanation",
+    )
+    assert f.data["units"] == 11 and f.data["breached"] == 10
+    assert f.data["median_days_to_answer"] is None and f.data["suppressed"] is True
+    assert "Median" not in f.detail
+
+
 def test_compliant_actions_pass_and_missing_columns_are_named(tmp_path: Path) -> None:
     actions = [_action(f"w{i}", "suspension", 2 + i) for i in range(3)]
     result = _run(_package(tmp_path, actions), "ACC-01")
@@ -169,14 +235,17 @@ def test_without_the_tables_both_checks_are_not_assessed(tmp_path: Path) -> None
     ]
 
 
-def test_complaints_by_category_with_small_categories_folded(tmp_path: Path) -> None:
-    """complaint_days = 14; with k = 2, a category held by one worker is not shown."""
+def test_complaints_by_category_with_small_categories_pooled(tmp_path: Path) -> None:
+    """complaint_days = 14; k = 2. Categories compare in lower case. "safety" (one worker)
+    is pooled; a pool of one worker would give it away (the total minus the labels shown),
+    so the smallest label shown, "deduction", joins the pool. One worker breached in "pay":
+    every label's breached count is withheld, or it could be worked out from the total."""
     complaints = [
         _complaint(1, "w1", 1, 3, "pay"),
-        _complaint(2, "w2", 1, 16, "pay"),  # 15 days: late
+        _complaint(2, "w2", 1, 16, "Pay"),  # 15 days: late
         _complaint(3, "w3", 1, None, "deduction"),  # overdue by the export's day
         _complaint(4, "w4", 2, 4, "deduction"),
-        _complaint(5, "w5", 2, 5, "safety"),  # one worker: folded
+        _complaint(5, "w5", 2, 5, "safety"),
         _complaint(6, "w6", 20, None, ""),  # not yet due (the latest time in the table)
     ]
     result = audit(
@@ -186,18 +255,29 @@ def test_complaints_by_category_with_small_categories_folded(tmp_path: Path) -> 
     )
     f = pick(result, "CMP-01")
     assert f.status == Status.FAIL
-    assert (f.data["units"], f.data["breached"], f.data["breached_unanswered"]) == (5, 2, 1)
-    assert f.data["workers_affected"] == 2
-    assert f.data["by_category"] == {
-        "labels": {
-            "deduction": {"units": 2, "breached": None, "share_breached": None},
-            "pay": {"units": 2, "breached": None, "share_breached": None},
-        },
-        "other_labels": 1,
-    }
+    assert (f.data["units"], f.data["breached"], f.data["workers_affected"]) == (5, 2, 2)
+    assert f.data["breached_unanswered"] is None  # one worker's complaint
     assert f.data["not_yet_due"] is None  # one worker's complaint
+    assert f.data["suppressed"] is True
+    assert f.data["by_category"] == {
+        "labels": {"pay": {"units": 2, "breached": None, "share_breached": None}},
+        "other": {"units": 3, "breached": None, "share_breached": None, "labels": 2},
+    }
     assert f.estimate == pytest.approx(0.4)
-    assert "2 of 5 complaints (40.0%) were not resolved within 14 days" in f.detail
+    assert (
+        "2 of 5 complaints (40.0%) were not resolved within 14 days of being received, some "
+        "of them unresolved by the export's day (fewer than 2 workers: not published)" in f.detail
+    )
+
+
+def test_a_missing_category_is_its_own_label(tmp_path: Path) -> None:
+    complaints = [_complaint(i, f"w{i}", 1, 20, "") for i in range(3)]
+    complaints += [_complaint(10 + i, f"v{i}", 1, 2, "(none)") for i in range(3)]
+    f = pick(_run(_package(tmp_path, complaints=complaints), "CMP-01"), "CMP-01")
+    assert f.data["by_category"]["labels"] == {
+        "": {"units": 3, "breached": 3, "share_breached": 1.0},
+        "(none)": {"units": 3, "breached": 0, "share_breached": 0.0},
+    }
 
 
 def test_complaints_under_k_workers_publish_no_count(tmp_path: Path) -> None:
@@ -281,3 +361,77 @@ def test_simulated_breaches_are_found_as_planted(tmp_path: Path) -> None:
     assert f.status == Status.FAIL
     got = {key: f.data[key] for key in ("units", "breached", "workers_affected")}
     assert got == truth["plants"]["CMP-01"]["truth"]
+
+
+# ---------------------------------------------------------------- ACC-02
+
+
+def test_action_rates_are_per_online_hour_within_the_week(tmp_path: Path) -> None:
+    """Two women online 10 h and 20 h, two men 10 h and 10 h, in one week: the women were
+    suspended 3 times, the men once. Per online hour, 3/30 against 1/20: a ratio of 2.
+    A deactivation in a week its worker was never online is counted and left out."""
+    folder = _package(
+        tmp_path,
+        actions=[
+            _action("w1", "suspension", 3),
+            _action("w1", "deactivation", 4),
+            _action("w2", "suspension", 4),
+            _action("w3", "suspension", 5),
+            _action("w3", "warning", 5),  # not compared
+            _action("w4", "deactivation", 20),  # a week with no online time
+        ],
+    )
+    write_csv(
+        folder,
+        "workers",
+        [
+            {"worker_id": w, "gender": g}
+            for w, g in (("w1", "F"), ("w2", "F"), ("w3", "M"), ("w4", "M"))
+        ],
+    )
+    online = {"w1": 10, "w2": 20, "w3": 10, "w4": 10}
+    write_csv(
+        folder,
+        "sessions",
+        [
+            {
+                "worker_id": w,
+                "online_at": "2026-03-03T00:00:00+08:00",
+                "offline_at": f"2026-03-03T{h:02d}:00:00+08:00",
+            }
+            for w, h in online.items()
+        ],
+    )
+    fairness = {"protected_attributes": ["gender"], "reference_groups": {"gender": "M"}}
+    config = AuditConfig.from_dict(EVERY_CELL | {"fairness": fairness})
+    f = pick(audit(folder, config, checks=["ACC-02"]), "ACC-02", metric="action_rate_ratio")
+    assert f.subject == {"attribute": "gender", "group": "F", "reference": "M"}
+    assert f.estimate == pytest.approx((3 / 30) / (1 / 20))
+    assert f.data["actions"] == 5
+    assert f.data["actions_outside_online_weeks"] == 1
+    assert "Not counted: 1 actions in weeks their worker was never online." in f.detail
+
+
+def _acc02_package(tmp: Path, plants: tuple[str, ...]) -> tuple[Path, dict[str, Any]]:
+    spec = SimulationSpec(
+        workers=400, days=28, seed=3, demand_scale=0.2, account_action_rate=2.0, plants=plants
+    )
+    package = simulate(spec)
+    return write_package(package, tmp / "sim", fmt="parquet"), package.ground_truth
+
+
+def test_group_suspended_twice_as_often_fails_and_a_fair_platform_does_not(
+    tmp_path: Path,
+) -> None:
+    folder, truth = _acc02_package(tmp_path, ("ACC-02",))
+    result = audit(folder, AuditConfig(), checks=["ACC-02"])
+    f = pick(result, "ACC-02", metric="action_rate_ratio", attribute="gender", group="F")
+    realised = truth["plants"]["ACC-02"]["truth"]["rate_ratio_realised"]
+    assert f.status == Status.FAIL
+    assert f.ci is not None and f.ci[0] > 1 / 0.95 and f.ci[0] < realised < f.ci[1]
+    others = [g for g in result.findings if g is not f]
+    assert all(g.status != Status.FAIL for g in others)
+    fair, _ = _acc02_package(tmp_path / "fair", ())
+    assert all(
+        g.status != Status.FAIL for g in audit(fair, AuditConfig(), checks=["ACC-02"]).findings
+    )

@@ -129,14 +129,13 @@ def test_small_cells_are_suppressed_and_counted(demo_result: auditor.AuditResult
     # Suppressed group comparisons have no point in the forest plot.
     forest = figures["fairness_forest"]
     points = sum(len(trace.x) for trace in forest.figure.data)
+    ratio_checks = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01", "ACC-02")
     shown = [
-        f for f in demo_result.findings
-        if f.check in ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01") and f.estimate is not None
+        f for f in demo_result.findings if f.check in ratio_checks and f.estimate is not None
     ]  # fmt: skip
     assert points == len(shown)
     # (Fact findings whose breach touches fewer than k workers are suppressed too, and are
     # no part of the forest.)
-    ratio_checks = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01")
     assert forest.suppressed == sum(
         1 for f in demo_result.findings if f.data.get("suppressed") and f.check in ratio_checks
     )
@@ -178,7 +177,10 @@ def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
     assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
     assert "| 不合规 | 13 |" in text
     assert "可比订单价格之比：1.08（95% 置信区间 1.03 至 1.12）" in text
-    assert "约需 4,036 名客户" in text
+    prc = next(
+        f for f in demo_result.findings if f.check == "PRC-01" and f.subject["group"] == "ios"
+    )
+    assert f"约需 {prc.data['clusters_needed']:,} 名客户" in text  # the family's size sets it
 
 
 def test_hostile_strings_are_escaped(hostile_result: auditor.AuditResult) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _account_actions,
+    _account_actions_by_group,
     _complaints,
     _data_quality,
     _deductions,

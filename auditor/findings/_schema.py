@@ -136,7 +136,7 @@ def _finding() -> dict[str, Any]:
     return schema
 
 
-GROUP_CHECKS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "DED-01")
+GROUP_CHECKS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "DED-01", "ACC-02")
 """Checks whose estimated findings carry a group comparison's ``data``."""
 
 

@@ -37,7 +37,7 @@ FIGURE_NAMES = (
 )  # fmt: skip
 """Names of the figures :func:`build_figures` may return, in report order."""
 
-RATIO_CHECKS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01")
+RATIO_CHECKS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01", "ACC-02")
 """Group-disparity checks drawn in the fairness forest plot."""
 
 _STATUS_COLOUR = {

@@ -17,7 +17,8 @@ __all__ = ["RATIO_METRICS", "metric_label", "sentence"]
 
 RATIO_METRICS = frozenset(
     {"order_rate_ratio", "offer_rate_ratio", "offered_value_rate_ratio", "offered_pay_ratio",
-     "pay_ratio", "price_ratio", "penalty_rate_ratio", "appeal_upheld_ratio"}
+     "pay_ratio", "price_ratio", "penalty_rate_ratio", "appeal_upheld_ratio",
+     "action_rate_ratio", "reinstatement_ratio"}
 )  # fmt: skip
 """Metrics that are a group's ratio to a reference group."""
 
@@ -73,6 +74,9 @@ _METRICS: dict[str, tuple[str, str]] = {
     "price_ratio": ("price of comparable orders, ratio", "可比订单价格之比"),
     "penalty_rate_ratio": ("penalties per order, ratio", "每单罚款率之比"),
     "appeal_upheld_ratio": ("appeals upheld, ratio", "申诉成功率之比"),
+    "action_rate_ratio": (
+        "suspensions and deactivations per online hour, ratio", "每在线小时封禁与注销次数之比"),
+    "reinstatement_ratio": ("reinstatement on appeal, ratio", "申诉后恢复账号比例之比"),
 }  # fmt: skip
 
 

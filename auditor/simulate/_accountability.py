@@ -1,12 +1,14 @@
 """Account actions and complaints (times in wall-clock seconds from ``start``).
 
-Workers who took an order draw warnings, restrictions, suspensions and deactivations, and
-make complaints, at Poisson rates per 30 days. The base platform keeps every rule ACC-01
-and CMP-01 test: a restrictive action is decided by a person and explained before it takes
-effect; an appeal is reviewed within 10 days, a complaint resolved within 10 days (the
-default limits are 14). Actions and complaints fall within the simulated period; the tables
-are exported `EXPORT_LAG_DAYS` after it, and what would come later is not recorded (an
-appeal not yet made, a review or resolution still to come).
+Workers draw warnings, restrictions, suspensions and deactivations, and make complaints,
+while online, at a constant rate per online hour (set so that a worker who took an order
+draws ``account_action_rate`` and ``complaint_rate`` per 30 days on average). The base
+platform keeps every rule ACC-01, ACC-02 and CMP-01 test: a restrictive action is decided
+by a person and explained before it takes effect; every group is acted on at the same rate
+per online hour; an appeal is reviewed within 10 days, a complaint resolved within 10 days
+(the default limits are 14). Actions and complaints fall within the simulated period; the
+tables are exported `EXPORT_LAG_DAYS` after it, and what would come later is not recorded
+(an appeal not yet made, a review or resolution still to come).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from auditor.config import AccountabilitySection
 
-from ._arrays import NA
+from ._arrays import NA, concat_rows, take_rows
 from ._state import State
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "build_complaints",
     "complaints_truth",
     "export_moment",
+    "group_actions_truth",
+    "plant_group_suspensions",
 ]
 
 ACTIONS: tuple[str, ...] = ("warning", "restriction", "suspension", "deactivation")
@@ -122,18 +126,31 @@ def export_moment(state: State) -> int:
     return (state.spec.days + EXPORT_LAG_DAYS) * _DAY
 
 
+def _per_online_hour(state: State, rate_per_30_days: float) -> float:
+    """Events per online hour that give a worker who took an order ``rate_per_30_days``
+    events per 30 days on average."""
+    s = state.sessions
+    hours = float((s.off - s.on).sum()) / 3600.0
+    active = len(np.unique(state.orders.worker))
+    return rate_per_30_days * state.spec.days / 30.0 * active / hours if hours else 0.0
+
+
 def _draw_times(
-    state: State, rate_per_30_days: float, rng: np.random.Generator
+    state: State, per_hour: float, rng: np.random.Generator, workers: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Workers and times of events drawn at ``rate_per_30_days`` per worker who took an
-    order, sorted by time then worker; times fall between 08:00 and 22:00."""
-    active = np.unique(state.orders.worker)
-    counts = rng.poisson(rate_per_30_days * state.spec.days / 30.0, len(active))
-    worker = np.repeat(active, counts).astype(np.int32)
-    day = rng.integers(0, state.spec.days, len(worker))
-    at = day * _DAY + rng.integers(8 * 3600, 22 * 3600, len(worker))
+    """Workers and times of events at ``per_hour`` events per online hour, while online
+    (in the sessions of ``workers``, a mask by worker number, when given), sorted by time
+    then worker."""
+    s = state.sessions
+    rows = np.ones(len(s), bool) if workers is None else workers[s.worker]
+    length = (s.off - s.on)[rows]
+    counts = rng.poisson(per_hour * length / 3600.0)
+    session = np.repeat(np.nonzero(rows)[0], counts)
+    at = s.on[session] + np.floor(rng.random(len(session)) * np.repeat(length, counts))
+    worker = s.worker[session].astype(np.int32)
+    at = at.astype(np.int64)
     order = np.lexsort((worker, at))
-    return worker[order], at[order].astype(np.int64)
+    return worker[order], at[order]
 
 
 def _later(at: np.ndarray, days: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
@@ -149,10 +166,23 @@ def _recorded(at: np.ndarray, end: int) -> np.ndarray:
 
 def build_account_actions(state: State, rng: np.random.Generator) -> AccountActions:
     """The base platform's account actions (see the module docstring)."""
+    per_hour = _per_online_hour(state, state.spec.account_action_rate)
+    worker, start = _draw_times(state, per_hour, rng)
+    action = rng.choice(len(ACTIONS), len(worker), p=_ACTION_P).astype(np.int8)
+    return _actions(state, worker, start, action, rng)
+
+
+def _actions(
+    state: State,
+    worker: np.ndarray,
+    start: np.ndarray,
+    action: np.ndarray,
+    rng: np.random.Generator,
+) -> AccountActions:
+    """Account actions of ``action`` kinds taken on ``worker`` at ``start``, as the base
+    platform takes them: decided by a person, explained ahead, reviewed in time."""
     spec, end = state.spec, export_moment(state)
-    worker, start = _draw_times(state, spec.account_action_rate, rng)
     n = len(worker)
-    action = rng.choice(len(ACTIONS), n, p=_ACTION_P).astype(np.int8)
     restrictive = action > 0
     lasts = np.full(n, NA, np.int64)
     for code, days in _ACTION_DAYS.items():
@@ -188,9 +218,30 @@ def build_account_actions(state: State, rng: np.random.Generator) -> AccountActi
     )
 
 
+def plant_group_suspensions(
+    state: State, group: np.ndarray, ratio: float, rng: np.random.Generator
+) -> np.ndarray:
+    """ACC-02: workers of ``group`` (a mask by worker number) are suspended and deactivated
+    ``ratio`` times as often per online hour as the base platform does it. Returns the
+    rows added (a mask over the new table)."""
+    a = state.account_actions
+    if a is None:
+        raise RuntimeError("ACC-02 is planted on account actions: build them first.")
+    kinds = np.array([2, 3])
+    p = np.array([_ACTION_P[2], _ACTION_P[3]])
+    per_hour = _per_online_hour(state, state.spec.account_action_rate) * p.sum()
+    worker, start = _draw_times(state, per_hour * max(ratio - 1.0, 0.0), rng, group)
+    extra = _actions(state, worker, start, rng.choice(kinds, len(worker), p=p / p.sum()), rng)
+    both = concat_rows(a, extra)
+    order = np.lexsort((both.worker, both.start))
+    state.account_actions = take_rows(both, order)
+    return np.argsort(order) >= len(a)
+
+
 def build_complaints(state: State, rng: np.random.Generator) -> Complaints:
     """The base platform's complaints (see the module docstring)."""
-    worker, received = _draw_times(state, state.spec.complaint_rate, rng)
+    per_hour = _per_online_hour(state, state.spec.complaint_rate)
+    worker, received = _draw_times(state, per_hour, rng)
     n = len(worker)
     resolved = _recorded(_later(received, _ANSWER_DAYS, rng), export_moment(state))
     outcome = rng.integers(0, len(COMPLAINT_OUTCOMES), n)
@@ -251,7 +302,7 @@ def _judged(
 
 
 def _latest(*times: np.ndarray) -> int:
-    """The latest recorded time (the checks' default ``as_of``)."""
+    """The latest of ``times`` recorded (the checks' default ``as_of``)."""
     return max(int(t[t != NA].max()) for t in times if (t != NA).any())
 
 
@@ -269,7 +320,7 @@ def account_actions_truth(state: State) -> dict[str, dict[str, int]]:
     limits = AccountabilitySection()
     a = state.account_actions
     assert a is not None
-    as_of = _latest(a.start, a.end, a.explained, a.appealed, a.reviewed)
+    as_of = _latest(a.start, a.explained, a.appealed, a.reviewed)  # not a scheduled end
     restrictive = a.action > 0
     explained = _judged(
         np.where(restrictive, a.start, NA), a.explained, limits.explanation_days, as_of
@@ -291,3 +342,21 @@ def complaints_truth(state: State) -> dict[str, int]:
         c.received, c.resolved, AccountabilitySection().complaint_days, as_of
     )
     return _count(c.worker, decided, breached)
+
+
+def group_actions_truth(state: State, group: np.ndarray) -> dict[str, float | int]:
+    """ACC-02's raw truth: suspensions and deactivations per online hour of ``group``
+    (a mask by worker number) and of everyone else, their ratio, and the actions the plant
+    added."""
+    a, s = state.account_actions, state.sessions
+    assert a is not None
+    compared = a.action >= 2
+    hours = np.bincount(s.worker, weights=(s.off - s.on) / 3600.0, minlength=len(group))
+    events = np.bincount(a.worker[compared], minlength=len(group))
+    rate_group = events[group].sum() / hours[group].sum()
+    rate_others = events[~group].sum() / hours[~group].sum()
+    return {
+        "actions_per_hour_group": round(float(rate_group), 8),
+        "actions_per_hour_others": round(float(rate_others), 8),
+        "rate_ratio_realised": round(float(rate_group / rate_others), 4),
+    }

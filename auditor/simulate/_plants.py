@@ -14,7 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._accountability import plant_unanswered_complaints, plant_unreviewed_actions
+from ._accountability import (
+    plant_group_suspensions,
+    plant_unanswered_complaints,
+    plant_unreviewed_actions,
+)
 from ._arrays import NA, concat_rows, take_rows
 from ._money import SEGMENTS, draw_penalties
 from ._orders import Intervals, generate_orders
@@ -399,7 +403,15 @@ def _cmp01(state: State, rng: np.random.Generator) -> None:
     state.marks["CMP-01"] = {"complaints": hit}
 
 
+def _acc02(state: State, rng: np.random.Generator) -> None:
+    ratio = state.spec.plant_options.acc02_rate_ratio
+    added = plant_group_suspensions(state, group_of_workers(state), ratio, rng)
+    state.plants["ACC-02"] = {**_group_params(state), "rate_ratio": ratio}
+    state.marks["ACC-02"] = {"added": added}
+
+
 ACCOUNTABILITY_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
+    "ACC-02": _acc02,  # first: the actions it adds are taken as ACC-01's plant takes any
     "ACC-01": _acc01,
     "CMP-01": _cmp01,
 }

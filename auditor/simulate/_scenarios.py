@@ -21,6 +21,7 @@ __all__ = [
     "INTERSECTION",
     "NO_BREACH",
     "PLANTED",
+    "RARE_ACTIONS",
     "SPREAD_NO_BREACH",
     "SPREAD_PLANTED",
     "Scenario",
@@ -48,6 +49,13 @@ class Scenario:
 
 BUSY: dict[str, Any] = {"cells_per_worker": 160.0, "productivity_sd": 0.1, "activity_sd": 0.6}
 """Busy workers (about a month online): the worlds where a 10 % gap must be found."""
+
+RARE_ACTIONS: dict[str, Any] = {
+    "base_rate": 0.004, "exposure_scale": 30.0, "zones": 1, "days": 4, "hours": 1,
+    "cells_per_worker": 4.0, "overdispersion": 0.0, "productivity_sd": 0.5,
+}  # fmt: skip
+"""ACC-02's cells: suspensions and deactivations, about 0.004 per online hour, in worker x
+week cells of 7 to 30 online hours over four weeks; workers' conduct differs (log SD 0.5)."""
 
 NO_BREACH: dict[str, Scenario] = {
     "dsp01_legitimate_heavy_tails": Scenario(
@@ -129,6 +137,15 @@ NO_BREACH: dict[str, Scenario] = {
         WorkWorld(workers=1500, orders_per_worker=4, activity_sd=0.7, worker_sd=0.02),
         "price",
     ),
+    "acc02_rare_actions": Scenario(
+        "ACC-02", "suspensions per online hour: rare, by week, conduct differs (400 workers)",
+        RateWorld(workers=400, **RARE_ACTIONS), "count",
+    ),
+    "acc02_two_dominant_workers_in_40": Scenario(
+        "ACC-02", "rare suspensions, a group of 40 carried by 2 workers 50x as active",
+        RateWorld(workers=200, group_share=0.2, dominant=2, dominance=50.0, **RARE_ACTIONS),
+        "count",
+    ),
 }  # fmt: skip
 """Worlds with no breach: a ``fail`` in any of them is a false accusation."""
 
@@ -152,6 +169,10 @@ PLANTED: dict[str, Scenario] = {
     "ded01_upheld_appeals_total_exclusion": Scenario(
         "DED-01", "no appeal of the group is ever upheld (300 workers)",
         RateWorld(workers=300, base_rate=0.4, exposure_scale=2.0, ratio=0.0), "count",
+    ),
+    "acc02_suspended_twice_as_often_800_workers": Scenario(
+        "ACC-02", "the group is suspended twice as often per online hour (800 workers)",
+        RateWorld(workers=800, ratio=2.0, **RARE_ACTIONS), "count",
     ),
 }  # fmt: skip
 """Worlds with a planted breach that must be found in at least 90 % of replicates."""

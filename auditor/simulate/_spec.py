@@ -36,6 +36,7 @@ PLANT_IDS: tuple[str, ...] = (
     "FEE-08",
     "ACC-01",
     "CMP-01",
+    "ACC-02",
 )
 
 
@@ -85,6 +86,8 @@ class PlantOptions:
             alone, never explained, and reviewed 15 to 30 days after an appeal (ACC-01).
         cmp01_complaint_share: share of complaints resolved 15 to 40 days after they were
             received, or not by the export (CMP-01).
+        acc02_rate_ratio: the group's suspensions and deactivations per online hour relative
+            to everyone else's (ACC-02).
     """
 
     group_attribute: str = "gender"
@@ -115,6 +118,7 @@ class PlantOptions:
     ded01_upheld_rate: float = 0.05
     acc01_action_share: float = 0.3
     cmp01_complaint_share: float = 0.3
+    acc02_rate_ratio: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +241,8 @@ def check_spec(spec: SimulationSpec) -> None:
         raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)
     if opts.fee08_cut is not None and not 0.0 < opts.fee08_cut < 1.0:
         raise _fail("plant_options.fee08_cut", "a fraction in (0, 1), or None", opts.fee08_cut)
+    if not 1.0 <= opts.acc02_rate_ratio <= 100.0 or not math.isfinite(opts.acc02_rate_ratio):
+        raise _fail("plant_options.acc02_rate_ratio", "a ratio in [1, 100]", opts.acc02_rate_ratio)
     for name in ("acc01_action_share", "cmp01_complaint_share"):
         value = getattr(opts, name)
         if not 0.0 <= value <= 1.0:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._accountability import account_actions_truth, complaints_truth
+from ._accountability import account_actions_truth, complaints_truth, group_actions_truth
 from ._arrays import NA
 from ._layout import Layout, id_strings
 from ._ledger import order_week
@@ -350,6 +350,10 @@ def _measures(state: State) -> dict[str, Any]:
         "DED-01": _ded01,
         "ACC-01": lambda s, _: account_actions_truth(s),
         "CMP-01": lambda s, _: complaints_truth(s),
+        "ACC-02": lambda s, _: {
+            **group_actions_truth(s, group_of_workers(s)),
+            "added_actions": int(s.marks["ACC-02"]["added"].sum()),
+        },
     }
 
 
