@@ -206,7 +206,7 @@ class WorkersListed:
                     data=data,
                     detail=(
                         f"{n:,} of {table.rows_used:,} used rows of {name} name "
-                        f"{who} worker{'s' if people != 1 else ''} the workers table does "
+                        f"{who} worker{'s' if small or people != 1 else ''} the workers table does "
                         "not list: they have no attributes, so the group comparisons leave "
                         "them out."
                         if n
