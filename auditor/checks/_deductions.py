@@ -38,8 +38,8 @@ from auditor.checks._groups import (
     group_rates,
     roster,
 )
-from auditor.checks._online import left_out, left_out_words
 from auditor.checks._registry import register
+from auditor.checks._small_cells import left_out, left_out_words
 from auditor.checks._strata import WORK_WORDS, work_strata
 from auditor.stats import ratio_estimator, strata
 

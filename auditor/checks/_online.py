@@ -8,7 +8,7 @@ its session and the hour it was accepted in. Offers and orders outside any sessi
 counted and left out. Everything is summed in the engine (hours as whole seconds, money
 exactly) and sorted, so that reruns give the same bits. The counts left out carry the
 workers behind them: a finding publishes a count only when they are at least ``[report]
-min_cell_workers`` (:func:`left_out`).
+min_cell_workers`` (``_small_cells.left_out``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ import pyarrow as pa
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-from auditor.checks._small_cells import small_cell
+from auditor.checks._small_cells import left_out, left_out_words
 from auditor.checks._strata import sorted_codes
 from auditor.engine import exact_sum
 from auditor.stats import strata
 
-__all__ = ["OnlineCells", "left_out", "left_out_words", "online_cells"]
+__all__ = ["OnlineCells", "online_cells"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -69,25 +69,12 @@ class OnlineCells:
 
     def shown(self, name: str, k: int) -> int | None:
         """The count ``name`` (``offers_outside``, ``offers_unpriced``, ``orders_outside``)
-        as a finding may publish it (:func:`left_out`)."""
+        as a finding may publish it (``_small_cells.left_out``)."""
         return left_out(getattr(self, name), self.workers_left_out.get(name, 0), k)
 
     def words(self, name: str, k: int, noun: str) -> str:
-        """The count ``name`` in words (:func:`left_out_words`)."""
+        """The count ``name`` in words (``_small_cells.left_out_words``)."""
         return left_out_words(getattr(self, name), self.workers_left_out.get(name, 0), k, noun)
-
-
-def left_out(count: int, workers: int, k: int) -> int | None:
-    """``count`` (units left out of a comparison) as a finding may publish it: None when it
-    comes from some but fewer than ``k`` workers (``[report] min_cell_workers``)."""
-    return None if small_cell(workers, k) else count
-
-
-def left_out_words(count: int, workers: int, k: int, noun: str) -> str:
-    """``"1,234 offers"``, or ``"offers of fewer than 10 workers"`` where the count comes
-    from some but fewer than ``k`` workers."""
-    shown = left_out(count, workers, k)
-    return f"{noun} of fewer than {k} workers" if shown is None else f"{shown:,} {noun}"
 
 
 def online_cells(context: Any, codes: Table) -> OnlineCells:

@@ -1,6 +1,7 @@
 """Small cells: no number over fewer than ``[report] min_cell_workers`` workers is
 published. One definition for every fact check (FEE-01 to FEE-08, PAY-01, HRS-01, INS-01,
-DQ-05) and for the online cells' counts."""
+DQ-05, ACC-01, CMP-01), for the online cells' counts and for the units a group comparison
+leaves out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
-__all__ = ["reached_by", "small_cell", "withheld"]
+__all__ = ["left_out", "left_out_words", "reached_by", "small_cell", "withheld"]
 
 
 def small_cell(workers: int, k: int) -> bool:
@@ -18,6 +19,19 @@ def small_cell(workers: int, k: int) -> bool:
     some, but fewer than ``k`` (``[report] min_cell_workers``). No worker is no cell: that
     none breached is the check's verdict, which is always published."""
     return 0 < workers < k
+
+
+def left_out(count: int, workers: int, k: int) -> int | None:
+    """``count`` (units left out of a comparison) as a finding may publish it: None when it
+    comes from some but fewer than ``k`` workers (``[report] min_cell_workers``)."""
+    return None if small_cell(workers, k) else count
+
+
+def left_out_words(count: int, workers: int, k: int, noun: str) -> str:
+    """``"1,234 offers"``, or ``"offers of fewer than 10 workers"`` where the count comes
+    from some but fewer than ``k`` workers."""
+    shown = left_out(count, workers, k)
+    return f"{noun} of fewer than {k} workers" if shown is None else f"{shown:,} {noun}"
 
 
 def reached_by(units: Table, column: str, k: int) -> float | None:
