@@ -56,7 +56,7 @@ from auditor.simulate._scenarios import (
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld
 
 ROOT = Path(__file__).resolve().parents[1]
-FAIRNESS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "FEE-05", "DED-01")
+FAIRNESS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "FEE-05", "DED-01", "ACC-02")
 POWER_WORKERS = (25, 50, 100, 200, 400)
 POWER_GAPS = (0.10, 0.20, 0.30)
 INTERSECTION_WORKERS = (200, 400, 800, 1600)
