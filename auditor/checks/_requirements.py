@@ -119,7 +119,9 @@ def requirement_finding(
         n_workers=None if few else counts.workers,
         basis=basis(context, check),
         detail=_detail(requirement, counts, data, limit, hide, k),
-        data=withheld(data, keys, hide, k) | {"suppressed": hide or any(withhold.values())},
+        # ``suppressed``: the finding's own numbers (count, share, workers) are withheld;
+        # a side number withheld alone is null, and the share is still published.
+        data=withheld(data, keys, hide, k),
     )
 
 
