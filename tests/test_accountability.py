@@ -367,28 +367,26 @@ def test_simulated_breaches_are_found_as_planted(tmp_path: Path) -> None:
 
 
 def test_action_rates_are_per_online_hour_within_the_week(tmp_path: Path) -> None:
-    """Two women online 10 h and 20 h, two men 10 h and 10 h, in one week: the women were
-    suspended 3 times, the men once. Per online hour, 3/30 against 1/20: a ratio of 2.
-    A deactivation in a week its worker was never online is counted and left out."""
+    """Two women online 10 h and 20 h, two men 10 h and 10 h, in the week of 2 March. The
+    women were suspended or deactivated 4 times, the men twice, one of them deactivated
+    two weeks later, when he was no longer online: that action counts in his last online
+    week. Per online hour, 4/30 against 2/20. A fifth worker, never online, is counted
+    and left out."""
     folder = _package(
         tmp_path,
         actions=[
             _action("w1", "suspension", 3),
             _action("w1", "deactivation", 4),
             _action("w2", "suspension", 4),
+            _action("w2", "suspension", 5),
             _action("w3", "suspension", 5),
             _action("w3", "warning", 5),  # not compared
-            _action("w4", "deactivation", 20),  # a week with no online time
+            _action("w4", "deactivation", 20),  # after his last online week
+            _action("w5", "suspension", 5),  # never online
         ],
     )
-    write_csv(
-        folder,
-        "workers",
-        [
-            {"worker_id": w, "gender": g}
-            for w, g in (("w1", "F"), ("w2", "F"), ("w3", "M"), ("w4", "M"))
-        ],
-    )
+    people = (("w1", "F"), ("w2", "F"), ("w3", "M"), ("w4", "M"), ("w5", "M"))
+    write_csv(folder, "workers", [{"worker_id": w, "gender": g} for w, g in people])
     online = {"w1": 10, "w2": 20, "w3": 10, "w4": 10}
     write_csv(
         folder,
@@ -406,10 +404,39 @@ def test_action_rates_are_per_online_hour_within_the_week(tmp_path: Path) -> Non
     config = AuditConfig.from_dict(EVERY_CELL | {"fairness": fairness})
     f = pick(audit(folder, config, checks=["ACC-02"]), "ACC-02", metric="action_rate_ratio")
     assert f.subject == {"attribute": "gender", "group": "F", "reference": "M"}
-    assert f.estimate == pytest.approx((3 / 30) / (1 / 20))
-    assert f.data["actions"] == 5
-    assert f.data["actions_outside_online_weeks"] == 1
-    assert "Not counted: 1 actions in weeks their worker was never online." in f.detail
+    assert f.estimate == pytest.approx((4 / 30) / (2 / 20))
+    assert f.data["actions"] == 7
+    assert f.data["actions_of_workers_never_online"] == 1
+    assert "Not counted: 1 actions of workers never online in the package." in f.detail
+
+
+def test_pending_reviews_are_not_decided_appeals(tmp_path: Path) -> None:
+    """A reviewed appeal counts only with an outcome that decided it: the women's reviews
+    are all pending or blank, so there is nothing of theirs to compare, and no fail."""
+    reviewed = {"appealed_at": DAY.format(6), "reviewed_at": DAY.format(7)}
+    actions = [
+        _action(f"f{i}", "suspension", 5, **reviewed, outcome="pending" if i % 2 else "")
+        for i in range(6)
+    ] + [
+        _action(f"m{i}", "suspension", 5, **reviewed, outcome="reversed" if i % 2 else "confirmed")
+        for i in range(6)
+    ]
+    folder = _package(tmp_path, actions=actions)
+    people = [(f"f{i}", "F") for i in range(6)] + [(f"m{i}", "M") for i in range(6)]
+    write_csv(folder, "workers", [{"worker_id": w, "gender": g} for w, g in people])
+    write_csv(
+        folder,
+        "sessions",
+        [
+            {"worker_id": w, "online_at": DAY.format(3), "offline_at": DAY.format(4)}
+            for w, _ in people
+        ],
+    )
+    config = AuditConfig.from_dict(EVERY_CELL | {"fairness": {"protected_attributes": ["gender"]}})
+    result = audit(folder, config, checks=["ACC-02"])
+    appeals = [f for f in result.findings if f.metric == "reinstatement_ratio"]
+    assert all(f.status != Status.FAIL for f in appeals)
+    assert all(f.subject.get("group") != "F" or f.estimate is None for f in appeals)
 
 
 def _acc02_package(tmp: Path, plants: tuple[str, ...]) -> tuple[Path, dict[str, Any]]:

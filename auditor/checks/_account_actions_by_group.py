@@ -9,12 +9,15 @@ worker-week panel sums them). A Poisson model with a fixed effect per week (and 
 per online hour against the reference group, by worker (CR2, Bell-McCaffrey degrees of
 freedom), exactly as DED-01 compares penalties per accepted order (``auditor.stats``):
 a group that works more hours draws more actions without any bias, and the week absorbs
-platform-wide sweeps.
+platform-wide sweeps. An action taken in a week its worker was not online (a deactivation
+ends online time; a sweep may fall on days a group does not work) counts in the worker's
+latest online week before it, else the first after it.
 
 Where the package records appeals and their outcomes, the same model compares the share of
 reviewed appeals that reinstated the worker (``outcome = reversed``) within the kind of
-action, so a group whose appeals are rarely heard shows. Actions in a week in which their
-worker was never online are counted and left out of the rates.
+action, so a group whose appeals are rarely heard shows; reviews still pending, or without
+an outcome, are left out. Actions of workers never online in the package are counted and
+left out of the rates.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ __all__ = ["ACTIONS_COMPARED", "AccountActionsByGroup"]
 ACTIONS_COMPARED = ("suspension", "deactivation")
 """The account actions whose rates are compared."""
 
+DECIDED_OUTCOMES = ("confirmed", "reversed", "modified")
+"""Outcomes of a review that decided the appeal (reinstatement is ``reversed``)."""
+
 
 @register
 class AccountActionsByGroup:
@@ -71,7 +77,8 @@ class AccountActionsByGroup:
             "worker_id", "week_start", hours=w.online_hours.cast("float64")
         )
         keys = ["worker_id", "week_start"]
-        counts = acts.group_by(keys).aggregate(actions=ibis._.count())
+        placed = _in_online_weeks(acts, exposure)
+        counts = placed.group_by(keys).aggregate(actions=ibis._.count())
         cells = (
             exposure.left_join(counts, keys)
             .select(
@@ -84,19 +91,19 @@ class AccountActionsByGroup:
             .order_by(["code", "week_start"])  # a fixed order: reproducible sums
             .to_pyarrow()
         )
-        outside = acts.anti_join(exposure.select(*keys), keys)
+        never = acts.anti_join(exposure.select("worker_id"), "worker_id")
         k = context.config.report.min_cell_workers
-        n_actions, n_outside = int(acts.count().execute()), int(outside.count().execute())
+        n_actions, n_never = int(acts.count().execute()), int(never.count().execute())
         workers_all = int(acts.worker_id.nunique().execute())
-        workers_outside = int(outside.worker_id.nunique().execute())
+        workers_never = int(never.worker_id.nunique().execute())
         counts_note = {
             "actions": left_out(n_actions, workers_all, k),
-            "actions_outside_online_weeks": left_out(n_outside, workers_outside, k),
+            "actions_of_workers_never_online": left_out(n_never, workers_never, k),
         }
         outside_words = (
-            f" Not counted: {left_out_words(n_outside, workers_outside, k, 'actions')} in "
-            "weeks their worker was never online."
-            if n_outside
+            f" Not counted: {left_out_words(n_never, workers_never, k, 'actions')} of workers "
+            "never online in the package."
+            if n_never
             else ""
         )
         code = cells["code"].to_numpy().astype(np.int64)
@@ -174,7 +181,9 @@ def _appeal_cells(
     (code, stratum, reviewed, reinstated); None without appeals and outcomes."""
     if not has_appeals:
         return None
-    reviewed = acts.filter(acts.appealed_at.notnull() & acts.reviewed_at.notnull())
+    # A review whose outcome is pending or not recorded has not decided the appeal yet.
+    decided = acts.outcome.isin(list(DECIDED_OUTCOMES))
+    reviewed = acts.filter(acts.appealed_at.notnull() & acts.reviewed_at.notnull() & decided)
     per = (
         reviewed.group_by(["worker_id", "action"])
         .aggregate(
@@ -185,6 +194,8 @@ def _appeal_cells(
         .order_by(["code", "action"])
         .to_pyarrow()
     )
+    if per.num_rows == 0:
+        return None  # no decided appeal: nothing to compare
     code = per["code"].to_numpy().astype(np.int64)
     kind = np.asarray(
         [ACTIONS_COMPARED.index(x) for x in per["action"].to_pylist()], dtype=np.int64
@@ -195,3 +206,19 @@ def _appeal_cells(
         per["reviewed"].to_numpy().astype(np.float64),
         per["reinstated"].to_numpy().astype(np.float64),
     )
+
+
+def _in_online_weeks(acts: ibis.Table, exposure: ibis.Table) -> ibis.Table:
+    """Each action placed in a week its worker was online: the week it took effect or the
+    latest online week before it (a worker deactivated, or suspended in a platform-wide
+    sweep, is not online that week), else the first online week after it. Actions of
+    workers never online are dropped (and counted by the caller). Placing an action only
+    where its week has online time would drop, for a group that works late in the week,
+    the actions taken before it went online: a false gap."""
+    acts = acts.select("_row", "worker_id", act_week=acts.week_start)
+    joined = acts.inner_join(exposure.select("worker_id", "week_start"), "worker_id")
+    per = joined.group_by(["_row", "worker_id"]).aggregate(
+        before=joined.week_start.max(where=joined.week_start <= joined.act_week),
+        after=joined.week_start.min(where=joined.week_start > joined.act_week),
+    )
+    return per.select("worker_id", week_start=per.before.fill_null(per.after))
