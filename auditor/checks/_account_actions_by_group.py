@@ -91,11 +91,23 @@ class AccountActionsByGroup:
             .order_by(["code", "week_start"])  # a fixed order: reproducible sums
             .to_pyarrow()
         )
-        never = acts.anti_join(exposure.select("worker_id"), "worker_id")
+        online = exposure.select("worker_id").distinct().mutate(_online=ibis.literal(True))
+        flagged = acts.left_join(online, "worker_id")
+        never = flagged._online.isnull()
+        tally = (
+            flagged.aggregate(
+                n_actions=flagged.count(),
+                n_never=never.cast("int64").sum(),
+                workers_all=flagged.worker_id.nunique(),
+                workers_never=flagged.worker_id.nunique(where=never),
+            )
+            .execute()
+            .iloc[0]
+        )
+        n_actions, n_never, workers_all, workers_never = (
+            int(tally[key] or 0) for key in ("n_actions", "n_never", "workers_all", "workers_never")
+        )
         k = context.config.report.min_cell_workers
-        n_actions, n_never = int(acts.count().execute()), int(never.count().execute())
-        workers_all = int(acts.worker_id.nunique().execute())
-        workers_never = int(never.worker_id.nunique().execute())
         counts_note = {
             "actions": left_out(n_actions, workers_all, k),
             "actions_of_workers_never_online": left_out(n_never, workers_never, k),
@@ -188,8 +200,9 @@ def _appeal_cells(
         reviewed.group_by(["worker_id", "action"])
         .aggregate(
             reviewed=ibis._.count(),
-            reinstated=(reviewed.outcome == "reversed").cast("int64").sum(),
+            reinstated=(ibis._.outcome == "reversed").cast("int64").sum(),
         )
+        .mutate(kind=(ibis._.action == ACTIONS_COMPARED[1]).cast("int64"))
         .inner_join(people.table, "worker_id")
         .order_by(["code", "action"])
         .to_pyarrow()
@@ -197,9 +210,7 @@ def _appeal_cells(
     if per.num_rows == 0:
         return None  # no decided appeal: nothing to compare
     code = per["code"].to_numpy().astype(np.int64)
-    kind = np.asarray(
-        [ACTIONS_COMPARED.index(x) for x in per["action"].to_pylist()], dtype=np.int64
-    )
+    kind = per["kind"].to_numpy().astype(np.int64)  # index into ACTIONS_COMPARED
     return (
         code,
         strata(kind, people.legitimate_codes()[code]),

@@ -173,44 +173,47 @@ def tally(
     )
 
 
-def _per_label(t: Table, key: ir.StringValue) -> dict[str, LabelCount]:
-    per = (
-        t.mutate(_key=key, _breached=t._state == str(State.BREACHED))
-        .group_by("_key")
-        .aggregate(
-            units=ibis._.count(),
-            breached=ibis._._breached.cast("int64").sum(),
-            workers=ibis._.worker_id.nunique(),
-            workers_breached=ibis._.worker_id.nunique(where=ibis._._breached),
-        )
-        .order_by("_key")
-        .execute()
-    )
+def _metrics(t: Table) -> dict[str, ir.Value]:
+    """Decided units of ``t``: their count, breaches, and the workers behind each."""
+    breached = t._state == str(State.BREACHED)
     return {
-        str(r["_key"]): LabelCount(
-            units=_count(r["units"]),
-            breached=_count(r["breached"]),
-            workers=_count(r["workers"]),
-            workers_breached=_count(r["workers_breached"]),
-        )
-        for r in per.to_dict("records")
+        "units": t.count(),
+        "breached": breached.cast("int64").sum(),
+        "workers": t.worker_id.nunique(),
+        "workers_breached": t.worker_id.nunique(where=breached),
     }
 
 
+def _label_count(row: Any, labels: int = 1) -> LabelCount:
+    return LabelCount(
+        units=_count(row["units"]),
+        breached=_count(row["breached"]),
+        workers=_count(row["workers"]),
+        workers_breached=_count(row["workers_breached"]),
+        labels=labels,
+    )
+
+
 def _labels(decided: Table, k: int) -> tuple[dict[str, LabelCount], LabelCount | None]:
-    """The labels shown and the pool of the others (see the module docstring)."""
-    cells = _per_label(decided, decided._label)
-    pooled = {label for label, c in cells.items() if c.workers < k}
-    while True:
-        if not pooled:
-            return cells, None
-        in_pool = decided._label.isin(sorted(pooled))
-        pool = _per_label(decided.filter(in_pool), ibis.literal("other"))["other"]
-        shown = {label: c for label, c in cells.items() if label not in pooled}
+    """The labels shown and the pool of the others (see the module docstring).
+
+    Labels are ranked in the engine by workers, then label: the labels under ``k`` workers
+    come first, and each widening of the pool takes the next. The pool is the labels ranked
+    below ``m``, so that no label from the package is written into a query."""
+    per = decided.group_by("_label").aggregate(**_metrics(decided))
+    ranked = per.mutate(_rank=ibis.row_number().over(order_by=[per.workers, per._label]))
+    frame = ranked.order_by("_label").execute()
+    rows = frame.to_dict("records")
+    cells = {str(r["_label"]): _label_count(r) for r in rows}
+    rank = {str(r["_label"]): int(r["_rank"]) for r in rows}
+    m = sum(c.workers < k for c in cells.values())
+    while m:
+        members = decided.semi_join(ranked.filter(ranked._rank < m), "_label")
+        pool = _label_count(members.aggregate(**_metrics(members)).execute().iloc[0], m)
+        shown = {label: c for label, c in cells.items() if rank[label] >= m}
         if pool.workers >= k or not shown:
-            return shown, LabelCount(
-                pool.units, pool.breached, pool.workers, pool.workers_breached, len(pooled)
-            )
+            return shown, pool
         # Too few workers in the pool to publish it: it would give the hidden labels away
         # (the total minus the labels shown); the smallest label shown joins it.
-        pooled.add(min(shown, key=lambda label: (shown[label].workers, label)))
+        m += 1
+    return cells, None
