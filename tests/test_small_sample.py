@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from auditor.stats._cr2 import Blocks, cluster_robust
+from auditor.stats._effect import GroupEffect
 
 
 def _matrix_power(m: np.ndarray, power: float) -> np.ndarray:
@@ -275,3 +276,29 @@ def test_poisson_ratio_on_cells_equals_statsmodels_on_units() -> None:
     fit = sm.GLM(units["count"], design, family=sm.families.Poisson(),
                  offset=np.log(units["hours"])).fit()  # fmt: skip
     assert est.log_effect == pytest.approx(fit.params["group"], rel=1e-7, abs=1e-9)
+
+
+@pytest.mark.parametrize("workers_per_group", [3, 10, 40])
+def test_counts_equal_to_their_fit_everywhere_give_no_estimate(workers_per_group: int) -> None:
+    """Every appeal of both groups reinstated: the counts equal their fit in every cell, the
+    CR2 variance is rounding noise (about 1e-27 with 3 workers a side), and no Wald interval
+    may claim equivalence from it: no estimate, as when it is exactly 0. One refusal makes
+    it an estimate with a real interval."""
+    from auditor.stats import RateCells, poisson_effect
+
+    rng = np.random.default_rng(workers_per_group)
+    size = 2 * workers_per_group
+    worker = np.arange(size)
+    group = worker < workers_per_group
+    reviewed = rng.integers(1, 4, size).astype(float)
+    one_stratum = np.zeros(size, np.int64)
+
+    def effect(reinstated: np.ndarray) -> GroupEffect:
+        cells = RateCells(reinstated, reviewed, one_stratum, worker, counts=True)
+        return poisson_effect(cells, group, method="t")
+
+    assert not effect(reviewed.copy()).estimable
+    one_refused = effect(np.where(worker == 0, 0.0, reviewed))
+    assert one_refused.estimable
+    low, high = one_refused.ci(0.95)
+    assert low < 1.0 < high and high / low > 1.05

@@ -63,6 +63,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "EXACT_COUPLING_PAIRS",
+    "NOISE_SE",
     "Blocks",
     "ClusterRobust",
     "blocks_of_cells",
@@ -73,6 +74,12 @@ EXACT_COUPLING_PAIRS = 5_000_000
 """Largest number of (cluster, cluster) pairs sharing a stratum for which the coupling of
 clusters through shared strata enters tr(M^2) exactly (a sparse product of that size takes
 about a second)."""
+
+NOISE_SE = 1e-10
+"""Standard errors (log scale) below this are rounding noise: the outcome equals its fit in
+every cell (identical pay within strata, every appeal of both sides reinstated), so the
+coefficient and its error are not an estimate, and an interval of width 1e-13 would claim
+equivalence from no variation at all."""
 
 _SINGULAR = 1e-12
 """Leverages within this distance of 1 are treated as 1 (a singular (I - H)_gg)."""
@@ -161,6 +168,11 @@ class ClusterRobust:
     @property
     def se(self) -> float:
         return math.sqrt(self.variance) if self.variance > 0 else math.nan
+
+    @property
+    def informative(self) -> bool:
+        """A standard error above rounding noise (:data:`NOISE_SE`) and degrees of freedom."""
+        return self.se >= NOISE_SE and math.isfinite(self.df)
 
 
 def _per_cluster(blocks: Blocks, values: NDArray[Any]) -> NDArray[Any]:

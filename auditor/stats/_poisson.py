@@ -152,7 +152,7 @@ def poisson_effect(
     robust = cluster_robust(
         blocks, generated=_generated(cells, per_exposure, design), kurtosis=kurtosis
     )
-    if not (robust.variance > 0 and math.isfinite(robust.df)):
+    if not robust.informative:  # counts equal their fit in every cell: rounding noise
         return none
     eff_g, eff_r = _effective(cells, t, shared, in_group, in_reference)
     return GroupEffect(

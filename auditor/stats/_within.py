@@ -14,7 +14,6 @@ sensitivity view, and the basis of the decomposition of the raw gap.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +23,6 @@ from auditor.stats._cr2 import Blocks, blocks_of_cells, cluster_robust
 from auditor.stats._effect import GroupEffect, Wald, kish
 
 __all__ = ["LogCells", "LogFit", "log_fit", "log_ratio_effect"]
-
-_NOISE_SE = 1e-10
-"""Standard errors (log scale) below this are rounding noise of identical outcomes."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -128,9 +124,7 @@ def log_ratio_effect(
         gradient = fit.design @ np.asarray(cells.offset_gradient, dtype=np.float64)
         generated = np.asarray(cells.offset_influence, dtype=np.float64) @ gradient
     robust = cluster_robust(fit.blocks, generated=generated)
-    if not (robust.se >= _NOISE_SE and math.isfinite(robust.df)):
-        # No variation left within strata (identical outcomes): the coefficient and its
-        # error are rounding noise, not an estimate (and would not be reproducible).
+    if not robust.informative:  # identical outcomes within strata: rounding noise
         return none
     # Kish effective clusters of each side over their units in the strata both share.
     s_n = cells.n_strata
