@@ -111,6 +111,10 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-04": "Changes to fees and transaction rules must be announced at least [fees] "
     "notice_days before they take effect (《电子商务法》第三十四条: 7 days).",
     "FEE-06": "Tips paid by customers belong to the worker in full.",
+    "FEE-07": "Tips belong to the worker on top of the pay the platform sets; a platform may "
+    "not lower its own pay because a customer tipped (tips used to subsidise base pay were "
+    "the subject of the District of Columbia's 2022 settlement with DoorDash; set the local "
+    "basis).",
     "FEE-08": "A worker is paid what the platform quoted when the order was accepted; pay "
     "rules must be transparent (人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, "
     "2021, on rules for pay and its composition; set the local basis).",
@@ -200,6 +204,9 @@ class FeesSection:
     take_rate_change_materiality: float = 0.01
     """Smallest change of the mix-adjusted take rate (a fraction: 0.01 = one point) that
     FEE-04 reports as a breach."""
+    tip_offset_materiality: float = 0.10
+    """FEE-07: smallest share of each unit of tip taken back out of base pay that counts as a
+    breach (0.10: ten cents of every yuan tipped)."""
     quote_includes_incentive: bool = False
     """FEE-08: whether the platform's quotes (``offers.offered_pay``) include the order's
     incentive; if so, the incentive credited counts toward the quote."""
@@ -609,6 +616,8 @@ def _check_fees(f: FeesSection, bad: _Bad) -> None:
         raise bad(
             "[fees] take_rate_change_materiality", "in (0, 1)", f.take_rate_change_materiality
         )
+    if not 0.0 < f.tip_offset_materiality < 1.0:
+        raise bad("[fees] tip_offset_materiality", "in (0, 1)", f.tip_offset_materiality)
     if not 0.0 <= f.commission_cap <= 1.0:
         raise bad("[fees] commission_cap", "a fraction in [0, 1]", f.commission_cap)
     if f.take_rate_basis not in ("gross", "net"):

@@ -13,6 +13,9 @@ Four parts, each running the checks' own estimators and verdicts
 2. Planted breaches (``PLANTED``), 1,000 replicates each: the rate of ``fail``.
 3. Power by workers per group and gap size, 200 replicates per cell: DSP-01, DSP-03, PAY-02,
    DED-01 and an intersection of two attributes.
+5. FEE-07 (tips offset base pay), ``auditor.simulate._tip_worlds``: worlds where customers
+   tip the workers paid least, a few dominant workers, a true offset at the materiality
+   edge, 1,000 replicates each; power by workers and offset, 200 replicates per cell.
 4. End to end: whole simulated platforms (``auditor.simulate``) with no plant, audited by
    ``auditor.audit``: the share of platforms with any fairness ``fail`` (Holm over the
    audit's whole family).
@@ -54,6 +57,7 @@ from auditor.simulate._scenarios import (
     Scenario,
 )
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld
+from auditor.simulate._tip_worlds import TipRates, TipWorld, replicate_tips
 
 ROOT = Path(__file__).resolve().parents[1]
 FAIRNESS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "FEE-05", "DED-01", "ACC-02")
@@ -261,6 +265,62 @@ def part_power(run: Runner, reps: int, seed: int) -> list[str]:
     return lines
 
 
+TIP_NULL: tuple[tuple[str, TipWorld, bool], ...] = (
+    ("customers tip the workers paid least; no offset (40 workers)", TipWorld(), True),
+    ("the same, compared across workers (no worker effects: the naive design)", TipWorld(),
+     False),
+    ("a true offset of 10 %, at the materiality edge (40 workers)", TipWorld(offset=0.1), True),
+    ("an offset at the edge, 2 of 30 workers doing 50x the orders",
+     TipWorld(offset=0.1, workers=30, dominant=2), True),
+    ("an offset at the edge, 12 workers", TipWorld(offset=0.1, workers=12), True),
+)  # fmt: skip
+TIP_WORKERS = (25, 50, 100, 200, 400)
+
+
+def _tips(world: TipWorld, reps: int, seed: int, by_cluster: bool) -> TipRates:
+    return replicate_tips(world, reps, seed, by_cluster=by_cluster)
+
+
+TIP_OFFSETS = (0.2, 0.3, 0.5)
+
+
+def part_tips(run: Runner, reps: int, power_reps: int, seed: int) -> list[str]:
+    tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
+        (_tips, (world, reps, seed + i * reps, by_cluster))
+        for i, (_, world, by_cluster) in enumerate(TIP_NULL)
+    ]
+    for workers in TIP_WORKERS:
+        for offset in TIP_OFFSETS:
+            world = TipWorld(workers=workers, orders_per_worker=40, tip_rate=0.05, offset=offset)
+            tasks.append((_tips, (world, power_reps, seed + len(tasks) * reps, True)))
+    results: list[TipRates] = run.map(tasks)
+    lines = [
+        "| world | replicates | `fail` | 95 % interval covers the truth | median offset (truth) "
+        "| median df |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (words, world, _), r in zip(TIP_NULL, results, strict=False):
+        lines.append(
+            f"| {words} | {r.replicates} | {_rate_ci(r.fail, r.replicates)} | "
+            f"{_rate_ci(r.coverage, r.replicates)} | {r.median_offset:.3f} "
+            f"({world.offset:.3f}) | {r.median_df:.1f} |"
+        )
+    lines += [
+        "",
+        f"**Power**: share of replicates that `fail` ({power_reps} replicates per cell; 40 "
+        "orders per worker, 5 % of them tipped).",
+        "",
+        "| workers | " + " | ".join(f"offset {o:.0%}" for o in TIP_OFFSETS) + " |",
+        "|---|" + "---|" * len(TIP_OFFSETS),
+    ]
+    k = len(TIP_NULL)
+    for workers in TIP_WORKERS:
+        cells = [f"{results[k + j].fail:.2f}" for j in range(len(TIP_OFFSETS))]
+        k += len(TIP_OFFSETS)
+        lines.append(f"| {workers} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _one_platform(seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         spec = SimulationSpec(workers=200, days=7, seed=seed, demand_scale=0.5)
@@ -313,6 +373,9 @@ LEVELS = [
     "(each part's influence per worker) with the headline's degrees of freedom |",
     "| FEE-05 `ci` | `1 - alpha`; `pass` on the `1 - 2 alpha` upper bound | the F statistic "
     "inverted |",
+    "| FEE-07 `ci`, `data.base_pay_offset_ci` | `1 - alpha`; `pass` on the `1 - 2 alpha` "
+    "upper bound | t with the effective number of workers as degrees of freedom on the "
+    "cluster-robust (CR1) error; the money is the offset's interval times the tips |",
 ]
 
 
@@ -321,7 +384,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "validation.md")
-    parser.add_argument("--parts", nargs="+", default=["null", "planted", "power", "e2e"])
+    parser.add_argument("--parts", nargs="+", default=["null", "planted", "power", "e2e", "tips"])
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     run = Runner(args.jobs)
@@ -341,6 +404,7 @@ def main() -> None:
     planted = timed("planted", lambda: part_planted(run, 1000 // scale, seed=2_000_000))
     power = timed("power", lambda: part_power(run, 200 // scale, seed=3_000_000))
     e2e = timed("e2e", lambda: part_end_to_end(run, 100 // scale, seed=4_000_000))
+    tips = timed("tips", lambda: part_tips(run, 1000 // scale, 200 // scale, seed=5_000_000))
     minutes = (time.perf_counter() - start) / 60
     text = "\n".join(
         [
@@ -417,7 +481,21 @@ def main() -> None:
             "",
             *e2e,
             "",
-            "## 5. The level of each published interval",
+            "## 5. FEE-07: tips offset base pay",
+            "",
+            "The estimator is the check's own (`auditor/stats/_slope.py`): base pay on the "
+            "tip within strata and within worker, cluster-robust by worker with the "
+            "effective number of workers as degrees of freedom; `fail` when the 95 % "
+            "interval lies wholly above a 10 % offset. The worlds "
+            "(`auditor/simulate/_tip_worlds.py`) tip longer trips and rainy dates more, and "
+            "customers tip the workers paid least, which a comparison across workers reads "
+            "as an offset. Targets: no `fail` with no offset; at most alpha / 2 = 0.025 "
+            "(within Monte Carlo error) with a true offset exactly at the materiality; 95 % "
+            "intervals covering the truth.",
+            "",
+            *tips,
+            "",
+            "## 6. The level of each published interval",
             "",
             "`alpha` is `[audit] alpha` (0.05 by default); every finding states its level "
             "(`data.interval_level`), and the report prints it.",

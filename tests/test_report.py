@@ -82,7 +82,7 @@ def test_report_states_each_finding(demo_result: auditor.AuditResult) -> None:
     page = render_html(demo_result, "en")
     body = page[page.index("<body>") :]
     fails = [f for f in demo_result.findings if f.status == Status.FAIL]
-    assert len(fails) == 13  # with ACC-01's three and CMP-01
+    assert len(fails) == 14  # with ACC-01's three, CMP-01 and FEE-07
     for f in fails:
         assert f.detail.replace("'", "&#x27;") in body
 
@@ -101,7 +101,9 @@ def test_chinese_report(demo_result: auditor.AuditResult) -> None:
         f"可比订单价格之比：{prc.estimate:#.3g}（95% 置信区间 {low:#.3g} 至 {high:#.3g}）" in page
     )
     assert "数据不足以判定：既不能认定差异超出阈值，也不能认定差异在阈值以内" in page
-    assert "+5.0 个百分点" in page  # FEE-04's shift, in percentage points
+    shift = next(f for f in demo_result.findings if f.check == "FEE-04" and f.estimate)
+    assert 0.045 < shift.estimate < 0.055  # the planted 5-point step
+    assert f"{100 * shift.estimate:+.1f} 个百分点" in page  # in percentage points
     assert "已隐去：比较的一方劳动者少于 10 人" in page
     assert "已隐去：共同可比范围内比较的一方有效劳动者少于 10 人" in page
     assert prc.detail in page
@@ -154,7 +156,7 @@ def test_junit_counts_failures(demo_out: Path, demo_result: auditor.AuditResult)
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     fee_fails = [f.check for f in demo_result.findings if f.status == Status.FAIL and
                  f.check.startswith("FEE")]  # fmt: skip
-    assert fee_fails == ["FEE-01", "FEE-03", "FEE-04", "FEE-06", "FEE-08"]
+    assert fee_fails == ["FEE-01", "FEE-03", "FEE-04", "FEE-06", "FEE-07", "FEE-08"]
     assert int(suites["FEE"].get("failures", "-1")) == len(fee_fails)
     assert int(suites["ACC"].get("failures", "-1")) == 3  # each requirement of ACC-01
     assert int(suites["CMP"].get("failures", "-1")) == 1
@@ -167,7 +169,7 @@ def test_summary_md(demo_out: Path) -> None:
     text = (demo_out / "summary.md").read_text(encoding="utf-8")
     assert text.startswith("# Platform audit report: demo")
     assert "exit code 1; --fail-on high" in text
-    assert "| fail | 13 |" in text
+    assert "| fail | 14 |" in text
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
@@ -175,7 +177,7 @@ def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
     text = render_markdown(demo_result, "zh", fail_on="critical")
     assert text.startswith("# 平台审计报告: demo")
     assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
-    assert "| 不合规 | 13 |" in text
+    assert "| 不合规 | 14 |" in text
     assert "可比订单价格之比：1.08（95% 置信区间 1.03 至 1.12）" in text
     prc = next(
         f for f in demo_result.findings if f.check == "PRC-01" and f.subject["group"] == "ios"

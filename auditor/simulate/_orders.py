@@ -110,7 +110,8 @@ class Orders:
     ``fare`` is the fare base (customer price less pass-through); ``rate`` the actual take
     rate; ``hidden_frac`` an undisclosed fee as a fraction of quoted pay; ``quote_cut`` a
     disclosed cut of quoted pay (paid below the quote, the commission declared with it);
-    ``tip_cut`` the fraction of the tip kept by the platform. Worker pay, declared commission
+    ``tip_cut`` the fraction of the tip kept by the platform; ``tip_offset`` the fraction of
+    the tip the platform takes out of its own quoted pay (FEE-07). Worker pay, declared commission
     and tips credited are derived from them in `settle`. ``end`` is when the worker is free
     again (dropoff, or the cancellation). ``premium`` is NA where missing; ``premium_payer``
     0 = platform, 1 = worker.
@@ -141,6 +142,7 @@ class Orders:
     incentive: np.ndarray
     tip: np.ndarray
     tip_cut: np.ndarray
+    tip_offset: np.ndarray
     premium: np.ndarray
     premium_payer: np.ndarray
     late_p: np.ndarray
@@ -272,6 +274,7 @@ def _trips(
         incentive=np.zeros(m, np.int64),
         tip=np.zeros(m, np.int64),
         tip_cut=np.zeros(m),
+        tip_offset=np.zeros(m),
         premium=np.zeros(m, np.int64),
         premium_payer=np.zeros(m, np.int8),
         late_p=np.zeros(m),

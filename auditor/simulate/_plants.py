@@ -307,6 +307,13 @@ def _fee08(state: State, rng: np.random.Generator) -> None:
     state.marks["FEE-08"] = {"orders": hit}
 
 
+def _fee07(state: State, rng: np.random.Generator) -> None:
+    opts, o = state.spec.plant_options, state.orders
+    o.tip_offset = np.where(o.tip > 0, opts.fee07_offset, o.tip_offset)
+    state.plants["FEE-07"] = {"offset_share_of_tip": opts.fee07_offset, "side_effects": ["FEE-01"]}
+    state.marks["FEE-07"] = {"orders": o.tip > 0}
+
+
 def _ins01(state: State, rng: np.random.Generator) -> None:
     opts, n = state.spec.plant_options, state.workers.n
     order = rng.permutation(n)
@@ -385,6 +392,7 @@ ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
     "FEE-08": _fee08,
     "INS-01": _ins01,
     "DED-01": _ded01,
+    "FEE-07": _fee07,
 }
 STATEMENT_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {"FEE-03": _fee03}
 

@@ -37,6 +37,7 @@ PLANT_IDS: tuple[str, ...] = (
     "ACC-01",
     "CMP-01",
     "ACC-02",
+    "FEE-07",
 )
 
 
@@ -67,6 +68,8 @@ class PlantOptions:
         fee06_order_share: share of tipped orders whose tip is cut (FEE-06).
         fee06_withheld: fraction of each affected tip kept by the platform; ``None`` uses
             ``plant_size`` (FEE-06).
+        fee07_offset: share of each tip the platform takes out of its own quoted pay, on
+            every tipped order (FEE-07).
         fee08_order_share: share of completed orders paid below the accepted quote (FEE-08).
         fee08_cut: fraction of the quote not paid on those orders; ``None`` uses
             ``plant_size`` (FEE-08).
@@ -104,6 +107,7 @@ class PlantOptions:
     fee05_spread: float | None = None
     fee06_order_share: float = 0.5
     fee06_withheld: float | None = None
+    fee07_offset: float = 0.5
     fee08_order_share: float = 0.2
     fee08_cut: float | None = None
     pay01_factor: float = 0.45
@@ -236,6 +240,8 @@ def check_spec(spec: SimulationSpec) -> None:
             "PlantOptions.group_attribute must be one of 'gender', 'age_band', "
             f"'vehicle_type'. Got {opts.group_attribute!r} instead."
         )
+    if not 0.0 < opts.fee07_offset <= 1.0:
+        raise _fail("plant_options.fee07_offset", "a fraction in (0, 1]", opts.fee07_offset)
     if not 0.0 <= opts.fee08_order_share <= 1.0:
         share = opts.fee08_order_share
         raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)

@@ -137,15 +137,18 @@ def build_base(spec: SimulationSpec) -> tuple[State, dict[str, np.random.Generat
 def settle(state: State) -> None:
     """Derive pay, declared commission, tips credited and offered pay from fares and factors.
 
-    quoted = fare * (1 - rate) * quote_mult * pay_mult; cut = quoted * quote_cut;
+    quoted = fare * (1 - rate) * quote_mult * pay_mult - tip * tip_offset (at least 0: a tip
+    offset lowers the platform's quote for the order, FEE-07); cut = quoted * quote_cut;
     worker_pay = quoted - cut - quoted * hidden_frac; commission (declared) = fare - quoted + cut
     (a cut below the quote is declared, a hidden fee is not); offered pay = quoted for the
-    accepted offer and fare * (1 - rate) * quote_mult[offered worker] for the others.
+    accepted offer and fare * (1 - rate) * quote_mult[offered worker] - the tip offset for the
+    others.
     """
     o = state.orders
     base = np.rint(o.fare * (1.0 - o.rate))
     factor = state.quote_mult[o.worker] * state.pay_mult[o.worker]
-    quoted = np.rint(base * factor).astype(np.int64)
+    offset = np.rint(o.tip * o.tip_offset).astype(np.int64)
+    quoted = np.maximum(np.rint(base * factor).astype(np.int64) - offset, 0)
     state.quoted = quoted
     cut = np.rint(quoted * o.quote_cut).astype(np.int64)
     state.pay = quoted - cut - np.rint(quoted * o.hidden_frac).astype(np.int64)
@@ -153,4 +156,5 @@ def settle(state: State) -> None:
     state.tip_to_worker = o.tip - np.rint(o.tip * o.tip_cut).astype(np.int64)
     off = state.offers
     others = np.rint(base[off.order] * state.quote_mult[off.worker]).astype(np.int64)
+    others = np.maximum(others - offset[off.order], 0)
     state.offered_pay = np.where(off.response == 0, quoted[off.order], others)

@@ -222,6 +222,17 @@ def _fee08(state: State, lay: Layout) -> dict[str, Any]:
     }
 
 
+def _fee07(state: State, lay: Layout) -> dict[str, Any]:
+    hit = state.marks["FEE-07"]["orders"]
+    base = np.rint(state.orders.fare * (1.0 - state.orders.rate))
+    full = np.rint(base * (state.quote_mult * state.pay_mult)[state.orders.worker])
+    return {
+        "tipped_orders": int(hit.sum()),
+        "tips_total": _cny(state.orders.tip[hit].sum()),
+        "offset_total": _cny((full - state.quoted)[hit].sum()),
+    }
+
+
 def _pay02(state: State, lay: Layout) -> dict[str, Any]:
     ps = state.spec.plant_size
     hit = group_of_workers(state)[state.orders.worker]
@@ -338,6 +349,7 @@ def _measures(state: State) -> dict[str, Any]:
         "FEE-04": _fee04,
         "FEE-05": _fee05,
         "FEE-06": _fee06,
+        "FEE-07": _fee07,
         "FEE-08": _fee08,
         "PAY-01": lambda s, _: earnings_summary(s),
         "PAY-02": _pay02,

@@ -1,0 +1,201 @@
+"""A within-strata slope with worker-clustered inference, from per-cell sums.
+
+The model is linear in the units (orders): ``y_i = a[stratum] + x_i' beta + e_i``, with stratum
+fixed effects (and optionally cluster fixed effects, ``u[cluster]``); the coefficient of
+interest is ``beta[0]`` (e.g. the change in base pay per unit of tip, FEE-07), the others are
+controls (the trip terms). The engine sums, per cell of one cluster (worker) in one stratum,
+the units ``n``, ``sum x``, ``sum y``, ``sum x x'`` and ``sum x y``; from these the within-
+strata normal equations and each cluster's score are exact (the strata's means are the cells'
+sums over the stratum's units):
+
+- ``A = sum_c C_c``, ``C_c = Sxx_c - m Sx_c' - Sx_c m' + n_c m m'`` (``m`` the stratum's mean x),
+- ``b = sum_c d_c``, ``d_c = Sxy_c - m Sy_c - ybar Sx_c + n_c m ybar``,
+- ``beta = A^-1 b``; cluster ``g``'s score ``s_g = sum_{c in g} (d_c - C_c beta)``.
+
+With cluster effects too, ``m`` and ``ybar`` are the cell's fit by both sets of effects (they
+are constant within a cell, so the cells' unit means weighted by units determine them),
+found by alternating projections; ``tests/test_tip_offset.py`` checks both fits against
+statsmodels' unit-level OLS with dummies.
+
+**Inference.** The cluster-robust (CR1) variance ``G / (G - 1) A^-1 (sum s_g s_g') A^-1`` and a
+t reference with the effective number of clusters as degrees of freedom (Carter, Schnepel and
+Steigerwald 2017, with no intra-cluster correlation): ``(sum a_g)^2 / sum a_g^2``, with
+``a_g = [A^-1 A_g A^-1]_00`` a cluster's share of the information on the slope. It is the
+Bell-McCaffrey degrees of freedom under independent units without the leverage terms: a few
+workers holding most of the variation in x count as a few, however many orders they have.
+The calibration worlds of ``tests/test_tip_offset.py`` check its level with a few dominant
+workers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from auditor.stats._dist import t_cdf, t_ppf, t_sf
+
+__all__ = ["Slope", "SlopeCells", "within_slope"]
+
+_TOLERANCE = 1e-13
+"""Alternating projections stop when a sweep moves no cell's fit by more than this share of
+the largest cell mean."""
+
+_MAX_SWEEPS = 10_000
+"""Sweeps of the alternating projections at most (they converge geometrically; a design
+whose strata and clusters barely connect converges slowly)."""
+
+_RELATIVE_RANK = 1e-10
+"""A control whose within-strata variation is below this share of its raw sum of squares
+is dropped (it does not vary within strata)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SlopeCells:
+    """Sums per cell of one cluster in one stratum (at most one cell per pair).
+
+    Attributes:
+        cluster: cluster code per cell, 0..G-1.
+        stratum: stratum code per cell, 0..S-1.
+        n: units per cell.
+        sx: sum of x per cell (cells x p); column 0 is the regressor of interest.
+        sy: sum of y per cell.
+        sxx: sum of x x' per cell (cells x p x p).
+        sxy: sum of x y per cell (cells x p).
+        n_clusters: G.
+    """
+
+    cluster: NDArray[np.int64]
+    stratum: NDArray[np.int64]
+    n: NDArray[np.float64]
+    sx: NDArray[np.float64]
+    sy: NDArray[np.float64]
+    sxx: NDArray[np.float64]
+    sxy: NDArray[np.float64]
+    n_clusters: int
+
+
+@dataclass(frozen=True, slots=True)
+class Slope:
+    """The slope ``beta[0]`` with a t(df) distribution: ``(beta - slope) / se ~ t(df)``.
+
+    Attributes:
+        estimate: the slope (units of y per unit of x).
+        se: its cluster-robust standard error (NaN when nothing informs it).
+        df: effective clusters (module docstring), the t's degrees of freedom.
+        clusters: clusters with any within-strata variation in x[0].
+        units: units behind the fit.
+    """
+
+    estimate: float
+    se: float
+    df: float
+    clusters: int
+    units: int
+
+    @property
+    def estimable(self) -> bool:
+        return math.isfinite(self.se) and self.se > 0 and self.df >= 1
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """Two-sided ``level`` interval."""
+        q = float(t_ppf(0.5 + level / 2.0, self.df))
+        return self.estimate - q * self.se, self.estimate + q * self.se
+
+    def p_zero(self) -> float:
+        """Two-sided p-value of a slope of 0."""
+        return float(2 * t_sf(abs(self.estimate) / self.se, self.df))
+
+    def p_below(self, bound: float) -> float:
+        """Minimum-effect test of H0: slope >= ``bound`` (a one-sided question asked two-sided,
+        as the group checks: twice the one-sided p, so p < alpha exactly when the
+        ``1 - alpha`` interval lies wholly below ``bound``)."""
+        return float(min(1.0, 2 * t_cdf((self.estimate - bound) / self.se, self.df)))
+
+    def p_above(self, bound: float) -> float:
+        """One-sided test of H0: slope <= ``bound``: p < alpha exactly when the lower end of
+        the ``1 - 2 alpha`` interval lies above ``bound``."""
+        return float(t_sf((self.estimate - bound) / self.se, self.df))
+
+
+def _per_cluster(cluster: NDArray[np.int64], values: NDArray[Any], g: int) -> NDArray[Any]:
+    """Sum ``values`` (cells x ...) by cluster."""
+    out = np.zeros((g, *values.shape[1:]))
+    np.add.at(out, cluster, values)
+    return out
+
+
+def _absorbed(
+    cells: SlopeCells, means: NDArray[np.float64], n: NDArray[np.float64], by_cluster: bool
+) -> NDArray[np.float64]:
+    """Per cell, the fixed effects' fit to each column of ``means`` (cells x q: the cells'
+    unit means), weighted by units: the stratum's mean, or with ``by_cluster`` the two-way
+    (stratum + cluster) fit by alternating projections, to ``_TOLERANCE``."""
+    s_count = int(cells.stratum.max()) + 1
+    g = cells.n_clusters
+
+    def project(codes: NDArray[np.int64], size: int, v: NDArray[np.float64]) -> NDArray[Any]:
+        w = np.bincount(codes, weights=n, minlength=size)
+        sums = np.stack(
+            [np.bincount(codes, weights=n * v[:, j], minlength=size) for j in range(v.shape[1])], 1
+        )
+        return (sums / np.where(w > 0, w, 1.0)[:, None])[codes]
+
+    fit = project(cells.stratum, s_count, means)
+    if not by_cluster:
+        return fit
+    scale = float(np.abs(means).max()) or 1.0
+    left = means - fit
+    for _ in range(_MAX_SWEEPS):
+        step = project(cells.cluster, g, left)
+        left = left - step
+        back = project(cells.stratum, s_count, left)
+        left = left - back
+        if float(np.abs(step).max()) + float(np.abs(back).max()) <= _TOLERANCE * scale:
+            break
+    return means - left
+
+
+def within_slope(cells: SlopeCells, *, by_cluster: bool = False) -> Slope:
+    """The within-strata slope of y on x[0], the other columns of x as controls (module
+    docstring); ``by_cluster``: within clusters too (cluster fixed effects: the same worker's
+    units compared with each other)."""
+    n = np.asarray(cells.n, dtype=np.float64)
+    units = round(float(n.sum()))
+    nan = Slope(math.nan, math.nan, math.nan, 0, units)
+    if not len(n):
+        return nan
+    sx, sy = cells.sx, cells.sy
+    safe_n = np.where(n > 0, n, 1.0)
+    fitted = _absorbed(cells, np.column_stack([sx, sy]) / safe_n[:, None], n, by_cluster)
+    mean_x, mean_y = fitted[:, :-1], fitted[:, -1]
+    outer = mean_x[:, :, None] * sx[:, None, :]
+    c = cells.sxx - outer - outer.transpose(0, 2, 1)
+    c = c + n[:, None, None] * mean_x[:, :, None] * mean_x[:, None, :]
+    d = cells.sxy - mean_x * sy[:, None] - mean_y[:, None] * sx + (n * mean_y)[:, None] * mean_x
+    a = c.sum(axis=0)
+    raw = np.einsum("cii->i", cells.sxx)
+    keep = np.diag(a) > _RELATIVE_RANK * np.where(raw > 0, raw, 1.0)
+    if not keep[0]:
+        return nan
+    idx = np.flatnonzero(keep)
+    a, c, d = a[np.ix_(idx, idx)], c[:, idx][:, :, idx], d[:, idx]
+    a_inv = np.linalg.pinv(a)
+    beta = a_inv @ d.sum(axis=0)
+    g = cells.n_clusters
+    a_g = _per_cluster(cells.cluster, c, g)
+    score = _per_cluster(cells.cluster, d, g) - a_g @ beta
+    row = a_inv[0]
+    share = np.einsum("i,gij,j->g", row, a_g, row)  # a_g: each cluster's information share
+    informs = share > 0
+    clusters = int(np.count_nonzero(informs))
+    if clusters < 2:
+        return Slope(float(beta[0]), math.nan, math.nan, clusters, units)
+    term = score @ row  # each cluster's influence on the slope, times the bread
+    variance = float(term @ term) * clusters / (clusters - 1)
+    df = float(share.sum()) ** 2 / float(np.sum(share * share))
+    se = math.sqrt(variance) if variance > 0 else math.nan
+    return Slope(float(beta[0]), se, min(df, clusters - 1.0), clusters, units)
