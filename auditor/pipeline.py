@@ -23,7 +23,7 @@ from auditor.contract import Plausibility, ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
 from auditor.ingest import read_package, write_frames
-from auditor.reconstruct import aggregate_frames, panel_frames, reconstruct
+from auditor.reconstruct import aggregate_frames, panel_frames, reconstruct, statistics_frame
 
 __all__ = ["Audit", "PackageSource", "ProgressCallback", "StageProgress", "audit"]
 
@@ -155,7 +155,10 @@ class Audit:
             aggregates = aggregate_frames(
                 rebuilt.orders if rebuilt is not None else None, validated
             )
-            result = dataclasses.replace(result, aggregates=aggregates, **panels)
+            statistics = statistics_frame(panels, validated, self.config)
+            result = dataclasses.replace(
+                result, aggregates=aggregates, statistics=statistics, **panels
+            )
             self._end()
             timings["assemble"] = time.perf_counter() - start
         return result

@@ -71,7 +71,8 @@ def test_report_is_self_contained_and_reproducible(demo_result: auditor.AuditRes
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", ours)
     assert "Plotly.newPlot" in page
     for section in ("summary", "data_quality", "fees", "earnings", "working_time",
-                    "fairness", "pricing", "accountability", "provenance"):  # fmt: skip
+                    "fairness", "pricing", "accountability", "platform_statistics",
+                    "provenance"):  # fmt: skip
         assert f'id="{section}"' in page
     for name, table in demo_result.tables.items():
         assert table.sha256 in page, name

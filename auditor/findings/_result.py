@@ -101,6 +101,11 @@ class AuditResult:
         aggregates: small aggregate tables for reports (``take_rate_bins``,
             ``daily_take_rate``, ``fee_schedule``): counts of orders and distinct workers
             per cell, no IDs (see :func:`auditor.reconstruct.aggregate_frames`).
+        statistics: platform-work statistics (workers by days active, days and weeks active,
+            tenure, online and engaged hours, earnings and hourly earnings per worker-week):
+            distributions with cells under ``[report] min_cell_workers`` withheld (see
+            :func:`auditor.reconstruct.platform_statistics`); no IDs. Written as
+            ``statistics.csv``. Empty when only validating.
         timings: seconds per stage of this run (not part of findings.json, which must be
             byte-identical across runs).
         test_families: the audit's multiple-testing families (``confirmatory``: the tests
@@ -121,6 +126,7 @@ class AuditResult:
     worker_weeks: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     worker_periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     aggregates: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    statistics: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
     test_families: Mapping[str, Any] = field(default_factory=dict)
 

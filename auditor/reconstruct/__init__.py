@@ -14,15 +14,19 @@ from auditor.engine import Engine
 from auditor.reconstruct._aggregates import AGGREGATE_NAMES, aggregate_frames
 from auditor.reconstruct._orders import enrich_orders
 from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_periods, worker_weeks
+from auditor.reconstruct._statistics import STATISTICS_COLUMNS, platform_statistics
 from auditor.reconstruct._time import engaged_islands, online_sessions
 
 __all__ = [
     "AGGREGATE_NAMES",
     "PANEL_MONEY",
+    "STATISTICS_COLUMNS",
     "Reconstruction",
     "aggregate_frames",
     "panel_frames",
+    "platform_statistics",
     "reconstruct",
+    "statistics_frame",
 ]
 
 
@@ -106,3 +110,21 @@ def panel_frames(rebuilt: Reconstruction | None) -> dict[str, pd.DataFrame]:
         ordered = table.mutate(**casts).order_by(["worker_id", date_col])
         out[name] = ordered.to_pyarrow().to_pandas()
     return out
+
+
+def statistics_frame(
+    panels: dict[str, pd.DataFrame], package: ValidatedPackage, config: AuditConfig
+) -> pd.DataFrame:
+    """The platform-work statistics (``_statistics``) of an audit: from its panels and the
+    workers' ``joined_on`` where the workers table has it."""
+    joined = None
+    workers = package.tables.get("workers")
+    if workers is not None and "joined_on" in workers.columns_present:
+        frame = workers.table.select("worker_id", "joined_on").to_pyarrow().to_pandas()
+        joined = frame.drop_duplicates("worker_id").set_index("worker_id")["joined_on"]
+    return platform_statistics(
+        panels.get("worker_days", pd.DataFrame()),
+        panels.get("worker_weeks", pd.DataFrame()),
+        joined,
+        min_cell_workers=config.report.min_cell_workers,
+    )

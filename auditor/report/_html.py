@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from auditor.checks import Finding, Status
@@ -97,11 +98,12 @@ def render_html(result: AuditResult, lang: str = "en") -> str:
             )
             for key, checks, names in SECTIONS[1:]
         ),
+        _statistics(result, words, k),
         _provenance(result, words),
     ]
     nav = "".join(
         f'<a href="#{key}">{_e(words(key))}</a>'
-        for key in ("summary", *(s[0] for s in SECTIONS), "provenance")
+        for key in ("summary", *(s[0] for s in SECTIONS), "platform_statistics", "provenance")
     )
     head = (
         f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head>\n'
@@ -276,6 +278,48 @@ def _findings_table(findings: Iterable[Finding], words: Labels) -> str:
             f"<td class='num'>{ci}</td><td class='num'>{_e(words.p_value(f.p_adjusted))}</td></tr>"
         )
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _statistics(result: AuditResult, words: Labels, k: int) -> str:
+    """The platform-work statistics table (already withheld where cells are small)."""
+    frame = result.statistics
+    parts = [
+        f'<section id="platform_statistics"><h2>{_e(words("platform_statistics"))}</h2>',
+        f'<p class="note">{_e(words("statistics_lead", k=k))}</p>',
+    ]
+    if frame is None or frame.empty:
+        parts.append(f'<p class="note">{_e(words("no_findings"))}</p></section>')
+        return "".join(parts)
+    keys = ("measure", "band", "workers", "units", "share", "mean", "p10", "p25", "median",
+            "p75", "p90")  # fmt: skip
+    named = ("measure", "band", "workers", "units", "share", "mean", "median")
+    head = "".join(f"<th>{_e(words(key) if key in named else key)}</th>" for key in keys)
+    rows = []
+    for row in frame.itertuples(index=False):
+        money = "earnings" in row.measure
+        cells = [
+            f"<td>{_e(words('stat_' + row.measure))}</td>",
+            f"<td>{_e(row.band)}</td>",
+            f"<td class='num'>{_e(_count(row.workers, words))}</td>",
+            f"<td class='num'>{_e(_count(row.units, words))}</td>",
+            f"<td class='num'>{_e(words.percent(_float(row.share)))}</td>",
+        ]
+        for key in keys[5:]:
+            x = _float(getattr(row, key))
+            cells.append(f"<td class='num'>{_e(words.money(x) if money else words.number(x))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table></section>")
+    return "".join(parts)
+
+
+def _count(x: object, words: Labels) -> str:
+    """A count, or a dash where withheld."""
+    return words.number(None) if x is None or x is pd.NA or x != x else f"{int(x):,}"  # type: ignore[call-overload]
+
+
+def _float(x: object) -> float | None:
+    """A float, None where missing."""
+    return None if x is None or x is pd.NA or x != x else float(x)  # type: ignore[arg-type]
 
 
 def _provenance(result: AuditResult, words: Labels) -> str:

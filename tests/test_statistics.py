@@ -1,0 +1,128 @@
+"""Platform-work statistics: distributions from the panels, withheld where cells are small,
+written as statistics.csv and shown in the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditor import audit
+from auditor.config import load_config
+from auditor.reconstruct import STATISTICS_COLUMNS, platform_statistics
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _panels(days_of: dict[str, int], weekly: dict[str, list[float]]) -> tuple[pd.DataFrame, ...]:
+    """Worker-day rows (``days_of[w]`` dates from 2026-03-02) and worker-week rows with
+    ``online_hours`` and ``net_earnings`` from ``weekly[w]``."""
+    days = pd.DataFrame(
+        [
+            (w, (pd.Timestamp("2026-03-02") + pd.Timedelta(days=d)).date())
+            for w, n in days_of.items()
+            for d in range(n)
+        ],
+        columns=["worker_id", "local_date"],
+    )
+    weeks = pd.DataFrame(
+        [(w, i, v, 10.0 * v) for w, values in weekly.items() for i, v in enumerate(values)],
+        columns=["worker_id", "week", "online_hours", "net_earnings"],
+    )
+    return days, weeks
+
+
+def _row(frame: pd.DataFrame, measure: str, band: str = "") -> pd.Series:
+    found = frame[(frame.measure == measure) & (frame.band == band)]
+    assert len(found) == 1
+    return found.iloc[0]
+
+
+def test_percentiles_are_numpy_s_where_k_workers_lie_on_each_side() -> None:
+    """40 workers with one week each of 1..40 online hours: every percentile has at least
+    4 workers beyond it (k = 4) and equals NumPy's linear one; with k = 5, the 10th and 90th
+    percentiles (4 workers beyond) are withheld, the others kept."""
+    ids = [f"w{i:02d}" for i in range(40)]
+    days, weeks = _panels(dict.fromkeys(ids, 3), {w: [float(i + 1)] for i, w in enumerate(ids)})
+    values = np.arange(1.0, 41.0)
+    out = platform_statistics(days, weeks, None, min_cell_workers=4)
+    assert list(out.columns) == list(STATISTICS_COLUMNS)
+    row = _row(out, "online_hours_per_week")
+    assert row.workers == 40 and row.units == 40 and row["mean"] == pytest.approx(20.5)
+    for name, q in (("p10", 0.1), ("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9)):
+        assert row[name] == pytest.approx(np.quantile(values, q))
+    row = _row(platform_statistics(days, weeks, None, min_cell_workers=5), "online_hours_per_week")
+    assert np.isnan(row.p10) and np.isnan(row.p90)
+    assert row.p25 == pytest.approx(np.quantile(values, 0.25))
+
+
+def test_a_tail_held_by_one_busy_worker_is_withheld() -> None:
+    """One worker has 12 weeks earning 1,000, 19 others one week each earning 10 to 190:
+    the upper percentiles are that one worker's value, so they are withheld however many
+    weeks stand behind them; the 25th percentile (85) has 8 workers below and 12 above."""
+    ids = [f"w{i:02d}" for i in range(20)]
+    weekly = {w: [float(i)] for i, w in enumerate(ids) if i} | {ids[0]: [100.0] * 12}
+    days, weeks = _panels(dict.fromkeys(ids, 2), weekly)
+    row = _row(platform_statistics(days, weeks, None, min_cell_workers=5), "earnings_per_week")
+    assert row.units == 31 and row.workers == 20
+    assert np.isnan(row.p75) and np.isnan(row.p90)
+    assert row.p25 == pytest.approx(85.0)
+
+
+def test_rows_with_fewer_than_k_workers_publish_nothing() -> None:
+    ids = [f"w{i}" for i in range(9)]
+    days, weeks = _panels(dict.fromkeys(ids, 5), {w: [8.0, 9.0] for w in ids})
+    out = platform_statistics(days, weeks, None, min_cell_workers=10)
+    for measure in ("days_active", "online_hours_per_week", "earnings_per_week"):
+        row = _row(out, measure)
+        assert pd.isna(row.workers) and pd.isna(row.units) and np.isnan(row["mean"])
+        assert all(np.isnan(row[p]) for p in ("p10", "p25", "median", "p75", "p90"))
+
+
+def test_a_small_band_is_withheld_with_the_next_smallest() -> None:
+    """Days active: 3 workers with 1 day, 12 with 3, 20 with 7, 15 with 12 (k = 10). The
+    1-day band is withheld; as the total would give it away, so is the next smallest (2-4),
+    and the published bands do not add up to the total."""
+    days_of = (
+        {f"a{i}": 1 for i in range(3)}
+        | {f"b{i}": 3 for i in range(12)}
+        | {f"c{i}": 7 for i in range(20)}
+        | {f"d{i}": 12 for i in range(15)}
+    )
+    days, weeks = _panels(days_of, {w: [5.0] for w in days_of})
+    out = platform_statistics(days, weeks, None, min_cell_workers=10)
+    bands = out[out.measure == "workers_by_days_active"].set_index("band")
+    assert pd.isna(bands.loc["1", "workers"]) and pd.isna(bands.loc["2-4", "workers"])
+    assert bands.loc["5-9", "workers"] == 20 and bands.loc["10-19", "workers"] == 15
+    assert bands.loc["20+", "workers"] == 0
+    assert bands.loc["5-9", "share"] == pytest.approx(20 / 50)
+
+
+def test_tenure_counts_days_from_joining_to_the_last_date() -> None:
+    ids = [f"w{i:02d}" for i in range(12)]
+    days, weeks = _panels(dict.fromkeys(ids, 4), {w: [5.0] for w in ids})
+    joined = pd.Series(
+        [pd.Timestamp("2026-03-05") - pd.Timedelta(days=10 * i) for i in range(12)], index=ids
+    )
+    row = _row(platform_statistics(days, weeks, joined, min_cell_workers=3), "tenure_days")
+    # Last date 2026-03-05: tenures 0, 10, ..., 110 days.
+    assert row["mean"] == pytest.approx(55.0)
+    assert row["median"] == pytest.approx(55.0)
+
+
+def test_demo_audit_writes_statistics_without_ids_in_both_report_languages(
+    tmp_path: Path,
+) -> None:
+    config = load_config(ROOT / "audit_config.toml")
+    result = audit(ROOT / "fixtures" / "demo", config)
+    stats = result.statistics
+    assert list(stats.columns) == list(STATISTICS_COLUMNS)
+    assert _row(stats, "days_active").workers == result.worker_days.worker_id.nunique()
+    assert _row(stats, "engaged_hours_per_week")["median"] > 0
+    text = stats.to_csv(index=False)
+    assert not any(w in text for w in result.worker_days.worker_id.unique())
+    for lang, title in (("en", "Platform-work statistics"), ("zh", "平台用工统计")):
+        page = result.report_html(lang)
+        assert 'id="platform_statistics"' in page and title in page
