@@ -148,3 +148,39 @@ def test_payout_periods_reconcile_except_where_fee03_says_short() -> None:
     assert int((gap > 0.01).sum()) == f.data["statements_short"] > 0
     assert gap[gap > 0.01].sum() == pytest.approx(f.data["shortfall_total"], abs=0.01)
     assert (gap.abs()[gap <= 0.01] <= 0.01).all()
+
+
+def test_durations_across_a_daylight_saving_change_are_elapsed_time(tmp_path: Path) -> None:
+    """New York springs forward at 02:00 on 2026-03-08. A session from 01:30 EST to 03:30 EDT
+    lasts one hour and an order from 01:50 EST to 03:10 EDT twenty minutes, though the wall
+    clock says two hours and eighty minutes; the next session starts 10 minutes later, so
+    the two form one continuous block of 2 h 10 min for HRS-01 (the wall clock: 3 h 10)."""
+    from auditor.checks._hours_insurance import online_blocks
+
+    order = good_order(
+        1,
+        worker_id="w1",
+        accepted_at="2026-03-08T01:50:00-05:00",
+        pickup_at="",
+        dropoff_at="2026-03-08T03:10:00-04:00",
+    )
+    write_csv(tmp_path / "p", "orders", [order])
+    sessions = [
+        {"session_id": "s1", "worker_id": "w1", "online_at": "2026-03-08T01:30:00-05:00",
+         "offline_at": "2026-03-08T03:30:00-04:00", "zone": "Z1"},
+        {"session_id": "s2", "worker_id": "w1", "online_at": "2026-03-08T03:40:00-04:00",
+         "offline_at": "2026-03-08T04:40:00-04:00", "zone": "Z1"},
+    ]  # fmt: skip
+    write_csv(tmp_path / "p", "sessions", sessions)
+    config = AuditConfig.from_dict({"audit": {"timezone": "America/New_York"}})
+    engine, rebuilt = _rebuild(tmp_path / "p", config)
+    with engine:
+        islands = rebuilt.islands.execute()
+        assert rebuilt.sessions is not None
+        online = rebuilt.sessions.order_by("online_at").execute()
+        order_minutes = rebuilt.orders.execute()["engaged_minutes"]
+        blocks = online_blocks(rebuilt.sessions, 20.0).execute()
+    assert islands["engaged_hours"].tolist() == pytest.approx([20 / 60])
+    assert order_minutes.tolist() == pytest.approx([20.0])
+    assert online["online_hours"].tolist() == pytest.approx([1.0, 1.0])
+    assert blocks["hours"].tolist() == pytest.approx([2 + 10 / 60])

@@ -19,6 +19,7 @@ from auditor.checks._base import CheckContext, Finding, Needs, Status
 from auditor.checks._common import basis, fact_outcome, scalar
 from auditor.checks._registry import register
 from auditor.checks._small_cells import reached_by, small_cell, withheld
+from auditor.engine import instant_seconds
 
 __all__ = ["InjuryPremium", "WorkingTime", "online_blocks"]
 
@@ -32,13 +33,13 @@ def online_blocks(sessions: Table, min_break_minutes: float) -> Table:
     running = ibis.window(group_by="worker_id", order_by=order, preceding=None, following=0)
     earlier = ibis.window(group_by="worker_id", order_by=order, rows=(None, -1))
     s = s.mutate(_prev=s.offline_at.max().over(earlier))
-    gap_min = (s.online_at.epoch_seconds() - s._prev.epoch_seconds()) / 60.0
+    gap_min = (instant_seconds(s.online_at) - instant_seconds(s._prev)) / 60.0
     starts = (s._prev.isnull() | (gap_min >= min_break_minutes)).cast("int64")
     s = s.mutate(_block=starts.sum().over(running))
     b = s.group_by(["worker_id", "_block"]).aggregate(
         block_start=s.online_at.min(), block_end=s.offline_at.max()
     )
-    hours = (b.block_end.epoch_seconds() - b.block_start.epoch_seconds()).cast("float64") / 3600
+    hours = (instant_seconds(b.block_end) - instant_seconds(b.block_start)) / 3600
     return b.select(
         "worker_id", "block_start", "block_end", hours=hours, local_date=b.block_start.date()
     )

@@ -33,7 +33,7 @@ import ibis.expr.types as ir
 from ibis.expr.types import Table
 
 from auditor.contract._reasons import Reason
-from auditor.engine import Engine
+from auditor.engine import Engine, instant_seconds
 from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
 
@@ -456,9 +456,10 @@ def _row_rules(
             "offline_at",
             _pair("online_at", t.online_at, "offline_at", t.offline_at),
         )
-        # In whole seconds since the epoch: adding an interval to a time near the end of
-        # the engine's range would overflow and stop the query.
-        seconds = t.offline_at.epoch_seconds() - t.online_at.epoch_seconds()
+        # In seconds between the instants (adding an interval to a time near the end of
+        # the engine's range would overflow and stop the query; the wall clock would count
+        # a daylight-saving hour that did not pass).
+        seconds = instant_seconds(t.offline_at) - instant_seconds(t.online_at)
         yield rule(
             seconds > round(limits.max_session_hours * 3600),
             Reason.SESSION_TOO_LONG,

@@ -7,6 +7,7 @@ import ibis.expr.types as ir
 from ibis.expr.types import Table
 
 from auditor.config import AuditConfig
+from auditor.engine import instant_seconds
 
 __all__ = ["enrich_orders"]
 
@@ -66,5 +67,6 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
 
 
 def _minutes_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
-    """Minutes from ``start`` to ``end`` (float), via epoch seconds (portable across engines)."""
-    return (end.epoch_seconds() - start.epoch_seconds()).cast("float64") / 60.0
+    """Minutes from ``start`` to ``end`` (float): elapsed time between the instants, so an
+    order across a daylight-saving change takes its real length (not the wall clock's)."""
+    return (instant_seconds(end) - instant_seconds(start)) / 60.0

@@ -14,6 +14,8 @@ from __future__ import annotations
 import ibis
 from ibis.expr.types import Table
 
+from auditor.engine import instant_seconds
+
 __all__ = ["engaged_islands", "online_sessions"]
 
 
@@ -49,7 +51,7 @@ def engaged_islands(orders: Table) -> Table:
         "island_start",
         "island_end",
         engaged_hours=(
-            islands.island_end.epoch_seconds() - islands.island_start.epoch_seconds()
+            instant_seconds(islands.island_end) - instant_seconds(islands.island_start)
         ).cast("float64")
         / 3600.0,
         orders=islands.orders,
@@ -65,7 +67,6 @@ def online_sessions(sessions: Table) -> Table:
         "online_at",
         "offline_at",
         "zone",
-        online_hours=(s.offline_at.epoch_seconds() - s.online_at.epoch_seconds()).cast("float64")
-        / 3600.0,
+        online_hours=(instant_seconds(s.offline_at) - instant_seconds(s.online_at)) / 3600.0,
         local_date=s.online_at.date(),
     )
