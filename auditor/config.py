@@ -118,6 +118,9 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-08": "A worker is paid what the platform quoted when the order was accepted; pay "
     "rules must be transparent (人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, "
     "2021, on rules for pay and its composition; set the local basis).",
+    "FEE-09": "A commission declared as one rate must be the same share of every fare; "
+    "platforms must publish their commission rules (交通运输部等《关于加强交通运输新业态从业"
+    "劳动者权益保障工作的意见》, 2021; set the local basis).",
     "ACC-01": "Decisions to restrict, suspend or end a worker's account are taken by a "
     "person, explained in writing, and reviewed on request within [accountability] "
     "review_days (EU Directive 2024/2831, Art. 10-11; set the local rule).",
@@ -207,6 +210,9 @@ class FeesSection:
     tip_offset_materiality: float = 0.10
     """FEE-07: smallest share of each unit of tip taken back out of base pay that counts as a
     breach (0.10: ten cents of every yuan tipped)."""
+    take_rate_slope_materiality: float = 0.01
+    """FEE-09: smallest change of the take rate per doubling of the fare (a fraction: 0.01 =
+    one point) that counts against a declared flat commission rate."""
     quote_includes_incentive: bool = False
     """FEE-08: whether the platform's quotes (``offers.offered_pay``) include the order's
     incentive; if so, the incentive credited counts toward the quote."""
@@ -618,6 +624,8 @@ def _check_fees(f: FeesSection, bad: _Bad) -> None:
         )
     if not 0.0 < f.tip_offset_materiality < 1.0:
         raise bad("[fees] tip_offset_materiality", "in (0, 1)", f.tip_offset_materiality)
+    if not 0.0 < f.take_rate_slope_materiality < 1.0:
+        raise bad("[fees] take_rate_slope_materiality", "in (0, 1)", f.take_rate_slope_materiality)
     if not 0.0 <= f.commission_cap <= 1.0:
         raise bad("[fees] commission_cap", "a fraction in [0, 1]", f.commission_cap)
     if f.take_rate_basis not in ("gross", "net"):

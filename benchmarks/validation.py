@@ -13,9 +13,11 @@ Four parts, each running the checks' own estimators and verdicts
 2. Planted breaches (``PLANTED``), 1,000 replicates each: the rate of ``fail``.
 3. Power by workers per group and gap size, 200 replicates per cell: DSP-01, DSP-03, PAY-02,
    DED-01 and an intersection of two attributes.
-5. FEE-07 (tips offset base pay), ``auditor.simulate._tip_worlds``: worlds where customers
-   tip the workers paid least, a few dominant workers, a true offset at the materiality
-   edge, 1,000 replicates each; power by workers and offset, 200 replicates per cell.
+5. FEE-07 (tips offset base pay) and FEE-09 (take rate by fare),
+   ``auditor.simulate._slope_worlds``: worlds where customers tip the workers paid least,
+   or a cheaper worker tier does longer trips, a few dominant workers, a true effect at the
+   materiality edge, 1,000 replicates each; power by workers and size, 200 replicates per
+   cell.
 4. End to end: whole simulated platforms (``auditor.simulate``) with no plant, audited by
    ``auditor.audit``: the share of platforms with any fairness ``fail`` (Holm over the
    audit's whole family).
@@ -56,8 +58,14 @@ from auditor.simulate._scenarios import (
     SPREAD_PLANTED,
     Scenario,
 )
+from auditor.simulate._slope_worlds import (
+    FareWorld,
+    SlopeRates,
+    TipWorld,
+    replicate_fares,
+    replicate_tips,
+)
 from auditor.simulate._stat_worlds import RateWorld, WorkWorld
-from auditor.simulate._tip_worlds import TipRates, TipWorld, replicate_tips
 
 ROOT = Path(__file__).resolve().parents[1]
 FAIRNESS = ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "PRC-01", "FEE-05", "DED-01", "ACC-02")
@@ -277,47 +285,91 @@ TIP_NULL: tuple[tuple[str, TipWorld, bool], ...] = (
 TIP_WORKERS = (25, 50, 100, 200, 400)
 
 
-def _tips(world: TipWorld, reps: int, seed: int, by_cluster: bool) -> TipRates:
+def _tips(world: TipWorld, reps: int, seed: int, by_cluster: bool) -> SlopeRates:
     return replicate_tips(world, reps, seed, by_cluster=by_cluster)
 
 
 TIP_OFFSETS = (0.2, 0.3, 0.5)
 
 
-def part_tips(run: Runner, reps: int, power_reps: int, seed: int) -> list[str]:
+FARE_NULL: tuple[tuple[str, FareWorld, bool], ...] = (
+    ("a cheaper tier doing longer trips; no slope within worker (40 workers)", FareWorld(),
+     True),
+    ("the same, compared across workers (the naive design)", FareWorld(), False),
+    ("a true slope of -1 point per doubling, at the edge (40 workers)",
+     FareWorld(slope=-0.01), True),
+    ("a slope at the edge, 2 of 30 workers doing 50x the orders",
+     FareWorld(slope=-0.01, workers=30, dominant=2), True),
+    ("a slope at the edge, 12 workers", FareWorld(slope=-0.01, workers=12), True),
+)  # fmt: skip
+FARE_SLOPES = (-0.015, -0.02, -0.03)
+
+
+def _fares(world: FareWorld, reps: int, seed: int, by_cluster: bool) -> SlopeRates:
+    return replicate_fares(world, reps, seed, by_cluster=by_cluster)
+
+
+def _slope_rows(
+    words: list[str], worlds: list[Any], results: list[SlopeRates], truth: str
+) -> list[str]:
+    lines = [
+        f"| world | replicates | `fail` | 95 % interval covers the truth | median estimate "
+        f"({truth}) | median df |",
+        "|---|---|---|---|---|---|",
+    ]
+    for text, world, r in zip(words, worlds, results, strict=True):
+        true = world.offset if isinstance(world, TipWorld) else world.slope
+        lines.append(
+            f"| {text} | {r.replicates} | {_rate_ci(r.fail, r.replicates)} | "
+            f"{_rate_ci(r.coverage, r.replicates)} | {r.median_offset:.3f} ({true:.3f}) | "
+            f"{r.median_df:.1f} |"
+        )
+    return lines
+
+
+def part_slopes(run: Runner, reps: int, power_reps: int, seed: int) -> list[str]:
     tasks: list[tuple[Callable[..., Any], tuple[Any, ...]]] = [
         (_tips, (world, reps, seed + i * reps, by_cluster))
         for i, (_, world, by_cluster) in enumerate(TIP_NULL)
+    ]
+    tasks += [
+        (_fares, (world, reps, seed + (len(tasks) + i) * reps, by_cluster))
+        for i, (_, world, by_cluster) in enumerate(FARE_NULL)
     ]
     for workers in TIP_WORKERS:
         for offset in TIP_OFFSETS:
             world = TipWorld(workers=workers, orders_per_worker=40, tip_rate=0.05, offset=offset)
             tasks.append((_tips, (world, power_reps, seed + len(tasks) * reps, True)))
-    results: list[TipRates] = run.map(tasks)
-    lines = [
-        "| world | replicates | `fail` | 95 % interval covers the truth | median offset (truth) "
-        "| median df |",
-        "|---|---|---|---|---|---|",
-    ]
-    for (words, world, _), r in zip(TIP_NULL, results, strict=False):
-        lines.append(
-            f"| {words} | {r.replicates} | {_rate_ci(r.fail, r.replicates)} | "
-            f"{_rate_ci(r.coverage, r.replicates)} | {r.median_offset:.3f} "
-            f"({world.offset:.3f}) | {r.median_df:.1f} |"
-        )
-    lines += [
-        "",
-        f"**Power**: share of replicates that `fail` ({power_reps} replicates per cell; 40 "
-        "orders per worker, 5 % of them tipped).",
-        "",
-        "| workers | " + " | ".join(f"offset {o:.0%}" for o in TIP_OFFSETS) + " |",
-        "|---|" + "---|" * len(TIP_OFFSETS),
-    ]
-    k = len(TIP_NULL)
     for workers in TIP_WORKERS:
-        cells = [f"{results[k + j].fail:.2f}" for j in range(len(TIP_OFFSETS))]
-        k += len(TIP_OFFSETS)
-        lines.append(f"| {workers} | " + " | ".join(cells) + " |")
+        for slope in FARE_SLOPES:
+            fare = FareWorld(workers=workers, orders_per_worker=40, slope=slope)
+            tasks.append((_fares, (fare, power_reps, seed + len(tasks) * reps, True)))
+    results: list[SlopeRates] = run.map(tasks)
+    t, f = len(TIP_NULL), len(FARE_NULL)
+    lines = ["**FEE-07, no breach and the materiality edge (offset 10 %)**", ""]
+    lines += _slope_rows([w[0] for w in TIP_NULL], [w[1] for w in TIP_NULL], results[:t], "truth")
+    lines += ["", "**FEE-09, no breach and the materiality edge (1 point per doubling)**", ""]
+    lines += _slope_rows(
+        [w[0] for w in FARE_NULL], [w[1] for w in FARE_NULL], results[t : t + f], "truth"
+    )
+    k = t + f
+    for label, sizes, name in (
+        ("FEE-07: a share of each tip taken out of base pay (40 orders per worker, 5 % tipped)",
+         TIP_OFFSETS, "offset {:.0%}"),
+        ("FEE-09: take rate per doubling of the fare (40 orders per worker)", FARE_SLOPES,
+         "slope {:+.1%}"),
+    ):  # fmt: skip
+        lines += [
+            "",
+            f"**Power, {label}**: share of replicates that `fail` ({power_reps} per cell).",
+            "",
+            "| workers | " + " | ".join(name.format(x) for x in sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+        ]
+        for workers in TIP_WORKERS:
+            cells = [f"{results[k + j].fail:.2f}" for j in range(len(sizes))]
+            k += len(sizes)
+            lines.append(f"| {workers} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -375,7 +427,9 @@ LEVELS = [
     "inverted |",
     "| FEE-07 `ci`, `data.base_pay_offset_ci` | `1 - alpha`; `pass` on the `1 - 2 alpha` "
     "upper bound | t with the effective number of workers as degrees of freedom on the "
-    "cluster-robust (CR1) error; the money is the offset's interval times the tips |",
+    "CR2 cluster-robust error; the money is the offset's interval times the tips |",
+    "| FEE-09 `ci`, `data.interval_1_minus_2alpha` | `1 - alpha`; `pass` on the `1 - 2 "
+    "alpha` interval inside the band | as FEE-07 |",
 ]
 
 
@@ -384,7 +438,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "validation.md")
-    parser.add_argument("--parts", nargs="+", default=["null", "planted", "power", "e2e", "tips"])
+    parser.add_argument("--parts", nargs="+", default=["null", "planted", "power", "e2e", "slopes"])
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     run = Runner(args.jobs)
@@ -404,7 +458,7 @@ def main() -> None:
     planted = timed("planted", lambda: part_planted(run, 1000 // scale, seed=2_000_000))
     power = timed("power", lambda: part_power(run, 200 // scale, seed=3_000_000))
     e2e = timed("e2e", lambda: part_end_to_end(run, 100 // scale, seed=4_000_000))
-    tips = timed("tips", lambda: part_tips(run, 1000 // scale, 200 // scale, seed=5_000_000))
+    slopes = timed("slopes", lambda: part_slopes(run, 1000 // scale, 200 // scale, seed=5_000_000))
     minutes = (time.perf_counter() - start) / 60
     text = "\n".join(
         [
@@ -481,19 +535,20 @@ def main() -> None:
             "",
             *e2e,
             "",
-            "## 5. FEE-07: tips offset base pay",
+            "## 5. Slopes: FEE-07 (tips offset base pay) and FEE-09 (take rate by fare)",
             "",
-            "The estimator is the check's own (`auditor/stats/_slope.py`): base pay on the "
-            "tip within strata and within worker, cluster-robust by worker with the "
-            "effective number of workers as degrees of freedom; `fail` when the 95 % "
-            "interval lies wholly above a 10 % offset. The worlds "
-            "(`auditor/simulate/_tip_worlds.py`) tip longer trips and rainy dates more, and "
-            "customers tip the workers paid least, which a comparison across workers reads "
-            "as an offset. Targets: no `fail` with no offset; at most alpha / 2 = 0.025 "
-            "(within Monte Carlo error) with a true offset exactly at the materiality; 95 % "
-            "intervals covering the truth.",
+            "The estimator is the checks' own (`auditor/stats/_slope.py`): a slope within "
+            "strata and within worker, cluster-robust by worker with the effective number of "
+            "workers as degrees of freedom; `fail` when the 95 % interval lies wholly beyond "
+            "the materiality (FEE-07: an offset of 10 % of the tip; FEE-09: one point of take "
+            "rate per doubling of the fare, either way). The worlds "
+            "(`auditor/simulate/_slope_worlds.py`) are built so that a comparison across "
+            "workers is fooled: customers tip the workers paid least (FEE-07); a cheaper "
+            "worker tier does longer trips (FEE-09). Targets: no `fail` with no effect; at "
+            "most alpha / 2 = 0.025 (within Monte Carlo error) with a true effect exactly at "
+            "the materiality; 95 % intervals covering the truth.",
             "",
-            *tips,
+            *slopes,
             "",
             "## 6. The level of each published interval",
             "",

@@ -13,7 +13,7 @@ from conftest import good_order, pick, write_csv
 
 from auditor import AuditConfig, Status, audit
 from auditor.simulate import PlantOptions, SimulationSpec, simulate, write_package
-from auditor.simulate._tip_worlds import TipWorld, replicate_tips
+from auditor.simulate._slope_worlds import TipWorld, replicate_tips
 from auditor.stats._slope import SlopeCells, within_slope
 
 REPLICATES = 200
@@ -35,9 +35,10 @@ def _rates(world: TipWorld, by_cluster: bool = True) -> tuple[float, float]:
     return out.fail, out.coverage
 
 
-def test_slope_equals_statsmodels_ols_with_dummies_and_cluster_errors() -> None:
-    """Stratum effects alone, and stratum plus worker effects: the slope and its CR1 error
-    (G / (G - 1), no (N - 1) / (N - K)) equal statsmodels' unit-level fit with dummies."""
+def test_slope_equals_statsmodels_ols_with_dummies_and_cr2_from_unit_matrices() -> None:
+    """Stratum effects alone, and stratum plus worker effects: the slope equals statsmodels'
+    unit-level fit with dummies; its CR2 error equals the one built from the unit-level hat
+    matrix of the absorbed design, ``X' (I - H_gg)^(-1/2) e_g`` per worker."""
     import pandas as pd
     import statsmodels.api as sm
 
@@ -62,13 +63,23 @@ def test_slope_equals_statsmodels_ols_with_dummies_and_cluster_errors() -> None:
     )  # fmt: skip
     strata = pd.get_dummies(u.s, prefix="s", dtype=float)
     workers = pd.get_dummies(u.w, prefix="w", dtype=float).iloc[:, 1:]
-    for by_cluster, design in ((False, [u[x], strata]), (True, [u[x], strata, workers])):
-        fit = sm.OLS(u.y, pd.concat(design, axis=1)).fit(
-            cov_type="cluster", cov_kwds={"groups": u.w, "use_correction": False}
-        )
+    for by_cluster, effects in ((False, [strata]), (True, [strata, workers])):
+        dummies = pd.concat(effects, axis=1)
+        fit = sm.OLS(u.y, pd.concat([u[x], dummies], axis=1)).fit()
         est = within_slope(slope_cells, by_cluster=by_cluster)
         assert est.estimate == pytest.approx(fit.params["tip"], rel=1e-9)
-        assert est.se == pytest.approx(fit.bse["tip"] * (40 / 39) ** 0.5, rel=1e-9)
+        absorbed = np.column_stack([sm.OLS(u[c], dummies).fit().resid for c in x])
+        bread = np.linalg.inv(absorbed.T @ absorbed)
+        hat = absorbed @ bread @ absorbed.T
+        meat = np.zeros((3, 3))
+        for w in range(40):
+            rows_w = np.flatnonzero(u.w.to_numpy() == w)
+            values, vectors = np.linalg.eigh(np.eye(len(rows_w)) - hat[np.ix_(rows_w, rows_w)])
+            root = (vectors / np.sqrt(values)) @ vectors.T
+            score = absorbed[rows_w].T @ root @ fit.resid.to_numpy()[rows_w]
+            meat += np.outer(score, score)
+        cr2 = bread @ meat @ bread
+        assert est.se == pytest.approx(np.sqrt(cr2[0, 0]), rel=1e-8)
         assert 20 < est.df < 39
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "PayoutReconciliation",
     "TakeRateCap",
     "TipsPassedThrough",
+    "declared_in_force",
 ]
 
 _NULL_KEY = "\u2400"  # stands for a missing service or zone in null-safe joins
@@ -45,25 +46,37 @@ def _paid_orders(context: CheckContext) -> Table:
 
 
 def caps_in_force(context: CheckContext, keys: Table) -> Table:
-    """The cap in force for each (local_date, service, pickup_zone) of ``keys``.
+    """The cap in force for each (local_date, service, pickup_zone) of ``keys``
+    (:func:`declared_in_force` of ``commission_cap``); where none applies, ``[fees]
+    commission_cap``. Returns ``keys`` plus ``cap`` (float) and ``cap_source``."""
+    default = float(context.config.fees.commission_cap)
+    if "fee_schedule" not in context.package.tables:
+        return keys.mutate(cap=ibis.literal(default), cap_source=ibis.literal("config"))
+    joined = declared_in_force(context, keys, "commission_cap")
+    return joined.select(
+        *keys.columns,
+        cap=joined.fs_value.fill_null(default),
+        cap_source=ibis.ifelse(joined.fs_value.isnull(), "config", "fee_schedule"),
+    )
+
+
+def declared_in_force(context: CheckContext, keys: Table, column: str) -> Table:
+    """The fee_schedule's ``column`` in force for each (local_date, service, pickup_zone)
+    of ``keys``, as ``fs_value`` (null where none applies; the package must have a
+    fee_schedule).
 
     The fee_schedule row that covers the date (``effective_from <= date <=
     effective_to``), matches the service and zone (an empty one matches all) and has a
-    cap wins; among several, the most specific (service and zone, then service, then
-    zone), then the latest ``effective_from``. Where none applies, ``[fees]
-    commission_cap``. Returns ``keys`` plus ``cap`` (float) and ``cap_source``.
+    value in ``column`` wins; among several, the most specific (service and zone, then
+    service, then zone), then the latest ``effective_from``.
     """
-    default = float(context.config.fees.commission_cap)
-    package = context.package
-    if "fee_schedule" not in package.tables:
-        return keys.mutate(cap=ibis.literal(default), cap_source=ibis.literal("config"))
-    fs = package.tables["fee_schedule"].table
-    fs = fs.filter(fs.commission_cap.notnull()).select(
+    fs = context.package.tables["fee_schedule"].table
+    fs = fs.filter(fs[column].notnull()).select(
         fs_from=fs.effective_from,
         fs_to=fs.effective_to,
         fs_service=fs.service,
         fs_zone=fs.zone,
-        fs_cap=fs.commission_cap,
+        fs_cap=fs[column],
     )
     k = keys.mutate(_k=ibis.row_number())
     cand = k.cross_join(fs).filter(
@@ -83,11 +96,7 @@ def caps_in_force(context: CheckContext, keys: Table) -> Table:
     )
     best = cand.filter(cand._rank == 0).select("_k", "fs_cap")
     joined = k.left_join(best, "_k")
-    return joined.select(
-        *keys.columns,
-        cap=joined.fs_cap.fill_null(default),
-        cap_source=ibis.ifelse(joined.fs_cap.isnull(), "config", "fee_schedule"),
-    )
+    return joined.select(*keys.columns, fs_value=joined.fs_cap)
 
 
 def _with_caps(context: CheckContext, orders: Table) -> tuple[Table, bool]:

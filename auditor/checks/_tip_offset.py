@@ -7,7 +7,7 @@ legitimate_attributes``, as PAY-02) *and within worker* (worker fixed effects: t
 worker's tipped and untipped orders), with the trip terms (``_covariates``: logs of distance
 and trip time, their squares and product) as linear controls. Within worker, because customers
 may tip some workers more than others for reasons of their own (tipping those they see paid
-least): across workers, that alone reads as an offset (``simulate._tip_worlds``: a false fail
+least): across workers, that alone reads as an offset (``simulate._slope_worlds``: a false fail
 in 37 % of such worlds without the worker effects, none with them). The slope is the change in
 base pay per unit of tip; the **offset** is minus the slope, the share of each tip the platform
 takes back out of its own pay: 0 when tips are added to pay, 1 when they replace it. Inference
@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import pyarrow as pa
 
 from auditor.checks._base import (
     Adjustment,
@@ -50,9 +49,9 @@ from auditor.checks._comparable import completed_orders, same_words, worker_unit
 from auditor.checks._covariates import covariate_terms, order_covariates, term_names
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
+from auditor.checks._slope_cells import slope_cells
 from auditor.checks._strata import WORK_WORDS
-from auditor.engine import exact_sum
-from auditor.stats import reported_p, strata
+from auditor.stats import reported_p
 from auditor.stats._slope import Slope, SlopeCells, within_slope
 
 __all__ = ["TipOffset", "tip_cells"]
@@ -69,45 +68,9 @@ def tip_cells(context: CheckContext) -> tuple[SlopeCells, int, int, tuple[str, .
     used = order_covariates(context)
     names = term_names(used)
     terms = covariate_terms(units, used)
-    ok = units.y.notnull() & units.stratum.notnull()
-    for term in terms.values():
-        ok &= term.notnull()
-    x = {
-        "x0": units.tip.fill_null(0).cast("float64"),
-        **{f"x{j + 1}": terms[t] for j, t in enumerate(names)},
-    }
-    kept = units.filter(ok).select("code", "stratum", y=units.y, **x)
-    p = len(x)
-    aggs: dict[str, Any] = {"n": kept.count(), "sy": exact_sum(kept.y)}
-    for i in range(p):
-        aggs[f"sx{i}"] = exact_sum(kept[f"x{i}"])
-        aggs[f"sxy{i}"] = exact_sum(kept[f"x{i}"] * kept.y)
-        for j in range(i, p):
-            aggs[f"sxx{i}_{j}"] = exact_sum(kept[f"x{i}"] * kept[f"x{j}"])
-    table: pa.Table = (
-        kept.group_by(["code", "stratum"])
-        .aggregate(**aggs)
-        .order_by(["code", "stratum"])
-        .to_pyarrow()
-    )
-    total = int(units.count().execute())
-    column = lambda name: table[name].to_numpy().astype(np.float64)  # noqa: E731
-    n = column("n")
-    code = table["code"].to_numpy().astype(np.int64)
-    stratum = table["stratum"].to_numpy().astype(np.int64)
-    if people.legitimate and len(code):
-        stratum = strata(stratum, people.legitimate_codes()[code])
-    sxx = np.zeros((len(n), p, p))
-    for i in range(p):
-        for j in range(i, p):
-            sxx[:, i, j] = sxx[:, j, i] = column(f"sxx{i}_{j}")
-    cells = SlopeCells(
-        code, stratum, n,
-        np.column_stack([column(f"sx{i}") for i in range(p)]), column("sy"), sxx,
-        np.column_stack([column(f"sxy{i}") for i in range(p)]), people.size,
-    )  # fmt: skip
-    kept_n = round(float(n.sum()))
-    return cells, kept_n, total - kept_n, names
+    xs = [units.tip.fill_null(0), *(terms[t] for t in names)]
+    cells, kept, excluded = slope_cells(units, units.y, xs, people)
+    return cells, kept, excluded, names
 
 
 @register

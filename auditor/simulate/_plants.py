@@ -314,6 +314,19 @@ def _fee07(state: State, rng: np.random.Generator) -> None:
     state.marks["FEE-07"] = {"orders": o.tip > 0}
 
 
+def _fee09(state: State, rng: np.random.Generator) -> None:
+    opts, o = state.spec.plant_options, state.orders
+    priced = o.fare > 0
+    centre = float(np.median(np.log2(o.fare[priced]))) if priced.any() else 0.0
+    shift = opts.fee09_slope * (centre - np.log2(np.where(priced, o.fare, 1)))
+    o.rate = np.where(priced, np.clip(o.rate + shift, 0.0, 0.95), o.rate)
+    state.plants["FEE-09"] = {
+        "take_rate_change_per_doubling": -opts.fee09_slope,
+        "side_effects": ["FEE-01"],
+    }
+    state.marks["FEE-09"] = {"orders": priced}
+
+
 def _ins01(state: State, rng: np.random.Generator) -> None:
     opts, n = state.spec.plant_options, state.workers.n
     order = rng.permutation(n)
@@ -393,6 +406,7 @@ ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
     "INS-01": _ins01,
     "DED-01": _ded01,
     "FEE-07": _fee07,
+    "FEE-09": _fee09,
 }
 STATEMENT_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {"FEE-03": _fee03}
 

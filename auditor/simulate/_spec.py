@@ -38,6 +38,7 @@ PLANT_IDS: tuple[str, ...] = (
     "CMP-01",
     "ACC-02",
     "FEE-07",
+    "FEE-09",
 )
 
 
@@ -70,6 +71,9 @@ class PlantOptions:
             ``plant_size`` (FEE-06).
         fee07_offset: share of each tip the platform takes out of its own quoted pay, on
             every tipped order (FEE-07).
+        fee09_slope: points (a fraction) of take rate added per halving of the fare below
+            the median fare, and removed per doubling above it, on every priced order
+            (FEE-09: a regressive take against a flat declared rate).
         fee08_order_share: share of completed orders paid below the accepted quote (FEE-08).
         fee08_cut: fraction of the quote not paid on those orders; ``None`` uses
             ``plant_size`` (FEE-08).
@@ -108,6 +112,7 @@ class PlantOptions:
     fee06_order_share: float = 0.5
     fee06_withheld: float | None = None
     fee07_offset: float = 0.5
+    fee09_slope: float = 0.04
     fee08_order_share: float = 0.2
     fee08_cut: float | None = None
     pay01_factor: float = 0.45
@@ -242,6 +247,8 @@ def check_spec(spec: SimulationSpec) -> None:
         )
     if not 0.0 < opts.fee07_offset <= 1.0:
         raise _fail("plant_options.fee07_offset", "a fraction in (0, 1]", opts.fee07_offset)
+    if not 0.0 < opts.fee09_slope <= 0.2:
+        raise _fail("plant_options.fee09_slope", "a fraction in (0, 0.2]", opts.fee09_slope)
     if not 0.0 <= opts.fee08_order_share <= 1.0:
         share = opts.fee08_order_share
         raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)

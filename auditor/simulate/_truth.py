@@ -350,6 +350,7 @@ def _measures(state: State) -> dict[str, Any]:
         "FEE-05": _fee05,
         "FEE-06": _fee06,
         "FEE-07": _fee07,
+        "FEE-09": lambda s, _: {"priced_orders": int(s.marks["FEE-09"]["orders"].sum())},
         "FEE-08": _fee08,
         "PAY-01": lambda s, _: earnings_summary(s),
         "PAY-02": _pay02,

@@ -17,14 +17,18 @@ are constant within a cell, so the cells' unit means weighted by units determine
 found by alternating projections; ``tests/test_tip_offset.py`` checks both fits against
 statsmodels' unit-level OLS with dummies.
 
-**Inference.** The cluster-robust (CR1) variance ``G / (G - 1) A^-1 (sum s_g s_g') A^-1`` and a
-t reference with the effective number of clusters as degrees of freedom (Carter, Schnepel and
-Steigerwald 2017, with no intra-cluster correlation): ``(sum a_g)^2 / sum a_g^2``, with
-``a_g = [A^-1 A_g A^-1]_00`` a cluster's share of the information on the slope. It is the
-Bell-McCaffrey degrees of freedom under independent units without the leverage terms: a few
-workers holding most of the variation in x count as a few, however many orders they have.
-The calibration worlds of ``tests/test_tip_offset.py`` check its level with a few dominant
-workers.
+**Inference.** The CR2 (bias-reduced linearisation) cluster-robust variance
+``A^-1 (sum s~_g s~_g') A^-1``, each cluster's score adjusted by its leverage,
+``s~_g = X~_g' (I - H_gg)^(-1/2) e_g`` with H the hat matrix of the absorbed design
+(``_cr2_scores``: from per-cluster p x p matrices only). Cluster effects are nested in the
+clusters and need nothing more (Pustejovsky and Tipton 2018); the strata's own leverage is
+left out, which is small where a stratum holds many units. The reference is a t with the
+effective number of clusters as degrees of freedom (Carter, Schnepel and Steigerwald 2017,
+with no intra-cluster correlation): ``(sum a_g)^2 / sum a_g^2``, ``a_g = [A^-1 A_g A^-1]_00``
+a cluster's share of the information on the slope, at most G - 1: a few workers holding
+most of the variation in x count as a few, however many orders they have. The calibration
+worlds (``auditor.simulate._slope_worlds``, ``tests/test_tip_offset.py``,
+``tests/test_take_by_fare.py``) check its level with 12 workers and with 2 dominant workers.
 """
 
 from __future__ import annotations
@@ -115,6 +119,19 @@ class Slope:
         ``1 - alpha`` interval lies wholly below ``bound``)."""
         return float(min(1.0, 2 * t_cdf((self.estimate - bound) / self.se, self.df)))
 
+    def p_beyond(self, band: float) -> float:
+        """Minimum-effect test of H0: the slope lies inside ``[-band, band]``: twice the
+        one-sided p at the nearer edge, so p < alpha exactly when the ``1 - alpha`` interval
+        lies beyond the band."""
+        return float(min(1.0, 2 * t_sf((abs(self.estimate) - band) / self.se, self.df)))
+
+    def p_within(self, band: float) -> float:
+        """Equivalence (two one-sided tests) that the slope lies inside ``[-band, band]``:
+        p < alpha exactly when the ``1 - 2 alpha`` interval lies inside it."""
+        lower = t_sf((self.estimate + band) / self.se, self.df)
+        upper = t_cdf((self.estimate - band) / self.se, self.df)
+        return float(max(lower, upper))
+
     def p_above(self, bound: float) -> float:
         """One-sided test of H0: slope <= ``bound``: p < alpha exactly when the lower end of
         the ``1 - 2 alpha`` interval lies above ``bound``."""
@@ -159,6 +176,29 @@ def _absorbed(
     return means - left
 
 
+def _cr2_scores(
+    score: NDArray[np.float64], a_g: NDArray[np.float64], a: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Each cluster's score adjusted as CR2 does, ``X_g' (I - H_gg)^(-1/2) e_g``, which
+    equals ``(I - M_g A^-1)^(-1/2) s_g`` (``M_g = X_g' X_g``: for any function f,
+    ``X_g' f(H_gg) = f(M_g A^-1) X_g'``). Computed in the symmetric form
+    ``A^(1/2) (I - A^(-1/2) M_g A^(-1/2))^(-1/2) A^(-1/2) s_g``; a leverage of 1 (a cluster
+    that alone identifies a direction) is left unadjusted there (Moore-Penrose)."""
+    values, vectors = np.linalg.eigh(a)
+    values = np.clip(values, 0.0, None)
+    root = np.sqrt(values)
+    inv_root = np.where(root > 0, 1.0 / np.where(root > 0, root, 1.0), 0.0)
+    a_half = (vectors * root) @ vectors.T
+    a_minus_half = (vectors * inv_root) @ vectors.T
+    s = a_minus_half @ a_g @ a_minus_half  # (G, p, p), symmetric
+    lam, u = np.linalg.eigh(s)
+    lam = np.clip(lam, 0.0, 1.0)
+    factor = np.where(lam < 1.0 - 1e-12, 1.0 / np.sqrt(np.where(lam < 1.0, 1.0 - lam, 1.0)), 1.0)
+    inner = np.einsum("gij,gj,gkj->gik", u, factor, u)  # (I - S_g)^(-1/2)
+    z = score @ a_minus_half  # A^(-1/2) s_g (A^(-1/2) is symmetric)
+    return np.einsum("ij,gjk,gk->gi", a_half, inner, z)
+
+
 def within_slope(cells: SlopeCells, *, by_cluster: bool = False) -> Slope:
     """The within-strata slope of y on x[0], the other columns of x as controls (module
     docstring); ``by_cluster``: within clusters too (cluster fixed effects: the same worker's
@@ -194,8 +234,9 @@ def within_slope(cells: SlopeCells, *, by_cluster: bool = False) -> Slope:
     clusters = int(np.count_nonzero(informs))
     if clusters < 2:
         return Slope(float(beta[0]), math.nan, math.nan, clusters, units)
-    term = score @ row  # each cluster's influence on the slope, times the bread
-    variance = float(term @ term) * clusters / (clusters - 1)
+    adjusted = _cr2_scores(score, a_g, a)
+    term = adjusted @ row  # each cluster's influence on the slope, times the bread
+    variance = float(term @ term)
     df = float(share.sum()) ** 2 / float(np.sum(share * share))
     se = math.sqrt(variance) if variance > 0 else math.nan
     return Slope(float(beta[0]), se, min(df, clusters - 1.0), clusters, units)

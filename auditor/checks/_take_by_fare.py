@@ -1,0 +1,239 @@
+"""FEE-09: does the platform's take rate rise or fall with the fare?
+
+A platform that declares one commission rate takes the same share of a short fare as of a
+long one. A take that is higher on small fares (regressive: a fixed fee hidden in the rate,
+or tips that replace pay) or targeted at some fares breaks that promise even where the
+average matches it.
+
+Per completed order with a positive fare base, the take rate (``[fees] take_rate_basis``)
+is regressed on log2 of the fare base within strata of comparable work (service, pickup
+zone, local date and hour, and the worker's ``[fairness] legitimate_attributes``) and
+within worker (``auditor.stats._slope``, worker fixed effects: a worker tier with its own
+rate that works longer trips is not read as a slope). The **slope** is the change in the
+take rate (a fraction) per doubling of the fare. Inference is by worker (cluster-robust,
+effective workers as degrees of freedom).
+
+- Where the fee_schedule declares a ``commission_rate`` in force for the orders, the take
+  is judged against it (only those orders are used): ``fail`` when the minimum-effect test
+  of "the slope lies within ``[fees] take_rate_slope_materiality``" rejects after the
+  audit's Holm correction; ``pass`` when the ``1 - 2 alpha`` interval lies within it;
+  otherwise ``inconclusive``.
+- Without a declared rate, the slope is reported, not judged: ``pass`` when its
+  ``1 - 2 alpha`` interval lies within the band, otherwise ``inconclusive``, never
+  ``fail``.
+
+Reported beside the slope: the order-weighted mean take rate (what a typical order pays)
+against the fare-weighted one (total take over total fare), whose difference a regressive
+take makes positive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from ibis.expr.types import Table
+
+from auditor.checks._base import (
+    Adjustment,
+    CheckContext,
+    Confirmatory,
+    Finding,
+    Needs,
+    Severity,
+    Status,
+)
+from auditor.checks._common import basis
+from auditor.checks._comparable import completed_orders, same_words, worker_units
+from auditor.checks._fees import declared_in_force
+from auditor.checks._groups import roster
+from auditor.checks._registry import register
+from auditor.checks._slope_cells import slope_cells
+from auditor.checks._strata import WORK_WORDS
+from auditor.engine import exact_sum
+from auditor.stats import reported_p
+from auditor.stats._slope import Slope, within_slope
+
+__all__ = ["TakeByFare"]
+
+METRIC = "take_rate_slope_per_doubling"
+_NULL_KEY = "\u2400"  # a missing service or zone in null-safe joins (as _fees)
+
+
+def _with_declared_rate(context: CheckContext, units: Table) -> tuple[Table, bool]:
+    """``units`` limited to orders with a declared ``commission_rate`` in force, where the
+    fee_schedule declares one for any; and whether it does."""
+    tables = context.package.tables
+    if (
+        "fee_schedule" not in tables
+        or "commission_rate" not in tables["fee_schedule"].columns_present
+    ):
+        return units, False
+    keys = units.select("local_date", "service", "pickup_zone").distinct()
+    declared = declared_in_force(context, keys, "commission_rate")
+    declared = declared.filter(declared.fs_value.notnull())
+    if int(declared.count().execute()) == 0:
+        return units, False
+    null_safe = [
+        units.local_date == declared.local_date,
+        units.service.fill_null(_NULL_KEY) == declared.service.fill_null(_NULL_KEY),
+        units.pickup_zone.fill_null(_NULL_KEY) == declared.pickup_zone.fill_null(_NULL_KEY),
+    ]
+    joined = units.inner_join(declared, null_safe)
+    return joined.select(*units.columns), True
+
+
+@register
+class TakeByFare:
+    """FEE-09: the take rate as a function of the fare (module docstring)."""
+
+    id: ClassVar[str] = "FEE-09"
+    title: ClassVar[str] = "The platform takes the same share of small and large fares"
+    needs: ClassVar[Needs] = Needs(tables=("orders",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
+        people = roster(context)
+        units = worker_units(context, people, completed_orders(context, "worker_pay"))
+        units = units.filter((units.fare_base > 0) & units.take_rate.notnull())
+        units, judged = _with_declared_rate(context, units)
+        log_fare = units.fare_base.cast("float64").log2()
+        cells, orders, excluded = slope_cells(units, units.take_rate, [log_fare], people)
+        alpha = context.config.audit.alpha
+        band = context.config.fees.take_rate_slope_materiality
+        min_cell = context.config.report.min_cell_workers
+        work = WORK_WORDS + same_words(people, ", the same ")
+        sums = units.aggregate(
+            order_mean=units.take_rate.mean(),
+            take=exact_sum(units.take_rate * units.fare_base.cast("float64")),
+            fare=exact_sum(units.fare_base.cast("float64")),
+        ).execute()
+        fare = float(sums["fare"].iloc[0] or 0.0)
+        order_mean = sums["order_mean"].iloc[0]
+        data: dict[str, Any] = {
+            "judged_against_declared_rate": judged,
+            "orders_excluded": excluded,
+            "comparable_work": work,
+            "interval_level": 1 - alpha,
+            "order_weighted_take_rate": None if order_mean is None else float(order_mean),
+            "fare_weighted_take_rate": float(sums["take"].iloc[0]) / fare if fare else None,
+        }
+        undecided = Finding(
+            check=self.id,
+            status=Status.INCONCLUSIVE,
+            title=self.title,
+            metric=METRIC,
+            threshold=band,
+            n_orders=orders,
+            basis=basis(context, self.id),
+            data=data,
+        )
+        slope = within_slope(cells, by_cluster=True)
+        if not slope.estimable:
+            detail = (
+                "No estimate: fares do not vary within a worker's comparable orders "
+                f"({work}), or too few orders remain."
+            )
+            return [dataclasses.replace(undecided, detail=detail)]
+        if slope.df < min_cell:
+            detail = (
+                f"Withheld: fewer than {min_cell} effective workers carry the estimate "
+                "([report] min_cell_workers)."
+            )
+            return [
+                dataclasses.replace(
+                    undecided,
+                    detail=detail,
+                    data={
+                        **data,
+                        "order_weighted_take_rate": None,
+                        "fare_weighted_take_rate": None,
+                    },
+                )
+            ]
+        return [_outcome(self.id, slope, band, alpha, judged, undecided)]
+
+
+def _outcome(
+    check: str, slope: Slope, band: float, alpha: float, judged: bool, undecided: Finding
+) -> Finding | Confirmatory:
+    """The finding: confirmatory (resolved after Holm) when judged against a declared rate,
+    else a report of the slope that can pass or stay inconclusive."""
+    low, high = slope.interval(1 - alpha)
+    p_beyond = slope.p_beyond(band)
+    equivalent = slope.p_within(band) < alpha
+    data = dict(undecided.data) | {
+        "se": slope.se,
+        "df_effective_workers": slope.df,
+        "p_value_no_slope": reported_p(slope.p_zero()),
+        "interval_1_minus_2alpha": list(slope.interval(1 - 2 * alpha)),
+    }
+    order_mean, fare_mean = data["order_weighted_take_rate"], data["fare_weighted_take_rate"]
+    means = (
+        f" The order-weighted mean take rate is {order_mean:.2%} against {fare_mean:.2%} "
+        "weighted by fare."
+        if order_mean is not None and fare_mean is not None
+        else ""
+    )
+    direction = "higher" if slope.estimate > 0 else "lower"
+    points = f"{band * 100:g} point" + ("" if band == 0.01 else "s")
+    measured = (
+        f"Within comparable work and the same worker, each doubling of the fare came with a "
+        f"take rate {abs(slope.estimate) * 100:.2f} points {direction} ({1 - alpha:.0%} CI "
+        f"{low * 100:+.2f} to {high * 100:+.2f} points"
+    )
+
+    def finding(
+        status: Status, severity: Severity, verdict: str, adj: Adjustment | None
+    ) -> Finding:
+        tested = (
+            f"; test of a slope beyond {points} p = {reported_p(p_beyond):.2g}, "
+            f"Holm-adjusted over {adj.family_size} tests p = {reported_p(adj.p_adjusted):.2g}"
+            if adj is not None
+            else ""
+        )
+        return dataclasses.replace(
+            undecided,
+            status=status,
+            severity=severity,
+            estimate=slope.estimate,
+            ci=(low, high),
+            p_value=reported_p(p_beyond),
+            p_adjusted=None if adj is None else reported_p(adj.p_adjusted),
+            n_workers=slope.clusters,
+            detail=measured + tested + "). " + verdict + means,
+            data=data,
+        )
+
+    if not judged:
+        if equivalent:
+            return finding(
+                Status.PASS,
+                Severity.INFO,
+                f"The slope is within {points} per doubling; no flat rate is "
+                "declared, so it is reported, not judged.",
+                None,
+            )
+        return finding(
+            Status.INCONCLUSIVE,
+            Severity.INFO,
+            "No commission rate is declared in fee_schedule, so the slope is reported, not judged.",
+            None,
+        )
+
+    def resolve(adj: Adjustment) -> Finding:
+        if adj.p_adjusted < alpha:
+            clear = low > band or high < -band
+            kind = "small" if slope.estimate < 0 else "large"
+            verdict = (
+                f"The take depends on the fare beyond {points} per doubling, "
+                f"against the flat rate declared: {kind} fares pay a larger share."
+            )
+            return finding(Status.FAIL, Severity.HIGH if clear else Severity.MEDIUM, verdict, adj)
+        if equivalent:
+            verdict = f"The take is flat in the fare within {points} per doubling, as declared."
+            return finding(Status.PASS, Severity.INFO, verdict, adj)
+        verdict = "The data cannot decide whether the take departs from the declared flat rate."
+        return finding(Status.INCONCLUSIVE, Severity.INFO, verdict, adj)
+
+    return Confirmatory(check=check, p_value=p_beyond, resolve=resolve, metric=METRIC)
