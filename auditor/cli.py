@@ -52,8 +52,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 FAIL_ON = ("low", "medium", "high", "critical", "never")
 
 MANIFEST = "manifest.json"
-RUN_OUTPUTS = ("findings.json", "quarantine.csv", "leads.csv", "statistics.csv", "report.html",
-               "summary.md", "junit.xml")  # fmt: skip
+RUN_OUTPUTS = ("findings.json", "quarantine.csv", "leads.csv", "statistics.csv",
+               "indicators.csv", "report.html", "summary.md", "junit.xml")  # fmt: skip
 VALIDATE_OUTPUTS = ("validation.json", "quarantine.csv", "summary.md", "junit.xml")
 OUTPUT_NAMES = (MANIFEST, *RUN_OUTPUTS, "validation.json")
 """Every file name auditor writes into ``--out``, the manifest first."""
@@ -385,8 +385,8 @@ def _print_outputs(out: Path, written: list[str], removed: list[str]) -> None:
 
 
 def _write_outputs(result: AuditResult, folder: Path, json_name: str) -> list[str]:
-    """Write ``json_name``, ``quarantine.csv`` and (for a run) ``leads.csv`` and
-    ``statistics.csv`` into
+    """Write ``json_name``, ``quarantine.csv`` and (for a run) ``leads.csv``,
+    ``statistics.csv`` and ``indicators.csv`` into
     ``folder``; return their names. CSV text cells that a spreadsheet would read as a
     formula get a leading ``'`` (:func:`~auditor.report._escape.csv_text`)."""
     _write_text(folder / json_name, result.to_json())
@@ -395,7 +395,8 @@ def _write_outputs(result: AuditResult, folder: Path, json_name: str) -> list[st
     if json_name == "findings.json":
         _write_csv(folder / "leads.csv", result.leads, float_format="%.6g")
         _write_csv(folder / "statistics.csv", result.statistics, float_format="%.6g")
-        written += ["leads.csv", "statistics.csv"]
+        _write_csv(folder / "indicators.csv", result.indicators, float_format="%.6g")
+        written += ["leads.csv", "statistics.csv", "indicators.csv"]
     return written
 
 

@@ -23,7 +23,13 @@ from auditor.contract import Plausibility, ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
 from auditor.ingest import read_package, write_frames
-from auditor.reconstruct import aggregate_frames, panel_frames, reconstruct, statistics_frame
+from auditor.reconstruct import (
+    aggregate_frames,
+    indicators_frame,
+    panel_frames,
+    reconstruct,
+    statistics_frame,
+)
 
 __all__ = ["Audit", "PackageSource", "ProgressCallback", "StageProgress", "audit"]
 
@@ -156,8 +162,13 @@ class Audit:
                 rebuilt.orders if rebuilt is not None else None, validated
             )
             statistics = statistics_frame(panels, validated, self.config)
+            indicators = indicators_frame(panels, validated, self.config)
             result = dataclasses.replace(
-                result, aggregates=aggregates, statistics=statistics, **panels
+                result,
+                aggregates=aggregates,
+                statistics=statistics,
+                indicators=indicators,
+                **panels,
             )
             self._end()
             timings["assemble"] = time.perf_counter() - start

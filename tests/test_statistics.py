@@ -126,3 +126,54 @@ def test_demo_audit_writes_statistics_without_ids_in_both_report_languages(
     for lang, title in (("en", "Platform-work statistics"), ("zh", "平台用工统计")):
         page = result.report_html(lang)
         assert 'id="platform_statistics"' in page and title in page
+
+
+def test_indicators_by_group_name_only_groups_of_k_and_withhold_thin_cells() -> None:
+    """24 workers: 12 in group A, 10 in B, 2 in C (k = 10). C is not named. In A, 3 workers
+    were restricted (a share withheld: fewer than 10 have it); in B, 10 of 10 were not (the
+    share is withheld too: fewer than 10 had it). Penalties: in A every worker has some (mean
+    shown); in B only 2 do (the mean would speak of them: withheld)."""
+    from auditor.reconstruct import labour_indicators
+    from auditor.reconstruct._indicators import per_worker
+
+    ids = [f"w{i:02d}" for i in range(24)]
+    group = pd.Series(["A"] * 12 + ["B"] * 10 + ["C"] * 2, index=ids)
+    days, weeks = _panels(dict.fromkeys(ids, 3), {w: [10.0] for w in ids})
+    weeks["orders_completed"] = 20
+    days["online_hours"] = 5.0
+    counts = {
+        "offers": pd.Series(40, index=ids),
+        "declined": pd.Series(range(24), index=ids),
+        "penalties": pd.Series([1] * 12 + [2, 3] + [0] * 10, index=ids),
+        "restrictive": pd.Series([1, 1, 1] + [0] * 21, index=ids),
+    }
+    per = per_worker(days, weeks, counts, daily_limit_hours=12.0)
+    assert per.loc["w05", "penalties_per_100_orders"] == pytest.approx(5.0)
+    assert per.loc["w05", "share_of_offers_declined"] == pytest.approx(5 / 40)
+    out = labour_indicators(per, group.to_frame("band"), min_cell_workers=10)
+    assert set(out.group) == {"A", "B", "1 group of fewer than 10 workers each"}
+    rows = out.set_index(["group", "indicator"])
+    assert rows.loc[("A", "restrictive_action"), "workers"] == 12
+    assert np.isnan(rows.loc[("A", "restrictive_action"), "mean"])
+    assert rows.loc[("A", "penalties_per_100_orders"), "mean"] == pytest.approx(5.0)
+    assert np.isnan(rows.loc[("B", "penalties_per_100_orders"), "mean"])
+    assert rows.loc[("A", "offers_per_online_hour"), "mean"] == pytest.approx(40 / 10)
+    assert np.isnan(rows.loc[("A", "share_of_days_over_daily_limit"), "mean"])  # all at 0
+
+
+def test_demo_indicators_are_written_by_group_without_ids(tmp_path: Path) -> None:
+    from auditor.cli import main
+
+    out = tmp_path / "out"
+    demo, config = ROOT / "fixtures" / "demo", ROOT / "audit_config.toml"
+    args = ["run", demo, "--config", config, "--out", out, "--quiet", "--fail-on", "never"]
+    code = main([str(a) for a in args])
+    assert code == 0
+    frame = pd.read_csv(out / "indicators.csv")
+    assert set(frame.attribute) == {"gender", "age_band"}
+    assert (frame.workers.dropna() >= 10).all()
+    text = (out / "indicators.csv").read_text(encoding="utf-8")
+    workers = pd.read_csv(ROOT / "fixtures" / "demo" / "workers.csv").worker_id
+    assert not any(w in text for w in workers)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Labour-management indicators by worker group" in page

@@ -106,6 +106,10 @@ class AuditResult:
             distributions with cells under ``[report] min_cell_workers`` withheld (see
             :func:`auditor.reconstruct.platform_statistics`); no IDs. Written as
             ``statistics.csv``. Empty when only validating.
+        indicators: labour-management indicators per group of each protected attribute
+            (working time, dispatch, penalties, account actions, continuity), small groups
+            and cells withheld (:func:`auditor.reconstruct.labour_indicators`); evidence,
+            never a classification. Written as ``indicators.csv``.
         timings: seconds per stage of this run (not part of findings.json, which must be
             byte-identical across runs).
         test_families: the audit's multiple-testing families (``confirmatory``: the tests
@@ -127,6 +131,7 @@ class AuditResult:
     worker_periods: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     aggregates: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     statistics: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    indicators: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     timings: Mapping[str, float] = field(default_factory=dict, repr=False)
     test_families: Mapping[str, Any] = field(default_factory=dict)
 

@@ -12,17 +12,21 @@ from auditor.config import AuditConfig
 from auditor.contract import ValidatedPackage
 from auditor.engine import Engine
 from auditor.reconstruct._aggregates import AGGREGATE_NAMES, aggregate_frames
+from auditor.reconstruct._indicators import INDICATOR_COLUMNS, labour_indicators, per_worker
 from auditor.reconstruct._orders import enrich_orders
 from auditor.reconstruct._panels import PANEL_MONEY, worker_days, worker_periods, worker_weeks
 from auditor.reconstruct._statistics import STATISTICS_COLUMNS, platform_statistics
 from auditor.reconstruct._time import engaged_islands, online_sessions
+from auditor.schema import RESTRICTIVE_ACTIONS
 
 __all__ = [
     "AGGREGATE_NAMES",
+    "INDICATOR_COLUMNS",
     "PANEL_MONEY",
     "STATISTICS_COLUMNS",
     "Reconstruction",
     "aggregate_frames",
+    "indicators_frame",
     "panel_frames",
     "platform_statistics",
     "reconstruct",
@@ -128,3 +132,56 @@ def statistics_frame(
         joined,
         min_cell_workers=config.report.min_cell_workers,
     )
+
+
+def indicators_frame(
+    panels: dict[str, pd.DataFrame], package: ValidatedPackage, config: AuditConfig
+) -> pd.DataFrame:
+    """The labour-management indicators by worker group (``_indicators``) of an audit: per
+    worker from its panels and the offers, deductions and account actions tables (each
+    counted in the engine), grouped by the workers table's protected attributes; empty
+    without a workers table or panels."""
+    days, weeks = panels.get("worker_days"), panels.get("worker_weeks")
+    workers = package.tables.get("workers")
+    if workers is None or days is None or days.empty or weeks is None:
+        return labour_indicators(pd.DataFrame(), pd.DataFrame(), min_cell_workers=1)
+    tables = package.tables
+    counts: dict[str, pd.Series] = {}
+
+    def per_worker_counts(table: Table, **aggregates: object) -> pd.DataFrame:
+        return table.group_by("worker_id").aggregate(**aggregates).to_pyarrow().to_pandas()
+
+    if "offers" in tables:
+        o = tables["offers"].table
+        f = per_worker_counts(
+            o,
+            offers=o.count(),
+            declined=o.response.isin(["declined", "expired"]).cast("int64").sum(),
+        ).set_index("worker_id")
+        counts["offers"], counts["declined"] = f["offers"], f["declined"]
+    if "deductions" in tables and "category" in tables["deductions"].columns_present:
+        d = tables["deductions"].table
+        f = per_worker_counts(
+            d, penalties=(d.category.lower() == "penalty").cast("int64").sum()
+        ).set_index("worker_id")
+        counts["penalties"] = f["penalties"]
+    if "account_actions" in tables:
+        a = tables["account_actions"].table
+        f = per_worker_counts(
+            a, restrictive=a.action.isin(list(RESTRICTIVE_ACTIONS)).cast("int64").sum()
+        ).set_index("worker_id")
+        counts["restrictive"] = f["restrictive"]
+    indicators = per_worker(days, weeks, counts, config.hours.max_daily_online_hours)
+    present = [
+        a for a in config.fairness.protected_attributes
+        if a in {*workers.columns_present, *workers.extra_columns} and a != "worker_id"
+    ]  # fmt: skip
+    w = workers.table
+    frame = (
+        w.select("worker_id", **{a: w[a].cast("string") for a in present})
+        .distinct(on="worker_id")
+        .to_pyarrow()
+        .to_pandas()
+        .set_index("worker_id")
+    )
+    return labour_indicators(indicators, frame, min_cell_workers=config.report.min_cell_workers)

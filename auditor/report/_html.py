@@ -288,7 +288,8 @@ def _statistics(result: AuditResult, words: Labels, k: int) -> str:
         f'<p class="note">{_e(words("statistics_lead", k=k))}</p>',
     ]
     if frame is None or frame.empty:
-        parts.append(f'<p class="note">{_e(words("no_findings"))}</p></section>')
+        parts.append(f'<p class="note">{_e(words("no_findings"))}</p>')
+        parts.append(_indicators(result, words, k) + "</section>")
         return "".join(parts)
     keys = ("measure", "band", "workers", "units", "share", "mean", "p10", "p25", "median",
             "p75", "p90")  # fmt: skip
@@ -308,8 +309,43 @@ def _statistics(result: AuditResult, words: Labels, k: int) -> str:
             x = _float(getattr(row, key))
             cells.append(f"<td class='num'>{_e(words.money(x) if money else words.number(x))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table></section>")
+    parts.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
+    parts.append(_indicators(result, words, k))
+    parts.append("</section>")
     return "".join(parts)
+
+
+def _indicators(result: AuditResult, words: Labels, k: int) -> str:
+    """The labour-management indicators by group (already withheld where cells are small)."""
+    frame = result.indicators
+    if frame is None or frame.empty:
+        return ""
+    keys = ("attribute", "group", "indicator", "workers", "mean", "p25", "median", "p75")
+    named = ("attribute", "group", "workers", "mean", "median")
+    head = "".join(
+        f"<th>{_e(words(key) if key in named else ('' if key == 'indicator' else key))}</th>"
+        for key in keys
+    )
+    rows = []
+    for row in frame.itertuples(index=False):
+        label = words("ind_" + row.indicator) if row.indicator else ""
+        percent = row.indicator.startswith("share") or row.indicator == "restrictive_action"
+        cells = [
+            f"<td>{_e(row.attribute)}</td>",
+            f"<td>{_e(row.group)}</td>",
+            f"<td>{_e(label)}</td>",
+            f"<td class='num'>{_e(_count(row.workers, words))}</td>",
+        ]
+        for key in keys[4:]:
+            x = _float(getattr(row, key))
+            shown = words.percent(x) if percent else words.number(x)
+            cells.append(f"<td class='num'>{_e(shown)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f"<h3>{_e(words('indicators_title'))}</h3>"
+        f'<p class="note">{_e(words("indicators_lead", k=k))}</p>'
+        f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    )
 
 
 def _count(x: object, words: Labels) -> str:

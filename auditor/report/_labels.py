@@ -51,6 +51,22 @@ _EN: dict[str, str] = {
     "share": "Share",
     "mean": "Mean",
     "median": "Median",
+    "indicators_title": "Labour-management indicators by worker group",
+    "indicators_lead": "The facts courts weigh when judging how far a platform manages the "
+    "people who work through it (working time, dispatch, penalties, account actions, "
+    "continuity), per worker and summarised over each group's workers. Evidence for a "
+    "regulator, not a classification of anyone's employment. Groups of fewer than {k} "
+    "workers are not named; a dash is a number withheld.",
+    "attribute": "Attribute",
+    "group": "Group",
+    "ind_online_hours_per_week": "Online hours per active week",
+    "ind_share_of_days_over_daily_limit": "Share of days online beyond the daily limit",
+    "ind_offers_per_online_hour": "Offers per online hour",
+    "ind_share_of_offers_declined": "Share of offers declined or expired",
+    "ind_penalties_per_100_orders": "Penalties per 100 completed orders",
+    "ind_restrictive_action": "Workers restricted, suspended or deactivated (share)",
+    "ind_weeks_active": "Weeks active",
+    "ind_days_active": "Days active",
     "stat_days_active": "Days active in the period (per worker)",
     "stat_weeks_active": "Weeks active in the period (per worker)",
     "stat_tenure_days": "Days since joining (per worker)",
@@ -167,6 +183,21 @@ _ZH: dict[str, str] = {
     "share": "占比",
     "mean": "均值",
     "median": "中位数",
+    "indicators_title": "按劳动者群体的劳动管理指标",
+    "indicators_lead": "法院判断平台对劳动者管理程度时所考量的事实（工作时间、派单、处罚、"
+    "账号处置、持续性），按每名劳动者计算后在各群体内汇总。"
+    "仅作为监管证据，不对任何人的用工关系作出认定。"
+    "不足 {k} 名劳动者的群体不列名；“–”为不公开的数字。",
+    "attribute": "属性",
+    "group": "群体",
+    "ind_online_hours_per_week": "每个活跃周的在线时长",
+    "ind_share_of_days_over_daily_limit": "在线超过每日上限的天数占比",
+    "ind_offers_per_online_hour": "每在线小时派单数",
+    "ind_share_of_offers_declined": "拒绝或超时未接的派单占比",
+    "ind_penalties_per_100_orders": "每百单罚款次数",
+    "ind_restrictive_action": "被限制、暂停或注销账号的劳动者占比",
+    "ind_weeks_active": "活跃周数",
+    "ind_days_active": "活跃天数",
     "stat_days_active": "期间内工作天数（每名劳动者）",
     "stat_weeks_active": "期间内工作周数（每名劳动者）",
     "stat_tenure_days": "注册至今天数（每名劳动者）",
