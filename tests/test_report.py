@@ -70,7 +70,7 @@ def test_report_is_self_contained_and_reproducible(demo_result: auditor.AuditRes
     ours = page.replace(get_plotlyjs(), "")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", ours)
     assert "Plotly.newPlot" in page
-    for section in ("summary", "data_quality", "fees", "earnings", "working_time",
+    for section in ("summary", "data_quality", "fees", "pay_cutting", "earnings", "working_time",
                     "fairness", "pricing", "accountability", "platform_statistics",
                     "provenance"):  # fmt: skip
         assert f'id="{section}"' in page

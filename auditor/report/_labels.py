@@ -27,6 +27,7 @@ _EN: dict[str, str] = {
     "dq_lead": "Every row read is either used or quarantined with a reason: rows read = rows "
     "used + rows quarantined.",
     "fees": "Fees and take rates",
+    "pay_cutting": "Settings that cut pay: tips, quotes and the take by fare",
     "earnings": "Earnings",
     "working_time": "Working time",
     "fairness": "Fairness",
@@ -162,6 +163,7 @@ _ZH: dict[str, str] = {
     "data_quality": "数据质量",
     "dq_lead": "读入的每一行要么被使用，要么附原因隔离：读入行数 = 使用行数 + 隔离行数。",
     "fees": "费用与抽成",
+    "pay_cutting": "压低报酬的设置：小费、报价与按订单金额的抽成",
     "earnings": "收入",
     "working_time": "工作时间",
     "fairness": "公平性",
