@@ -26,11 +26,11 @@ def _panels(days_of: dict[str, int], weekly: dict[str, list[float]]) -> tuple[pd
             for d in range(n)
         ],
         columns=["worker_id", "local_date"],
-    )
+    ).assign(orders=1)
     weeks = pd.DataFrame(
         [(w, i, v, 10.0 * v) for w, values in weekly.items() for i, v in enumerate(values)],
         columns=["worker_id", "week", "online_hours", "net_earnings"],
-    )
+    ).assign(orders=1)
     return days, weeks
 
 
@@ -177,3 +177,24 @@ def test_demo_indicators_are_written_by_group_without_ids(tmp_path: Path) -> Non
     assert not any(w in text for w in workers)
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Labour-management indicators by worker group" in page
+
+
+def test_withheld_bands_together_hold_k_workers() -> None:
+    """Bands 2-4 and 5-9 hold one worker each, 10-19 holds 41, the others none (k = 10):
+    withholding the two small bands alone would leave their sum (2) to subtraction, and each
+    holds at least one, so both would be known; 10-19 is withheld with them."""
+    days_of = {"a": 3, "b": 7} | {f"c{i}": 12 for i in range(41)}
+    days, weeks = _panels(days_of, {w: [5.0] for w in days_of})
+    out = platform_statistics(days, weeks, None, min_cell_workers=10)
+    bands = out[out.measure == "workers_by_days_active"].set_index("band")
+    assert bands.loc[["2-4", "5-9", "10-19"], "workers"].isna().all()
+    assert bands.loc["1", "workers"] == 0 and bands.loc["20+", "workers"] == 0
+
+
+def test_a_deduction_alone_is_not_a_day_of_work() -> None:
+    ids = [f"w{i:02d}" for i in range(12)]
+    days, weeks = _panels(dict.fromkeys(ids, 4), {w: [5.0] for w in ids})
+    idle = pd.DataFrame({"worker_id": ["x1", "x2"], "local_date": days.local_date[:2].tolist(),
+                         "orders": [0, 0]})  # fmt: skip
+    out = platform_statistics(pd.concat([days, idle]), weeks, None, min_cell_workers=3)
+    assert _row(out, "days_active").workers == 12

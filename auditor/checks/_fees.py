@@ -78,7 +78,9 @@ def declared_in_force(context: CheckContext, keys: Table, column: str) -> Table:
         fs_zone=fs.zone,
         fs_cap=fs[column],
     )
-    k = keys.mutate(_k=ibis.row_number())
+    # Number the keys in their own order: a row number over an unordered set may differ
+    # between the two places the query reads it, and reruns then disagree.
+    k = keys.mutate(_k=ibis.row_number().over(order_by=list(keys.columns)))
     cand = k.cross_join(fs).filter(
         lambda t: (
             (t.fs_from <= t.local_date)

@@ -15,9 +15,11 @@ effective workers as degrees of freedom).
 
 - Where the fee_schedule declares a ``commission_rate`` in force for the orders, the take
   is judged against it (only those orders are used): ``fail`` when the minimum-effect test
-  of "the slope lies within ``[fees] take_rate_slope_materiality``" rejects after the
-  audit's Holm correction; ``pass`` when the ``1 - 2 alpha`` interval lies within it;
-  otherwise ``inconclusive``.
+  of "the take falls by at most ``[fees] take_rate_slope_materiality`` per doubling"
+  rejects after the audit's Holm correction (a regressive take: small fares pay a larger
+  share); ``pass`` when the ``1 - 2 alpha`` interval lies within the band either way;
+  otherwise ``inconclusive``. A progressive take (large fares pay more) is reported, not
+  failed: a floor on pay, or coupons the platform funds, do that and harm no worker.
 - Without a declared rate, the slope is reported, not judged: ``pass`` when its
   ``1 - 2 alpha`` interval lies within the band, otherwise ``inconclusive``, never
   ``fail``.
@@ -94,9 +96,12 @@ class TakeByFare:
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         people = roster(context)
-        units = worker_units(context, people, completed_orders(context, "worker_pay"))
-        units = units.filter((units.fare_base > 0) & units.take_rate.notnull())
-        units, judged = _with_declared_rate(context, units)
+        completed = worker_units(context, people, completed_orders(context, "worker_pay"))
+        priced = completed.filter((completed.fare_base > 0) & completed.take_rate.notnull())
+        units, judged = _with_declared_rate(context, priced)
+        counts = completed.aggregate(all=completed.count()).execute()
+        without_fare = int(counts["all"].iloc[0]) - int(priced.count().execute())
+        undeclared = int(priced.count().execute()) - int(units.count().execute())
         log_fare = units.fare_base.cast("float64").log2()
         cells, orders, excluded = slope_cells(units, units.take_rate, [log_fare], people)
         alpha = context.config.audit.alpha
@@ -104,15 +109,20 @@ class TakeByFare:
         min_cell = context.config.report.min_cell_workers
         work = WORK_WORDS + same_words(people, ", the same ")
         sums = units.aggregate(
+            workers=units.worker_id.nunique(),
             order_mean=units.take_rate.mean(),
             take=exact_sum(units.take_rate * units.fare_base.cast("float64")),
             fare=exact_sum(units.fare_base.cast("float64")),
         ).execute()
         fare = float(sums["fare"].iloc[0] or 0.0)
         order_mean = sums["order_mean"].iloc[0]
+        if int(sums["workers"].iloc[0] or 0) < min_cell:  # one worker's rates otherwise
+            order_mean, fare = None, 0.0
         data: dict[str, Any] = {
             "judged_against_declared_rate": judged,
             "orders_excluded": excluded,
+            "orders_without_positive_fare": without_fare,
+            "orders_without_declared_rate": undeclared,
             "comparable_work": work,
             "interval_level": 1 - alpha,
             "order_weighted_take_rate": None if order_mean is None else float(order_mean),
@@ -158,9 +168,11 @@ def _outcome(
     check: str, slope: Slope, band: float, alpha: float, judged: bool, undecided: Finding
 ) -> Finding | Confirmatory:
     """The finding: confirmatory (resolved after Holm) when judged against a declared rate,
-    else a report of the slope that can pass or stay inconclusive."""
+    else a report of the slope that can pass or stay inconclusive. Only a regressive take
+    (small fares pay a larger share) can fail; a progressive one is reported (a pay floor,
+    or coupons the platform funds, lower the take on small fares and harm no worker)."""
     low, high = slope.interval(1 - alpha)
-    p_beyond = slope.p_beyond(band)
+    p_regressive = slope.p_below(-band)
     equivalent = slope.p_within(band) < alpha
     data = dict(undecided.data) | {
         "se": slope.se,
@@ -179,61 +191,69 @@ def _outcome(
     points = f"{band * 100:g} point" + ("" if band == 0.01 else "s")
     measured = (
         f"Within comparable work and the same worker, each doubling of the fare came with a "
-        f"take rate {abs(slope.estimate) * 100:.2f} points {direction} ({1 - alpha:.0%} CI "
-        f"{low * 100:+.2f} to {high * 100:+.2f} points"
+        f"take rate {abs(slope.estimate) * 100:.3g} points {direction} ({1 - alpha:.0%} CI "
+        f"{low * 100:+.3g} to {high * 100:+.3g} points"
     )
 
     def finding(
         status: Status, severity: Severity, verdict: str, adj: Adjustment | None
     ) -> Finding:
-        tested = (
-            f"; test of a slope beyond {points} p = {reported_p(p_beyond):.2g}, "
-            f"Holm-adjusted over {adj.family_size} tests p = {reported_p(adj.p_adjusted):.2g}"
-            if adj is not None
-            else ""
-        )
+        tested = ""
+        if adj is not None:
+            tests = f"{adj.family_size} test" + ("" if adj.family_size == 1 else "s")
+            tested = (
+                f"; test of a take falling by more than {points} per doubling p = "
+                f"{reported_p(p_regressive):.2g}, Holm-adjusted over {tests} p = "
+                f"{reported_p(adj.p_adjusted):.2g}"
+            )
         return dataclasses.replace(
             undecided,
             status=status,
             severity=severity,
             estimate=slope.estimate,
             ci=(low, high),
-            p_value=reported_p(p_beyond),
+            p_value=reported_p(p_regressive),
             p_adjusted=None if adj is None else reported_p(adj.p_adjusted),
             n_workers=slope.clusters,
             detail=measured + tested + "). " + verdict + means,
             data=data,
         )
 
+    progressive = low > band
     if not judged:
         if equivalent:
-            return finding(
-                Status.PASS,
-                Severity.INFO,
-                f"The slope is within {points} per doubling; no flat rate is "
-                "declared, so it is reported, not judged.",
-                None,
+            verdict = (
+                f"The take is flat in the fare within {points} per doubling; no commission "
+                "rate is declared for these orders, so it is reported, not judged."
             )
-        return finding(
-            Status.INCONCLUSIVE,
-            Severity.INFO,
-            "No commission rate is declared in fee_schedule, so the slope is reported, not judged.",
-            None,
+            return finding(Status.PASS, Severity.INFO, verdict, None)
+        verdict = (
+            "No commission rate is declared for these orders in fee_schedule, so the slope "
+            "is reported, not judged."
         )
+        return finding(Status.INCONCLUSIVE, Severity.INFO, verdict, None)
 
     def resolve(adj: Adjustment) -> Finding:
         if adj.p_adjusted < alpha:
-            clear = low > band or high < -band
-            kind = "small" if slope.estimate < 0 else "large"
             verdict = (
-                f"The take depends on the fare beyond {points} per doubling, "
-                f"against the flat rate declared: {kind} fares pay a larger share."
+                f"The take falls with the fare by more than {points} per doubling, against "
+                "the flat rate declared: small fares pay a larger share."
             )
-            return finding(Status.FAIL, Severity.HIGH if clear else Severity.MEDIUM, verdict, adj)
+            severity = Severity.HIGH if high < -band else Severity.MEDIUM
+            return finding(Status.FAIL, severity, verdict, adj)
         if equivalent:
-            verdict = f"The take is flat in the fare within {points} per doubling, as declared."
+            verdict = (
+                f"The take is flat in the fare within {points} per doubling (its level "
+                "against the declared rate is FEE-01's and FEE-02's question)."
+            )
             return finding(Status.PASS, Severity.INFO, verdict, adj)
+        if progressive:
+            verdict = (
+                "Large fares pay a larger share than small ones: a floor on pay, or coupons "
+                "the platform funds, do this without harming a worker; reported, not failed."
+            )
+            return finding(Status.INCONCLUSIVE, Severity.INFO, verdict, adj)
         verdict = "The data cannot decide whether the take departs from the declared flat rate."
         return finding(Status.INCONCLUSIVE, Severity.INFO, verdict, adj)
 
-    return Confirmatory(check=check, p_value=p_beyond, resolve=resolve, metric=METRIC)
+    return Confirmatory(check=check, p_value=p_regressive, resolve=resolve, metric=METRIC)

@@ -4,27 +4,38 @@ Per completed order, the worker's pay from the platform (``worker_pay``: tips an
 excluded) is regressed on the order's ``tip`` (missing: 0) within strata of comparable work
 (service, pickup zone, local date and hour, and the worker's ``[fairness]
 legitimate_attributes``, as PAY-02) *and within worker* (worker fixed effects: the same
-worker's tipped and untipped orders), with the trip terms (``_covariates``: logs of distance
-and trip time, their squares and product) as linear controls. Within worker, because customers
-may tip some workers more than others for reasons of their own (tipping those they see paid
-least): across workers, that alone reads as an offset (``simulate._slope_worlds``: a false fail
-in 37 % of such worlds without the worker effects, none with them). The slope is the change in
-base pay per unit of tip; the **offset** is minus the slope, the share of each tip the platform
-takes back out of its own pay: 0 when tips are added to pay, 1 when they replace it. Inference
-is by worker (``auditor.stats._slope``: cluster-robust, effective workers as degrees of
-freedom).
+worker's tipped and untipped orders), with the **fare base** and the trip terms
+(``_covariates``: logs of distance and trip time, their squares and product) as linear
+controls. The slope is the change in base pay per unit of tip at the same fare; the
+**offset** is minus the slope, the share of each tip the platform takes back out of its own
+pay: 0 when tips are added to pay, 1 when they replace it. Inference is by worker
+(``auditor.stats._slope``: CR2, effective workers as degrees of freedom).
+
+Why these controls. Within worker, because customers may tip some workers more than others
+for reasons of their own (those they see paid least): across workers that alone reads as an
+offset (``simulate._slope_worlds``: a false fail in 37 % of such worlds without the worker
+effects, none with them). At the same fare, because what moves price and pay together
+(surge within the hour, pay for waiting at a restaurant) also moves tipping: customers tip
+less when the price surges, which without the fare reads as an offset. An offset keeps the
+fare and lowers the worker's share of it, so the fare does not absorb it. Tips above the
+99th percentile of the tips given count at it, so that one outsized tip cannot decide the
+slope.
+
+What it cannot see: an offset spread over a worker's orders whether tipped or not (a weekly
+claw-back of tips) leaves no slope within the worker; the pass sentence says so.
 
 - ``fail``: the minimum-effect test of "the offset is at most ``[fees]
   tip_offset_materiality``" rejects after the audit's Holm correction (the ``1 - alpha``
-  interval lies wholly above the materiality): evidence that tips replace a material share
-  of base pay;
+  interval lies wholly above the materiality): evidence that more than that share of each
+  tip is taken back;
 - ``pass``: the upper end of the ``1 - 2 alpha`` interval lies below the materiality;
 - otherwise ``inconclusive``.
 
-What the offset cost workers is estimated as the offset times the tips of the orders
-compared (``data.base_pay_offset``, with its interval). Orders missing ``worker_pay``, or a
-trip covariate in use, are counted and left out. Fewer than ``[report] min_cell_workers``
-effective workers carrying the estimate make it inconclusive, with no number published.
+What the offset cost workers is estimated as the offset times the (capped) tips of the
+orders compared (``data.base_pay_offset``, with its interval). Orders missing
+``worker_pay``, the fare, or a trip covariate in use, are counted and left out. Fewer than
+``[report] min_cell_workers`` effective workers carrying the estimate make it
+inconclusive, with no number published.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import ibis
 import numpy as np
 
 from auditor.checks._base import (
@@ -58,19 +70,28 @@ __all__ = ["TipOffset", "tip_cells"]
 
 METRIC = "tip_offset"
 
+TIP_CAP_QUANTILE = 0.99
+"""Tips above this quantile of the tips given count at it."""
+
 
 def tip_cells(context: CheckContext) -> tuple[SlopeCells, int, int, tuple[str, ...]]:
     """Per cell of one worker in one stratum of comparable work: the sums the slope of pay on
     tip needs (x = tip, then the trip terms); with the orders kept, the orders left out and
-    the trip terms' names."""
+    the controls' names."""
     people = roster(context)
     units = worker_units(context, people, completed_orders(context, "worker_pay"))
     used = order_covariates(context)
     names = term_names(used)
     terms = covariate_terms(units, used)
-    xs = [units.tip.fill_null(0), *(terms[t] for t in names)]
+    tip = units.tip.fill_null(0)
+    # One outsized tip must not decide the slope: tips above the 99th percentile of the
+    # tips given count at it (a scalar subquery: no value of the package enters the SQL).
+    cap = units.filter(units.tip > 0).tip.quantile(TIP_CAP_QUANTILE).as_scalar()
+    capped = ibis.least(tip, cap.fill_null(0))
+    fare = units.fare_base.cast("float64")
+    xs = [capped, fare, *(terms[t] for t in names)]
     cells, kept, excluded = slope_cells(units, units.y, xs, people)
-    return cells, kept, excluded, names
+    return cells, kept, excluded, ("fare_base", *names)
 
 
 @register
@@ -110,10 +131,13 @@ class TipOffset:
             basis=basis(context, self.id),
             data=data_common,
         )
-        slope = within_slope(cells, by_cluster=True) if tipped_workers else None
-        if slope is None or not slope.estimable:
+        if not tipped_workers:
+            detail = "No estimate: no order compared was tipped."
+            return [dataclasses.replace(undecided, detail=detail)]
+        slope = within_slope(cells, by_cluster=True)
+        if not slope.estimable:
             detail = (
-                "No estimate: too few tipped orders vary within comparable work "
+                "No estimate: too few tipped orders vary within a worker's comparable work "
                 f"({work}) to measure how base pay moves with the tip."
             )
             return [dataclasses.replace(undecided, detail=detail)]
@@ -157,22 +181,28 @@ def _confirmatory(
             status = Status.FAIL
             severity = Severity.HIGH if low > materiality else Severity.MEDIUM
             verdict = (
-                f"Tips replace more than {materiality:.0%} of base pay: about "
-                f"{offset * tips:,.2f} {currency} of the {tips:,.2f} {currency} customers "
-                "tipped went to lowering the platform's own pay."
+                f"More than {materiality:.0%} of each tip is taken back out of base pay: "
+                f"about {offset * tips:,.2f} {currency} of the {tips:,.2f} {currency} "
+                "customers tipped (tips above the 99th percentile counted at it) went to "
+                "lowering the platform's own pay."
             )
         elif upper_eq < materiality:
             status, severity = Status.PASS, Severity.INFO
-            verdict = f"Any offset is below {materiality:.0%} of the tip."
+            verdict = (
+                f"Within each worker's comparable orders at the same fare, base pay does not "
+                f"fall with the tip by more than {materiality:.0%} of it (an offset spread "
+                "over a worker's orders whether tipped or not would not show here)."
+            )
         else:
             status, severity = Status.INCONCLUSIVE, Severity.INFO
             verdict = "The data cannot decide whether tips offset a material share of base pay."
         p_show = reported_p(p_beyond)
         detail = (
-            f"For comparable work, each unit of tip came with {slope.estimate:+.3f} units of "
-            f"base pay: an offset of {offset:.3f} ({1 - alpha:.0%} CI {low:.3f} to "
-            f"{high:.3f}; test of an offset beyond {materiality:.0%} p = {p_show:.2g}, "
-            f"Holm-adjusted over {adj.family_size} tests p = "
+            f"For comparable work at the same fare, each unit of tip came with "
+            f"{slope.estimate:+.3f} units of base pay: an offset of {offset:.3f} "
+            f"({1 - alpha:.0%} CI {low:.3f} to {high:.3f}; test of an offset beyond "
+            f"{materiality:.0%} p = {p_show:.2g}, Holm-adjusted over {adj.family_size} "
+            f"test{'s' if adj.family_size != 1 else ''} p = "
             f"{reported_p(adj.p_adjusted):.2g}). {verdict}"
         )
         return dataclasses.replace(

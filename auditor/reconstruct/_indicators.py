@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.reconstruct._statistics import PERCENTILES
+from auditor.stats._quantiles import safe_quantile
 
 __all__ = ["INDICATORS", "INDICATOR_COLUMNS", "labour_indicators"]
 
@@ -109,9 +110,7 @@ def _summary(values: pd.Series, name: str, k: int) -> dict[str, float | int | No
     # A mean carried by fewer than k workers (the rest at 0) would speak of those few.
     row["mean"] = float(v.mean()) if int(np.count_nonzero(v)) >= k else None
     for label, q in _QUARTILES:
-        value = float(np.quantile(v, q))
-        below, above = int(np.count_nonzero(v < value)), int(np.count_nonzero(v > value))
-        row[label] = value if below >= k and above >= k else None
+        row[label] = safe_quantile(v, np.arange(n), q, k)  # one value per worker
     return row
 
 

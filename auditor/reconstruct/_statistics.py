@@ -4,18 +4,20 @@ workers), as distributions with small cells withheld.
 
 Two kinds of rows, in one table (:data:`STATISTICS_COLUMNS`):
 
-- **Distributions** (``band`` empty): per worker (days and weeks active in the period,
-  tenure) or per worker-week (online and engaged hours, earnings, hourly earnings on each
-  time basis): the units and workers behind it, the mean, and the 10th, 25th, 50th, 75th and
-  90th percentiles (linear interpolation).
+- **Distributions** (``band`` empty; a measure with no data, such as online hours without a
+  sessions table, has no row): per worker (days and weeks active in the period: days with an
+  order or online time, not a deduction alone; tenure) or per worker-week (online and
+  engaged hours, earnings, hourly earnings on each time basis): the units and workers behind
+  it, the mean, and the 10th, 25th, 50th, 75th and 90th percentiles (linear interpolation).
 - **Counts by band** (``measure = workers_by_days_active``): workers by the number of days
   they worked in the period, and their share of workers.
 
 **Withholding** (``[report] min_cell_workers`` = k): a row with fewer than k workers
 publishes nothing but its measure; a percentile is published only where at least k workers
 have a value below it and at least k a value above it, so that no percentile is one
-worker's value in a thin tail; a band with fewer than k workers is withheld, and where that
-would let it be worked out from the total, the next smallest band is withheld with it.
+worker's value in a thin tail; a band with fewer than k workers is withheld, and more bands
+with it, smallest first, until the withheld bands hold k workers between them and are at
+least two (the total less the published bands gives only their sum).
 Nothing here holds an ID.
 """
 
@@ -26,6 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+
+from auditor.stats._quantiles import safe_quantile
 
 __all__ = ["DAY_BANDS", "STATISTICS_COLUMNS", "platform_statistics", "unit_of"]
 
@@ -59,10 +63,12 @@ _WEEK_MEASURES = (
 
 def _distribution(
     measure: str, unit: str, values: NDArray[np.float64], worker: NDArray[np.int64], k: int
-) -> dict[str, object]:
+) -> dict[str, object] | None:
     """One distribution row of ``values`` (one per unit; ``worker`` the unit's worker code),
     withheld as the module docstring says. NaN values are left out."""
     ok = np.isfinite(values)
+    if not ok.any():
+        return None  # no data for this measure (no sessions table, no joined_on)
     values, worker = values[ok], worker[ok]
     workers = len(np.unique(worker))
     row: dict[str, object] = {"measure": measure, "unit": unit, "band": ""}
@@ -70,10 +76,7 @@ def _distribution(
         return row | {"workers": None if workers else 0, "units": None if workers else 0}
     row |= {"workers": workers, "units": len(values), "mean": float(values.mean())}
     for name, q in PERCENTILES:
-        value = float(np.quantile(values, q))
-        below = len(np.unique(worker[values < value]))
-        above = len(np.unique(worker[values > value]))
-        row[name] = value if below >= k and above >= k else None
+        row[name] = safe_quantile(values, worker, q, k)
     return row
 
 
@@ -82,11 +85,16 @@ def _day_bands(days: NDArray[np.int64], k: int) -> list[dict[str, object]]:
     total = len(days)
     counts = [int(np.count_nonzero((days >= lo) & (days <= hi))) for _, lo, hi in DAY_BANDS]
     hidden = [0 < c < k for c in counts]
-    if sum(hidden) == 1 and total >= k:
-        # One withheld band is the total less the others: withhold the next smallest too.
+    # The withheld bands add up to the total less the published ones, and each holds at
+    # least one worker: withhold more, smallest first, until they hold k workers between
+    # them and there are at least two (or none is left to withhold).
+    while any(hidden) and (
+        sum(c for c, h in zip(counts, hidden, strict=True) if h) < k or sum(hidden) == 1
+    ):
         shown = [i for i, h in enumerate(hidden) if not h and counts[i] > 0]
-        if shown:
-            hidden[min(shown, key=lambda i: (counts[i], i))] = True
+        if not shown:
+            break
+        hidden[min(shown, key=lambda i: (counts[i], i))] = True
     rows: list[dict[str, object]] = []
     for (label, _, _), count, hide in zip(DAY_BANDS, counts, hidden, strict=True):
         shown_count = None if hide or total < k else count
@@ -114,13 +122,18 @@ def platform_statistics(
     ``joined_on`` date indexed by ``worker_id`` (tenure is counted to the last local date
     in the panels)."""
     k = max(int(min_cell_workers), 1)
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, object] | None] = []
+    if worker_days.empty:
+        return _frame(rows)
+    # A day counts as active with an order or online time (not a deduction alone).
+    worker_days = worker_days[_worked(worker_days)]
     if worker_days.empty:
         return _frame(rows)
     codes, ids = pd.factorize(worker_days["worker_id"], sort=True)
     days_active = np.bincount(codes, minlength=len(ids)).astype(np.int64)
     every = np.arange(len(ids), dtype=np.int64)
     rows.append(_distribution("days_active", "worker", days_active.astype(float), every, k))
+    worker_weeks = worker_weeks[_worked(worker_weeks)]
     week_codes = pd.Index(ids).get_indexer(worker_weeks["worker_id"])
     weeks_active = np.bincount(week_codes, minlength=len(ids)).astype(float)
     rows.append(_distribution("weeks_active", "worker", weeks_active, every, k))
@@ -141,9 +154,19 @@ def platform_statistics(
     return _frame(rows)
 
 
-def _frame(rows: Sequence[dict[str, object]]) -> pd.DataFrame:
-    """Rows as the statistics table, with its columns and dtypes."""
-    frame = pd.DataFrame(list(rows), columns=list(STATISTICS_COLUMNS))
+def _worked(panel: pd.DataFrame) -> pd.Series:
+    """Rows of a panel with an order or online time (a deduction alone is not work)."""
+    worked = pd.Series(False, index=panel.index)
+    for column in ("orders", "online_hours"):
+        if column in panel:
+            worked |= panel[column].fillna(0) > 0
+    return worked
+
+
+def _frame(rows: Sequence[dict[str, object] | None]) -> pd.DataFrame:
+    """Rows as the statistics table (measures with no data left out), with its columns and
+    dtypes."""
+    frame = pd.DataFrame([r for r in rows if r is not None], columns=list(STATISTICS_COLUMNS))
     for column in ("workers", "units"):
         frame[column] = frame[column].astype("Int64")
     for column in ("share", "mean", *(name for name, _ in PERCENTILES)):

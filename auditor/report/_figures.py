@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from auditor.checks import Finding, Status, reported_float
 from auditor.report._labels import Labels
+from auditor.stats._quantiles import safe_quantile
 
 if TYPE_CHECKING:
     from auditor.findings import AuditResult
@@ -203,7 +204,16 @@ def _hourly_earnings(result: AuditResult, words: Labels, k: int) -> Figure | Non
         if values["worker_id"].nunique() < k:
             suppressed += 1
             continue
-        q = _reported(np.quantile(values[f"hourly_{basis}"].to_numpy(), _QUANTILES))
+        x, who = values[f"hourly_{basis}"].to_numpy(), values["worker_id"].to_numpy()
+        # Percentiles without k workers on each side are withheld (as statistics.csv): a
+        # whisker then stops at its quartile; without the quartiles there is no box.
+        safe = [safe_quantile(x, who, q, k) for q in _QUANTILES]
+        if any(v is None for v in safe[1:4]):
+            suppressed += 1
+            continue
+        safe[0] = safe[1] if safe[0] is None else safe[0]
+        safe[4] = safe[3] if safe[4] is None else safe[4]
+        q = _reported(np.asarray(safe, dtype=np.float64))
         fig.add_trace(
             go.Box(
                 name=words(f"basis_{basis}"), lowerfence=[q[0]], q1=[q[1]], median=[q[2]],

@@ -133,7 +133,8 @@ _EN: dict[str, str] = {
     "price_title": "Customer price by segment, comparable orders",
     "leads": "Price leads for review (PRC-02), by service",
     "quantiles_note": "Boxes show the 25th-75th percentiles and the median; whiskers the "
-    "10th and 90th. Groups with fewer than {k} workers are not shown.",
+    "10th and 90th, where {k} workers lie beyond them (else the whisker stops at the box). "
+    "Groups with fewer than {k} workers are not shown.",
     "fail": "fail",
     "pass": "pass",
     "inconclusive": "inconclusive",
@@ -263,7 +264,8 @@ _ZH: dict[str, str] = {
     "forest_title": "群体间差异及 {level} 置信区间",
     "price_title": "可比订单中各客户群体的价格",
     "leads": "待复核的异常价格线索（PRC-02），按业务类型",
-    "quantiles_note": "箱体为第 25 至 75 百分位数及中位数，须线为第 10 和第 90 百分位数。"
+    "quantiles_note": "箱体为第 25 至 75 百分位数及中位数，须线为第 10 和第 90 百分位数"
+    "（其外侧不足 {k} 名劳动者时，须线止于箱体）。"
     "劳动者少于 {k} 人的组不显示。",
     "fail": "不合规",
     "pass": "合规",

@@ -51,6 +51,7 @@ class TipWorld:
         dominance: activity multiplier of the dominant workers.
         offset: true share of each tip taken out of base pay.
         confounded: the workers paid least are tipped most.
+        surge: price and pay surge within the hour, and customers tip less under surge.
         tip_rate: base share of orders tipped.
         strata: zone x date x hour strata orders fall in.
     """
@@ -61,13 +62,16 @@ class TipWorld:
     dominance: float = 50.0
     offset: float = 0.0
     confounded: bool = True
+    surge: bool = True
     tip_rate: float = 0.15
     strata: int = 120
 
 
 def tip_world(world: TipWorld, seed: int) -> SlopeCells:
     """Orders of ``world`` drawn with ``seed``, summed per cell of one worker in one stratum
-    with x = (tip, log distance, its square), as the check sums them."""
+    with x = (tip, fare, log distance, its square), as the check sums them. With ``surge``,
+    each order's price and pay carry a surge of 1, 1.25 or 1.5 within its hour, and
+    customers tip less the higher it is."""
     rng = np.random.default_rng(seed)
     g = world.workers
     activity = np.ones(g)
@@ -87,14 +91,17 @@ def tip_world(world: TipWorld, seed: int) -> SlopeCells:
     distance = rng.lognormal(1.0, 0.5, n)
     tip_logit = -1.7 + 0.3 * np.log(distance) + 0.8 * rain[stratum]
     tip_logit = tip_logit + np.log(world.tip_rate / 0.15)
+    surge = rng.choice(np.array([1.0, 1.25, 1.5]), n) if world.surge else np.ones(n)
+    tip_logit = tip_logit - 3.0 * (surge - 1.0)
     if world.confounded:
         tip_logit = tip_logit - 0.5 * pay_level[worker]
     tipped = rng.random(n) < 1.0 / (1.0 + np.exp(-tip_logit))
     tip = np.where(tipped, rng.choice(_TIPS, n, p=_TIP_WEIGHTS) * (1 + 0.1 * distance), 0.0)
     level = 1.0 + 0.3 * rain[stratum] + rng.normal(0.0, 0.1, world.strata)[stratum]
     noise = 1.5 * rng.standard_t(3, n)
-    pay = (5.0 + 1.5 * distance) * level + pay_level[worker] + noise - world.offset * tip
-    x = np.column_stack([tip, np.log(distance), np.log(distance) ** 2])
+    fare = (6.25 + 1.875 * distance) * level * surge
+    pay = 0.8 * fare + pay_level[worker] + noise - world.offset * tip
+    x = np.column_stack([tip, fare, np.log(distance), np.log(distance) ** 2])
     cell = worker * world.strata + stratum
     used, code = np.unique(cell, return_inverse=True)
     size = len(used)
@@ -253,7 +260,8 @@ def replicate_fares(
     materiality: float = 0.01,
     alpha: float = 0.05,
 ) -> SlopeRates:
-    """FEE-09's estimator and verdict (a slope beyond ``materiality`` either way) on
+    """FEE-09's estimator and verdict (a take falling by more than ``materiality`` per
+    doubling of the fare) on
     ``replicates`` seeded draws of ``world``; ``by_cluster=False`` compares across workers
     (the naive design)."""
     fails, covers, slopes, dfs = 0, 0, [], []
@@ -262,7 +270,7 @@ def replicate_fares(
         if not slope.estimable:
             continue
         low, high = slope.interval(1 - alpha)
-        fails += slope.p_beyond(materiality) < alpha
+        fails += slope.p_below(-materiality) < alpha
         covers += low <= world.slope <= high
         slopes.append(slope.estimate)
         dfs.append(slope.df)
