@@ -198,3 +198,14 @@ def test_a_deduction_alone_is_not_a_day_of_work() -> None:
                          "orders": [0, 0]})  # fmt: skip
     out = platform_statistics(pd.concat([days, idle]), weeks, None, min_cell_workers=3)
     assert _row(out, "days_active").workers == 12
+
+
+def test_a_mean_one_worker_dominates_is_withheld() -> None:
+    """One week earning 1,000,000 among 29 other workers' weeks of 10 to 290: the mean would
+    speak of that week; it is withheld while the median, with k workers each side, stays."""
+    ids = [f"w{i:02d}" for i in range(30)]
+    weekly = {w: [float(i)] for i, w in enumerate(ids) if i} | {ids[0]: [100_000.0]}
+    days, weeks = _panels(dict.fromkeys(ids, 2), weekly)
+    row = _row(platform_statistics(days, weeks, None, min_cell_workers=5), "earnings_per_week")
+    values = [10.0 * i for i in range(1, 30)] + [1_000_000.0]
+    assert np.isnan(row["mean"]) and row["median"] == pytest.approx(np.median(values))

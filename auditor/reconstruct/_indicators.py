@@ -21,7 +21,8 @@ Withholding as the statistics table (``_statistics``): a group with fewer than `
 min_cell_workers`` (k) workers is not shown by name: its rows say ``fewer than k workers``
 and publish nothing; a quartile needs k workers below it and k above; a share of workers
 (``restrictive_action``) is withheld unless k workers have it and k do not, and any mean
-unless k workers have a value other than 0 (a mean carried by fewer would speak of them).
+unless k workers have a value other than 0 and no worker holds more than half of the total
+(a mean carried by fewer would speak of them).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from auditor.reconstruct._statistics import PERCENTILES
-from auditor.stats._quantiles import safe_quantile
+from auditor.stats._quantiles import dominated, safe_quantile
 
 __all__ = ["INDICATORS", "INDICATOR_COLUMNS", "labour_indicators"]
 
@@ -108,7 +109,8 @@ def _summary(values: pd.Series, name: str, k: int) -> dict[str, float | int | No
         row["mean"] = having / n if having >= k and n - having >= k else None
         return row
     # A mean carried by fewer than k workers (the rest at 0) would speak of those few.
-    row["mean"] = float(v.mean()) if int(np.count_nonzero(v)) >= k else None
+    carried = int(np.count_nonzero(v)) >= k and not dominated(v, np.arange(n))
+    row["mean"] = float(v.mean()) if carried else None
     for label, q in _QUARTILES:
         row[label] = safe_quantile(v, np.arange(n), q, k)  # one value per worker
     return row

@@ -15,7 +15,8 @@ Two kinds of rows, in one table (:data:`STATISTICS_COLUMNS`):
 **Withholding** (``[report] min_cell_workers`` = k): a row with fewer than k workers
 publishes nothing but its measure; a percentile is published only where at least k workers
 have a value below it and at least k a value above it, so that no percentile is one
-worker's value in a thin tail; a band with fewer than k workers is withheld, and more bands
+worker's value in a thin tail; a mean is withheld where one worker holds more than half of
+the total (the dominance rule); a band with fewer than k workers is withheld, and more bands
 with it, smallest first, until the withheld bands hold k workers between them and are at
 least two (the total less the published bands gives only their sum).
 Nothing here holds an ID.
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from auditor.stats._quantiles import safe_quantile
+from auditor.stats._quantiles import dominated, safe_quantile
 
 __all__ = ["DAY_BANDS", "STATISTICS_COLUMNS", "platform_statistics", "unit_of"]
 
@@ -74,7 +75,8 @@ def _distribution(
     row: dict[str, object] = {"measure": measure, "unit": unit, "band": ""}
     if workers < k or not len(values):
         return row | {"workers": None if workers else 0, "units": None if workers else 0}
-    row |= {"workers": workers, "units": len(values), "mean": float(values.mean())}
+    mean = None if dominated(values, worker) else float(values.mean())
+    row |= {"workers": workers, "units": len(values), "mean": mean}
     for name, q in PERCENTILES:
         row[name] = safe_quantile(values, worker, q, k)
     return row
