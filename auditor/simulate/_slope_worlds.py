@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from auditor.stats._slope import SlopeCells, within_slope
+from auditor.stats._slope import Slope, SlopeCells, within_slope
 
 __all__ = [
     "FareWorld",
@@ -73,20 +73,10 @@ def tip_world(world: TipWorld, seed: int) -> SlopeCells:
     each order's price and pay carry a surge of 1, 1.25 or 1.5 within its hour, and
     customers tip less the higher it is."""
     rng = np.random.default_rng(seed)
-    g = world.workers
-    activity = np.ones(g)
-    activity[: world.dominant] = world.dominance
-    counts = rng.poisson(world.orders_per_worker * activity)
-    worker = np.repeat(np.arange(g), counts)
+    worker = _orders_of_workers(rng, world)
     n = len(worker)
-    pay_level = rng.normal(0.0, 2.0, g)
-    # Each worker works some strata more than others (their own zone and hours).
-    home = rng.integers(0, world.strata, g)
-    stratum = np.where(
-        rng.random(n) < 0.6,
-        (home[worker] + rng.integers(0, 5, n)) % world.strata,
-        rng.integers(0, world.strata, n),
-    )
+    pay_level = rng.normal(0.0, 2.0, world.workers)
+    stratum = _strata_of_orders(rng, world, worker)
     rain = rng.random(world.strata) < 0.25
     distance = rng.lognormal(1.0, 0.5, n)
     tip_logit = -1.7 + 0.3 * np.log(distance) + 0.8 * rain[stratum]
@@ -102,28 +92,7 @@ def tip_world(world: TipWorld, seed: int) -> SlopeCells:
     fare = (6.25 + 1.875 * distance) * level * surge
     pay = 0.8 * fare + pay_level[worker] + noise - world.offset * tip
     x = np.column_stack([tip, fare, np.log(distance), np.log(distance) ** 2])
-    cell = worker * world.strata + stratum
-    used, code = np.unique(cell, return_inverse=True)
-    size = len(used)
-
-    def per(v: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.bincount(code, weights=v, minlength=size).astype(np.float64)
-
-    p = x.shape[1]
-    sxx = np.empty((size, p, p))
-    for i in range(p):
-        for j in range(p):
-            sxx[:, i, j] = per(x[:, i] * x[:, j])
-    return SlopeCells(
-        cluster=(used // world.strata).astype(np.int64),
-        stratum=(used % world.strata).astype(np.int64),
-        n=per(np.ones(n)),
-        sx=np.column_stack([per(x[:, i]) for i in range(p)]),
-        sy=per(pay),
-        sxx=sxx,
-        sxy=np.column_stack([per(x[:, i] * pay) for i in range(p)]),
-        n_clusters=g,
-    )
+    return _summed(worker, stratum, x, pay, world)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,24 +127,13 @@ def replicate_tips(
     """FEE-07's estimator and verdict on ``replicates`` seeded draws of ``world`` (seeds
     ``first_seed`` onward); ``by_cluster=False`` compares across workers (no worker
     effects), the naive design the worlds are built to fool."""
-    fails, covers, offsets, dfs = 0, 0, [], []
+    slopes, fails = [], []
     for seed in range(first_seed, first_seed + replicates):
         slope = within_slope(tip_world(world, seed), by_cluster=by_cluster)
-        if not slope.estimable:
-            continue
-        low, high = (-b for b in reversed(slope.interval(1 - alpha)))
-        fails += slope.p_below(-materiality) < alpha
-        covers += low <= world.offset <= high
-        offsets.append(-slope.estimate)
-        dfs.append(slope.df)
-    n = len(offsets)
-    return SlopeRates(
-        n,
-        fails / n if n else float("nan"),
-        covers / n if n else float("nan"),
-        float(np.median(offsets)) if n else float("nan"),
-        float(np.median(dfs)) if n else float("nan"),
-    )
+        if slope.estimable:
+            slopes.append(slope)
+            fails.append(slope.p_below(-materiality) < alpha)
+    return _rates(slopes, world.offset, -1.0, fails, alpha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,19 +166,10 @@ def fare_world(world: FareWorld, seed: int) -> SlopeCells:
     """Orders of ``world`` drawn with ``seed``, summed per cell of one worker in one stratum
     with y = the take rate and x = log2 of the fare, as FEE-09 sums them."""
     rng = np.random.default_rng(seed)
-    g = world.workers
-    activity = np.ones(g)
-    activity[: world.dominant] = world.dominance
-    counts = rng.poisson(world.orders_per_worker * activity)
-    worker = np.repeat(np.arange(g), counts)
+    worker = _orders_of_workers(rng, world)
     n = len(worker)
-    tier = rng.random(g) < world.tier_share
-    home = rng.integers(0, world.strata, g)
-    stratum = np.where(
-        rng.random(n) < 0.6,
-        (home[worker] + rng.integers(0, 5, n)) % world.strata,
-        rng.integers(0, world.strata, n),
-    )
+    tier = rng.random(world.workers) < world.tier_share
+    stratum = _strata_of_orders(rng, world, worker)
     airport = np.arange(world.strata) % 10 == 0  # long trips and their own declared rate
     trip = rng.lognormal(1.0, 0.6, n) * np.where(tier[worker], world.tier_trip, 1.0)
     trip = trip * np.where(airport[stratum], 3.0, 1.0)
@@ -231,24 +180,7 @@ def fare_world(world: FareWorld, seed: int) -> SlopeCells:
     rate = rate + rng.normal(0.0, 0.01, n)  # per-order adjustments
     pay = np.round(fare * (1 - rate), 2)  # the cent rounding of pay
     take_rate = (fare - pay) / fare
-    x = np.log2(fare)[:, None]
-    cell = worker * world.strata + stratum
-    used, code = np.unique(cell, return_inverse=True)
-    size = len(used)
-
-    def per(v: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.bincount(code, weights=v, minlength=size).astype(np.float64)
-
-    return SlopeCells(
-        cluster=(used // world.strata).astype(np.int64),
-        stratum=(used % world.strata).astype(np.int64),
-        n=per(np.ones(n)),
-        sx=per(x[:, 0])[:, None],
-        sy=per(take_rate),
-        sxx=per(x[:, 0] * x[:, 0])[:, None, None],
-        sxy=per(x[:, 0] * take_rate)[:, None],
-        n_clusters=g,
-    )
+    return _summed(worker, stratum, np.log2(fare)[:, None], take_rate, world)
 
 
 def replicate_fares(
@@ -264,21 +196,86 @@ def replicate_fares(
     doubling of the fare) on
     ``replicates`` seeded draws of ``world``; ``by_cluster=False`` compares across workers
     (the naive design)."""
-    fails, covers, slopes, dfs = 0, 0, [], []
+    slopes, fails = [], []
     for seed in range(first_seed, first_seed + replicates):
         slope = within_slope(fare_world(world, seed), by_cluster=by_cluster)
-        if not slope.estimable:
-            continue
-        low, high = slope.interval(1 - alpha)
-        fails += slope.p_below(-materiality) < alpha
-        covers += low <= world.slope <= high
-        slopes.append(slope.estimate)
-        dfs.append(slope.df)
+        if slope.estimable:
+            slopes.append(slope)
+            fails.append(slope.p_below(-materiality) < alpha)
+    return _rates(slopes, world.slope, 1.0, fails, alpha)
+
+
+def _orders_of_workers(rng: np.random.Generator, world: TipWorld | FareWorld) -> NDArray[np.int64]:
+    """Each order's worker: Poisson counts, the dominant workers ``dominance`` times as
+    busy."""
+    activity = np.ones(world.workers)
+    activity[: world.dominant] = world.dominance
+    counts = rng.poisson(world.orders_per_worker * activity)
+    return np.repeat(np.arange(world.workers), counts)
+
+
+def _strata_of_orders(
+    rng: np.random.Generator, world: TipWorld | FareWorld, worker: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Each order's stratum: 60 % near the worker's own zone and hours, the rest anywhere."""
+    n = len(worker)
+    home = rng.integers(0, world.strata, world.workers)
+    return np.where(
+        rng.random(n) < 0.6,
+        (home[worker] + rng.integers(0, 5, n)) % world.strata,
+        rng.integers(0, world.strata, n),
+    )
+
+
+def _summed(
+    worker: NDArray[np.int64],
+    stratum: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    world: TipWorld | FareWorld,
+) -> SlopeCells:
+    """Units summed per cell of one worker in one stratum, as ``checks._slope_cells`` sums
+    them in the engine."""
+    cell = worker * world.strata + stratum
+    used, code = np.unique(cell, return_inverse=True)
+    size = len(used)
+
+    def per(v: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.bincount(code, weights=v, minlength=size).astype(np.float64)
+
+    p = x.shape[1]
+    sxx = np.empty((size, p, p))
+    for i in range(p):
+        for j in range(p):
+            sxx[:, i, j] = per(x[:, i] * x[:, j])
+    return SlopeCells(
+        cluster=(used // world.strata).astype(np.int64),
+        stratum=(used % world.strata).astype(np.int64),
+        n=per(np.ones(len(worker))),
+        sx=np.column_stack([per(x[:, i]) for i in range(p)]),
+        sy=per(y),
+        sxx=sxx,
+        sxy=np.column_stack([per(x[:, i] * y) for i in range(p)]),
+        n_clusters=world.workers,
+    )
+
+
+def _rates(
+    slopes: list[Slope], truth: float, sign: float, fails: list[bool], alpha: float
+) -> SlopeRates:
+    """What the replicates' slopes give, on the scale ``sign * slope`` (FEE-07's offset is
+    minus the slope)."""
     n = len(slopes)
+    if not n:
+        return SlopeRates(0, float("nan"), float("nan"), float("nan"), float("nan"))
+    covers = 0
+    for slope in slopes:
+        low, high = sorted(sign * b for b in slope.interval(1 - alpha))
+        covers += low <= truth <= high
     return SlopeRates(
         n,
-        fails / n if n else float("nan"),
-        covers / n if n else float("nan"),
-        float(np.median(slopes)) if n else float("nan"),
-        float(np.median(dfs)) if n else float("nan"),
+        sum(fails) / n,
+        covers / n,
+        float(np.median([sign * s.estimate for s in slopes])),
+        float(np.median([s.df for s in slopes])),
     )
