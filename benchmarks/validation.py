@@ -540,8 +540,8 @@ def main() -> None:
             "The estimator is the checks' own (`auditor/stats/_slope.py`): a slope within "
             "strata and within worker, cluster-robust by worker with the effective number of "
             "workers as degrees of freedom; `fail` when the 95 % interval lies wholly beyond "
-            "the materiality (FEE-07: an offset of 10 % of the tip; FEE-09: one point of take "
-            "rate per doubling of the fare, either way). The worlds "
+            "the materiality (FEE-07: an offset of 10 % of the tip; FEE-09: a take rate falling "
+            "by one point per doubling of the fare). The worlds "
             "(`auditor/simulate/_slope_worlds.py`) are built so that a comparison across "
             "workers is fooled: customers tip the workers paid least (FEE-07); a cheaper "
             "worker tier does longer trips (FEE-09). Targets: no `fail` with no effect; at "
@@ -549,6 +549,11 @@ def main() -> None:
             "the materiality; 95 % intervals covering the truth.",
             "",
             *slopes,
+            "",
+            "With 12 workers the edge fails slightly more often than alpha / 2 (within two "
+            "Monte Carlo standard errors): the effective-worker degrees of freedom leave CR2 a "
+            "little liberal with few workers. Such audits often have fewer than `[report] "
+            "min_cell_workers` effective workers, and are then withheld.",
             "",
             "## 6. The level of each published interval",
             "",
