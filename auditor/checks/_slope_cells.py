@@ -15,7 +15,7 @@ from auditor.engine import exact_sum
 from auditor.stats import strata
 from auditor.stats._slope import SlopeCells
 
-__all__ = ["slope_cells"]
+__all__ = ["slope_cells", "too_few_workers"]
 
 
 def slope_cells(units: Table, y: Any, xs: list[Any], people: Roster) -> tuple[SlopeCells, int, int]:
@@ -55,3 +55,12 @@ def slope_cells(units: Table, y: Any, xs: list[Any], people: Roster) -> tuple[Sl
     )  # fmt: skip
     kept_n = round(float(n.sum()))
     return cells, kept_n, total - kept_n
+
+
+def too_few_workers(min_cell: int) -> str:
+    """The sentence of a slope withheld because fewer than ``min_cell`` effective workers
+    carry it."""
+    return (
+        f"Withheld: fewer than {min_cell} effective workers carry the estimate "
+        "([report] min_cell_workers)."
+    )

@@ -51,7 +51,7 @@ from auditor.checks._comparable import completed_orders, same_words, worker_unit
 from auditor.checks._fees import declared_in_force
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
-from auditor.checks._slope_cells import slope_cells
+from auditor.checks._slope_cells import slope_cells, too_few_workers
 from auditor.checks._strata import WORK_WORDS
 from auditor.engine import exact_sum
 from auditor.stats import reported_p
@@ -100,8 +100,9 @@ class TakeByFare:
         priced = completed.filter((completed.fare_base > 0) & completed.take_rate.notnull())
         units, judged = _with_declared_rate(context, priced)
         counts = completed.aggregate(all=completed.count()).execute()
-        without_fare = int(counts["all"].iloc[0]) - int(priced.count().execute())
-        undeclared = int(priced.count().execute()) - int(units.count().execute())
+        priced_n = int(priced.count().execute())
+        without_fare = int(counts["all"].iloc[0]) - priced_n
+        undeclared = priced_n - int(units.count().execute()) if judged else 0
         log_fare = units.fare_base.cast("float64").log2()
         cells, orders, excluded = slope_cells(units, units.take_rate, [log_fare], people)
         alpha = context.config.audit.alpha
@@ -146,10 +147,7 @@ class TakeByFare:
             )
             return [dataclasses.replace(undecided, detail=detail)]
         if slope.df < min_cell:
-            detail = (
-                f"Withheld: fewer than {min_cell} effective workers carry the estimate "
-                "([report] min_cell_workers)."
-            )
+            detail = too_few_workers(min_cell)
             return [
                 dataclasses.replace(
                     undecided,

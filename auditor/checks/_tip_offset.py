@@ -61,7 +61,7 @@ from auditor.checks._comparable import completed_orders, same_words, worker_unit
 from auditor.checks._covariates import covariate_terms, order_covariates, term_names
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
-from auditor.checks._slope_cells import slope_cells
+from auditor.checks._slope_cells import slope_cells, too_few_workers
 from auditor.checks._strata import WORK_WORDS
 from auditor.stats import reported_p
 from auditor.stats._slope import Slope, SlopeCells, within_slope
@@ -142,10 +142,7 @@ class TipOffset:
             )
             return [dataclasses.replace(undecided, detail=detail)]
         if slope.df < min_cell:
-            detail = (
-                f"Withheld: fewer than {min_cell} effective workers carry the estimate "
-                "([report] min_cell_workers)."
-            )
+            detail = too_few_workers(min_cell)
             return [dataclasses.replace(undecided, detail=detail)]
         return [_confirmatory(self, context, slope, tips, materiality, alpha, undecided)]
 
