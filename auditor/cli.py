@@ -283,6 +283,17 @@ class _Interrupts:
         if self.seen and raising:
             raise KeyboardInterrupt
 
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Inside :meth:`deferred`, let a SIGINT raise ``KeyboardInterrupt`` again while
+        the block runs (at once if one was noted before it)."""
+        raising, self._raising = self._raising, True
+        try:
+            self.check()
+            yield
+        finally:
+            self._raising = raising
+
     def check(self) -> None:
         """Raise ``KeyboardInterrupt`` if a SIGINT was noted (one that some library caught
         and dropped on its way up)."""
@@ -518,21 +529,23 @@ def _publish(
     Raises:
         UsageError: ``out`` cannot be written (the message names it and what to do).
     """
-    try:
-        staging = _staging_folder(out)
-    except OSError as exc:
-        raise _unwritable(out, exc) from exc
-    try:
+    # SIGINT is held from the staging folder's creation to its removal, so that no
+    # interrupt can fall between them; only the writing itself may be interrupted.
+    with interrupts.deferred():
         try:
-            names = write(staging)
-            names.append(_write_manifest(staging, names, argv))
+            staging = _staging_folder(out)
         except OSError as exc:
             raise _unwritable(out, exc) from exc
-        interrupts.check()  # a Ctrl-C that was lost on its way up: publish nothing
-        with interrupts.deferred():
+        try:
+            with interrupts.interruptible():
+                try:
+                    names = write(staging)
+                    names.append(_write_manifest(staging, names, argv))
+                except OSError as exc:
+                    raise _unwritable(out, exc) from exc
+                interrupts.check()  # a Ctrl-C that was lost on its way up: publish nothing
             removed = _commit(staging, out, names)
-    finally:
-        with interrupts.deferred():
+        finally:
             shutil.rmtree(staging, ignore_errors=True)
     return names, removed
 

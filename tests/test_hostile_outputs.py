@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -511,6 +512,20 @@ def _interrupt_while_rendering(package: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("auditor.report.render_markdown", interrupted)
 
 
+def _sigint_as_the_staging_folder_appears(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real SIGINT the instant the staging folder exists (what CI once met: the folder
+    was left behind)."""
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args: Any, **kwargs: Any) -> str:
+        made = real(*args, **kwargs)
+        if made.endswith(".partial"):
+            os.kill(os.getpid(), signal.SIGINT)
+        return made
+
+    monkeypatch.setattr(cli.tempfile, "mkdtemp", mkdtemp)
+
+
 def _disk_full_while_moving_in(package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = os.replace
     calls = []
@@ -530,10 +545,11 @@ def _disk_full_while_moving_in(package: Path, monkeypatch: pytest.MonkeyPatch) -
         (_unusable_package, 2),
         (_crash_while_rendering, 3),
         (_interrupt_while_rendering, 130),
+        (_sigint_as_the_staging_folder_appears, 130),
         (_disk_full_while_moving_in, 2),
     ],
     ids=["unusable_package", "crash_while_rendering", "interrupt_while_rendering",
-         "disk_full_while_moving_in"],
+         "sigint_as_the_staging_folder_appears", "disk_full_while_moving_in"],
 )  # fmt: skip
 def test_a_failed_run_leaves_the_earlier_outputs_as_they_were(
     package: Path,
