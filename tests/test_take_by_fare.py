@@ -111,3 +111,41 @@ def test_flat_take_passes(tmp_path: Path) -> None:
 def test_materiality_out_of_range_is_named() -> None:
     with pytest.raises(ValueError, match="take_rate_slope_materiality"):
         AuditConfig.from_dict({"fees": {"take_rate_slope_materiality": 0.0}})
+
+
+@pytest.mark.parametrize(("k", "shown"), [(1, True), (10, False)])
+def test_orders_left_out_are_counted_only_when_enough_workers_hold_them(
+    planted_folder: Path, tmp_path: Path, k: int, shown: bool
+) -> None:
+    """Three workers' orders lose their fare (customer price = pass-through) and their
+    distance: FEE-09 and FEE-07 count them, and publish the counts only where ``[report]
+    min_cell_workers`` allows three workers."""
+    folder = tmp_path / "unfared"
+    folder.mkdir()
+    for path in planted_folder.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    orders = pq.read_table(folder / "orders.parquet")
+    ids = orders["worker_id"].to_pylist()
+    three = sorted(set(ids))[:3]
+    hit = pa.array([w in three for w in ids])
+    done = [s in (None, "completed") for s in orders["status"].to_pylist()]
+    n_hit = sum(h and d for h, d in zip(hit.to_pylist(), done, strict=True))
+    price = orders.schema.get_field_index("customer_price")
+    passed = orders["pass_through"] if "pass_through" in orders.column_names else None
+    fare = passed if passed is not None else pa.nulls(len(orders), orders["customer_price"].type)
+    orders = orders.set_column(
+        price, "customer_price", pa.compute.if_else(hit, fare, orders["customer_price"])
+    )
+    distance = orders.schema.get_field_index("distance_km")
+    orders = orders.set_column(
+        distance,
+        "distance_km",
+        pa.compute.if_else(hit, pa.nulls(len(orders), pa.float64()), orders["distance_km"]),
+    )
+    pq.write_table(orders, folder / "orders.parquet")
+    config = AuditConfig.from_dict({"report": {"min_cell_workers": k}})
+    result = audit(folder, config, checks=["FEE-07", "FEE-09"])
+    fee09, fee07 = pick(result, "FEE-09"), pick(result, "FEE-07")
+    assert fee09.data["orders_without_positive_fare"] == (n_hit if shown else None)
+    assert fee07.data["orders_excluded"] == (n_hit if shown else None)
+    assert n_hit > 0

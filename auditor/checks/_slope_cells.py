@@ -18,11 +18,15 @@ from auditor.stats._slope import SlopeCells
 __all__ = ["slope_cells", "too_few_workers"]
 
 
-def slope_cells(units: Table, y: Any, xs: list[Any], people: Roster) -> tuple[SlopeCells, int, int]:
+def slope_cells(
+    units: Table, y: Any, xs: list[Any], people: Roster
+) -> tuple[SlopeCells, int, tuple[int, int]]:
     """The cells of ``units`` (with the worker's roster ``code`` and the work ``stratum``)
     for the slope of ``y`` on ``xs[0]``, the other ``xs`` as controls; units with a missing
     y, x or stratum are left out. The strata are refined by the workers' legitimate
-    attributes. Returns the cells, the units kept and the units left out."""
+    attributes. Returns the cells, the units kept, and the units left out with the distinct
+    workers behind them (a finding publishes that count only when they are at least
+    ``[report] min_cell_workers``: ``_small_cells.left_out``)."""
     ok = y.notnull() & units.stratum.notnull()
     for x in xs:
         ok &= x.notnull()
@@ -37,7 +41,9 @@ def slope_cells(units: Table, y: Any, xs: list[Any], people: Roster) -> tuple[Sl
             aggs[f"sxx{i}_{j}"] = exact_sum(kept[f"x{i}"] * kept[f"x{j}"])
     by = ["code", "stratum"]
     table: pa.Table = kept.group_by(by).aggregate(**aggs).order_by(by).to_pyarrow()
-    total = int(units.count().execute())
+    dropped = units.select("code", ok=ok).filter(lambda t: ~t.ok)
+    left = dropped.aggregate(n=dropped.count(), workers=dropped.code.nunique()).to_pyarrow()
+    excluded = (int(left["n"][0].as_py() or 0), int(left["workers"][0].as_py() or 0))
     column = lambda name: table[name].to_numpy().astype(np.float64)  # noqa: E731
     n = column("n")
     code = table["code"].to_numpy().astype(np.int64)
@@ -54,7 +60,7 @@ def slope_cells(units: Table, y: Any, xs: list[Any], people: Roster) -> tuple[Sl
         np.column_stack([column(f"sxy{i}") for i in range(p)]), people.size,
     )  # fmt: skip
     kept_n = round(float(n.sum()))
-    return cells, kept_n, total - kept_n
+    return cells, kept_n, excluded
 
 
 def too_few_workers(min_cell: int) -> str:

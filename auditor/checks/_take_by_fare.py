@@ -35,6 +35,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import ibis
 from ibis.expr.types import Table
 
 from auditor.checks._base import (
@@ -52,6 +53,7 @@ from auditor.checks._fees import declared_in_force
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
 from auditor.checks._slope_cells import slope_cells, too_few_workers
+from auditor.checks._small_cells import left_out
 from auditor.checks._strata import WORK_WORDS
 from auditor.engine import exact_sum
 from auditor.stats import reported_p
@@ -63,27 +65,37 @@ METRIC = "take_rate_slope_per_doubling"
 _NULL_KEY = "\u2400"  # a missing service or zone in null-safe joins (as _fees)
 
 
-def _with_declared_rate(context: CheckContext, units: Table) -> tuple[Table, bool]:
-    """``units`` limited to orders with a declared ``commission_rate`` in force, where the
-    fee_schedule declares one for any; and whether it does."""
+def _with_declared_rate(context: CheckContext, units: Table) -> tuple[Table, Table, bool]:
+    """``units`` split into those with a declared ``commission_rate`` in force and those
+    without, where the fee_schedule declares one for any (else all are kept); and whether
+    it does."""
     tables = context.package.tables
+    none = units.filter(ibis.literal(False))
     if (
         "fee_schedule" not in tables
         or "commission_rate" not in tables["fee_schedule"].columns_present
     ):
-        return units, False
+        return units, none, False
     keys = units.select("local_date", "service", "pickup_zone").distinct()
     declared = declared_in_force(context, keys, "commission_rate")
     declared = declared.filter(declared.fs_value.notnull())
     if int(declared.count().execute()) == 0:
-        return units, False
+        return units, none, False
     null_safe = [
         units.local_date == declared.local_date,
         units.service.fill_null(_NULL_KEY) == declared.service.fill_null(_NULL_KEY),
         units.pickup_zone.fill_null(_NULL_KEY) == declared.pickup_zone.fill_null(_NULL_KEY),
     ]
-    joined = units.inner_join(declared, null_safe)
-    return joined.select(*units.columns), True
+    joined = units.left_join(declared, null_safe)
+    found = joined.fs_value.notnull()
+    columns = [joined[c] for c in units.columns]
+    return joined.filter(found).select(*columns), joined.filter(~found).select(*columns), True
+
+
+def _left_out(units: Table, k: int) -> int | None:
+    """How many ``units`` there are, as a finding may publish it (``_small_cells``)."""
+    row = units.aggregate(n=units.count(), workers=units.worker_id.nunique()).to_pyarrow()
+    return left_out(int(row["n"][0].as_py() or 0), int(row["workers"][0].as_py() or 0), k)
 
 
 @register
@@ -97,12 +109,11 @@ class TakeByFare:
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         people = roster(context)
         completed = worker_units(context, people, completed_orders(context, "worker_pay"))
-        priced = completed.filter((completed.fare_base > 0) & completed.take_rate.notnull())
-        units, judged = _with_declared_rate(context, priced)
-        counts = completed.aggregate(all=completed.count()).execute()
-        priced_n = int(priced.count().execute())
-        without_fare = int(counts["all"].iloc[0]) - priced_n
-        undeclared = priced_n - int(units.count().execute()) if judged else 0
+        ok = ((completed.fare_base > 0) & completed.take_rate.notnull()).fill_null(False)
+        units, undeclared_units, judged = _with_declared_rate(context, completed.filter(ok))
+        k = context.config.report.min_cell_workers
+        without_fare = _left_out(completed.filter(~ok), k)
+        undeclared = _left_out(undeclared_units, k) if judged else 0
         log_fare = units.fare_base.cast("float64").log2()
         cells, orders, excluded = slope_cells(units, units.take_rate, [log_fare], people)
         alpha = context.config.audit.alpha
@@ -121,7 +132,7 @@ class TakeByFare:
             order_mean, fare = None, 0.0
         data: dict[str, Any] = {
             "judged_against_declared_rate": judged,
-            "orders_excluded": excluded,
+            "orders_excluded": left_out(*excluded, k),
             "orders_without_positive_fare": without_fare,
             "orders_without_declared_rate": undeclared,
             "comparable_work": work,

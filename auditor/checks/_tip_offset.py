@@ -62,6 +62,7 @@ from auditor.checks._covariates import covariate_terms, order_covariates, term_n
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
 from auditor.checks._slope_cells import slope_cells, too_few_workers
+from auditor.checks._small_cells import left_out
 from auditor.checks._strata import WORK_WORDS
 from auditor.stats import reported_p
 from auditor.stats._slope import Slope, SlopeCells, within_slope
@@ -74,10 +75,12 @@ TIP_CAP_QUANTILE = 0.99
 """Tips above this quantile of the tips given count at it."""
 
 
-def tip_cells(context: CheckContext) -> tuple[SlopeCells, int, int, tuple[str, ...]]:
+def tip_cells(
+    context: CheckContext,
+) -> tuple[SlopeCells, int, tuple[int, int], tuple[str, ...]]:
     """Per cell of one worker in one stratum of comparable work: the sums the slope of pay on
-    tip needs (x = tip, then the trip terms); with the orders kept, the orders left out and
-    the controls' names."""
+    tip needs (x = tip, then the trip terms); with the orders kept, the orders left out (with
+    their distinct workers) and the controls' names."""
     people = roster(context)
     units = worker_units(context, people, completed_orders(context, "worker_pay"))
     used = order_covariates(context)
@@ -117,7 +120,7 @@ class TipOffset:
         tips = float(cells.sx[:, 0].sum()) if len(cells.n) else 0.0
         tipped_workers = int(np.count_nonzero(np.bincount(cells.cluster[tipped], minlength=1)))
         data_common: dict[str, Any] = {
-            "orders_excluded": excluded,
+            "orders_excluded": left_out(*excluded, min_cell),
             "comparable_work": work,
             "interval_level": 1 - alpha,
         }
