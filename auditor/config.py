@@ -32,6 +32,7 @@ __all__ = [
     "AccountabilitySection",
     "AuditConfig",
     "AuditSection",
+    "DispatchSection",
     "EarningsSection",
     "EngineSection",
     "FairnessSection",
@@ -121,6 +122,10 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-09": "A commission declared as one rate must be the same share of every fare; "
     "platforms must publish their commission rules (交通运输部等《关于加强交通运输新业态从业"
     "劳动者权益保障工作的意见》, 2021; set the local basis).",
+    "DSP-04": "Workers may refuse offers without penalty: a platform may not make accepting "
+    "particular offers a condition of keeping work (California Business and Professions Code "
+    "section 7451, Proposition 22; Seattle's app-based worker ordinances, SMC chapter 8.37; "
+    "set the local basis).",
     "ACC-01": "Decisions to restrict, suspend or end a worker's account are taken by a "
     "person, explained in writing, and reviewed on request within [accountability] "
     "review_days (EU Directive 2024/2831, Art. 10-11; set the local rule).",
@@ -281,6 +286,20 @@ class HoursSection:
 
 
 @dataclass(frozen=True, slots=True)
+class DispatchSection:
+    """``[dispatch]``: how refusals are followed (DSP-04)."""
+
+    decline_window_minutes: float = 15.0
+    """Online time within this many minutes after a worker declines an offer or lets it
+    expire is compared with the same worker's other online time in the same hour."""
+    decline_penalty_materiality: float = 0.20
+    """DSP-04 flags a lead where the whole interval of offers (or offered pay) per free
+    online hour after a refusal, against the worker's other free time, lies more than this
+    share below 1: beyond the shifts measured with no penalty (down to 0.90 in simulated
+    packages; docs/checks.md). DSP-04 is reported, never failed."""
+
+
+@dataclass(frozen=True, slots=True)
 class AccountabilitySection:
     """``[accountability]``: time limits for account actions and complaints (ACC-01,
     CMP-01). A limit counts whole days of 24 hours from the first time to the second."""
@@ -327,6 +346,7 @@ class AuditConfig:
     earnings: EarningsSection = field(default_factory=EarningsSection)
     fairness: FairnessSection = field(default_factory=FairnessSection)
     hours: HoursSection = field(default_factory=HoursSection)
+    dispatch: DispatchSection = field(default_factory=DispatchSection)
     accountability: AccountabilitySection = field(default_factory=AccountabilitySection)
     report: ReportSection = field(default_factory=ReportSection)
     engine: EngineSection = field(default_factory=EngineSection)
@@ -517,6 +537,7 @@ def _check_values(config: AuditConfig, where: str) -> None:
     _check_earnings(config.earnings, bad)
     _check_fairness(config.fairness, bad)
     _check_hours(config.hours, bad)
+    _check_dispatch(config.dispatch, bad)
     _check_accountability(config.accountability, bad)
     _check_engine(config.engine, bad)
     if config.report.min_cell_workers < 1:
@@ -734,6 +755,17 @@ def _check_hours(h: HoursSection, bad: _Bad) -> None:
     for key in ("max_continuous_online_hours", "min_break_minutes"):
         if getattr(h, key) <= 0:
             raise bad(f"[hours] {key}", "> 0", getattr(h, key))
+
+
+def _check_dispatch(d: DispatchSection, bad: _Bad) -> None:
+    if not 0.0 < d.decline_window_minutes <= 24 * 60:
+        raise bad(
+            "[dispatch] decline_window_minutes", "in (0, 1440] (a day)", d.decline_window_minutes
+        )
+    if not 0.0 <= d.decline_penalty_materiality < 1.0:
+        raise bad(
+            "[dispatch] decline_penalty_materiality", "in [0, 1)", d.decline_penalty_materiality
+        )
 
 
 def _check_engine(engine: EngineSection, bad: _Bad) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "connect",
     "exact_sum",
     "instant_seconds",
+    "scaled",
     "scaled_sum",
     "whole_sum",
 ]
@@ -72,10 +73,17 @@ def exact_sum(value: Any) -> Any:
     return scaled_sum(value) / SUM_SCALE
 
 
+def scaled(value: Any) -> Any:
+    """``value`` rounded to a multiple of ``1 / SUM_SCALE`` and scaled by ``SUM_SCALE``: an
+    integer held in a double, for exact sums in any order (a window's as well as a
+    grouping's; divide the sum by ``SUM_SCALE``)."""
+    return _round(value * SUM_SCALE)
+
+
 def scaled_sum(value: Any) -> Any:
     """``SUM_SCALE`` times :func:`exact_sum`: an integer, held in a double (exact below
     2**53), to be cast to an integer type for exact products and sums."""
-    return _round(value * SUM_SCALE).sum()
+    return scaled(value).sum()
 
 
 def whole_sum(value: Any) -> Any:

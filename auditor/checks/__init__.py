@@ -20,6 +20,7 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _personalised_pay,
     _pricing,
     _quoted_pay,
+    _refusals,
     _steering,
     _take_by_fare,
     _tip_offset,
