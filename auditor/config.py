@@ -290,8 +290,8 @@ class DispatchSection:
     """``[dispatch]``: how refusals are followed (DSP-04)."""
 
     decline_window_minutes: float = 15.0
-    """Online time within this many minutes after a worker declines an offer or lets it
-    expire is compared with the same worker's other online time in the same hour."""
+    """DSP-04: a worker's free online time within this many minutes after they decline an
+    offer or let it expire is compared with their other free online time."""
     decline_penalty_materiality: float = 0.20
     """DSP-04 flags a lead where the whole interval of offers (or offered pay) per free
     online hour after a refusal, against the worker's other free time, lies more than this
@@ -762,9 +762,12 @@ def _check_dispatch(d: DispatchSection, bad: _Bad) -> None:
         raise bad(
             "[dispatch] decline_window_minutes", "in (0, 1440] (a day)", d.decline_window_minutes
         )
-    if not 0.0 <= d.decline_penalty_materiality < 1.0:
+    if not 0.1 <= d.decline_penalty_materiality < 1.0:
         raise bad(
-            "[dispatch] decline_penalty_materiality", "in [0, 1)", d.decline_penalty_materiality
+            "[dispatch] decline_penalty_materiality",
+            "in [0.1, 1) (a floor above 0.9 would flag ratios simulated platforms produce with "
+            "no penalty)",
+            d.decline_penalty_materiality,
         )
 
 

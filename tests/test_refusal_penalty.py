@@ -18,6 +18,7 @@ from conftest import pick
 from auditor import AuditConfig, Status, audit
 from auditor.checks._refusal_cells import SLOT_SECONDS, RefusalCells, refusal_cells
 from auditor.engine import connect
+from auditor.errors import ConfigError
 from auditor.simulate._refusal_worlds import (
     RefusalWorld,
     replicate_refusals,
@@ -39,8 +40,9 @@ def _t(hour: int, minute: int = 0) -> dt.datetime:
 def _cells(with_orders: bool) -> RefusalCells:
     """Two workers in zone A. w1: online 08:00-10:00, refuses order o1 at 08:50 while
     free, accepts at 08:55 (carrying 08:56-09:10), lets an offer expire at 09:01 while
-    carrying, accepts at 09:20 (carrying 09:21-09:40), and is offered one more at 11:00,
-    offline. w2: online 08:00-09:30, accepts at 08:10 (carrying 08:11-08:15), refuses at
+    carrying, is offered o8 at 09:12 (free again, but within the window of that busy
+    refusal: set aside), accepts at 09:20 (carrying 09:21-09:40), and is offered one more
+    at 11:00, offline. w2: online 08:00-09:30, accepts at 08:10 (carrying 08:11-08:15), refuses at
     08:20, and is offered o1 at 08:51 (w1 refused it)."""
     sessions = pa.table(
         {
@@ -52,13 +54,13 @@ def _cells(with_orders: bool) -> RefusalCells:
     )
     offers = pa.table(
         {
-            "worker_id": ["w1", "w1", "w1", "w1", "w2", "w2", "w1", "w2"],
-            "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o1"],
+            "worker_id": ["w1", "w1", "w1", "w1", "w2", "w2", "w1", "w2", "w1"],
+            "order_id": ["o1", "o2", "o3", "o4", "o5", "o6", "o7", "o1", "o8"],
             "offered_at": [_t(8, 50), _t(8, 55), _t(9, 1), _t(9, 20), _t(8, 10), _t(8, 20),
-                           _t(11), _t(8, 51)],
+                           _t(11), _t(8, 51), _t(9, 12)],
             "response": ["declined", "accepted", "expired", "accepted", "accepted", "declined",
-                         "declined", "declined"],
-            "offered_pay": [5.0, 6.0, 7.0, 8.0, None, 3.0, 1.0, 5.0],
+                         "declined", "declined", "accepted"],
+            "offered_pay": [5.0, 6.0, 7.0, 8.0, None, 3.0, 1.0, 5.0, 9.0],
         }
     )  # fmt: skip
     orders = pa.table(
@@ -92,12 +94,12 @@ def _per_worker(cells: RefusalCells) -> list[tuple[float, ...]]:
 def test_cells_are_the_hand_counted_windows() -> None:
     """w1: after its free refusal at 08:50, free until 08:56: 0.1 h with the 08:55 offer
     (pay 6). The expired offer at 09:01 came while carrying: not compared, and its window's
-    free part (09:10-09:16) is set aside. Other free time: 120 - 14 - 19 busy minutes - 12
-    minutes in windows = 75 minutes, with the 08:50 refusal itself and the 09:20 offer
-    (pay 5 + 8). w2: 15 + 15 minutes after its two refusals with no offer; 90 - 4 - 30 =
-    56 minutes other, with three offers (one unpriced). w2's 08:51 offer of o1 is a
-    re-offer of w1's refused order: it is w1's to leave out of the baseline, in the slot of
-    08:51."""
+    free part (09:10-09:16), with the 09:12 offer in it, is set aside. Other free time:
+    120 - 14 - 19 busy minutes - 12 minutes in windows = 75 minutes, with the 08:50
+    refusal itself and the 09:20 offer (pay 5 + 8). w2: 15 + 15 minutes after its two
+    refusals with no offer; 90 - 4 - 30 = 56 minutes other, with three offers (one
+    unpriced). w2's 08:51 offer of o1 is a re-offer of w1's refused order: it is w1's to
+    leave out of the baseline, in the slot of 08:51."""
     cells = _cells(with_orders=True)
     assert _per_worker(cells) == [
         (0.1, 1.25, 1.0, 2.0, 6.0, 13.0),
@@ -121,10 +123,16 @@ def test_cells_are_the_hand_counted_windows() -> None:
 
 def test_without_orders_all_online_time_is_free() -> None:
     """w1's refusals at 08:50 and 09:01 open windows that merge: 08:50-09:16 after, 94
-    minutes other; the 08:55 and 09:01 offers are after, the 08:50 and 09:20 ones other."""
+    minutes other; the 08:55, 09:01 and 09:12 offers are after, the 08:50 and 09:20 ones
+    other."""
     cells = _cells(with_orders=False)
-    assert _per_worker(cells)[0] == (round(26 / 60, 6), round(94 / 60, 6), 2.0, 2.0, 13.0, 13.0)
+    assert _per_worker(cells)[0] == (round(26 / 60, 6), round(94 / 60, 6), 3.0, 2.0, 22.0, 13.0)
     assert cells.counts["offers_busy"] == (0, 0)
+
+
+def test_a_materiality_that_would_flag_simulated_dynamics_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"\[dispatch\] decline_penalty_materiality"):
+        AuditConfig.from_dict({"dispatch": {"decline_penalty_materiality": 0.05}})
 
 
 def test_the_worlds_fool_a_comparison_fitted_on_the_offers_compared() -> None:
@@ -160,12 +168,14 @@ def test_the_baseline_leaves_out_the_re_offers_of_refused_orders() -> None:
 )  # fmt: skip
 def test_no_penalty_is_never_a_lead(world: RefusalWorld) -> None:
     """No penalty planted: no lead (beyond Monte Carlo error), on offers and on offered
-    pay, and the median ratio is not below 1 by more than 3 %: the estimate may understate
+    pay; the median ratio is not below 1 by more than 3 %, nor above 1.3 (a larger lean
+    would hide the cuts a lead is meant to show): the estimate may understate
     a penalty, not invent one."""
     rates = replicate_refusals(world, REPLICATES, 202)
     assert rates.estimable >= 0.95 * REPLICATES
     assert rates.lead_offers <= FAIL_BOUND and rates.lead_pay <= FAIL_BOUND
     assert rates.median_offers > 0.97 and rates.median_pay > 0.97
+    assert rates.median_offers < 1.3 and rates.median_pay < 1.3
 
 
 def test_intervals_cover_the_truth_where_offers_follow_the_baseline() -> None:
@@ -205,6 +215,6 @@ def test_the_check_on_a_package(tmp_path: Path, penalty: float, lead: bool) -> N
         assert finding.status == Status.INCONCLUSIVE and finding.p_adjusted is None
         assert finding.data["lead"] is lead and finding.n_workers == 60
         assert "Reported, not judged" in finding.detail
-        assert (finding.ci[1] < 0.8) is lead
+        assert finding.estimate < 0.8 if lead else finding.ci[0] > 0.8
     members = [m for family in result.test_families.values() for m in family["members"]]
     assert all(m["check"] != "DSP-04" for m in members)

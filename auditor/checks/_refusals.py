@@ -72,14 +72,18 @@ from auditor.checks._registry import register
 from auditor.checks._slope_cells import too_few_workers
 from auditor.checks._small_cells import left_out
 from auditor.engine import exact_sum
-from auditor.stats import GroupEffect, RateCells, Wald, band, poisson_effect, reported_p
+from auditor.stats import GroupEffect, RateCells, Wald, band, poisson_effect
 from auditor.stats._dist import t_cdf
 
 __all__ = ["RefusalPenalty", "Support", "p_penalty", "penalty_effect", "worker_sums"]
 
 NO_PENALTY_RANGE = (0.90, 1.25)
-"""The ratios DSP-04 read with no penalty at all, in the calibration worlds and the package
-simulator (docs/checks.md)."""
+
+MIN_BASELINE_HOURS = 5 / 60
+"""Least free time of other workers in a zone and slot for it to have a baseline (a few
+seconds of it would make one offer look like thousands an hour)."""
+"""Medians of the ratio DSP-04 read with no penalty at all, over the calibration worlds and
+the packages of the package simulator (docs/checks.md)."""
 
 UNDECIDABLE = (
     "What would decide it: the workers the dispatcher considered for each order (its "
@@ -120,13 +124,15 @@ def worker_sums(cells: Table, *, money: bool, reoffers: bool = True) -> Table:
 
     The baseline of a cell is what the other workers free in its zone and slot got per free
     hour, leaving out the cell's worker and, with ``reoffers``, the re-offers of orders the
-    worker refused (a refused order goes to someone else next). Its noise is unbiased, so
-    the expected amounts it weighs are; pooling it over a longer span (a clock hour) misses
-    the bursts refusals cluster in. The level of a worker on a day (UTC calendar) is their
-    amount over the baseline's expectation in the day's clock hours of the other parity:
-    fitted on none of the amounts it weighs. A slot where the other workers got nothing
-    weighs 0, kept with the worker's own offers in it (dropping it would keep the slots
-    whose baseline drew high)."""
+    worker refused (a refused order goes to someone else next), where the others had at
+    least ``MIN_BASELINE_HOURS`` of free time there. The baseline is linear in the others'
+    offers, so its noise does not tilt what it weighs; pooling it over a longer span (a
+    clock hour) misses the bursts refusals cluster in. The level of a worker on a day (UTC
+    calendar) is their amount over the baseline's expectation in the day's clock hours of
+    the other parity: fitted on the same day, never on the hours it weighs (a ratio, so a
+    noisy level weighs after and other time alike). A slot where the other workers got
+    nothing weighs 0, kept with the worker's own offers in it (dropping it would keep the
+    slots whose baseline drew high)."""
     after = cells.pay_after if money else cells.offers_after
     other = cells.pay_other if money else cells.offers_other
     caused = (cells.reoffered_pay if money else cells.reoffered) if reoffers else 0.0
@@ -143,7 +149,7 @@ def worker_sums(cells: Table, *, money: bool, reoffers: bool = True) -> Table:
     zs = zs.select(zz=zs.zone, zt=zs.slot, z_n=zs.z_n, z_h=zs.z_h)
     c = c.inner_join(zs, [c.zone == zs.zz, c.slot == zs.zt])
     rest_h = c.z_h - c.h
-    based = rest_h > 1e-9
+    based = rest_h >= MIN_BASELINE_HOURS
     mu = ibis.ifelse(based, ibis.greatest(c.z_n - c.n - c.caused, 0.0) / rest_h, 0.0)
     keep = ["worker_id", "h_after", "h_other", "an", "on", "n", "h", "day", "parity"]
     c = c.select(*keep, based=based, mu=mu)
@@ -302,7 +308,6 @@ def _reported(
     ratio = effect.ratio
     low, high = effect.ci(1 - alpha)
     window = context.config.dispatch.decline_window_minutes
-    test = effect.inference
     what = "offered pay per free online hour" if money else "offers per free online hour"
     lead = high < floor
     data = dict(undecided.data) | {
@@ -310,12 +315,17 @@ def _reported(
         "se_log": effect.se if math.isfinite(effect.se) else None,
         "df": effect.df if math.isfinite(effect.df) else None,
         "effective_workers": effect.effective_clusters,
-        "p_value_no_gap": reported_p(test.p_no_gap()) if test is not None else None,
         "hours_after_refusal": support.hours_after,
         "hours_other": support.hours_other,
         "hours_without_baseline": support.hours_without_baseline,
         "hours_without_level": support.hours_without_level,
     }
+    if not (math.isfinite(ratio) and math.isfinite(high)):
+        detail = (
+            f"No ratio: no {'offered pay' if money else 'offer'} came at other free times "
+            f"to weigh the time after refusals against. Reported, not judged. {UNDECIDABLE}"
+        )
+        return dataclasses.replace(undecided, detail=detail, data=data | {"lead": False})
     if lead:
         verdict = (
             f"The whole interval lies below {floor:.2f}, beyond the shifts dispatch "
@@ -323,8 +333,9 @@ def _reported(
         )
     else:
         verdict = (
-            f"Ratios from about {NO_PENALTY_RANGE[0]:.2f} to {NO_PENALTY_RANGE[1]:.2f} arose "
-            "with no penalty at all in simulated platforms."
+            f"with no penalty at all, simulated platforms gave median ratios from "
+            f"{NO_PENALTY_RANGE[0]:.2f} to {NO_PENALTY_RANGE[1]:.2f}, and a cut shows as a "
+            "lead reliably from about 60 % fewer offers."
         )
     detail = (
         f"In the {window:g} minutes after refusing an offer, workers got {ratio:.3f} times "
