@@ -295,7 +295,7 @@ class DispatchSection:
     decline_penalty_materiality: float = 0.20
     """DSP-04 flags a lead where the whole interval of offers (or offered pay) per free
     online hour after a refusal, against the worker's other free time, lies more than this
-    share below 1: beyond the shifts measured with no penalty (down to 0.90 in simulated
+    share below 1: beyond the shifts measured with no penalty (down to 0.89 in simulated
     packages; docs/checks.md). DSP-04 is reported, never failed."""
 
 

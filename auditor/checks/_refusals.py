@@ -30,8 +30,8 @@ is none (``simulate._refusal_worlds``, the naive design).
 Reported, not judged. In the calibration worlds with no penalty (bursts of demand that
 refusals cluster in, workers choosier on their poorer days, long busy spells, a few
 dominant workers, sparse zones, refused orders re-offered to others) the ratio's median
-lies between 1.09 and 1.25; in packages of the package simulator, where refusals come at
-random and nothing follows from them, it ranged from 0.90 to 1.18, moved by how a worker's
+lies between 1.06 and 1.20; in packages of the package simulator, where refusals come at
+random and nothing follows from them, it ranged from 0.89 to 1.10, moved by how a worker's
 own orders come and go around their free time. A ratio from the supply of offers alone
 cannot tell those dynamics from a penalty of the same size, so DSP-04 never fails and
 never passes: it reports both ratios with their
@@ -77,7 +77,7 @@ from auditor.stats._dist import t_cdf
 
 __all__ = ["RefusalPenalty", "Support", "p_penalty", "penalty_effect", "worker_sums"]
 
-NO_PENALTY_RANGE = (0.90, 1.25)
+NO_PENALTY_RANGE = (0.89, 1.20)
 
 MIN_BASELINE_HOURS = 5 / 60
 """Least free time of other workers in a zone and slot for it to have a baseline (a few
