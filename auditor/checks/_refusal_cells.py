@@ -38,7 +38,6 @@ import pyarrow as pa
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-from auditor.checks._small_cells import left_out
 from auditor.checks._strata import sorted_codes
 from auditor.engine import SUM_SCALE, Engine, exact_sum, instant_seconds, scaled
 
@@ -96,11 +95,6 @@ class RefusalCells:
     reoffered: NDArray[np.float64]
     reoffered_pay: NDArray[np.float64]
     counts: Mapping[str, tuple[int, int]]
-
-    def shown(self, name: str, k: int) -> int | None:
-        """The count ``name`` as a finding may publish it (``_small_cells.left_out``)."""
-        count, workers = self.counts[name]
-        return left_out(count, workers, k)
 
 
 def _merged(table: Table, start: Any, end: Any) -> Table:
