@@ -16,7 +16,12 @@ import pytest
 from conftest import pick
 
 from auditor import AuditConfig, Status, audit
-from auditor.checks._refusal_cells import SLOT_SECONDS, RefusalCells, refusal_cells
+from auditor.checks._refusal_cells import (
+    SLOT_SECONDS,
+    RefusalCells,
+    cell_arrays,
+    refusal_cell_table,
+)
 from auditor.engine import connect
 from auditor.errors import ConfigError
 from auditor.simulate._refusal_worlds import (
@@ -75,9 +80,10 @@ def _cells(with_orders: bool) -> RefusalCells:
             name: engine.con.create_table(name, ibis.memtable(table))
             for name, table in (("o", offers), ("s", sessions), ("d", orders))
         }
-        return refusal_cells(
+        table = refusal_cell_table(
             engine, t["o"], t["s"], 15 * 60.0, priced=True, orders=t["d"] if with_orders else None
         )
+        return cell_arrays(*table)
 
 
 MEASURES = ("hours_after", "hours_other", "offers_after", "offers_other", "pay_after", "pay_other")

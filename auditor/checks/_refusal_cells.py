@@ -41,7 +41,7 @@ from numpy.typing import NDArray
 from auditor.checks._strata import sorted_codes
 from auditor.engine import SUM_SCALE, Engine, exact_sum, instant_seconds, scaled
 
-__all__ = ["REFUSALS", "SLOT_SECONDS", "RefusalCells", "refusal_cell_table", "refusal_cells"]
+__all__ = ["REFUSALS", "SLOT_SECONDS", "RefusalCells", "cell_arrays", "refusal_cell_table"]
 
 REFUSALS: tuple[str, ...] = ("declined", "expired")
 """Offer responses that count as a refusal."""
@@ -109,7 +109,7 @@ def _merged(table: Table, start: Any, end: Any) -> Table:
     return t.group_by(["worker_id", "island"]).aggregate(a=t.s.min(), b=t.e.max())
 
 
-def _by_hour(table: Table, start: str, end: str) -> Table:
+def _by_slot(table: Table, start: str, end: str) -> Table:
     """``table``'s intervals ``[start, end)`` cut into slots: one row per slot each touches,
     with ``slot`` (slots since the epoch) and the part inside it ``[lo, hi)``."""
     first = (table[start] / SLOT_SECONDS).floor().cast("int64")
@@ -231,14 +231,14 @@ def refusal_cell_table(
             **{m: _value(values.get(m, 0.0)).cast("float64") for m in measures},
         )
 
-    online = _by_hour(s, "on", "off")
+    online = _by_slot(s, "on", "off")
     parts = [rows(online, sec=online.hi - online.lo)]
-    busy_hours = None if busy is None else _by_hour(busy, "a", "b")
+    busy_hours = None if busy is None else _by_slot(busy, "a", "b")
     if busy_hours is not None:
         b = _overlap(online, busy_hours, keys)
         parts.append(rows(b, sec_busy=b.hi - b.lo))
     for name, windows in (("after", after), ("near", near)):
-        pieces = _overlap(online, _by_hour(windows, "a", "b"), keys)
+        pieces = _overlap(online, _by_slot(windows, "a", "b"), keys)
         parts.append(rows(pieces, **{f"sec_{name}": pieces.hi - pieces.lo}))
         if busy_hours is not None:
             # (a new relation over the join, so that the next join does not merge into it)
@@ -258,9 +258,9 @@ def refusal_cell_table(
     every_part = ibis.union(*parts, distinct=False)
     cells = every_part.group_by(keys).aggregate(**{m: exact_sum(every_part[m]) for m in measures})
     cells = cells.filter(cells.sec > 0)
-    free = cells.sec - cells.sec_busy if busy is not None else cells.sec
-    after_free = cells.sec_after - (cells.sec_after_busy if busy is not None else 0.0)
-    near_free = cells.sec_near - (cells.sec_near_busy if busy is not None else 0.0)
+    free = cells.sec - cells.sec_busy  # the busy parts are 0 without orders
+    after_free = cells.sec_after - cells.sec_after_busy
+    near_free = cells.sec_near - cells.sec_near_busy
     # Hours rounded as the exact sums round them, so that a slot's total less a cell's
     # own hours is exactly 0 where the cell is alone.
     hours = {
@@ -282,20 +282,9 @@ def refusal_cell_table(
     return engine.materialize("dsp04_cells", table), _counts(placed, priced)
 
 
-def refusal_cells(
-    engine: Engine,
-    offers: Table,
-    sessions: Table,
-    window_seconds: float,
-    *,
-    priced: bool,
-    orders: Table | None = None,
-) -> RefusalCells:
+def cell_arrays(table: Table, counts: Mapping[str, tuple[int, int]]) -> RefusalCells:
     """The cells of :func:`refusal_cell_table` as arrays, workers as codes (for a package
     of a few hundred workers; the check itself sums the cells in the engine)."""
-    table, counts = refusal_cell_table(
-        engine, offers, sessions, window_seconds, priced=priced, orders=orders
-    )
     table = table.mutate(code=ibis.dense_rank().over(order_by="worker_id")).drop("worker_id")
     return _arrays(table.order_by(["code", "zone", "slot"]).to_pyarrow(), counts)
 

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from numpy.typing import NDArray
 
-from auditor.checks._refusal_cells import RefusalCells, refusal_cell_table, refusal_cells
+from auditor.checks._refusal_cells import RefusalCells, cell_arrays, refusal_cell_table
 from auditor.checks._refusals import p_penalty, penalty_effect, worker_sums
 from auditor.config import AuditConfig, DispatchSection
 from auditor.engine import connect
@@ -373,7 +373,7 @@ def replicate_refusals(
         }
         args = (engine, tables["offers"], tables["sessions"], world.window_minutes * 60.0)
         if naive:
-            cells = refusal_cells(*args, priced=True, orders=tables["orders"])
+            cells = cell_arrays(*refusal_cell_table(*args, priced=True, orders=tables["orders"]))
             rep_of_zone = np.array([int(label[1:5]) for label in cells.zones], dtype=np.int64)
             rep = rep_of_zone[cells.zone]
             for r in range(replicates):
