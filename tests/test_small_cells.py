@@ -518,3 +518,34 @@ def test_price_leads_draw_a_service_only_with_k_workers(
     if not drawn:
         assert "2 cells with fewer than 10 workers are suppressed" in page
         assert 'id="fig-price-leads"' not in page
+
+
+@pytest.mark.parametrize(("k", "shown"), [(1, True), (10, False)])
+def test_group_checks_withhold_orders_left_out_by_few_workers(
+    tmp_path: Path, k: int, shown: bool
+) -> None:
+    """Three workers' completed orders lose their distance, so PAY-02, FEE-05, PRC-01 and
+    PRC-02 leave them out of comparable work. The count of those orders is one of three
+    workers' facts: published at k = 1, withheld (null, and not in the detail) at k = 10."""
+    demo = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
+    folder = tmp_path / "undistanced"
+    folder.mkdir()
+    for path in demo.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    orders = pd.read_csv(folder / "orders.csv", dtype=str, keep_default_na=False)
+    three = sorted(orders["worker_id"].unique())[:3]
+    hit = orders["worker_id"].isin(three) & (orders["status"] == "completed")
+    orders.loc[hit, "distance_km"] = ""
+    orders.to_csv(folder / "orders.csv", index=False)
+    n_hit = int(hit.sum())
+    assert n_hit > 20
+    config = AuditConfig.from_dict({"report": {"min_cell_workers": k}})
+    result = audit(folder, config, checks=["PAY-02", "FEE-05", "PRC-01", "PRC-02"])
+    checked = [f for f in result.findings if f.data is not None]
+    published = {f.check for f in checked if f.data.get("orders_excluded") == n_hit}
+    assert published == ({"PAY-02", "FEE-05", "PRC-01", "PRC-02"} if shown else set())
+    for finding in checked:
+        assert finding.data.get("orders_excluded") in ((n_hit, None) if shown else (None,))
+        assert shown or f"{n_hit:,} orders" not in finding.detail, finding.check
+    words = [f for f in checked if f"Not compared: {n_hit:,} orders" in f.detail]
+    assert bool(words) == shown

@@ -31,6 +31,7 @@ from auditor.checks._groups import (
     roster,
 )
 from auditor.checks._money import MoneyCells, money_cells
+from auditor.checks._small_cells import left_out
 from auditor.checks._strata import WORK_WORDS, work_strata
 from auditor.stats import (
     GroupEffect,
@@ -157,6 +158,8 @@ def money_comparisons(
                 ),
             )
         )
+    k = context.config.report.min_cell_workers
+    excluded = left_out(cells.excluded, cells.excluded_workers, k)
     n_of = cells.per_cluster(cells.n)
     money_of = cells.per_cluster(cells.money)
     present = n_of > 0
@@ -166,7 +169,7 @@ def money_comparisons(
     def extra(
         group: str, keep: NDArray[np.bool_], treat: NDArray[np.bool_], est: GroupEffect
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {f"{noun}_excluded": cells.excluded, "covariates": list(cells.terms)}
+        out: dict[str, Any] = {f"{noun}_excluded": excluded, "covariates": list(cells.terms)}
         if decompose:
             out["decomposition"] = decomposition(
                 cells, stratum, keep, treat, 1 - context.config.audit.alpha
@@ -189,7 +192,7 @@ def money_comparisons(
             raw=group_rates(labels, money_of, n_of),
             extra=extra,
             noun=noun,
-            note=excluded_words(cells.excluded, cells.terms, noun, outcome),
+            note=excluded_words(excluded, cells.terms, noun, outcome, k),
             scale="ratio of means",
             impact=Impact("scoring_rate", mean_of, higher_is_better=True),
         )
@@ -201,11 +204,13 @@ def money_comparisons(
     return attributes_findings(context, check, title, one)
 
 
-def excluded_words(excluded: int, terms: tuple[str, ...], noun: str, outcome: str) -> str:
+def excluded_words(
+    excluded: int | None, terms: tuple[str, ...], noun: str, outcome: str, k: int
+) -> str:
     """The detail's sentence on the ``excluded`` units left out of the cells (none: empty):
     those with no positive ``outcome`` or trip covariate (offers: or no order in the
-    package)."""
-    if not excluded:
+    package). None: the count is withheld (fewer than ``k`` workers behind it)."""
+    if excluded == 0:
         return ""
     needs = [outcome] + [c for c in ("distance_km", "trip_minutes") if f"log_{c}" in terms]
     why = "no positive " + (
@@ -213,7 +218,8 @@ def excluded_words(excluded: int, terms: tuple[str, ...], noun: str, outcome: st
     )
     if noun == "offers":
         why += " (or no order in the package)"
-    return f" Not compared: {excluded:,} {noun} with {why}."
+    count = f"{noun} of fewer than {k} workers" if excluded is None else f"{excluded:,} {noun}"
+    return f" Not compared: {count} with {why}."
 
 
 def decomposition(

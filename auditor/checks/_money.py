@@ -73,6 +73,9 @@ class MoneyCells:
         units: units kept; ``excluded``: units left out (no positive money or covariate).
         keys: the values of the ``extra_keys`` per cell.
         units_with_keys: units (kept or not) with a value of every extra key.
+        excluded_workers: distinct workers of the units left out (a count of them is
+            published only where these reach ``[report] min_cell_workers``).
+        keyed_excluded_workers: the same, of the units left out that have every extra key.
     """
 
     cluster: NDArray[np.int64]
@@ -95,6 +98,8 @@ class MoneyCells:
     excluded: int
     keys: Mapping[str, pa.ChunkedArray] = field(default_factory=dict)
     units_with_keys: int = 0
+    excluded_workers: int = 0
+    keyed_excluded_workers: int = 0
 
     @property
     def n_clusters(self) -> int:
@@ -113,6 +118,7 @@ def money_cells(
     cluster_count: int | None = None,
     gamma_by: tuple[str, ...] | None = None,
     extra_keys: tuple[str, ...] = (),
+    worker: str | None = None,
 ) -> MoneyCells:
     """Money cells of ``units`` (columns ``y``: money, ``stratum``, ``kind``, ``cluster`` and
     the ``used`` trip covariates). ``cluster`` holds integer codes 0..``cluster_count``-1 or
@@ -131,13 +137,21 @@ def money_cells(
     gamma_keys = list(gamma_by or (cluster, "kind"))
     keys = dict.fromkeys([cluster, "stratum", *extra_keys, *gamma_keys])
     z = units.filter(ok).select(*keys, y=units.y.cast("float64"), ly=log_y, **terms)
-    total = int(units.count().execute())
-    with_keys = total
-    if extra_keys:
-        valid = units[extra_keys[0]].notnull()
-        for key in extra_keys[1:]:
-            valid &= units[key].notnull()
-        with_keys = int(units.filter(valid).count().execute())
+    valid = ibis.literal(True)
+    for key in extra_keys:
+        valid &= units[key].notnull()
+    who = units[worker or cluster]
+    counted = (
+        units.aggregate(
+            total=units.count(),
+            with_keys=units.count(where=valid),
+            excluded_workers=who.nunique(where=~ok),
+            keyed_excluded_workers=who.nunique(where=~ok & valid),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    total, with_keys = int(counted["total"]), int(counted["with_keys"] or 0)
     first = _gamma_cells(z, gamma_keys, names)
     gamma, inverse, centre = _within_cell_fit(z, first, names)
     # Pass 2: the money cells, with the trips' effect z' gamma (less its mean) per unit, and
@@ -174,7 +188,12 @@ def money_cells(
     cells = _cells_from(
         table, cluster, names, gamma, inverse, centre, total, ratios, cluster_count, extra_keys
     )
-    return dataclasses.replace(cells, units_with_keys=with_keys)
+    return dataclasses.replace(
+        cells,
+        units_with_keys=with_keys,
+        excluded_workers=int(counted["excluded_workers"] or 0),
+        keyed_excluded_workers=int(counted["keyed_excluded_workers"] or 0),
+    )
 
 
 def _gamma_cells(z: Table, keys: list[str], names: tuple[str, ...]) -> pa.Table:

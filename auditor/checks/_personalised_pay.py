@@ -45,6 +45,7 @@ from auditor.checks._base import (
 from auditor.checks._common import basis
 from auditor.checks._pay_equity import pay_cells
 from auditor.checks._registry import register
+from auditor.checks._small_cells import left_out
 from auditor.checks._strata import WORK_WORDS
 from auditor.stats import reported_p
 from auditor.stats._dist import f_ppf, f_sf
@@ -198,7 +199,9 @@ class PersonalisedPay:
             "p_value_no_spread": reported_p(out["p_value"]),
             "upper_bound_1_minus_2alpha": upper_eq,
             "interval_level": 1 - alpha,
-            "orders_excluded": cells.excluded,
+            "orders_excluded": left_out(
+                cells.excluded, cells.excluded_workers, context.config.report.min_cell_workers
+            ),
             "comparable_work": WORK_WORDS + "; " + ", ".join(cells.terms),
         }
 

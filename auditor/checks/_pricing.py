@@ -39,6 +39,7 @@ from auditor.checks._covariates import covariate_terms, order_covariates, positi
 from auditor.checks._groups import Comparison, Impact, View, compare_groups, group_rates
 from auditor.checks._money import MoneyCells, money_cells, trip_effect
 from auditor.checks._registry import register
+from auditor.checks._small_cells import left_out
 from auditor.checks._strata import WORK_WORDS, work_strata
 from auditor.stats import (
     GroupEffect,
@@ -83,7 +84,7 @@ def fare_cells(context: CheckContext) -> MoneyCells:
         )
         return money_cells(
             units, "_who", order_covariates(context), gamma_by=("_segkey", "kind"),
-            extra_keys=("_seg",),
+            extra_keys=("_seg",), worker="worker_id",
         )  # fmt: skip
 
     return context.memo("money:fare_base", make, users=("PRC-01", "PRC-02"))  # type: ignore[no-any-return]
@@ -107,7 +108,10 @@ class SegmentPrices:
         rows = np.nonzero(has_segment)[0]
         # Orders with a segment left out of the cells (no positive fare base or trip
         # covariate): all units with a segment less those kept.
-        excluded = fare.units_with_keys - int(fare.n[rows].sum())
+        min_cell = context.config.report.min_cell_workers
+        excluded = left_out(
+            fare.units_with_keys - int(fare.n[rows].sum()), fare.keyed_excluded_workers, min_cell
+        )
         encoded = pc.dictionary_encode(seg_column.filter(valid_seg))
         seg_values = [str(v) for v in encoded.dictionary.to_pylist()]
         order = sorted(range(len(seg_values)), key=seg_values.__getitem__)
@@ -189,7 +193,7 @@ class SegmentPrices:
                 "clustered_by": unit,
                 "covariates": list(fare.terms),
             },
-            note=excluded_words(excluded, fare.terms, "orders", "fare base"),
+            note=excluded_words(excluded, fare.terms, "orders", "fare base", min_cell),
             scale="ratio of means",
             impact=Impact("scoring_rate", mean_price, higher_is_better=False),
         )
@@ -258,7 +262,7 @@ class AnomalousPrices:
             "leads_by_service": shown,
             "lead_workers_by_service": {s: lead_workers[s] for s in shown},
             "services_suppressed": len(by_service) - len(shown),
-            "orders_excluded": fare.excluded,
+            "orders_excluded": left_out(fare.excluded, fare.excluded_workers, k),
         }
         if n_hit:
             detail = (
