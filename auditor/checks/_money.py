@@ -40,7 +40,7 @@ from auditor.checks._covariates import covariate_terms, positive_log, term_names
 from auditor.engine import SUM_SCALE, exact_sum, whole_sum
 from auditor.stats import within_cell_coefficients
 
-__all__ = ["MoneyCells", "money_cells", "trip_effect"]
+__all__ = ["MoneyCells", "gamma_cells", "money_cells", "trip_effect", "within_cell_fit"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -152,8 +152,8 @@ def money_cells(
         .to_pylist()[0]
     )
     total, with_keys = int(counted["total"]), int(counted["with_keys"] or 0)
-    first = _gamma_cells(z, gamma_keys, names)
-    gamma, inverse, centre = _within_cell_fit(z, first, names)
+    first = gamma_cells(z, gamma_keys, names)
+    gamma, inverse, centre = within_cell_fit(z, first, names)
     # Pass 2: the money cells, with the trips' effect z' gamma (less its mean) per unit, and
     # what the two-step variance needs: per cell sum m z and sum z (the offset's gradients
     # in gamma) and sum z~ e~ (the units' scores for gamma, z and log money less their
@@ -196,7 +196,7 @@ def money_cells(
     )
 
 
-def _gamma_cells(z: Table, keys: list[str], names: tuple[str, ...]) -> pa.Table:
+def gamma_cells(z: Table, keys: list[str], names: tuple[str, ...]) -> pa.Table:
     """Pass 1: per cell of ``keys`` (one cluster's, or segment's, units of one kind), the
     count and the sums of log money and of each term, in the keys' order."""
     first = z.group_by(keys).aggregate(
@@ -207,7 +207,7 @@ def _gamma_cells(z: Table, keys: list[str], names: tuple[str, ...]) -> pa.Table:
     return first.order_by(keys).to_pyarrow()
 
 
-def _within_cell_fit(
+def within_cell_fit(
     z: Table, first: pa.Table, names: tuple[str, ...]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
     """The trip terms' within-cell coefficients, the inverse of their within-cell normal
