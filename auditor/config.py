@@ -122,6 +122,11 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-09": "A commission declared as one rate must be the same share of every fare; "
     "platforms must publish their commission rules (交通运输部等《关于加强交通运输新业态从业"
     "劳动者权益保障工作的意见》, 2021; set the local basis).",
+    "PAY-05": "Rules and algorithms that set piece rates, commission and pay must be made "
+    "with the views of unions or workers' representatives heard, and published to workers "
+    "(人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, 2021); no unreasonable "
+    "fee or algorithm setting may cut a worker's income. Reported for the regulator's "
+    "judgement; set the local basis.",
     "DSP-04": "Workers may refuse offers without penalty: a platform may not make accepting "
     "particular offers a condition of keeping work (California Business and Professions Code "
     "section 7451, Proposition 22; Seattle's app-based worker ordinances, SMC chapter 8.37; "
@@ -241,6 +246,15 @@ class EarningsSection:
     engaged_allowance_minutes_per_order: float = 5.0
     """Minutes added per completed order to engaged time on the "engaged plus allowance"
     basis (waiting and repositioning between orders); a convention to set locally."""
+    rule_change_window_days: int = 28
+    """PAY-05: days before a declared rule change (which teach the old rule) and from it
+    (whose pay is set against the old rule), each cut at any other change."""
+    rule_change_materiality: float = 0.05
+    """PAY-05: a worker lost when their pay for the same work fell by more than this share
+    of what the old rule paid."""
+    rule_change_min_orders: int = 20
+    """PAY-05: workers with fewer completed orders after the change, in kinds of work the
+    old rule priced, are not compared (a handful of orders "lose" by chance)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -691,6 +705,20 @@ def _check_earnings(e: EarningsSection, bad: _Bad) -> None:
     for key in ("minimum_hourly_wage", "engaged_allowance_minutes_per_order", "expense_per_km"):
         if getattr(e, key) < 0:
             raise bad(f"[earnings] {key}", ">= 0", getattr(e, key))
+    if not 2 <= e.rule_change_window_days <= 366:
+        raise bad(
+            "[earnings] rule_change_window_days",
+            "a whole number of days in [2, 366]",
+            e.rule_change_window_days,
+        )
+    if not 0.0 < e.rule_change_materiality < 1.0:
+        raise bad("[earnings] rule_change_materiality", "in (0, 1)", e.rule_change_materiality)
+    if not 1 <= e.rule_change_min_orders <= 100_000:
+        raise bad(
+            "[earnings] rule_change_min_orders",
+            "a whole number in [1, 100000]",
+            e.rule_change_min_orders,
+        )
 
 
 def _check_fairness(fairness: FairnessSection, bad: _Bad) -> None:

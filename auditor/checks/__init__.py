@@ -21,6 +21,7 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _pricing,
     _quoted_pay,
     _refusals,
+    _rule_change,
     _steering,
     _take_by_fare,
     _tip_offset,

@@ -35,7 +35,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ("FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-05", "FEE-06"),
         ("take_rate_distribution", "daily_take_rate"),
     ),
-    ("pay_cutting", ("FEE-07", "FEE-08", "FEE-09", "DSP-04"), ()),
+    ("pay_cutting", ("FEE-07", "FEE-08", "FEE-09", "DSP-04", "PAY-05"), ()),
     ("earnings", ("PAY-01",), ("hourly_earnings",)),
     ("working_time", ("HRS-01",), ("online_hours",)),
     ("insurance", ("INS-01",), ()),

@@ -27,7 +27,8 @@ _EN: dict[str, str] = {
     "dq_lead": "Every row read is either used or quarantined with a reason: rows read = rows "
     "used + rows quarantined.",
     "fees": "Fees and take rates",
-    "pay_cutting": "Settings that cut pay: tips, quotes, the take by fare and refusals",
+    "pay_cutting": "Settings that cut pay: tips, quotes, the take by fare, refusals and rule "
+    "changes",
     "earnings": "Earnings",
     "working_time": "Working time",
     "fairness": "Fairness",
@@ -164,7 +165,7 @@ _ZH: dict[str, str] = {
     "data_quality": "数据质量",
     "dq_lead": "读入的每一行要么被使用，要么附原因隔离：读入行数 = 使用行数 + 隔离行数。",
     "fees": "费用与抽成",
-    "pay_cutting": "压低报酬的设置：小费、报价、按订单金额的抽成与拒单后的派单",
+    "pay_cutting": "压低报酬的设置：小费、报价、按订单金额的抽成、拒单后的派单与规则变更",
     "earnings": "收入",
     "working_time": "工作时间",
     "fairness": "公平性",
@@ -316,6 +317,7 @@ _CHECKS_ZH: dict[str, str] = {
     "ACC-02": "暂停与注销账号是否集中于某些群体，申诉后恢复账号的机会是否相同？",
     "CMP-01": "劳动者的投诉是否得到及时处理？",
     "DSP-04": "拒单或超时未接之后，派单是否变少或报价变低（拒单受罚）？",
+    "PAY-05": "计酬或抽成规则变更后，同样的工作哪些劳动者的报酬减少了？",
 }
 
 
