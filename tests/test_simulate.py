@@ -225,7 +225,7 @@ def test_public_names_are_exported() -> None:
     )
     for name in sim.__all__:
         assert getattr(sim, name) is not None
-    assert len(PLANT_IDS) == 21
+    assert len(PLANT_IDS) == 22
 
 
 def test_unknown_plant_names_the_valid_ones() -> None:

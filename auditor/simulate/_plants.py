@@ -211,6 +211,35 @@ def _fee04(state: State, rng: np.random.Generator) -> None:
     state.marks["FEE-04"] = {"orders": after}
 
 
+def _pay05(state: State, rng: np.random.Generator) -> None:
+    spec, opts = state.spec, state.spec.plant_options
+    change = spec.days // 2 if opts.pay05_change_day is None else opts.pay05_change_day
+    o = state.orders
+    after = o.accepted // 86400 >= change
+    hour = (o.accepted // 3600) % 24
+    lo, hi = opts.pay05_hours
+    night = (hour >= lo) | (hour < hi) if lo > hi else (hour >= lo) & (hour < hi)
+    hit = after & night
+    o.rate = np.where(hit, o.rate + opts.pay05_step, o.rate)
+    change_date = spec.start + datetime.timedelta(days=change)
+    current = state.fee_rows[-1]
+    current["effective_to"] = change_date - datetime.timedelta(days=1)
+    state.fee_rows.append(
+        current
+        | {
+            "effective_from": change_date,
+            "effective_to": None,
+            "announced_at": change_date - datetime.timedelta(days=14),
+        }
+    )
+    state.plants["PAY-05"] = {
+        "change_date": change_date.isoformat(),
+        "step": opts.pay05_step,
+        "hours": list(opts.pay05_hours),
+    }
+    state.marks["PAY-05"] = {"orders": hit}
+
+
 def _scale_fare(state: State, hit: np.ndarray, factor: np.ndarray | float) -> None:
     fare = state.orders.fare
     state.orders.fare = np.where(hit, np.rint(fare * factor), fare).astype(np.int64)
@@ -407,6 +436,7 @@ ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
     "DED-01": _ded01,
     "FEE-07": _fee07,
     "FEE-09": _fee09,
+    "PAY-05": _pay05,
 }
 STATEMENT_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {"FEE-03": _fee03}
 

@@ -39,6 +39,7 @@ PLANT_IDS: tuple[str, ...] = (
     "ACC-02",
     "FEE-07",
     "FEE-09",
+    "PAY-05",
 )
 
 
@@ -95,6 +96,13 @@ class PlantOptions:
             received, or not by the export (CMP-01).
         acc02_rate_ratio: the group's suspensions and deactivations per online hour relative
             to everyone else's (ACC-02).
+        pay05_step: points (a fraction) of take rate added, from the change day, to orders
+            accepted in the ``pay05_hours`` (PAY-05: a new pay rule, announced in
+            ``fee_schedule`` with the same headline rate, that cuts pay at night).
+        pay05_hours: local hours ``(from, to)`` the step applies to, wrapping midnight
+            where ``from > to``.
+        pay05_change_day: day index (0 = ``start``) the new rule takes effect; ``None`` =
+            the middle.
     """
 
     group_attribute: str = "gender"
@@ -128,6 +136,9 @@ class PlantOptions:
     acc01_action_share: float = 0.3
     cmp01_complaint_share: float = 0.3
     acc02_rate_ratio: float = 2.0
+    pay05_step: float = 0.10
+    pay05_hours: tuple[int, int] = (20, 6)
+    pay05_change_day: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +260,14 @@ def check_spec(spec: SimulationSpec) -> None:
         raise _fail("plant_options.fee07_offset", "a fraction in (0, 1]", opts.fee07_offset)
     if not 0.0 < opts.fee09_slope <= 0.2:
         raise _fail("plant_options.fee09_slope", "a fraction in (0, 0.2]", opts.fee09_slope)
+    if not 0.0 < opts.pay05_step <= 0.5:
+        raise _fail("plant_options.pay05_step", "a fraction in (0, 0.5]", opts.pay05_step)
+    hours = opts.pay05_hours
+    if len(hours) != 2 or not all(isinstance(h, int) and 0 <= h <= 23 for h in hours):
+        raise _fail("plant_options.pay05_hours", "two local hours in [0, 23]", hours)
+    day = opts.pay05_change_day
+    if day is not None and not 1 <= day < spec.days:
+        raise _fail("plant_options.pay05_change_day", "a day index in [1, days), or None", day)
     if not 0.0 <= opts.fee08_order_share <= 1.0:
         share = opts.fee08_order_share
         raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)

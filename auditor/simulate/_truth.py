@@ -341,6 +341,35 @@ def _ded01(state: State, lay: Layout) -> dict[str, Any]:
     }
 
 
+def _pay05(state: State, lay: Layout) -> dict[str, Any]:
+    """Per worker with enough completed orders after the change: their pay under the new
+    rule over the old rule's pay for the same orders (what PAY-05 estimates)."""
+    o = state.orders
+    hit = state.marks["PAY-05"]["orders"]
+    done = (o.accepted // 86400 >= _change_day(state)) & (o.status == 0)
+    old_rate = np.where(hit, o.rate - state.spec.plant_options.pay05_step, o.rate)
+    n = state.workers.n
+    new_pay = np.bincount(o.worker[done], weights=o.fare[done] * (1 - o.rate[done]), minlength=n)
+    old_pay = np.bincount(o.worker[done], weights=o.fare[done] * (1 - old_rate[done]), minlength=n)
+    count = np.bincount(o.worker[done], minlength=n)
+    out = {}
+    for least in (10, 20):
+        enough = count >= least
+        if enough.any():
+            change = new_pay[enough] / old_pay[enough] - 1.0
+            out[f"at_least_{least}_orders"] = {
+                "workers": int(enough.sum()),
+                "share_losing_over_5pct": float((change < -0.05).mean()),
+                "median_change": float(np.median(change)),
+            }
+    return out
+
+
+def _change_day(state: State) -> int:
+    day = state.spec.plant_options.pay05_change_day
+    return state.spec.days // 2 if day is None else day
+
+
 def _measures(state: State) -> dict[str, Any]:
     return {
         "FEE-01": _fee01,
@@ -352,6 +381,7 @@ def _measures(state: State) -> dict[str, Any]:
         "FEE-07": _fee07,
         "FEE-09": lambda s, _: {"priced_orders": int(s.marks["FEE-09"]["orders"].sum())},
         "FEE-08": _fee08,
+        "PAY-05": _pay05,
         "PAY-01": lambda s, _: earnings_summary(s),
         "PAY-02": _pay02,
         "DSP-01": lambda s, _: {},
