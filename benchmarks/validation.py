@@ -430,6 +430,14 @@ LEVELS = [
     "CR2 cluster-robust error; the money is the offset's interval times the tips |",
     "| FEE-09 `ci`, `data.interval_1_minus_2alpha` | `1 - alpha`; `pass` on the `1 - 2 "
     "alpha` interval inside the band | as FEE-07 |",
+    "| DSP-04 `ci` | `1 - alpha` | Poisson pseudo-likelihood by worker, CR2 with "
+    "Bell-McCaffrey degrees of freedom; `data.lead` when the whole interval lies below 1 - "
+    "`decline_penalty_materiality`; decides nothing |",
+    "| PAY-05 `ci` (share of workers who lost) | `1 - alpha` | Wilson, over compared workers |",
+    "| PAY-05 `data.median_change_ci` | `1 - alpha` (at least) | order statistics "
+    "(distribution-free, `scipy.stats.quantile_test`), widened in quadrature by the learned "
+    "rule's delta-method error; `pass` when its lower end lies above "
+    "`-rule_change_materiality`; decides nothing else |",
 ]
 
 
