@@ -30,12 +30,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-import duckdb
-
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
 from auditor.checks import Severity, Status
 from auditor.config import load_config
+from auditor.engine import is_interrupt
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult
 from auditor.pipeline import Audit
@@ -97,7 +96,7 @@ def _dispatch(args: argparse.Namespace, interrupts: _Interrupts) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except AuditorError as exc:
-        if interrupts.seen or _is_interrupt(exc):  # e.g. DuckDB's interrupt, wrapped
+        if interrupts.seen or is_interrupt(exc):  # e.g. DuckDB's interrupt, wrapped
             return EXIT_INTERRUPTED
         print(f"auditor: error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
@@ -119,7 +118,7 @@ def _dispatch(args: argparse.Namespace, interrupts: _Interrupts) -> int:
         )
         return EXIT_UNUSABLE
     except Exception as exc:
-        if interrupts.seen or _is_interrupt(exc):  # DuckDB's "Query interrupted"
+        if interrupts.seen or is_interrupt(exc):  # DuckDB's "Query interrupted"
             return EXIT_INTERRUPTED
         if debug:
             raise
@@ -319,24 +318,6 @@ def _in_finalizer(frame: FrameType | None) -> bool:
         if frame.f_code.co_name == "__del__":
             return True
         frame = frame.f_back
-    return False
-
-
-def _is_interrupt(exc: BaseException) -> bool:
-    """Whether ``exc``, or an exception it arose from, is an interrupt: Python's
-    ``KeyboardInterrupt``, or DuckDB's (``InterruptException``; a ``RuntimeError`` or
-    engine error saying "INTERRUPT" or "Query interrupted")."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, KeyboardInterrupt | duckdb.InterruptException):
-            return True
-        if isinstance(current, RuntimeError | duckdb.Error) and (
-            "INTERRUPT" in str(current) or "Query interrupted" in str(current)
-        ):
-            return True
-        current = current.__cause__ or current.__context__
     return False
 
 

@@ -520,7 +520,7 @@ def test_workers_missing_from_the_workers_table_are_counted(
 def test_lines_and_blank_lines_are_counted_across_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    import auditor.ingest._package as package
+    import auditor.engine._files as package
 
     monkeypatch.setattr(package, "_CHUNK", chunk)
     rng = np.random.default_rng(chunk)

@@ -189,7 +189,7 @@ class OfferQuality:
         # costly part of each read. Dropped once summed.
         stored = context.engine.materialize("dsp_offer_units", units)
         cells = worker_money(context, "offered_pay", stored, users=("DSP-02",))
-        context.engine.sql('DROP TABLE IF EXISTS "dsp_offer_units"')
+        context.engine.drop("dsp_offer_units")
         return money_comparisons(
             context,
             people,

@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -183,7 +182,7 @@ def _roster(context: CheckContext) -> Roster:
             "code": pa.array(frame["code"].to_numpy(), pa.int64()),
         }
     )
-    table = context.engine.con.create_table("fx_roster", ibis.memtable(ids), overwrite=True)
+    table = context.engine.store("fx_roster", ids)
     missing = tuple(a for a in fairness.protected_attributes if a not in protected) + tuple(
         intersection_name(c) for c in fairness.intersections if c not in crossed
     )

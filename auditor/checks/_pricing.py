@@ -316,18 +316,15 @@ def _leads(
     k = kind_of
     used = n_k[k] > 1
     codes, k = codes[used], k[used]
-    means = context.engine.con.create_table(
+    means = context.engine.store(
         "fx_price_means",
-        ibis.memtable(
-            pd.DataFrame(
-                {
-                    "stratum": codes.astype(np.int32),
-                    "_ybar": y_k[k] / n_k[k],
-                    "_scale": np.sqrt(n_k[k] / (n_k[k] - 1)),
-                }
-            )
+        pd.DataFrame(
+            {
+                "stratum": codes.astype(np.int32),
+                "_ybar": y_k[k] / n_k[k],
+                "_scale": np.sqrt(n_k[k] / (n_k[k] - 1)),
+            }
         ),
-        overwrite=True,
     )
     units = completed_orders(context, "fare_base")
     used_cov = order_covariates(context)

@@ -115,7 +115,7 @@ def _work_strata(context: Any) -> WorkStrata:
         table["_hour"].to_numpy().astype(np.int64) + 1,
     )
     codes = table.drop_columns(["_weekend"]).append_column("kind", pa.array(kind, pa.int32()))
-    stored = context.engine.con.create_table("fx_work_strata", ibis.memtable(codes), overwrite=True)
+    stored = context.engine.store("fx_work_strata", codes)
     joined = keyed.inner_join(stored, [keyed[k] == stored[k] for k in keys])
     # Every order has a local date (accepted_at is required), so the join keeps them all.
     with_code = joined.select(*orders.columns, "stratum", "kind")

@@ -76,7 +76,7 @@ def validate_package(
         with file_errors(table.source):
             tables[name] = validate_table(engine, table, plausible)
         # The text copy of a JSON Lines file is no longer needed: free its memory.
-        engine.sql(f'DROP TABLE IF EXISTS "jsonl__{name}"')
+        engine.drop(f"jsonl__{name}")
     return ValidatedPackage(
         path=raw.path, tables=tables, sha256=raw.sha256, ignored_files=raw.ignored_files
     )

@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.config import AuditConfig
-from auditor.engine import Engine
-from auditor.errors import ConfigError
-from auditor.ingest._frames import write_frames
-from auditor.ingest._package import FileFingerprint, SourceFile, discover, fingerprint_file
-from auditor.ingest._read import (
+from auditor.engine import (
+    Engine,
+    FileFingerprint,
     RawTable,
     ReadAccount,
+    SourceFile,
     file_errors,
+    fingerprint_file,
     read_table,
     store_in_file_order,
 )
+from auditor.errors import ConfigError
+from auditor.ingest._frames import write_frames
+from auditor.ingest._package import discover
 from auditor.schema import TABLES
 
 __all__ = [

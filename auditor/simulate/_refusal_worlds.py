@@ -33,7 +33,6 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-import ibis
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -368,7 +367,7 @@ def replicate_refusals(
     effects: dict[bool, list[GroupEffect]] = {False: [], True: []}
     with connect(AuditConfig()) as engine:
         tables = {
-            name: engine.con.create_table(f"w_{name}", ibis.memtable(t), overwrite=True)
+            name: engine.store(f"w_{name}", t)
             for name, t in (("sessions", sessions), ("offers", offers), ("orders", orders))
         }
         args = (engine, tables["offers"], tables["sessions"], world.window_minutes * 60.0)

@@ -15,7 +15,8 @@ the malformed records known (:class:`ReadAccount`). Parsing and casting in one p
 saves storing 2 GB of text per 10 M orders and reading it back.
 
 This module holds the DuckDB-specific reader options (rejects tables, line
-reading); everything downstream is backend-neutral Ibis.
+reading) and the statements that store what is read; everything downstream is
+backend-neutral Ibis.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ import pyarrow.parquet as pq
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-from auditor.engine import Engine
+from auditor.engine._connection import Engine
+from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
+from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
 from auditor.errors import ConfigError, DecodeError, PackageError
-from auditor.ingest._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
-from auditor.ingest._package import FileFingerprint, SourceFile, fingerprint_file
 from auditor.schema import TABLES
 
 __all__ = ["RawTable", "ReadAccount", "file_errors", "read_table", "store_in_file_order"]

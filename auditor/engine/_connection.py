@@ -1,9 +1,9 @@
-"""The relational engine: an Ibis connection to embedded DuckDB.
+"""The engine connection: an Ibis connection to embedded DuckDB, its session settings,
+the statements that store and drop tables, and exact, order-independent sums.
 
-All reading, casting, validating, joining and aggregating is written as Ibis
-expressions (or, where DuckDB's own reader options are needed, isolated in
-``ingest``) so that the same logic can run on Spark for data beyond one machine.
-Statistics run on the small frames that come out.
+Casting, validating, joining and aggregating outside this package are Ibis
+expressions and this module's small API, so that the same logic can run on another
+engine for data beyond one machine. Statistics run on the small frames that come out.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "connect",
     "exact_sum",
     "instant_seconds",
+    "is_interrupt",
     "scaled",
     "scaled_sum",
     "whole_sum",
@@ -114,6 +115,16 @@ class Engine:
         """Run a statement for its effect (DDL, COPY); returns DuckDB's relation or None."""
         return self.con.raw_sql(query)
 
+    def store(self, name: str, data: Any) -> Table:
+        """Store ``data`` (a pandas or Arrow table, or anything ``ibis.memtable`` takes)
+        as engine table ``name``, replacing it, and return it: a small frame made in
+        Python (codes, a roster, per-cell means) for queries to join."""
+        return self.con.create_table(name, ibis.memtable(data), overwrite=True)
+
+    def drop(self, name: str) -> None:
+        """Drop engine table ``name`` if it exists, freeing what it holds."""
+        self.con.drop_table(name, force=True)
+
     def materialize(self, name: str, expr: Table) -> Table:
         """Store ``expr`` as engine table ``name`` (replacing it) and return it.
 
@@ -144,6 +155,24 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it arose from, is an interrupt: Python's
+    ``KeyboardInterrupt``, or the engine's (DuckDB's ``InterruptException``; a
+    ``RuntimeError`` or engine error saying "INTERRUPT" or "Query interrupted")."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt | duckdb.InterruptException):
+            return True
+        if isinstance(current, RuntimeError | duckdb.Error) and (
+            "INTERRUPT" in str(current) or "Query interrupted" in str(current)
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def connect(config: AuditConfig) -> Engine:

@@ -1,0 +1,51 @@
+"""The engine layer: the only code that knows which relational engine runs the audit.
+
+It opens the connection and sets its session (:func:`connect`, :class:`Engine`),
+reads package files into it (:func:`read_table`, :func:`store_in_file_order`), stores
+and drops tables, and sums money exactly in any order (:func:`exact_sum`,
+:func:`whole_sum`). Everything above it speaks Ibis expressions and this API; a test
+(``tests/test_engine_layer.py``) fails if any other module imports an engine or issues
+SQL text.
+"""
+
+from __future__ import annotations
+
+from auditor.engine._connection import (
+    SUM_SCALE,
+    Engine,
+    connect,
+    exact_sum,
+    instant_seconds,
+    is_interrupt,
+    scaled,
+    scaled_sum,
+    whole_sum,
+)
+from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
+from auditor.engine._readers import (
+    RawTable,
+    ReadAccount,
+    file_errors,
+    read_table,
+    store_in_file_order,
+)
+
+__all__ = [
+    "SUM_SCALE",
+    "Engine",
+    "FileFingerprint",
+    "RawTable",
+    "ReadAccount",
+    "SourceFile",
+    "connect",
+    "exact_sum",
+    "file_errors",
+    "fingerprint_file",
+    "instant_seconds",
+    "is_interrupt",
+    "read_table",
+    "scaled",
+    "scaled_sum",
+    "store_in_file_order",
+    "whole_sum",
+]
