@@ -24,6 +24,7 @@ from auditor.checks._refusal_cells import (
 )
 from auditor.engine import connect
 from auditor.errors import ConfigError
+from auditor.simulate import SimulationSpec, simulate, write_package
 from auditor.simulate._refusal_worlds import (
     RefusalWorld,
     replicate_refusals,
@@ -224,3 +225,20 @@ def test_the_check_on_a_package(tmp_path: Path, penalty: float, lead: bool) -> N
         assert finding.estimate < 0.8 if lead else finding.ci[0] > 0.8
     members = [m for family in result.test_families.values() for m in family["members"]]
     assert all(m["check"] != "DSP-04" for m in members)
+
+
+def test_a_penalty_planted_in_a_simulated_platform_shows(tmp_path: Path) -> None:
+    """``simulate --plant DSP-04`` (80 % of the offers a worker would refuse are not made
+    in the 15 minutes after a refusal): the offer-rate ratio falls below 0.8, and its
+    interval covers one minus the share of post-refusal offers withheld (the plant's
+    ground truth: the ratio it makes where the baseline holds)."""
+    spec = SimulationSpec(workers=200, days=14, seed=4, plants=("DSP-04",))
+    package = simulate(spec)
+    folder = write_package(package, tmp_path / "pkg", fmt="parquet")
+    truth = package.ground_truth["plants"]["DSP-04"]["truth"]
+    result = audit(folder, AuditConfig(), checks=["DSP-04"])
+    finding = pick(result, "DSP-04", "offer_rate_after_refusal")
+    assert finding.status == Status.INCONCLUSIVE
+    assert finding.estimate is not None and finding.ci is not None
+    assert finding.estimate < 0.8 and finding.ci[1] < 0.9
+    assert finding.ci[0] <= 1 - truth["share_withheld"] <= finding.ci[1]

@@ -225,7 +225,7 @@ def test_public_names_are_exported() -> None:
     )
     for name in sim.__all__:
         assert getattr(sim, name) is not None
-    assert len(PLANT_IDS) == 22
+    assert len(PLANT_IDS) == 23
 
 
 def test_unknown_plant_names_the_valid_ones() -> None:
@@ -257,6 +257,48 @@ def test_plant_leaves_unrelated_components_unchanged(base: sim.SimulatedPackage)
         if name != "tip_to_worker":
             assert a.column(name).equals(b.column(name)), name
     assert (col(b, "tip_to_worker") < col(a, "tip_to_worker")).sum() > 10
+
+
+def test_dsp04_withholds_only_refused_offers_soon_after_a_refusal(
+    base: sim.SimulatedPackage,
+) -> None:
+    planted = plant("DSP-04", dsp04_withheld=0.5, dsp04_window_minutes=10.0)
+    for name in ("orders", "sessions", "workers"):
+        assert planted.tables[name].equals(base.tables[name]), name
+
+    def offers(pkg: sim.SimulatedPackage) -> dict[tuple[object, ...], str]:
+        t = pkg.tables["offers"]
+        keys = zip(
+            col(t, "order_id"), col(t, "worker_id"), col(t, "offered_at").astype("int64"),
+            strict=True,
+        )  # fmt: skip
+        return dict(zip(keys, col(t, "response"), strict=True))
+
+    before, after = offers(base), offers(planted)
+    assert set(after) <= set(before)
+    removed = set(before) - set(after)
+    truth = planted.ground_truth["plants"]["DSP-04"]["truth"]
+    assert len(removed) == truth["offers_withheld"] > 100
+    assert all(before[k] != "accepted" for k in removed)
+    # Each withheld offer came within 10 minutes after a refusal by the same worker.
+    refusals: dict[object, list[int]] = {}
+    for (_, worker, at), response in before.items():
+        if response != "accepted":
+            refusals.setdefault(worker, []).append(at)
+    window = 10 * 60  # seconds (offered_at as read is in seconds)
+
+    def soon_after_a_refusal(worker: object, at: int) -> bool:
+        return any(0 < at - r <= window for r in refusals[worker])
+
+    assert all(soon_after_a_refusal(worker, at) for _, worker, at in removed)
+    exposed = [
+        k for k, response in before.items()
+        if response != "accepted" and soon_after_a_refusal(k[1], k[2])
+    ]  # fmt: skip
+    # About half of the refusals soon after a refusal are withheld (binomial, 4 sd).
+    n = len(exposed)
+    assert abs(len(removed) / n - 0.5) < 4 * (0.25 / n) ** 0.5
+    assert truth["share_withheld"] == pytest.approx(len(removed) / truth["offers_after_refusals"])
 
 
 def test_default_size_is_realistic() -> None:

@@ -240,6 +240,32 @@ def _pay05(state: State, rng: np.random.Generator) -> None:
     state.marks["PAY-05"] = {"orders": hit}
 
 
+def _dsp04(state: State, rng: np.random.Generator) -> None:
+    """After a worker refuses an offer (declines it or lets it expire), a share of the
+    offers that worker would have refused in the next minutes are not made: the dispatcher
+    holds refusals against them. The refusals that trigger it are those the worker would
+    have made; offers the worker accepts are never withheld."""
+    opts = state.spec.plant_options
+    off = state.offers
+    window = round(opts.dsp04_window_minutes * 60)
+    refused = off.response != 0
+    # One key per (worker, second): the latest refusal of the same worker strictly before
+    # each offer is found by a binary search over the refusals' sorted keys.
+    key = off.worker.astype(np.int64) * (1 << 32) + off.offered_at.astype(np.int64)
+    refusals = np.sort(key[refused])
+    before = np.searchsorted(refusals, key, side="left") - 1
+    last = refusals[np.maximum(before, 0)]
+    same_worker = (before >= 0) & (last >> 32 == key >> 32)
+    after_refusal = same_worker & (key - last <= window)
+    withheld = refused & after_refusal & (rng.random(len(off)) < opts.dsp04_withheld)
+    state.offers = take_rows(off, ~withheld)
+    state.plants["DSP-04"] = {
+        "withheld_share": opts.dsp04_withheld,
+        "window_minutes": opts.dsp04_window_minutes,
+    }
+    state.marks["DSP-04"] = {"after_refusal": after_refusal, "withheld": withheld}
+
+
 def _scale_fare(state: State, hit: np.ndarray, factor: np.ndarray | float) -> None:
     fare = state.orders.fare
     state.orders.fare = np.where(hit, np.rint(fare * factor), fare).astype(np.int64)
@@ -437,6 +463,7 @@ ORDER_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {
     "FEE-07": _fee07,
     "FEE-09": _fee09,
     "PAY-05": _pay05,
+    "DSP-04": _dsp04,  # last: it removes offers, whose rows other plants mark
 }
 STATEMENT_PLANTS: dict[str, Callable[[State, np.random.Generator], None]] = {"FEE-03": _fee03}
 

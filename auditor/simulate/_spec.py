@@ -40,6 +40,7 @@ PLANT_IDS: tuple[str, ...] = (
     "FEE-07",
     "FEE-09",
     "PAY-05",
+    "DSP-04",
 )
 
 
@@ -103,6 +104,12 @@ class PlantOptions:
             where ``from > to``.
         pay05_change_day: day index (0 = ``start``) the new rule takes effect; ``None`` =
             the middle.
+        dsp04_withheld: share of the offers a worker would have declined or let expire that
+            are not made in the ``dsp04_window_minutes`` after the same worker refused an
+            offer (DSP-04: refusals penalised with fewer offers). Offers the worker accepts
+            stay, so the cut in offers after a refusal is smaller than this share; the
+            ground truth gives it.
+        dsp04_window_minutes: minutes after a refusal during which offers are withheld.
     """
 
     group_attribute: str = "gender"
@@ -139,6 +146,8 @@ class PlantOptions:
     pay05_step: float = 0.10
     pay05_hours: tuple[int, int] = (20, 6)
     pay05_change_day: int | None = None
+    dsp04_withheld: float = 0.8
+    dsp04_window_minutes: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +277,11 @@ def check_spec(spec: SimulationSpec) -> None:
     day = opts.pay05_change_day
     if day is not None and not 1 <= day < spec.days:
         raise _fail("plant_options.pay05_change_day", "a day index in [1, days), or None", day)
+    if not 0.0 < opts.dsp04_withheld <= 1.0:
+        raise _fail("plant_options.dsp04_withheld", "a fraction in (0, 1]", opts.dsp04_withheld)
+    if not 0.0 < opts.dsp04_window_minutes <= 24 * 60:
+        minutes = opts.dsp04_window_minutes
+        raise _fail("plant_options.dsp04_window_minutes", "minutes in (0, 1440]", minutes)
     if not 0.0 <= opts.fee08_order_share <= 1.0:
         share = opts.fee08_order_share
         raise _fail("plant_options.fee08_order_share", "a fraction in [0, 1]", share)

@@ -245,6 +245,18 @@ def _dsp02(state: State, lay: Layout) -> dict[str, Any]:
     return {"offers": int(hit.sum())}
 
 
+def _dsp04(state: State, lay: Layout) -> dict[str, Any]:
+    """Offers made within the window after the same worker's refusal (before the plant),
+    and how many of them were withheld: the true cut in offers after a refusal."""
+    after = int(state.marks["DSP-04"]["after_refusal"].sum())
+    withheld = int(state.marks["DSP-04"]["withheld"].sum())
+    return {
+        "offers_after_refusals": after,
+        "offers_withheld": withheld,
+        "share_withheld": withheld / after if after else None,
+    }
+
+
 def _prc01(state: State, lay: Layout) -> dict[str, Any]:
     o, ps = state.orders, state.spec.plant_size
     hit = state.marks["PRC-01"]["orders"]
@@ -386,6 +398,7 @@ def _measures(state: State) -> dict[str, Any]:
         "PAY-02": _pay02,
         "DSP-01": lambda s, _: {},
         "DSP-02": _dsp02,
+        "DSP-04": _dsp04,
         "PRC-01": _prc01,
         "PRC-02": _prc02,
         "HRS-01": _hrs01,
