@@ -23,17 +23,16 @@ from auditor.errors import (
 
 if _typing.TYPE_CHECKING:
     from auditor._version import __version__
-    from auditor.checks import Finding, Severity, Status
     from auditor.config import AuditConfig, load_config
     from auditor.contract import Reason
-    from auditor.findings import AuditResult, TableAccount
+    from auditor.findings import AuditResult, Finding, Severity, Status, TableAccount
     from auditor.pipeline import Audit, audit
 
 _LAZY = {
     "__version__": "auditor._version",
-    "Finding": "auditor.checks",
-    "Severity": "auditor.checks",
-    "Status": "auditor.checks",
+    "Finding": "auditor.findings",
+    "Severity": "auditor.findings",
+    "Status": "auditor.findings",
     "AuditConfig": "auditor.config",
     "load_config": "auditor.config",
     "Reason": "auditor.contract",

@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING
 
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
-from auditor.checks import Severity, Status
 from auditor.config import load_config
 from auditor.engine import is_interrupt
 from auditor.errors import AuditorError, UsageError
-from auditor.findings import AuditResult
+from auditor.findings import AuditResult, Severity, Status
 from auditor.pipeline import Audit
 from auditor.report import LANGUAGES
 from auditor.report._escape import csv_text

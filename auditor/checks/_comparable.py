@@ -48,6 +48,7 @@ from auditor.stats._dist import t_ppf
 __all__ = [
     "excluded_words",
     "money_comparisons",
+    "pay_cells",
     "same_words",
     "worker_money",
     "worker_units",
@@ -312,3 +313,12 @@ def decomposition(
             f"{level:.0%}, worker-clustered linearisation with {df:.1f} degrees of freedom"
         ),
     }
+
+
+def pay_cells(context: CheckContext) -> MoneyCells:
+    """Worker pay of completed orders per cell of one worker and one work stratum (shared
+    by PAY-02 and FEE-05; computed once per audit)."""
+    people = roster(context)
+    units = worker_units(context, people, completed_orders(context, "worker_pay"))
+    units = units.select("code", "stratum", "kind", "y", "distance_km", "trip_minutes")
+    return worker_money(context, "worker_pay", units, ratios=True, users=("PAY-02", "FEE-05"))

@@ -28,8 +28,8 @@ from numpy.typing import NDArray
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
 from auditor.checks._comparable import same_words
-from auditor.checks._dispatch import ALGORITHMIC_WORDS
 from auditor.checks._groups import (
+    ALGORITHMIC_WORDS,
     Comparison,
     Impact,
     View,

@@ -33,6 +33,7 @@ from auditor.checks._comparable import (
     worker_units,
 )
 from auditor.checks._groups import (
+    ALGORITHMIC_WORDS,
     Comparison,
     Impact,
     View,
@@ -47,8 +48,6 @@ from auditor.checks._strata import ONLINE_WORDS, work_strata
 from auditor.stats import ratio_estimator, strata
 
 __all__ = ["DispatchRate", "OfferQuality"]
-
-ALGORITHMIC_WORDS = "within the platform-set attributes too ({}): not a test of the platform"
 
 
 @register

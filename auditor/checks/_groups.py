@@ -47,6 +47,7 @@ from auditor.stats import (
 from auditor.stats._dist import t_ppf
 
 __all__ = [
+    "ALGORITHMIC_WORDS",
     "Comparison",
     "EffectFn",
     "Impact",
@@ -57,6 +58,10 @@ __all__ = [
     "group_rates",
     "roster",
 ]
+
+ALGORITHMIC_WORDS = "within the platform-set attributes too ({}): not a test of the platform"
+"""The label of a comparison within the platform-set (algorithmic) attributes too: a view,
+never the test."""
 
 INTERSECTION = "*"
 """Joins attribute names and values of an intersection: ``gender*age_band``, ``F*50+``."""

@@ -20,26 +20,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from auditor.checks._base import CheckContext, Confirmatory, Finding, Needs
-from auditor.checks._comparable import (
-    completed_orders,
-    money_comparisons,
-    worker_money,
-    worker_units,
-)
+from auditor.checks._comparable import money_comparisons, pay_cells
 from auditor.checks._groups import roster
-from auditor.checks._money import MoneyCells
 from auditor.checks._registry import register
 
-__all__ = ["PayForComparableWork", "pay_cells"]
-
-
-def pay_cells(context: CheckContext) -> MoneyCells:
-    """Worker pay of completed orders per cell of one worker and one work stratum (shared
-    by PAY-02 and FEE-05; computed once per audit)."""
-    people = roster(context)
-    units = worker_units(context, people, completed_orders(context, "worker_pay"))
-    units = units.select("code", "stratum", "kind", "y", "distance_km", "trip_minutes")
-    return worker_money(context, "worker_pay", units, ratios=True, users=("PAY-02", "FEE-05"))
+__all__ = ["PayForComparableWork"]
 
 
 @register

@@ -43,7 +43,7 @@ from auditor.checks._base import (
     Status,
 )
 from auditor.checks._common import basis
-from auditor.checks._pay_equity import pay_cells
+from auditor.checks._comparable import pay_cells
 from auditor.checks._registry import register
 from auditor.checks._small_cells import left_out
 from auditor.checks._strata import WORK_WORDS

@@ -49,7 +49,7 @@ from auditor.checks._base import (
 )
 from auditor.checks._common import basis
 from auditor.checks._comparable import completed_orders, same_words, worker_units
-from auditor.checks._fees import declared_in_force
+from auditor.checks._fee_schedule import declared_in_force
 from auditor.checks._groups import roster
 from auditor.checks._registry import register
 from auditor.checks._slope_cells import slope_cells, too_few_workers

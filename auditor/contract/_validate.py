@@ -32,9 +32,9 @@ import ibis
 import ibis.expr.types as ir
 from ibis.expr.types import Table
 
-from auditor.contract._reasons import Reason
 from auditor.engine import Engine, instant_seconds
 from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
+from auditor.reasons import Reason
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
 
 __all__ = ["Plausibility", "ValidatedTable", "validate_table"]

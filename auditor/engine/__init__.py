@@ -4,7 +4,7 @@ It opens the connection and sets its session (:func:`connect`, :class:`Engine`),
 reads package files into it (:func:`read_table`, :func:`store_in_file_order`), stores
 and drops tables, and sums money exactly in any order (:func:`exact_sum`,
 :func:`whole_sum`). Everything above it speaks Ibis expressions and this API; a test
-(``tests/test_engine_layer.py``) fails if any other module imports an engine or issues
+(``tests/test_layers.py``) fails if any other module imports an engine or issues
 SQL text.
 """
 

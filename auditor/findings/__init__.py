@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auditor.findings._finding import Finding, Severity, Status, reported_float
 from auditor.findings._result import (
     FINDING_COLUMNS,
     SCHEMA_VERSION,
@@ -15,7 +16,11 @@ __all__ = [
     "FINDING_COLUMNS",
     "SCHEMA_VERSION",
     "AuditResult",
+    "Finding",
+    "Severity",
+    "Status",
     "TableAccount",
     "findings_json_schema",
+    "reported_float",
     "sort_findings",
 ]

@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from auditor.checks import CATALOGUE_ORDER, Finding, Severity, Status, reported_float
+from auditor.findings._finding import Finding, Severity, Status, reported_float
+from auditor.schema import CATALOGUE_ORDER
 
 __all__ = ["SCHEMA_VERSION", "AuditResult", "TableAccount"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.checks import Severity, Status
-from auditor.contract import Reason
+from auditor.findings._finding import Severity, Status
 from auditor.findings._result import SCHEMA_VERSION
+from auditor.reasons import Reason
 from auditor.schema import FILE_FORMATS, TABLE_ORDER
 
 __all__ = ["findings_json_schema"]

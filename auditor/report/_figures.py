@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from auditor.checks import Finding, Status, reported_float
+from auditor.findings import Finding, Status, reported_float
 from auditor.report._labels import Labels
 from auditor.stats._quantiles import safe_quantile
 

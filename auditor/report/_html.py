@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from auditor.checks import Finding, Status
+from auditor.findings import Finding, Status
 from auditor.report._escape import visible
 from auditor.report._figures import Figure, build_figures
 from auditor.report._labels import Labels, interval_level, labels

@@ -16,7 +16,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
-from auditor.checks import Finding, Status
+from auditor.findings import Finding, Status
 from auditor.report._escape import visible
 
 if TYPE_CHECKING:

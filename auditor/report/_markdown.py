@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from auditor.checks import Finding, Severity, Status
+from auditor.findings import Finding, Severity, Status
 from auditor.report._escape import visible
 from auditor.report._labels import Labels, interval_level, labels
 from auditor.report._sentences import sentence, value

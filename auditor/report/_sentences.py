@@ -10,7 +10,7 @@ min_cell_workers``, and gives the outcome.
 
 from __future__ import annotations
 
-from auditor.checks import Finding, Status
+from auditor.findings import Finding, Status
 from auditor.report._labels import Labels
 
 __all__ = ["RATIO_METRICS", "metric_label", "sentence"]

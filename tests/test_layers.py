@@ -1,12 +1,19 @@
-"""Only the engine layer (``auditor/engine/``) may hold engine-specific code: importing an
-engine, reaching the connection, or issuing SQL text. Everything else speaks Ibis
+"""The layers of the package and the directions they may import in (docs/architecture.md).
+
+Only the engine layer (``auditor/engine/``) may hold engine-specific code: importing an
+engine, reaching the connection, or issuing SQL text; everything else speaks Ibis
 expressions and the engine layer's API, so that a second engine needs no change above it.
+The result types and the report read findings only: they import no check, no engine and
+no package reader. No check module imports another check module: what two checks share
+lives in the comparison machinery.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +90,55 @@ def test_the_engine_layer_is_where_the_engine_code_is() -> None:
 def test_no_module_above_the_engine_holds_engine_code(module: Path) -> None:
     found = engine_code(module.read_text(encoding="utf-8"))
     assert not found, f"{module.relative_to(PACKAGE.parent)}: " + "; ".join(found)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The modules ``path`` imports (absolute names; ``from x import y`` gives ``x`` and
+    ``x.y``, as ``y`` may be a submodule)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def check_modules() -> dict[str, Path]:
+    """The modules of ``auditor/checks`` that define a catalogue check (``@register``)."""
+    return {
+        f"auditor.checks.{p.stem}": p
+        for p in sorted((PACKAGE / "checks").glob("_*.py"))
+        if "\n@register\n" in p.read_text(encoding="utf-8")
+    }
+
+
+def test_no_check_module_imports_another() -> None:
+    checks = check_modules()
+    assert len(checks) >= 15  # the scan finds the check modules
+    crossing = {
+        name: sorted(imported_modules(path) & (set(checks) - {name}))
+        for name, path in checks.items()
+    }
+    assert {k: v for k, v in crossing.items() if v} == {}
+
+
+@pytest.mark.parametrize("layer", ["findings", "report"])
+def test_findings_and_report_read_no_check_engine_or_package(layer: str) -> None:
+    """Directly, and through what they import: in a fresh interpreter, importing the layer
+    loads no check, no engine (nor Ibis) and no package reader."""
+    forbidden = ("auditor.checks", "auditor.engine", "auditor.contract", "auditor.ingest",
+                 "auditor.pipeline", "duckdb", "ibis")  # fmt: skip
+    code = (
+        f"import sys, auditor.{layer}\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in ('duckdb', 'ibis') "
+        f"or m.startswith({forbidden!r})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
+    for path in sorted((PACKAGE / layer).glob("*.py")):
+        direct = {m for m in imported_modules(path) if m.startswith(forbidden)}
+        assert not direct, f"{path.relative_to(PACKAGE.parent)} imports {sorted(direct)}"
