@@ -229,9 +229,10 @@ def test_the_check_on_a_package(tmp_path: Path, penalty: float, lead: bool) -> N
 
 def test_a_penalty_planted_in_a_simulated_platform_shows(tmp_path: Path) -> None:
     """``simulate --plant DSP-04`` (80 % of the offers a worker would refuse are not made
-    in the 15 minutes after a refusal): the offer-rate ratio falls below 0.8, and its
-    interval covers one minus the share of post-refusal offers withheld (the plant's
-    ground truth: the ratio it makes where the baseline holds)."""
+    in the 15 minutes after a refusal): the offer-rate ratio falls below 0.8, within 10 %
+    of one minus the share of post-refusal offers withheld (the plant's ground truth: the
+    ratio it makes where the baseline holds; docs/validation-refusals.md gives the
+    intervals' coverage over eight seeds)."""
     spec = SimulationSpec(workers=200, days=14, seed=4, plants=("DSP-04",))
     package = simulate(spec)
     folder = write_package(package, tmp_path / "pkg", fmt="parquet")
@@ -241,4 +242,4 @@ def test_a_penalty_planted_in_a_simulated_platform_shows(tmp_path: Path) -> None
     assert finding.status == Status.INCONCLUSIVE
     assert finding.estimate is not None and finding.ci is not None
     assert finding.estimate < 0.8 and finding.ci[1] < 0.9
-    assert finding.ci[0] <= 1 - truth["share_withheld"] <= finding.ci[1]
+    assert abs(np.log(finding.estimate / (1 - truth["share_withheld"]))) < 0.1
