@@ -24,9 +24,12 @@ ENGINE_LAYER = PACKAGE / "engine"
 ENGINE_MODULES = ("duckdb", "pyspark", "sqlglot", "ibis.backends")
 """Modules only the engine layer imports."""
 
-ENGINE_ATTRIBUTES = frozenset({"con", "sql", "raw_sql", "to_sql", "duckdb", "pyspark", "connect"})
-"""Attributes only the engine layer reads: the backend connection, SQL text, and Ibis'
-backend entry points (``ibis.duckdb``, ``ibis.connect``, ``ibis.to_sql``)."""
+ENGINE_ATTRIBUTES = frozenset(
+    {"con", "sql", "raw_sql", "to_sql", "duckdb", "pyspark", "connect", "udf"}
+)
+"""Attributes only the engine layer reads: the backend connection, SQL text, Ibis' backend
+entry points (``ibis.duckdb``, ``ibis.connect``, ``ibis.to_sql``), and engine functions
+called by name (``ibis.udf.scalar.builtin``)."""
 
 SQL_TEXT = re.compile(
     r"^\s*(SELECT\s|WITH\s|CREATE\s|DROP\s|INSERT\s|COPY\s|PRAGMA\s|DESCRIBE\s|ALTER\s|SET\s\w+\s*=)"
@@ -73,8 +76,9 @@ def test_the_scan_sees_each_kind_of_engine_code() -> None:
         "ibis.duckdb.connect()\n"
         "q = 'SELECT count(*) FROM t'\n"
         "r = f'DROP TABLE IF EXISTS {name}'\n"
+        "@ibis.udf.scalar.builtin(name='trim')\ndef f(x: str) -> str: ...\n"
     )
-    assert len(engine_code(planted)) == 9
+    assert len(engine_code(planted)) == 10
     prose = '"""Select the orders; set the limits. Drop a row with a reason."""\n'
     assert engine_code(prose + "x = engine.store('t', frame)\n") == []
 

@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.expr.types import Table
 
-from auditor.engine import Engine, instant_seconds
+from auditor.engine import Engine, instant_seconds, json_field_text, trimmed
 from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
 from auditor.reasons import Reason
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
@@ -219,16 +219,10 @@ def _count_by_reason(issues: Table) -> dict[str, int]:
 # -- step 1: cast ---------------------------------------------------------------------------
 
 
-@ibis.udf.scalar.builtin(name="trim")
-def _trim(value: str) -> str:  # type: ignore[empty-body]
-    """The engine's own one-argument trim (spaces). Ibis' ``strip()`` compiles to a trim
-    with a character list, which DuckDB runs about ten times slower."""
-
-
 def _text(value: ir.Value) -> ir.StringValue:
     """Text with surrounding spaces removed; empty text is missing."""
     if value.type().is_string():
-        return _trim(value).nullif("")
+        return trimmed(value).nullif("")
     return value.cast("string")
 
 
@@ -299,11 +293,6 @@ def _checked(t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[
     return checked.mutate(_key=ibis.literal(KEY_SEPARATOR).join(parts))
 
 
-@ibis.udf.scalar.builtin(name="json_extract_string")
-def _json_text(value: str, path: str) -> str:  # type: ignore[empty-body]
-    """The engine's JSON field as text (null where the field is null or absent)."""
-
-
 def _with_failed_text(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Table:
     """Add ``_bad__<col>`` to checked rows ``t``: the submitted text (trimmed) where the
     value failed to cast or is a category outside its list; null otherwise."""
@@ -312,7 +301,7 @@ def _with_failed_text(t: Table, spec: TableSpec, present: tuple[str, ...]) -> Ta
         column = spec.column(name)
         if not _casts(column):
             continue
-        text = _text(_json_text(t._raw, f'$."{name}"'))
+        text = _text(json_field_text(t._raw, name))
         if column.type == T.CATEGORY:
             failed = t[name].notnull() & ~t[name].isin(list(column.allowed))
         else:

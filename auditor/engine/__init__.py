@@ -17,8 +17,10 @@ from auditor.engine._connection import (
     exact_sum,
     instant_seconds,
     is_interrupt,
+    json_field_text,
     scaled,
     scaled_sum,
+    trimmed,
     whole_sum,
 )
 from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
@@ -43,9 +45,11 @@ __all__ = [
     "fingerprint_file",
     "instant_seconds",
     "is_interrupt",
+    "json_field_text",
     "read_table",
     "scaled",
     "scaled_sum",
     "store_in_file_order",
+    "trimmed",
     "whole_sum",
 ]

@@ -31,8 +31,10 @@ __all__ = [
     "exact_sum",
     "instant_seconds",
     "is_interrupt",
+    "json_field_text",
     "scaled",
     "scaled_sum",
+    "trimmed",
     "whole_sum",
 ]
 
@@ -59,6 +61,28 @@ def _round(value: float) -> float:  # type: ignore[empty-body]
 @ibis.udf.scalar.builtin(name="epoch")
 def _epoch(value: dt.Timestamp(timezone="UTC")) -> dt.float64:  # type: ignore[empty-body,valid-type]
     """The engine's EPOCH of an instant: seconds since 1970-01-01 UTC."""
+
+
+@ibis.udf.scalar.builtin(name="trim")
+def _trim(value: str) -> str:  # type: ignore[empty-body]
+    """The engine's own one-argument trim (spaces)."""
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _json_extract_string(value: str, path: str) -> str:  # type: ignore[empty-body]
+    """The engine's JSON field as text (null where the field is null or absent)."""
+
+
+def trimmed(value: Any) -> Any:
+    """Text without its leading and trailing spaces. Ibis' ``strip()`` compiles to a trim
+    with a character list, which DuckDB runs about ten times slower."""
+    return _trim(value)
+
+
+def json_field_text(value: Any, field: str) -> Any:
+    """Field ``field`` of a JSON object held as text, as text (null where the field is null
+    or absent)."""
+    return _json_extract_string(value, f'$."{field}"')
 
 
 def instant_seconds(value: Any) -> Any:
