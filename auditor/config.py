@@ -253,8 +253,8 @@ class EarningsSection:
     """PAY-05: a worker lost when their pay for the same work fell by more than this share
     of what the old rule paid."""
     rule_change_min_orders: int = 20
-    """PAY-05: workers with fewer completed orders after the change, in kinds of work the
-    old rule priced, are not compared (a handful of orders "lose" by chance)."""
+    """PAY-05: workers with fewer completed orders after the change, or before it, in kinds
+    of work the old rule priced, are not compared (a handful of orders "lose" by chance)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,3 +206,51 @@ def test_no_declared_change_passes_saying_so(demo_result: object) -> None:
 def test_settings_out_of_range_are_named(key: str, value: float) -> None:
     with pytest.raises(ValueError, match=key):
         AuditConfig.from_dict({"earnings": {key: value}})
+
+
+def test_a_lasting_pay_gap_between_workers_is_not_a_loss(tmp_path: Path) -> None:
+    """Women paid 15 % less for the same work all along (the PAY-02 plant) and a rule
+    change that cuts nothing (a 0.1-point step at night): each worker is set against how
+    the old rule paid them, so nobody lost. Set against the rule learned from everyone,
+    17 % of the workers would read as having lost more than 5 %."""
+    spec = SimulationSpec(
+        workers=120,
+        days=14,
+        seed=5,
+        plants=("PAY-02", "PAY-05"),
+        plant_size=0.15,
+        plant_options=PlantOptions(pay05_step=0.001),
+    )
+    write_package(simulate(spec), tmp_path)
+    finding = pick(audit(tmp_path, AuditConfig(), checks=["PAY-05"]), "PAY-05")
+    assert finding.status == Status.PASS
+    assert finding.data["workers_compared"] >= 60
+    assert finding.estimate is not None and finding.estimate <= 0.03
+    assert abs(finding.data["median_change"]) < 0.005
+
+
+def test_a_service_with_a_row_of_its_own_keeps_its_rule(
+    cut_package: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """A row for food delivery alone, in force all along, governs food orders: the change of
+    the row for all services compares only the other services' orders."""
+    folder, truth = cut_package
+    for path in folder.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    fees = (tmp_path / "fee_schedule.csv").read_text().splitlines()
+    first = fees[1].split(",")
+    own = ",".join([first[0], "", "food_delivery", *first[3:]])
+    (tmp_path / "fee_schedule.csv").write_text("\n".join([*fees, own]) + "\n")
+    orders = pcsv.read_csv(tmp_path / "orders.csv").to_pandas()
+    local = pd.to_datetime(orders["accepted_at"], utc=True).dt.tz_convert("Asia/Shanghai")
+    after = local.dt.date >= D.fromisoformat(truth["parameters"]["change_date"])
+    done = (orders["status"] == "completed") & after
+    others = done & (orders["service"] != "food_delivery")
+    config = AuditConfig.from_dict({"report": {"min_cell_workers": 1}})
+    data = pick(audit(tmp_path, config, checks=["PAY-05"]), "PAY-05").data
+    counted = (
+        data["orders_compared"]
+        + data["orders_not_compared"]
+        + data["orders_of_workers_with_too_few"]
+    )
+    assert counted == int(others.sum()) < int(done.sum())

@@ -16,10 +16,14 @@ after the change against what the previous rule paid for the same work.
    pay sum to their actual pay (a ratio of means). A kind of work with fewer than
    ``MIN_CELL_ORDERS`` old orders has no level. The old rule's pay for an order of the
    window after is ``exp(level + slope' terms)``.
-3. **Per worker**, over their orders after the change in kinds of work the old rule
-   priced: the change is ``sum(pay) / sum(old rule's pay) - 1``. Workers with fewer than
-   ``[earnings] rule_change_min_orders`` such orders are not compared. A worker **lost**
-   when the change is below ``-[earnings] rule_change_materiality``.
+3. **Per worker**, over their orders in kinds of work the old rule priced: the change is
+   ``sum(pay) / sum(old rule's pay) - 1`` after the change, set against the same ratio
+   before it (how the old rule paid this worker: one who was always paid less than the
+   rule learned from everyone, for work the trip terms do not see or a lasting gap
+   between groups, has not lost anything by the change). Workers with fewer than
+   ``[earnings] rule_change_min_orders`` such orders after the change, or before it, are
+   not compared. A worker **lost** when the change is below ``-[earnings]
+   rule_change_materiality``.
 4. **Reported**: the share of compared workers who lost (a Wilson interval at ``1 -
    alpha`` over workers), the median change (a distribution-free interval from order
    statistics, widened in quadrature by the learned rule's own noise), percentiles, and
@@ -60,11 +64,12 @@ from numpy.typing import NDArray
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
 from auditor.checks._common import basis
 from auditor.checks._covariates import covariate_terms, order_covariates, positive_log, term_names
+from auditor.checks._fee_schedule import declared_in_force
 from auditor.checks._money import gamma_cells, trip_effect, within_cell_fit
 from auditor.checks._registry import register
 from auditor.checks._small_cells import left_out, small_cell
 from auditor.checks._strata import work_strata
-from auditor.engine import exact_sum
+from auditor.engine import SUM_SCALE, exact_sum, whole_sum
 from auditor.stats._quantiles import safe_quantile
 
 __all__ = [
@@ -109,15 +114,18 @@ class WorkerChanges:
     Attributes:
         orders: completed orders after the change each worker was compared on.
         paid: their ``worker_pay``, summed.
-        old_rule: the old rule's pay for the same orders, summed.
+        old_rule: the old rule's pay for the same orders, summed, times the worker's own
+            ratio of pay to the old rule's in the window before (how the old rule paid
+            them).
         orders_before: old orders that taught the rule.
         not_compared: orders after the change left out (no positive pay or trip term, or a
             kind of work the old period did not price), and their distinct workers.
-        too_few: workers with some compared orders but fewer than the minimum, and those
-            orders.
+        too_few: workers with some compared orders after the change but fewer than the
+            minimum after it or before it, and those orders after it.
         rule_variance: the variance of the compared pay's relative error that the learned
             rule's levels carry (common to workers of the same kinds of work; a delta-method
             approximation from each level's orders).
+        workers_before: distinct workers behind ``orders_before``.
     """
 
     orders: NDArray[np.int64]
@@ -127,6 +135,7 @@ class WorkerChanges:
     not_compared: tuple[int, int]
     too_few: tuple[int, int]
     rule_variance: float = 0.0
+    workers_before: int = 0
 
     @property
     def change(self) -> NDArray[np.float64]:
@@ -160,26 +169,31 @@ def rule_changes(
     return out
 
 
-def _in_scope(orders: Table, scopes: tuple[tuple[str | None, str | None], ...]) -> Table:
-    """The orders a change's rows cover (a row with neither service nor zone covers all).
-    The scopes join as data: no package value becomes query text."""
-    if any(service is None and zone is None for service, zone in scopes):
-        return orders
-    rows = ibis.memtable(
-        pa.table(
-            {
-                "_s_service": pa.array([s for s, _ in scopes], pa.string()),
-                "_s_zone": pa.array([z for _, z in scopes], pa.string()),
-            }
-        )
-    )
+def _in_scope(context: CheckContext, orders: Table, on: datetime.date) -> Table:
+    """The orders whose rule changed on ``on``: those of a service and zone for which the
+    fee_schedule row in force that day (the most specific that applies, as FEE-01 reads
+    the cap) starts that day. A row for all services that starts on ``on`` does not change
+    the rule of a service that a row of its own still governs. The day joins as data: no
+    package value becomes query text."""
+    day = ibis.memtable(pa.table({"local_date": pa.array([on], pa.date32())}))
+    keys = orders.select("service", "pickup_zone").distinct().cross_join(day)
+    in_force = declared_in_force(context, keys, "effective_from")
+    changed = in_force.filter(in_force.fs_value == in_force.local_date)
+    changed = changed.select(_c_service=changed.service, _c_zone=changed.pickup_zone)
     return orders.semi_join(
-        rows,
+        changed,
         [
-            rows._s_service.isnull() | (rows._s_service == orders.service),
-            rows._s_zone.isnull() | (rows._s_zone == orders.pickup_zone),
+            orders.service.identical_to(changed._c_service),
+            orders.pickup_zone.identical_to(changed._c_zone),
         ],
     )
+
+
+def _pooled(value: Any) -> Any:
+    """Order-independent sum over the orders of many workers (a kind of work): exact
+    however large (``whole_sum``), as a float. ``exact_sum`` is exact only below about
+    1.3e8, which squared pay of a currency of small units passes."""
+    return whole_sum(value).cast("float64") / SUM_SCALE
 
 
 def worker_changes(
@@ -220,11 +234,11 @@ def worker_changes(
     before = w.filter(w._ok & ~w._after)
     levels = before.group_by("kind").aggregate(
         _n_old=before.count(),
-        _paid_old=exact_sum(before.y),
-        _e_old=exact_sum(before._e),
-        _yy=exact_sum(before.y * before.y),
-        _ye=exact_sum(before.y * before._e),
-        _ee=exact_sum(before._e * before._e),
+        _paid_old=_pooled(before.y),
+        _e_old=_pooled(before._e),
+        _yy=_pooled(before.y * before.y),
+        _ye=_pooled(before.y * before._e),
+        _ee=_pooled(before._e * before._e),
     )
     levels = levels.filter((levels._n_old >= MIN_CELL_ORDERS) & (levels._e_old > 0))
     # The relative variance of a kind's level (a ratio of sums, by the delta method):
@@ -232,32 +246,38 @@ def worker_changes(
     r = levels._paid_old / levels._e_old
     spread = levels._yy - 2.0 * r * levels._ye + r * r * levels._ee
     levels = levels.mutate(_v=spread.clip(lower=0.0) / (levels._paid_old * levels._paid_old))
-    after = w.filter(w._after)
-    priced = after.left_join(levels, "kind")
+    priced = w.left_join(levels, "kind")
     matched = priced._ok & priced._n_old.notnull()
     old_pay = priced._e * (priced._paid_old / priced._e_old)
-    # One pass over the orders after the change: per worker, the orders compared and their
-    # sums, and the orders not compared (a worker with none compared has n = 0).
     priced = priced.mutate(_used=matched, _old=ibis.ifelse(matched, old_pay, 0.0))
+    now = priced._used & priced._after
+    then = priced._used & ~priced._after
+    # One pass over the window: per worker, the orders compared after the change and before
+    # it and their sums, the orders after it not compared, and the orders that taught the
+    # rule (a worker with none compared has n = 0).
     per_worker = (
         priced.group_by("worker_id")
         .aggregate(
-            n=priced.count(where=priced._used),
-            paid=exact_sum(ibis.ifelse(priced._used, priced.y, 0.0)),
-            old=exact_sum(priced._old),
-            left=priced.count(where=~priced._used),
+            n=priced.count(where=now),
+            paid=exact_sum(ibis.ifelse(now, priced.y, 0.0)),
+            old=exact_sum(ibis.ifelse(now, priced._old, 0.0)),
+            left=priced.count(where=priced._after & ~priced._used),
+            n_then=priced.count(where=then),
+            paid_then=exact_sum(ibis.ifelse(then, priced.y, 0.0)),
+            old_then=exact_sum(ibis.ifelse(then, priced._old, 0.0)),
+            taught=priced.count(where=priced._ok & ~priced._after),
         )
         .order_by("worker_id")
-        .select("n", "paid", "old", "left")
+        .drop("worker_id")
         .to_pyarrow()
     )
     # The old rule's own noise, common to the workers who work the same kinds: the variance
     # of the compared pay's relative error, sum_k W_k^2 v_k (W_k: the kind's share of the
     # old rule's pay after the change).
     by_kind = (
-        priced.filter(priced._used)
+        priced.filter(now)
         .group_by("kind")
-        .aggregate(old=exact_sum(priced._old), v=priced._v.max())
+        .aggregate(old=_pooled(priced._old), v=priced._v.max())
         .order_by("kind")
         .to_pyarrow()
     )
@@ -268,17 +288,23 @@ def worker_changes(
         if total_old > 0
         else 0.0
     )
-    n = per_worker["n"].to_numpy().astype(np.int64)
-    unmatched = per_worker["left"].to_numpy().astype(np.int64)
-    keep = n >= min_orders
+    column = lambda name: per_worker[name].to_numpy()  # noqa: E731
+    n, n_then = column("n").astype(np.int64), column("n_then").astype(np.int64)
+    unmatched, taught = column("left").astype(np.int64), column("taught").astype(np.int64)
+    keep = (n >= min_orders) & (n_then >= min_orders)
+    # Each worker is set against how the old rule paid them before the change: a worker
+    # always paid less than the rule learned from everyone (other work the trip terms do
+    # not see, or a lasting gap between groups) has not lost anything by the change.
+    own = column("paid_then").astype(np.float64)[keep] / column("old_then")[keep]
     return WorkerChanges(
         orders=n[keep],
-        paid=per_worker["paid"].to_numpy().astype(np.float64)[keep],
-        old_rule=per_worker["old"].to_numpy().astype(np.float64)[keep],
-        orders_before=int(np.asarray(first["n"]).sum()) if first.num_rows else 0,
+        paid=column("paid").astype(np.float64)[keep],
+        old_rule=column("old").astype(np.float64)[keep] * own,
+        orders_before=int(taught.sum()),
         not_compared=(int(unmatched.sum()), int((unmatched > 0).sum())),
-        too_few=(int(((n > 0) & ~keep).sum()), int(n[~keep].sum())),
+        too_few=(int(((n > 0) & ~keep).sum()), int(n[(n > 0) & ~keep].sum())),
         rule_variance=rule_variance,
+        workers_before=int((taught > 0).sum()),
     )
 
 
@@ -403,7 +429,7 @@ class PayRuleChange:
         units = done.mutate(y=done.worker_pay.cast("float64"))
         for c in used:
             units = units.mutate(**{c: units[c].cast("float64")})
-        return [self._one(context, _in_scope(units, c.scopes), used, c) for c in changes]
+        return [self._one(context, _in_scope(context, units, c.on), used, c) for c in changes]
 
     def _one(
         self, context: CheckContext, units: Table, used: tuple[str, ...], change: RuleChange
@@ -447,7 +473,9 @@ class PayRuleChange:
             "change_percentiles": s.percentiles,
             "order_weighted_change": s.order_weighted,
             "orders_compared": None if few else int(found.orders.sum()),
-            "orders_before": found.orders_before if s.workers and not few else None,
+            "orders_before": found.orders_before
+            if s.workers and not few and not small_cell(found.workers_before, k)
+            else None,
             "orders_not_compared": left_out(not_compared, nc_workers, k),
             "workers_with_too_few_orders": None
             if small_cell(found.too_few[0], k)

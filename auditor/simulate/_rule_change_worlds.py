@@ -83,6 +83,7 @@ class _Drawn:
     table: pa.Table
     true_change: NDArray[np.float64]
     after_orders: NDArray[np.int64]
+    before_orders: NDArray[np.int64]
 
 
 def _draw(world: RuleWorld, seed: int) -> _Drawn:
@@ -141,7 +142,7 @@ def _draw(world: RuleWorld, seed: int) -> _Drawn:
             "trip_minutes": pa.array(minutes, pa.float64()),
         }
     )
-    return _Drawn(table, truth, count_after)
+    return _Drawn(table, truth, count_after, np.bincount(worker[~after], minlength=w))
 
 
 def rule_world(world: RuleWorld, seed: int) -> pa.Table:
@@ -199,7 +200,7 @@ def replicate_rule_changes(
         summary = summarise_changes(found, materiality, level, 1)
         before = worker_changes(units, _USED, start, placebo, on, min_orders)
         placebo_summary = summarise_changes(before, materiality, level, 1)
-        enough = drawn.after_orders >= min_orders
+        enough = (drawn.after_orders >= min_orders) & (drawn.before_orders >= min_orders)
         truth = drawn.true_change[enough]
         lo, hi = summary.share_ci or (np.nan, np.nan)
         mlo, mhi = summary.median_ci_true

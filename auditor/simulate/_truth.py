@@ -354,8 +354,9 @@ def _ded01(state: State, lay: Layout) -> dict[str, Any]:
 
 
 def _pay05(state: State, lay: Layout) -> dict[str, Any]:
-    """Per worker with enough completed orders after the change: their pay under the new
-    rule over the old rule's pay for the same orders (what PAY-05 estimates)."""
+    """Per worker with enough completed orders after the change and before it: their pay
+    under the new rule over the old rule's pay for the same orders (what PAY-05
+    estimates)."""
     o = state.orders
     hit = state.marks["PAY-05"]["orders"]
     done = (o.accepted // 86400 >= _change_day(state)) & (o.status == 0)
@@ -364,9 +365,11 @@ def _pay05(state: State, lay: Layout) -> dict[str, Any]:
     new_pay = np.bincount(o.worker[done], weights=o.fare[done] * (1 - o.rate[done]), minlength=n)
     old_pay = np.bincount(o.worker[done], weights=o.fare[done] * (1 - old_rate[done]), minlength=n)
     count = np.bincount(o.worker[done], minlength=n)
+    was_done = (o.accepted // 86400 < _change_day(state)) & (o.status == 0)
+    count_before = np.bincount(o.worker[was_done], minlength=n)
     out = {}
     for least in (10, 20):
-        enough = count >= least
+        enough = (count >= least) & (count_before >= least)
         if enough.any():
             change = new_pay[enough] / old_pay[enough] - 1.0
             out[f"at_least_{least}_orders"] = {
