@@ -143,7 +143,9 @@ def worker_sums(cells: Table, *, money: bool, reoffers: bool = True) -> Table:
     the other parity: fitted on the same day, never on the hours it weighs (a ratio, so a
     noisy level weighs after and other time alike), and shrunk towards the worker's own
     level over the period by ``LEVEL_PRIOR`` of their average days (a day whose baseline
-    expects almost nothing would otherwise weigh as much as hundreds of others). A slot
+    expects almost nothing would otherwise weigh as much as hundreds of others). That
+    prior is a mean over all the worker's days and both parities, so the hours weighed
+    enter it, as one day-parity among the worker's many. A slot
     where the other workers got nothing weighs 0, kept with the worker's own offers in it
     (dropping it would keep the slots whose baseline drew high)."""
     after = cells.pay_after if money else cells.offers_after
@@ -357,9 +359,9 @@ def _reported(
         )
     else:
         verdict = (
-            f"with no penalty at all, simulated platforms gave ratios from "
-            f"{NO_PENALTY_RANGE[0]:.2f} to {NO_PENALTY_RANGE[1]:.2f}, and a cut shows as a "
-            "lead reliably from about 60 % fewer offers."
+            f"with no penalty at all, simulated platforms of 200 workers gave ratios from "
+            f"{NO_PENALTY_RANGE[0]:.2f} to {NO_PENALTY_RANGE[1]:.2f} (smaller ones vary "
+            "more), and a cut shows as a lead reliably from about 60 % fewer offers."
         )
     detail = (
         f"In the {window:g} minutes after refusing an offer, workers got {ratio:.3f} times "

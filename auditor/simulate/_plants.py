@@ -222,16 +222,24 @@ def _pay05(state: State, rng: np.random.Generator) -> None:
     hit = after & night
     o.rate = np.where(hit, o.rate + opts.pay05_step, o.rate)
     change_date = spec.start + datetime.timedelta(days=change)
-    current = state.fee_rows[-1]
-    current["effective_to"] = change_date - datetime.timedelta(days=1)
-    state.fee_rows.append(
-        current
-        | {
+    # The platform-wide row in force that day is split there (another plant's change may
+    # follow it, or start that very day: then that row declares this change too).
+    rows = state.fee_rows
+    current = next(
+        r
+        for r in rows
+        if r["service"] is None
+        and r["zone"] is None
+        and r["effective_from"] <= change_date
+        and (r["effective_to"] is None or change_date <= r["effective_to"])
+    )
+    if current["effective_from"] < change_date:
+        new = current | {
             "effective_from": change_date,
-            "effective_to": None,
             "announced_at": change_date - datetime.timedelta(days=14),
         }
-    )
+        current["effective_to"] = change_date - datetime.timedelta(days=1)
+        rows.insert(rows.index(current) + 1, new)
     state.plants["PAY-05"] = {
         "change_date": change_date.isoformat(),
         "step": opts.pay05_step,
@@ -243,21 +251,29 @@ def _pay05(state: State, rng: np.random.Generator) -> None:
 def _dsp04(state: State, rng: np.random.Generator) -> None:
     """After a worker refuses an offer (declines it or lets it expire), a share of the
     offers that worker would have refused in the next minutes are not made: the dispatcher
-    holds refusals against them. The refusals that trigger it are those the worker would
-    have made; offers the worker accepts are never withheld."""
+    holds refusals against them. Only refusals made trigger it (an offer never made is not
+    refused); offers the worker accepts are never withheld."""
     opts = state.spec.plant_options
     off = state.offers
     window = round(opts.dsp04_window_minutes * 60)
     refused = off.response != 0
+    drawn = rng.random(len(off)) < opts.dsp04_withheld
     # One key per (worker, second): the latest refusal of the same worker strictly before
-    # each offer is found by a binary search over the refusals' sorted keys.
+    # each offer is found by a binary search over the refusals' sorted keys. Whether an
+    # offer is made depends only on earlier ones, so repeating until nothing changes
+    # settles each chain of refusals in time order (a few rounds).
     key = off.worker.astype(np.int64) * (1 << 32) + off.offered_at.astype(np.int64)
-    refusals = np.sort(key[refused])
-    before = np.searchsorted(refusals, key, side="left") - 1
-    last = refusals[np.maximum(before, 0)]
-    same_worker = (before >= 0) & (last >> 32 == key >> 32)
-    after_refusal = same_worker & (key - last <= window)
-    withheld = refused & after_refusal & (rng.random(len(off)) < opts.dsp04_withheld)
+    withheld = np.zeros(len(off), dtype=bool)
+    while True:
+        refusals = np.sort(key[refused & ~withheld])
+        before = np.searchsorted(refusals, key, side="left") - 1
+        last = refusals[np.maximum(before, 0)] if len(refusals) else key
+        same_worker = (before >= 0) & (last >> 32 == key >> 32)
+        after_refusal = same_worker & (key - last <= window)
+        settled = refused & after_refusal & drawn
+        if np.array_equal(settled, withheld):
+            break
+        withheld = settled
     state.offers = take_rows(off, ~withheld)
     state.plants["DSP-04"] = {
         "withheld_share": opts.dsp04_withheld,

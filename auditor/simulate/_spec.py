@@ -103,7 +103,9 @@ class PlantOptions:
         pay05_hours: local hours ``(from, to)`` the step applies to, wrapping midnight
             where ``from > to``.
         pay05_change_day: day index (0 = ``start``) the new rule takes effect; ``None`` =
-            the middle.
+            the middle. Not the day of an unannounced FEE-04 change (its declared row would
+            declare that change too). PAY-05's ground truth counts its own step only: a
+            FEE-04 change inside its window moves what PAY-05 reads as well.
         dsp04_withheld: share of the offers a worker would have declined or let expire that
             are not made in the ``dsp04_window_minutes`` after the same worker refused an
             offer (DSP-04: refusals penalised with fewer offers). Offers the worker accepts
@@ -277,6 +279,15 @@ def check_spec(spec: SimulationSpec) -> None:
     day = opts.pay05_change_day
     if day is not None and not 1 <= day < spec.days:
         raise _fail("plant_options.pay05_change_day", "a day index in [1, days), or None", day)
+    fee04_day = spec.days // 2 if opts.fee04_change_day is None else opts.fee04_change_day
+    pay05_day = spec.days // 2 if day is None else day
+    both = {"FEE-04", "PAY-05"} <= set(spec.plants)
+    if both and not opts.fee04_announced and fee04_day == pay05_day:
+        raise ValueError(
+            "plant_options.pay05_change_day: PAY-05's declared change would declare FEE-04's "
+            f"unannounced one (both on day {pay05_day}); set pay05_change_day or "
+            "fee04_change_day to another day."
+        )
     if not 0.0 < opts.dsp04_withheld <= 1.0:
         raise _fail("plant_options.dsp04_withheld", "a fraction in (0, 1]", opts.dsp04_withheld)
     if not 0.0 < opts.dsp04_window_minutes <= 24 * 60:
