@@ -520,7 +520,8 @@ def _detail(
     if not s.workers:
         return (
             f"{when}: no worker had {data['min_orders']} completed orders in kinds of work "
-            "the window before priced, so no worker's pay can be set against the old rule. "
+            "the window before priced, both before the change and after it, so no worker's "
+            "pay can be set against how the old rule paid them. "
             "A longer [earnings] rule_change_window_days, or a lower rule_change_min_orders, "
             "may compare some."
         )
