@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING
 
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
-from auditor.config import load_config
+from auditor.config import load_config, with_rules
 from auditor.engine import is_interrupt
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult, Severity, Status
 from auditor.pipeline import Audit
 from auditor.report import LANGUAGES
 from auditor.report._escape import csv_text
+from auditor.rules import builtin_pack_names, describe_pack, load_pack
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +51,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 FAIL_ON = ("low", "medium", "high", "critical", "never")
 
 MANIFEST = "manifest.json"
-RUN_OUTPUTS = ("findings.json", "quarantine.csv", "leads.csv", "statistics.csv",
+RUN_OUTPUTS = ("findings.json", "quarantine.csv", "leads.csv", "owed.csv", "statistics.csv",
                "indicators.csv", "report.html", "summary.md", "junit.xml")  # fmt: skip
 VALIDATE_OUTPUTS = ("validation.json", "quarantine.csv", "summary.md", "junit.xml")
 OUTPUT_NAMES = (MANIFEST, *RUN_OUTPUTS, "validation.json")
@@ -171,9 +172,26 @@ def _parser() -> argparse.ArgumentParser:
             default="en",
             help="language of report.html and summary.md (default: en; zh for Chinese)",
         )
+        p.add_argument(
+            "--rules",
+            action="append",
+            metavar="PACK",
+            help="rule pack for PAY-03, a shipped name (`auditor rules` lists them) or a .toml "
+            "file; repeat for several; replaces [audit] rules of the config",
+        )
         p.add_argument("--quiet", action="store_true", help="no progress messages")
         p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
         p.set_defaults(handler=handler)
+
+    p = sub.add_parser(
+        "rules",
+        help="list the shipped rule packs, or show one",
+        description="List the rule packs shipped with auditor (PAY-03's statutory pay floors), "
+        "or show one pack's rule, sources and rates by date.",
+    )
+    p.add_argument("pack", nargs="?", help="a pack's name, or the path of a pack file")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    p.set_defaults(handler=_rules)
 
     p = sub.add_parser(
         "schema",
@@ -328,7 +346,30 @@ def _progress(args: argparse.Namespace) -> TerminalProgress:
 
 def _plan(args: argparse.Namespace, progress: TerminalProgress) -> Audit:
     config = load_config(args.config)
+    if args.rules:
+        # A pack file named on the command line is found from the working directory; the
+        # config's own paths are relative to its folder.
+        names = [str(Path(n).resolve()) if _is_pack_path(n) else n for n in args.rules]
+        config = with_rules(config, names)
     return Audit(config=config, progress=progress)
+
+
+def _is_pack_path(name: str) -> bool:
+    return name.endswith(".toml") or "/" in name or "\\" in name
+
+
+def _rules(args: argparse.Namespace) -> int:
+    """``auditor rules [PACK]``: the shipped packs, or one pack in full."""
+    if args.pack is None:
+        rows = [load_pack(name) for name in builtin_pack_names()]
+        width = max(len(p.name) for p in rows)
+        for p in rows:
+            print(f"{p.name:<{width}}  {p.floor.unit:<4}  {p.currency}  {p.title}")
+        print("\nShow one with `auditor rules NAME`; choose with --rules NAME or [audit] rules.")
+        return 0
+    name = str(Path(args.pack).resolve()) if _is_pack_path(args.pack) else args.pack
+    print(describe_pack(load_pack(name)))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -376,7 +417,7 @@ def _print_outputs(out: Path, written: list[str], removed: list[str]) -> None:
 
 
 def _write_outputs(result: AuditResult, folder: Path, json_name: str) -> list[str]:
-    """Write ``json_name``, ``quarantine.csv`` and (for a run) ``leads.csv``,
+    """Write ``json_name``, ``quarantine.csv`` and (for a run) ``leads.csv``, ``owed.csv``,
     ``statistics.csv`` and ``indicators.csv`` into
     ``folder``; return their names. CSV text cells that a spreadsheet would read as a
     formula get a leading ``'`` (:func:`~auditor.report._escape.csv_text`)."""
@@ -385,9 +426,10 @@ def _write_outputs(result: AuditResult, folder: Path, json_name: str) -> list[st
     written = [json_name, "quarantine.csv"]
     if json_name == "findings.json":
         _write_csv(folder / "leads.csv", result.leads, float_format="%.6g")
+        _write_csv(folder / "owed.csv", result.owed)
         _write_csv(folder / "statistics.csv", result.statistics, float_format="%.6g")
         _write_csv(folder / "indicators.csv", result.indicators, float_format="%.6g")
-        written += ["leads.csv", "statistics.csv", "indicators.csv"]
+        written += ["leads.csv", "owed.csv", "statistics.csv", "indicators.csv"]
     return written
 
 

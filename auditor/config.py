@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from auditor.errors import ConfigError
+from auditor.rules import RulePack, load_pack
 from auditor.schema import CATALOGUE_ORDER, TABLES, ColumnType
 
 __all__ = [
@@ -40,7 +41,10 @@ __all__ = [
     "HoursSection",
     "PackageSection",
     "ReportSection",
+    "RulesSection",
     "load_config",
+    "rule_packs",
+    "with_rules",
 ]
 
 ID_COLUMNS: tuple[str, ...] = tuple(
@@ -122,6 +126,8 @@ DEFAULT_BASIS: dict[str, str] = {
     "FEE-09": "A commission declared as one rate must be the same share of every fare; "
     "platforms must publish their commission rules (交通运输部等《关于加强交通运输新业态从业"
     "劳动者权益保障工作的意见》, 2021; set the local basis).",
+    "PAY-03": "Pay must reach the statutory floor of the rule pack in force; each pack cites "
+    "its own legal sources (docs/rules.md).",
     "PAY-05": "Rules and algorithms that set piece rates, commission and pay must be made "
     "with the views of unions or workers' representatives heard, and published to workers "
     "(人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, 2021); no unreasonable "
@@ -175,6 +181,9 @@ class AuditSection:
     """Family-wise significance level after multiple-testing correction (Holm)."""
     seed: int = 20260301
     """Seed of every random step (PAY-01's worker bootstrap); recorded in findings.json."""
+    rules: tuple[str, ...] = ()
+    """Rule packs PAY-03 applies: names of shipped packs (``auditor rules`` lists them) or
+    paths of pack files ending in ``.toml`` (relative to this config file's folder)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +342,18 @@ class AccountabilitySection:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesSection:
+    """``[rules]``: how the audit's places map to the tiers of tiered rule packs."""
+
+    zone_tiers: Mapping[str, str] = field(default_factory=dict)
+    """Zone (``orders.pickup_zone``) -> the tier of place whose rates apply there, for rule
+    packs whose rates differ by tier (a province's minimum-wage tiers by county)."""
+    default_tier: str = ""
+    """Tier of zones ``zone_tiers`` does not name; empty: their orders are not assessed
+    against a tiered pack (and are counted)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ReportSection:
     """``[report]``: what may be published."""
 
@@ -362,6 +383,7 @@ class AuditConfig:
     hours: HoursSection = field(default_factory=HoursSection)
     dispatch: DispatchSection = field(default_factory=DispatchSection)
     accountability: AccountabilitySection = field(default_factory=AccountabilitySection)
+    rules: RulesSection = field(default_factory=RulesSection)
     report: ReportSection = field(default_factory=ReportSection)
     engine: EngineSection = field(default_factory=EngineSection)
     basis: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_BASIS))
@@ -554,6 +576,7 @@ def _check_values(config: AuditConfig, where: str) -> None:
     _check_dispatch(config.dispatch, bad)
     _check_accountability(config.accountability, bad)
     _check_engine(config.engine, bad)
+    _check_rules(config, bad)
     if config.report.min_cell_workers < 1:
         raise bad("[report] min_cell_workers", ">= 1", config.report.min_cell_workers)
 
@@ -796,6 +819,68 @@ def _check_dispatch(d: DispatchSection, bad: _Bad) -> None:
             "in [0.1, 1) (a floor above 0.9 would flag ratios simulated platforms produce with "
             "no penalty)",
             d.decline_penalty_materiality,
+        )
+
+
+def with_rules(config: AuditConfig, rules: Sequence[str]) -> AuditConfig:
+    """``config`` with ``[audit] rules`` replaced by ``rules`` (checked as a config file's
+    would be).
+
+    Raises:
+        ConfigError: a pack is unknown, invalid, or does not fit the config.
+    """
+    audit = dataclasses.replace(config.audit, rules=tuple(rules))
+    changed = dataclasses.replace(config, audit=audit)
+    _check_values(changed, config.source or "config")
+    return changed
+
+
+def rule_packs(config: AuditConfig) -> tuple[RulePack, ...]:
+    """The rule packs ``[audit] rules`` names, read (a relative path is taken from the
+    config file's folder, else the working directory).
+
+    Raises:
+        ConfigError: a pack is unknown or not a valid pack file.
+    """
+    base = Path(config.source).parent if config.source else None
+    return tuple(load_pack(name, base) for name in config.audit.rules)
+
+
+def _check_rules(config: AuditConfig, bad: _Bad) -> None:
+    """Each pack reads, is named once and counts in the audit's currency; a tiered pack
+    has its zones mapped, to tiers it names."""
+    names = config.audit.rules
+    if len(set(names)) != len(names):
+        raise bad("[audit] rules", "a list of different rule packs", list(names))
+    packs = rule_packs(config)
+    tiers: set[str] = set()
+    for pack in packs:
+        if pack.currency != config.audit.currency.upper():
+            raise bad(
+                "[audit] rules",
+                f"packs in the audit's currency ({config.audit.currency}); rule pack "
+                f"{pack.name!r} counts in {pack.currency}",
+                list(names),
+            )
+        if pack.tiered:
+            tiers.update(pack.tiers)
+            if not config.rules.zone_tiers and not config.rules.default_tier:
+                raise bad(
+                    "[rules] zone_tiers",
+                    f"a map of zones to the tiers of rule pack {pack.name!r} ("
+                    + ", ".join(f'"{t}"' for t in pack.tiers)
+                    + "), or [rules] default_tier set: its rates differ by place",
+                    {},
+                )
+    mapped = {*config.rules.zone_tiers.values(), config.rules.default_tier} - {""}
+    unknown = sorted(mapped - tiers)
+    if unknown and packs:
+        raise bad(
+            "[rules] zone_tiers",
+            "tiers the chosen rule packs name ("
+            + (", ".join(f'"{t}"' for t in sorted(tiers)) or "none: no pack is tiered")
+            + ")",
+            unknown[0],
         )
 
 

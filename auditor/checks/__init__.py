@@ -17,6 +17,7 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _hours_insurance,
     _pay,
     _pay_equity,
+    _pay_floor,
     _personalised_pay,
     _pricing,
     _quoted_pay,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from auditor.findings._finding import Finding, Severity, Status, reported_float
 from auditor.findings._result import (
     FINDING_COLUMNS,
+    LEAD_COLUMNS,
+    OWED_COLUMNS,
     SCHEMA_VERSION,
     AuditResult,
     TableAccount,
@@ -14,6 +16,8 @@ from auditor.findings._schema import findings_json_schema
 
 __all__ = [
     "FINDING_COLUMNS",
+    "LEAD_COLUMNS",
+    "OWED_COLUMNS",
     "SCHEMA_VERSION",
     "AuditResult",
     "Finding",

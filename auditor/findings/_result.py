@@ -75,6 +75,18 @@ LEAD_COLUMNS = (
 )  # fmt: skip
 """Columns of ``leads.csv``."""
 
+OWED_COLUMNS = (
+    "rule", "worker_id", "period_start", "period_end", "units", "units_short", "required",
+    "paid", "shortfall", "topup_in_time", "topup_late", "owed",
+)  # fmt: skip
+"""Columns of ``owed.csv``: per rule pack, worker and week (Monday to Sunday) paid below
+the floor, the units (trips or the week), the floor required, the pay counted, the
+shortfall, the top-ups credited in time and late, and what is still owed (money in
+``[audit] currency``, to the cent)."""
+
+OWED_CHECKS = ("PAY-03",)
+"""Checks whose ``evidence`` is money owed per worker (``owed.csv``), not leads."""
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class AuditResult:
@@ -159,10 +171,28 @@ class AuditResult:
         """Row-level leads for review (e.g. PRC-02's anomalous prices), from every finding's
         private ``evidence``: columns ``LEAD_COLUMNS``. Holds order IDs: for the auditor,
         never for publication (``findings.json`` and reports carry only counts)."""
-        frames = [f.evidence for f in self.findings if f.evidence is not None and len(f.evidence)]
+        frames = [
+            f.evidence
+            for f in self.findings
+            if f.evidence is not None and len(f.evidence) and f.check not in OWED_CHECKS
+        ]
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype="object") for c in LEAD_COLUMNS})
         return pd.concat(frames, ignore_index=True).reindex(columns=list(LEAD_COLUMNS))
+
+    @property
+    def owed(self) -> pd.DataFrame:
+        """Money owed under each rule pack (PAY-03), per worker and week paid below the floor:
+        columns ``OWED_COLUMNS``, money as text to the cent. Holds worker IDs: for the
+        auditor, never for publication (``findings.json`` and reports carry only totals)."""
+        frames = [
+            f.evidence
+            for f in self.findings
+            if f.check in OWED_CHECKS and f.evidence is not None and len(f.evidence)
+        ]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in OWED_COLUMNS})
+        return pd.concat(frames, ignore_index=True).reindex(columns=list(OWED_COLUMNS))
 
     @property
     def findings_frame(self) -> pd.DataFrame:

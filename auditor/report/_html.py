@@ -37,6 +37,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
     ("pay_cutting", ("FEE-07", "FEE-08", "FEE-09", "DSP-04", "PAY-05"), ()),
     ("earnings", ("PAY-01",), ("hourly_earnings",)),
+    ("statutory_rules", ("PAY-03",), ()),
     ("working_time", ("HRS-01",), ("online_hours",)),
     ("insurance", ("INS-01",), ()),
     ("fairness", ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01"), ("fairness_forest",)),
@@ -216,6 +217,9 @@ def _section(
         if families[0]:
             lead += " " + words("families_note", n=families[0], m=families[1])
         parts.append(f'<p class="note">{_e(lead)}</p>')
+    if key == "statutory_rules":
+        parts.append(f'<p class="note">{_e(words("rules_lead"))}</p>')
+        parts.append(_rules_table(findings, words))
     parts += [_figure(fig, words) for fig in figures]
     parts.append(_findings_table(findings, words) if findings else "")
     if not findings:
@@ -278,6 +282,32 @@ def _findings_table(findings: Iterable[Finding], words: Labels) -> str:
             f"<div class='note'>{_e(metric_label(f.metric, words))}</div></td>"
             f"<td class='num'>{ci}</td><td class='num'>{_e(words.p_value(f.p_adjusted))}</td></tr>"
         )
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _rules_table(findings: Iterable[Finding], words: Labels) -> str:
+    """Per rule pack assessed (PAY-03): units assessed, below the floor, workers affected,
+    money owed and topped up late (dashes where withheld)."""
+    assessed = [f for f in findings if f.status != Status.NOT_ASSESSED and f.data.get("rule")]
+    if not assessed:
+        return ""
+    keys = ("rule", "rule_unit", "units_assessed", "units_in_breach", "workers_affected",
+            "owed_total", "topped_up_late")  # fmt: skip
+    head = "".join(f"<th>{_e(words(key))}</th>" for key in keys)
+    rows = []
+    for f in assessed:
+        d, rule = f.data, f.data["rule"]
+        cells = [
+            f"<td>{_e(rule.get('name', ''))}<div class='note'>{_e(rule.get('title', ''))} · "
+            f"{_e(rule.get('jurisdiction', ''))} · {_e(rule.get('version', ''))}</div></td>",
+            f"<td>{_e(words('unit_' + str(d.get('unit'))))}</td>",
+            f"<td class='num'>{_e(_count(d.get('units_assessed'), words))}</td>",
+            f"<td class='num'>{_e(_count(d.get('units_in_breach'), words))}</td>",
+            f"<td class='num'>{_e(_count(d.get('workers_affected'), words))}</td>",
+            f"<td class='num'>{_e(words.money(_float(d.get('owed_total'))))}</td>",
+            f"<td class='num'>{_e(words.money(_float(d.get('topped_up_late_total'))))}</td>",
+        ]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 

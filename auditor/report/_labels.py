@@ -30,6 +30,19 @@ _EN: dict[str, str] = {
     "pay_cutting": "Settings that cut pay: tips, quotes, the take by fare, refusals and rule "
     "changes",
     "earnings": "Earnings",
+    "statutory_rules": "Statutory pay floors (rule packs)",
+    "rules_lead": "Pay against the floor of each rule pack chosen ([audit] rules or --rules), at "
+    "its rates by date; money owed is the shortfall less every top-up. Per-worker amounts are "
+    "in owed.csv, which is never published.",
+    "rule": "Rule pack",
+    "rule_unit": "Unit",
+    "unit_trip": "trip",
+    "unit_week": "worker-week",
+    "units_assessed": "Assessed",
+    "units_in_breach": "Below the floor",
+    "workers_affected": "Workers affected",
+    "owed_total": "Owed",
+    "topped_up_late": "Topped up late",
     "working_time": "Working time",
     "fairness": "Fairness",
     "fairness_lead": "Each group against a reference group, within the same zones, dates, hours "
@@ -167,6 +180,18 @@ _ZH: dict[str, str] = {
     "fees": "费用与抽成",
     "pay_cutting": "压低报酬的设置：小费、报价、按订单金额的抽成、拒单后的派单与规则变更",
     "earnings": "收入",
+    "statutory_rules": "法定报酬底线（规则包）",
+    "rules_lead": "按所选规则包（[audit] rules 或 --rules）在各日期有效的标准核对报酬；"
+    "应补发金额为差额减去全部补足款。逐人金额见 owed.csv，该文件不公开。",
+    "rule": "规则包",
+    "rule_unit": "单位",
+    "unit_trip": "单",
+    "unit_week": "人周",
+    "units_assessed": "已核对",
+    "units_in_breach": "低于底线",
+    "workers_affected": "涉及劳动者",
+    "owed_total": "应补发",
+    "topped_up_late": "逾期补足",
     "working_time": "工作时间",
     "fairness": "公平性",
     "fairness_lead": "各群体与参照群体比较，限于相同区域、日期、时段和工作类型；"
@@ -313,6 +338,7 @@ _CHECKS_ZH: dict[str, str] = {
     "FEE-07": "平台是否因顾客给小费而降低自己支付的报酬（以小费抵扣基本报酬）？",
     "FEE-09": "平台对小额与大额订单的抽成比例是否一致（抽成是否随订单金额变化）？",
     "FEE-08": "订单最终报酬是否低于接单时的报价？",
+    "PAY-03": "报酬是否达到规则包规定的法定底线（按单、按报价或按结算周期）？应补发多少？",
     "ACC-01": "限制、暂停或注销账号的决定是否由人作出、书面说明理由并按时复核申诉？",
     "ACC-02": "暂停与注销账号是否集中于某些群体，申诉后恢复账号的机会是否相同？",
     "CMP-01": "劳动者的投诉是否得到及时处理？",

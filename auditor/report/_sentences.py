@@ -26,7 +26,8 @@ SHARE_METRICS = frozenset(
     {"quarantined_share", "share_of_orders", "share_of_orders_above_cap",
      "share_of_orders_with_undisclosed_fee", "share_of_statements_short",
      "share_of_tipped_orders_short", "share_of_worker_weeks_above_cap",
-     "share_of_orders_paid_below_quote",
+     "share_of_orders_paid_below_quote", "share_of_trips_below_floor",
+     "share_of_worker_weeks_below_floor",
      "share_of_restrictive_actions_without_human_decision",
      "share_of_restrictive_actions_not_explained_in_time",
      "share_of_appeals_not_reviewed_in_time", "share_of_complaints_not_answered_in_time",
@@ -46,6 +47,10 @@ _METRICS: dict[str, tuple[str, str]] = {
         "share of tipped orders not passed in full", "小费未全额转付的订单比例"),
     "share_of_orders_paid_below_quote": (
         "share of orders paid below the accepted quote", "报酬低于接单报价的订单比例"),
+    "share_of_trips_below_floor": (
+        "share of trips paid below the statutory floor", "报酬低于法定底线的订单比例"),
+    "share_of_worker_weeks_below_floor": (
+        "share of worker-weeks paid below the statutory floor", "报酬低于法定底线的人周比例"),
     "share_of_restrictive_actions_without_human_decision": (
         "share of restrictive account actions without a human decision",
         "未经人工决定的账号限制类处置比例"),
@@ -112,6 +117,8 @@ def sentence(f: Finding, words: Labels) -> str:
         )
     if f.status == Status.NOT_ASSESSED:
         return "未评估：缺少 " + "、".join(f.missing) + "。"
+    if f.check == "PAY-03" and not f.data.get("suppressed"):
+        return _pay_floor(f, words)
     if f.data.get("suppressed") and f.metric not in RATIO_METRICS:
         return _withheld(f, words)
     if f.data.get("suppressed"):
@@ -153,6 +160,28 @@ def sentence(f: Finding, words: Labels) -> str:
     elif f.status == Status.INCONCLUSIVE:
         text += "数据不足以判定。"
     return text
+
+
+def _pay_floor(f: Finding, words: Labels) -> str:
+    """PAY-03 in Chinese: units below the floor, workers and the money owed."""
+    d = f.data
+    rule = f.subject.get("rule", "")
+    unit = "单" if d.get("unit") == "trip" else "人周"
+    assessed = d.get("units_assessed") or 0
+    if not assessed:
+        return f"规则包 {rule}：没有可核对的{unit}。"
+    if f.status != Status.FAIL:
+        return f"规则包 {rule}：已核对的 {words.number(assessed)} {unit}报酬均不低于法定底线。"
+    text = (
+        f"规则包 {rule}：{words.number(assessed)} {unit}中有 "
+        f"{words.number(d.get('units_in_breach'))} {unit}（{words.percent(f.estimate)}）"
+        f"报酬低于法定底线且未按时补足，涉及 {words.number(d.get('workers_affected'))} 名劳动者，"
+        f"应补发 {words.money(d.get('owed_total'))}"
+    )
+    late = d.get("topped_up_late_total")
+    if late:
+        text += f"（另有 {words.money(late)} 逾期补足）"
+    return text + f"。不合规（严重程度：{words(str(f.severity))}）。"
 
 
 def _withheld(f: Finding, words: Labels) -> str:

@@ -1,0 +1,556 @@
+"""PAY-03: pay against the statutory floor of each chosen rule pack, and the money owed.
+
+A rule pack (``auditor.rules``; ``[audit] rules``) says what is paid, over which time and
+distance, at which rates by date and tier of place. One finding per pack.
+
+- **Per trip** (``unit = "trip"``): each completed order's floor is ``max(per_minute x
+  minutes + per_distance x distance, minimum)``, rounded to the cent, at the rates in force
+  on the order's local date (of acceptance) for the tier of its pickup zone. Its shortfall
+  is the floor less the pay counted (``worker_pay``, plus ``incentive`` or
+  ``tip_to_worker`` where the pack counts them), where positive.
+- **Per worker-week** (``unit = "week"``, Monday to Sunday, local time): the floor is
+  ``hourly x multiplier x hours`` on the pack's time basis, plus ``per_minute`` x each
+  order's engaged minutes and ``per_distance`` x its distance, rounded to the cent. Where
+  rates differ within a week (a new rate, orders in zones of other tiers) the hourly rate
+  is the mean of the orders' rates weighted by their engaged minutes. Pay is the week's
+  orders' pay counted, less itemised deductions where the pack says so. A week is assessed
+  only when every order in it has a rate in force (weeks with no order are not assessed).
+  Where the pack allows top-ups, ``payouts.minimum_pay_topup`` credited on a statement
+  counts against the shortfall of the week the statement's period ends in: in time when
+  paid (local date of ``paid_at``) within ``topup_within_days`` of the period's end, or when
+  the statement gives no ``paid_at`` (counted); later top-ups reduce what is owed but the
+  week is still a breach.
+
+A unit is a **breach** when its shortfall is not made up in time; what is **owed** is the
+shortfall less every top-up. Any breach fails (a rule of law, not an estimate), with the
+severity of the share of units in breach. Every count and sum is withheld where fewer than
+``[report] min_cell_workers`` workers are behind it; ``owed.csv`` (worker IDs, for the
+auditor, never published) lists the money per worker and week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+from ibis.expr.types import Table
+
+from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
+from auditor.checks._common import basis, fact_outcome
+from auditor.checks._registry import register
+from auditor.checks._small_cells import small_cell, withheld
+from auditor.config import rule_packs
+from auditor.findings import OWED_COLUMNS
+from auditor.rules import RulePack
+from auditor.rules._pack import DISTANCE_UNITS
+from auditor.schema import MONEY_DECIMAL
+
+__all__ = ["StatutoryPayFloor"]
+
+_OPEN_END = dt.date(9999, 12, 31)
+_CENTS = "decimal(18, 2)"
+_ZERO = ibis.literal(0).cast(MONEY_DECIMAL)
+
+
+@register
+class StatutoryPayFloor:
+    """PAY-03: pay meets the statutory floor of each chosen rule pack; what is owed."""
+
+    id: ClassVar[str] = "PAY-03"
+    title: ClassVar[str] = "Pay meets the statutory floor of the rule pack"
+    needs: ClassVar[Needs] = Needs(tables=("orders",))
+
+    def run(self, context: CheckContext) -> Sequence[Finding]:
+        packs = rule_packs(context.config)
+        if not packs:
+            return [
+                Finding(
+                    check=self.id,
+                    status=Status.NOT_ASSESSED,
+                    title=self.title,
+                    missing=("[audit] rules",),
+                    detail=(
+                        "No rule pack was chosen: name one in [audit] rules or with --rules "
+                        "NAME (`auditor rules` lists the shipped packs)."
+                    ),
+                )
+            ]
+        return [self._apply(context, pack) for pack in packs]
+
+    def _apply(self, context: CheckContext, pack: RulePack) -> Finding:
+        subject = {"rule": pack.name}
+        missing = _missing(context, pack)
+        if missing:
+            return Finding(
+                check=self.id,
+                status=Status.NOT_ASSESSED,
+                title=self.title,
+                subject=subject,
+                missing=missing,
+                detail=f"Rule pack {pack.name} needs " + ", ".join(missing) + ".",
+                data={"rule": pack.to_dict()},
+            )
+        rates = _store_rates(context, pack)
+        if pack.floor.unit == "trip":
+            units, left_out = _trip_units(context, pack, rates)
+        else:
+            units, left_out = _week_units(context, pack, rates)
+        frame = units.order_by(["worker_id", "period_start"]).to_pyarrow().to_pandas()
+        context.engine.drop(_table_name(pack, "rates"))
+        return _finding(self, context, pack, frame, left_out)
+
+
+def _missing(context: CheckContext, pack: RulePack) -> tuple[str, ...]:
+    """Tables and columns the pack needs that the package lacks."""
+    tables = context.package.tables
+    present = tables["orders"].columns_present
+    out: list[str] = []
+    if pack.floor.unit == "trip" and pack.floor.time == "trip" and "pickup_at" not in present:
+        out.append("orders.pickup_at")
+    if any(r.per_distance for r in pack.rates) and "distance_km" not in present:
+        out.append("orders.distance_km")
+    tiers = context.config.rules
+    if pack.tiered and "pickup_zone" not in present and not tiers.default_tier:
+        out.append("orders.pickup_zone")
+    if pack.floor.time == "online" and "sessions" not in tables:
+        out.append("sessions")
+    return tuple(out)
+
+
+def _table_name(pack: RulePack, what: str) -> str:
+    return f"pay03_{what}_{pack.sha256[:12]}"
+
+
+def _store_rates(context: CheckContext, pack: RulePack) -> Table:
+    """The pack's rates as an engine table: ``r_from``, ``r_to`` (inclusive), ``r_tier``,
+    ``r_hourly`` (multiplier applied), ``r_per_minute``, ``r_per_km``, ``r_minimum``."""
+    km = DISTANCE_UNITS[pack.floor.distance_unit]
+    rates = pack.rates
+    table = pa.table(
+        {
+            "r_from": pa.array([r.effective_from for r in rates], pa.date32()),
+            "r_to": pa.array([r.effective_to or _OPEN_END for r in rates], pa.date32()),
+            "r_tier": pa.array([r.tier for r in rates], pa.string()),
+            "r_hourly": pa.array([r.hourly * r.multiplier for r in rates], pa.float64()),
+            "r_per_minute": pa.array([r.per_minute for r in rates], pa.float64()),
+            "r_per_km": pa.array([r.per_distance / km for r in rates], pa.float64()),
+            "r_minimum": pa.array([r.minimum for r in rates], pa.float64()),
+        }
+    )
+    return context.engine.store(_table_name(pack, "rates"), table)
+
+
+def _with_rates(context: CheckContext, pack: RulePack, orders: Table, rates: Table) -> Table:
+    """``orders`` with the rates in force on each order's local date for its tier (null
+    rates where none is: outside the pack's dates, or a zone with no tier)."""
+    if pack.tiered:
+        config = context.config.rules
+        zones = pa.table(
+            {
+                "z_zone": pa.array(sorted(config.zone_tiers), pa.string()),
+                "z_tier": pa.array(
+                    [config.zone_tiers[z] for z in sorted(config.zone_tiers)], pa.string()
+                ),
+            }
+        )
+        zone_map = context.engine.store(_table_name(pack, "zones"), zones)
+        mapped = orders.left_join(zone_map, orders.pickup_zone == zone_map.z_zone)
+        default = ibis.literal(config.default_tier or None, type="string")
+        # A view: the rates join below must see one relation, not this join's parts.
+        orders = mapped.select(*orders.columns, _tier=mapped.z_tier.fill_null(default)).view()
+    else:
+        orders = orders.mutate(_tier=ibis.literal("", type="string"))
+    joined = orders.left_join(
+        rates,
+        [
+            orders.local_date >= rates.r_from,
+            orders.local_date <= rates.r_to,
+            orders._tier == rates.r_tier,
+        ],
+    )
+    return joined.select(*orders.columns, *rates.columns)
+
+
+def _pay(orders: Table, pack: RulePack) -> ir.DecimalValue:
+    """The order money the pack counts as pay (exact)."""
+    pay = orders.worker_pay
+    for component in pack.floor.pay[1:]:
+        pay = pay + orders[component]
+    return pay.cast(MONEY_DECIMAL)
+
+
+def _distance(orders: Table, pack: RulePack) -> ir.FloatingValue:
+    """Kilometres of each order on the pack's distance basis (``km`` already adds the
+    approach, missing distances as 0)."""
+    return orders.km if pack.floor.distance == "engaged" else orders.distance_km
+
+
+def _cents(value: ir.FloatingValue) -> ir.DecimalValue:
+    """A floor in money: rounded to the cent, as an exact decimal."""
+    return value.round(2).cast(_CENTS).cast(MONEY_DECIMAL)
+
+
+def _trip_units(
+    context: CheckContext, pack: RulePack, rates: Table
+) -> tuple[Table, dict[str, tuple[int, int]]]:
+    """Per worker and week, the completed orders assessed and their money; and the orders
+    left out, by reason, as (orders, workers)."""
+    o = context.rebuilt.orders
+    o = o.filter(o.completed)
+    j = _with_rates(context, pack, o, rates)
+    trip_time = pack.floor.time == "trip"
+    minutes = j.trip_minutes if trip_time else j.engaged_minutes
+    timed = j.trip_timed if trip_time else j.engaged_minutes.notnull()
+    distance = _distance(j, pack)
+    needs_distance = any(r.per_distance for r in pack.rates)
+    measured = distance.notnull() if needs_distance else ibis.literal(True)
+    rated = j.r_from.notnull()
+    j = j.mutate(
+        _rated=rated,
+        _timed=rated & timed,
+        _assessed=rated & timed & measured,
+        _minutes=minutes,
+        _distance=distance.fill_null(0.0),
+    )
+    left_out = _left_out(
+        j,
+        {
+            "no_rate": ~j._rated,
+            "no_time": j._rated & ~j._timed,
+            "no_distance": j._timed & ~j._assessed,
+        },
+    )
+    a = j.filter(j._assessed)
+    floor = _cents(
+        ibis.greatest(a.r_per_minute * a._minutes + a.r_per_km * a._distance, a.r_minimum)
+    )
+    a = a.mutate(_floor=floor, _pay=_pay(a, pack))
+    a = a.mutate(_short=ibis.greatest(a._floor - a._pay, _ZERO))
+    units = a.group_by(["worker_id", "week_start"]).aggregate(
+        units=a.count(),
+        units_short=(a._short > 0).cast("int64").sum(),
+        required=a._floor.sum(),
+        paid=a._pay.sum(),
+        shortfall=a._short.sum(),
+    )
+    zero = _ZERO
+    return (
+        units.select(
+            "worker_id",
+            "units",
+            "units_short",
+            "required",
+            "paid",
+            "shortfall",
+            period_start=units.week_start,
+            topup_in_time=zero,
+            topup_late=zero,
+            breach=units.shortfall > 0,
+            owed=units.shortfall,
+        ),
+        left_out,
+    )
+
+
+def _week_units(
+    context: CheckContext, pack: RulePack, rates: Table
+) -> tuple[Table, dict[str, tuple[int, int]]]:
+    """Per worker-week assessed: floor, pay, shortfall, top-ups and what is owed; and the
+    worker-weeks left out, by reason, as (weeks, workers)."""
+    rebuilt = context.rebuilt
+    j = _with_rates(context, pack, rebuilt.orders, rates)
+    weight = j.engaged_minutes.fill_null(0.0)
+    extra = j.r_per_minute * weight + j.r_per_km * _distance(j, pack).fill_null(0.0)
+    by_week = j.group_by(["worker_id", "week_start"]).aggregate(
+        _unrated=j.r_from.isnull().cast("int64").sum(),
+        _orders=j.count(),
+        _weight=weight.sum(),
+        _weighted=(weight * j.r_hourly).sum(),
+        _hourly_mean=j.r_hourly.mean(),
+        _extra=extra.sum(),
+        _pay=_pay(j, pack).sum(),
+    )
+    w = rebuilt.worker_weeks
+    if pack.floor.time == "online":
+        hours = w.online_hours
+    elif pack.floor.time == "engaged_allowance":
+        per_order = context.config.earnings.engaged_allowance_minutes_per_order / 60.0
+        hours = w.engaged_hours + w.orders_completed.cast("float64") * per_order
+    else:
+        hours = w.engaged_hours
+    weeks = w.select("worker_id", "week_start", "deductions", _hours=hours)
+    joined = weeks.left_join(by_week, ["worker_id", "week_start"])
+    weeks = joined.select(weeks, *[c for c in by_week.columns if c.startswith("_")])
+    weeks = weeks.mutate(
+        _ordered=weeks._orders.notnull(),
+        _rated=weeks._orders.notnull() & (weeks._unrated == 0),
+    )
+    left_out = _left_out(
+        weeks,
+        {
+            "no_order": ~weeks._ordered,
+            "no_rate": weeks._ordered & ~weeks._rated,
+            "no_time": weeks._rated & weeks._hours.isnull(),
+        },
+    )
+    a = weeks.filter(weeks._rated & weeks._hours.notnull())
+    rate = ibis.ifelse(a._weight > 0, a._weighted / a._weight, a._hourly_mean)
+    pay = a._pay - a.deductions if pack.floor.net_of_deductions else a._pay
+    a = a.mutate(required=_cents(rate * a._hours + a._extra), paid=pay)
+    a = a.mutate(shortfall=ibis.greatest(a.required - a.paid, _ZERO))
+    in_time, late = _topups(context, pack)
+    a = a.left_join(in_time, ["worker_id", "week_start"]).select(a, in_time.topup_in_time)
+    a = a.left_join(late, ["worker_id", "week_start"]).select(a, late.topup_late)
+    a = a.mutate(
+        topup_in_time=a.topup_in_time.fill_null(_ZERO),
+        topup_late=a.topup_late.fill_null(_ZERO),
+    )
+    unmet = a.shortfall - ibis.least(a.topup_in_time, a.shortfall)
+    a = a.mutate(_unmet=unmet)
+    a = a.mutate(owed=a._unmet - ibis.least(a.topup_late, a._unmet))
+    return (
+        a.select(
+            "worker_id",
+            "required",
+            "paid",
+            "shortfall",
+            "topup_in_time",
+            "topup_late",
+            "owed",
+            period_start=a.week_start,
+            units=ibis.literal(1, type="int64"),
+            units_short=(a.shortfall > 0).cast("int64"),
+            breach=a._unmet > 0,
+        ),
+        left_out,
+    )
+
+
+def _topups(context: CheckContext, pack: RulePack) -> tuple[Table, Table]:
+    """Minimum-pay top-ups per worker and week of the statement's period end: in time, and
+    late (both empty where the pack allows none or the payouts have none)."""
+    payouts = context.package.tables.get("payouts")
+    within = pack.floor.topup_within_days
+    keys = {"worker_id": "string", "week_start": "date"}
+    if within is None or payouts is None or "minimum_pay_topup" not in payouts.columns_present:
+        empty = ibis.memtable(pd.DataFrame({"worker_id": [], "week_start": []})).cast(keys)
+        return (
+            empty.mutate(topup_in_time=_ZERO).limit(0),
+            empty.mutate(topup_late=_ZERO).limit(0),
+        )
+    p = payouts.table
+    p = p.filter(p.minimum_pay_topup > 0)
+    deadline = p.period_end + ibis.interval(days=within)
+    on_time = p.paid_at.isnull() | (p.paid_at.cast("timestamp").date() <= deadline)
+    p = p.mutate(week_start=p.period_end.truncate("W"), _on_time=on_time)
+    topups = p.group_by(["worker_id", "week_start"]).aggregate(
+        topup_in_time=p.minimum_pay_topup.sum(where=p._on_time).fill_null(_ZERO),
+        topup_late=p.minimum_pay_topup.sum(where=~p._on_time).fill_null(_ZERO),
+    )
+    return (
+        topups.select("worker_id", "week_start", "topup_in_time"),
+        topups.select("worker_id", "week_start", "topup_late"),
+    )
+
+
+def _left_out(units: Table, reasons: dict[str, ir.BooleanValue]) -> dict[str, tuple[int, int]]:
+    """Per reason: the units it leaves out and their distinct workers."""
+    if not reasons:
+        return {}
+    row = (
+        units.aggregate(
+            **{f"{k}_n": v.cast("int64").sum() for k, v in reasons.items()},
+            **{f"{k}_w": units.worker_id.nunique(where=v) for k, v in reasons.items()},
+        )
+        .execute()
+        .iloc[0]
+    )
+    return {k: (_int(row[f"{k}_n"]), _int(row[f"{k}_w"])) for k in reasons}
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None or value != value else int(value)
+
+
+def _money(values: pd.Series) -> Decimal:
+    """Exact sum of a column of Decimals (0 for none)."""
+    return sum((Decimal(v) for v in values if v is not None), Decimal(0))
+
+
+def _finding(
+    check: StatutoryPayFloor,
+    context: CheckContext,
+    pack: RulePack,
+    frame: pd.DataFrame,
+    left_out: dict[str, tuple[int, int]],
+) -> Finding:
+    k = context.config.report.min_cell_workers
+    currency = context.config.audit.currency
+    unit = pack.floor.unit
+    units = int(frame["units"].sum()) if len(frame) else 0
+    breach = frame["breach"].astype(bool) if len(frame) else pd.Series(dtype=bool)
+    if unit == "trip":
+        in_breach = int(frame["units_short"].sum()) if len(frame) else 0
+    else:
+        in_breach = int(breach.sum())
+    workers = int(frame["worker_id"].nunique())
+    affected = frame.loc[breach | (frame["owed"] > 0) if len(frame) else breach]
+    workers_affected = int(affected["worker_id"].nunique())
+    owed_per_worker = affected.groupby("worker_id")["owed"].agg(_money) if len(affected) else None
+    few = small_cell(workers, k)
+    hide = few or small_cell(workers_affected, k)
+    share = in_breach / units if units else 0.0
+    if units:
+        status, severity = fact_outcome(in_breach, share)
+    else:
+        status, severity = Status.INCONCLUSIVE, Severity.INFO
+    owed_total = _money(frame["owed"]) if len(frame) else Decimal(0)
+    noun = "trips" if unit == "trip" else "worker-weeks"
+    data: dict[str, Any] = {
+        "rule": pack.to_dict(),
+        "unit": unit,
+        "time_basis": pack.floor.time,
+        "pay_counted": list(pack.floor.pay),
+        "units_assessed": None if few else units,
+        "units_in_breach": in_breach,
+        "workers_affected": workers_affected,
+        "required_total": None if few else float(_money(frame["required"])),
+        "paid_total": None if few else float(_money(frame["paid"])),
+        "shortfall_total": float(_money(frame["shortfall"])) if len(frame) else 0.0,
+        "topped_up_in_time_total": _applied(frame, "topup_in_time"),
+        "topped_up_late_total": _applied(frame, "topup_late"),
+        "owed_total": float(owed_total),
+        "owed_per_worker_median": (
+            float(owed_per_worker.median()) if owed_per_worker is not None else None
+        ),
+        "owed_reached_by_k_workers": _reached_by(owed_per_worker, k),
+    }
+    for reason, (count, who) in left_out.items():
+        data[f"not_assessed_{reason}"] = None if small_cell(who, k) else count
+    hidden = (
+        "units_in_breach", "workers_affected", "shortfall_total", "topped_up_in_time_total",
+        "topped_up_late_total", "owed_total", "owed_per_worker_median",
+        "owed_reached_by_k_workers",
+    )  # fmt: skip
+    evidence = _owed_rows(pack, frame)
+    return Finding(
+        check=check.id,
+        status=status,
+        severity=severity,
+        title=check.title,
+        metric=f"share_of_{'trips' if unit == 'trip' else 'worker_weeks'}_below_floor",
+        estimate=share if units and not hide else None,
+        threshold=0.0,
+        subject={"rule": pack.name},
+        n_workers=None if few else workers,
+        n_orders=None,
+        basis=_basis(context, pack),
+        detail=_detail(pack, data, units, in_breach, share, hide, k, currency, noun),
+        data=withheld(data, hidden, hide, k),
+        evidence=evidence,
+    )
+
+
+def _applied(frame: pd.DataFrame, column: str) -> float:
+    """Top-ups credited against shortfalls (the part of each week's top-up it needed)."""
+    if not len(frame):
+        return 0.0
+    if column == "topup_in_time":
+        used = [min(t, s) for t, s in zip(frame[column], frame["shortfall"], strict=True)]
+    else:
+        unmet = [s - min(t, s) for t, s in zip(frame["topup_in_time"], frame["shortfall"],
+                                                 strict=True)]  # fmt: skip
+        used = [min(t, u) for t, u in zip(frame[column], unmet, strict=True)]
+    return float(sum(used, Decimal(0)))
+
+
+def _reached_by(per_worker: pd.Series | None, k: int) -> float | None:
+    """The largest amount owed that at least ``k`` workers are owed (published in place of
+    a maximum, which is one worker's)."""
+    if per_worker is None or len(per_worker) < k:
+        return None
+    return float(sorted(per_worker, reverse=True)[k - 1])
+
+
+def _owed_rows(pack: RulePack, frame: pd.DataFrame) -> pd.DataFrame:
+    """``owed.csv`` rows of this pack: each worker-week with a shortfall."""
+    rows = frame.loc[frame["shortfall"] > 0] if len(frame) else frame
+    starts = [pd.Timestamp(d).date() for d in rows["period_start"]]
+    out = pd.DataFrame(
+        {
+            "rule": pack.name,
+            "worker_id": rows["worker_id"],
+            "period_start": [d.isoformat() for d in starts],
+            "period_end": [(d + dt.timedelta(days=6)).isoformat() for d in starts],
+            "units": rows["units"],
+            "units_short": rows["units_short"],
+            "required": rows["required"],
+            "paid": rows["paid"],
+            "shortfall": rows["shortfall"],
+            "topup_in_time": rows["topup_in_time"],
+            "topup_late": rows["topup_late"],
+            "owed": rows["owed"],
+        },
+        columns=list(OWED_COLUMNS),
+    )
+    for column in ("required", "paid", "shortfall", "topup_in_time", "topup_late", "owed"):
+        out[column] = [f"{Decimal(v):.2f}" for v in out[column]]
+    return out.reset_index(drop=True)
+
+
+def _basis(context: CheckContext, pack: RulePack) -> str:
+    """The pack's own legal sources, after any ``[basis] PAY-03`` text."""
+    sources = "; ".join(s.title + (f" ({s.cites})" if s.cites else "") for s in pack.sources)
+    own = basis(context, "PAY-03")
+    rule = f"{pack.title} ({pack.jurisdiction}): {sources}."
+    return f"{own} {rule}" if own else rule
+
+
+def _detail(
+    pack: RulePack,
+    data: dict[str, Any],
+    units: int,
+    in_breach: int,
+    share: float,
+    hide: bool,
+    k: int,
+    currency: str,
+    noun: str,
+) -> str:
+    left = [
+        (data.get("not_assessed_no_rate"), "with no rate in force (outside the pack's dates, "
+         "or a zone with no tier)"),
+        (data.get("not_assessed_no_time"), "without the time the rule counts"),
+        (data.get("not_assessed_no_distance"), "without a distance"),
+        (data.get("not_assessed_no_order"), "with no order"),
+    ]  # fmt: skip
+    parts = [f"{n:,} {words}" for n, words in left if n]
+    aside = f" Not assessed: {noun} " + "; ".join(parts) + "." if parts else ""
+    rule = f"Rule pack {pack.name} ({pack.version})"
+    if not units:
+        return f"{rule}: no {noun} could be assessed.{aside}"
+    if in_breach and hide:
+        return (
+            f"{rule}: {noun} of fewer than {k} workers were paid below the floor; their "
+            "number and the money owed are not published ([report] min_cell_workers)." + aside
+        )
+    if in_breach:
+        who = "worker" if data["workers_affected"] == 1 else "workers"
+        late = data["topped_up_late_total"]
+        late_words = f", after {late:,.2f} {currency} topped up late" if late else ""
+        return (
+            f"{rule}: {in_breach:,} of {units:,} {noun} ({share:.1%}) were paid below the "
+            f"floor and not topped up in time, to {data['workers_affected']:,} {who}; "
+            f"{data['owed_total']:,.2f} {currency} is owed{late_words}." + aside
+        )
+    topped = data["topped_up_in_time_total"]
+    topped_words = f" ({topped:,.2f} {currency} of it through top-ups in time)" if topped else ""
+    return (
+        f"{rule}: every one of {units:,} {noun} was paid at least the floor{topped_words}." + aside
+    )
