@@ -312,3 +312,73 @@ def test_rule_pack_choice_is_recorded_and_reproducible(tmp_path: Path) -> None:
         audit(tmp_path / "pkg", changed).config_sha256
         != audit(tmp_path / "pkg", config).config_sha256
     )
+
+
+_TRIP_PACK = """
+name = "test-trip"
+version = "1"
+title = "A per-trip floor for tests"
+jurisdiction = "Testland"
+currency = "CNY"
+[[sources]]
+title = "none"
+url = "https://example.org"
+[floor]
+unit = "trip"
+pay = ["worker_pay", "incentive"]
+time = "engaged"
+distance = "engaged"
+[[rates]]
+effective_from = 2000-01-01
+per_minute = 0.9
+per_distance = 1.3
+minimum = 8.0
+"""
+
+
+def test_simulated_package_with_planted_shortfalls_owes_exactly(tmp_path: Path) -> None:
+    """A simulated platform whose pay is cut to 60 % for ten workers: owed.csv matches, per
+    worker and week to the cent, the floor recomputed here from the order rows alone."""
+    import math
+
+    import pandas as pd
+
+    from auditor.simulate import SimulationSpec, simulate, write_package
+
+    folder = write_package(simulate(SimulationSpec(workers=60, days=10, seed=5)), tmp_path / "p")
+    orders = pd.read_csv(folder / "orders.csv", dtype=str, keep_default_na=False)
+    planted = sorted(set(orders["worker_id"]))[:10]
+    cut = orders["worker_id"].isin(planted) & (orders["status"] == "completed")
+    orders.loc[cut, "worker_pay"] = [
+        f"{Decimal(v) * Decimal('0.6'):.2f}" for v in orders.loc[cut, "worker_pay"]
+    ]
+    orders.to_csv(folder / "orders.csv", index=False)
+    (tmp_path / "trip.toml").write_text(_TRIP_PACK)
+    config = AuditConfig.from_dict(
+        {"audit": {"rules": [str(tmp_path / "trip.toml")]}, "report": {"min_cell_workers": 1}}
+    )
+    (f,), result = _pay03(folder, config)
+
+    done = orders[orders["status"] == "completed"].copy()
+    accepted = pd.to_datetime(done["accepted_at"], utc=True)
+    minutes = (pd.to_datetime(done["dropoff_at"], utc=True) - accepted).dt.total_seconds() / 60
+    km = pd.to_numeric(done["distance_km"]).fillna(0) + pd.to_numeric(done["approach_km"]).fillna(0)
+    floors = [
+        Decimal(math.floor(max(0.9 * m + 1.3 * d, 8.0) * 100 + 0.5)) / 100
+        for m, d in zip(minutes, km, strict=True)
+    ]
+    paid = [Decimal(p) + Decimal(i or "0") for p, i in zip(done["worker_pay"], done["incentive"],
+                                                          strict=True)]  # fmt: skip
+    done["short"] = [max(fl - p, Decimal(0)) for fl, p in zip(floors, paid, strict=True)]
+    local = accepted.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    done["week"] = (local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.date
+    expected = (
+        done[done["short"] > 0]
+        .groupby(["worker_id", "week"])["short"]
+        .agg(lambda s: sum(s, Decimal(0)))
+    )
+    got = result.owed.set_index(["worker_id", "period_start"])["owed"]
+    assert {(w, str(d)): f"{v:.2f}" for (w, d), v in expected.items()} == dict(got.items())
+    assert set(planted) <= {w for w, _ in got.index}
+    assert f.status == Status.FAIL
+    assert f.data["owed_total"] == pytest.approx(float(sum(expected, Decimal(0))), abs=1e-6)
