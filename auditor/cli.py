@@ -364,7 +364,9 @@ def _rules(args: argparse.Namespace) -> int:
         rows = [load_pack(name) for name in builtin_pack_names()]
         width = max(len(p.name) for p in rows)
         for p in rows:
-            print(f"{p.name:<{width}}  {p.floor.unit:<4}  {p.currency}  {p.title}")
+            kinds = [f"PAY-03 per {p.floor.unit}"] if p.floor is not None else []
+            kinds += ["HRS-02"] if p.working_time is not None else []
+            print(f"{p.name:<{width}}  {' + '.join(kinds):<15}  {p.currency or '-':<3}  {p.title}")
         print("\nShow one with `auditor rules NAME`; choose with --rules NAME or [audit] rules.")
         return 0
     name = str(Path(args.pack).resolve()) if _is_pack_path(args.pack) else args.pack

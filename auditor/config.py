@@ -128,6 +128,9 @@ DEFAULT_BASIS: dict[str, str] = {
     "劳动者权益保障工作的意见》, 2021; set the local basis).",
     "PAY-03": "Pay must reach the statutory floor of the rule pack in force; each pack cites "
     "its own legal sources (docs/rules.md).",
+    "HRS-02": "No order is dispatched during a rest the rule pack requires after a long stretch "
+    "of order-taking; working time counts order time plus an allowance (人社厅发〔2023〕50号); "
+    "each pack cites its own sources (docs/rules.md).",
     "PAY-05": "Rules and algorithms that set piece rates, commission and pay must be made "
     "with the views of unions or workers' representatives heard, and published to workers "
     "(人社部等《关于维护新就业形态劳动者劳动保障权益的指导意见》, 2021); no unreasonable "
@@ -855,7 +858,7 @@ def _check_rules(config: AuditConfig, bad: _Bad) -> None:
     packs = rule_packs(config)
     tiers: set[str] = set()
     for pack in packs:
-        if pack.currency != config.audit.currency.upper():
+        if pack.floor is not None and pack.currency != config.audit.currency.upper():
             raise bad(
                 "[audit] rules",
                 f"packs in the audit's currency ({config.audit.currency}); rule pack "

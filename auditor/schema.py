@@ -296,7 +296,7 @@ CATALOGUE_ORDER: tuple[str, ...] = (
     "DQ-01", "DQ-02", "DQ-03", "DQ-04", "DQ-05",
     "FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-05", "FEE-06",
     "PAY-01", "PAY-02", "DSP-01", "DSP-02", "PRC-01", "PRC-02",
-    "HRS-01", "INS-01", "DED-01", "DSP-03", "FEE-07", "FEE-08", "FEE-09", "PAY-03", "ACC-01",
-    "ACC-02", "CMP-01", "DSP-04", "PAY-05",
+    "HRS-01", "HRS-02", "INS-01", "DED-01", "DSP-03", "FEE-07", "FEE-08", "FEE-09", "PAY-03",
+    "ACC-01", "ACC-02", "CMP-01", "DSP-04", "PAY-05",
 )  # fmt: skip
 """Every check ID of the catalogue (``../shared/spec/checks.md``), in its order."""

@@ -12,6 +12,7 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _data_quality,
     _deductions,
     _dispatch,
+    _fatigue,
     _fee_changes,
     _fees,
     _hours_insurance,

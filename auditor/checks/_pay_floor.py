@@ -47,7 +47,7 @@ from auditor.checks._registry import register
 from auditor.checks._small_cells import small_cell, withheld
 from auditor.config import rule_packs
 from auditor.findings import OWED_COLUMNS
-from auditor.rules import RulePack
+from auditor.rules import FloorRule, RulePack
 from auditor.rules._pack import DISTANCE_UNITS
 from auditor.schema import MONEY_DECIMAL
 
@@ -67,7 +67,7 @@ class StatutoryPayFloor:
     needs: ClassVar[Needs] = Needs(tables=("orders",))
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
-        packs = rule_packs(context.config)
+        packs = [p for p in rule_packs(context.config) if p.floor is not None]
         if not packs:
             return [
                 Finding(
@@ -76,8 +76,8 @@ class StatutoryPayFloor:
                     title=self.title,
                     missing=("[audit] rules",),
                     detail=(
-                        "No rule pack was chosen: name one in [audit] rules or with --rules "
-                        "NAME (`auditor rules` lists the shipped packs)."
+                        "No rule pack with a pay floor was chosen: name one in [audit] rules or "
+                        "with --rules NAME (`auditor rules` lists the shipped packs)."
                     ),
                 )
             ]
@@ -97,7 +97,7 @@ class StatutoryPayFloor:
                 data={"rule": pack.to_dict()},
             )
         rates = _store_rates(context, pack)
-        if pack.floor.unit == "trip":
+        if _floor(pack).unit == "trip":
             units, left_out = _trip_units(context, pack, rates)
         else:
             units, left_out = _week_units(context, pack, rates)
@@ -106,19 +106,26 @@ class StatutoryPayFloor:
         return _finding(self, context, pack, frame, left_out)
 
 
+def _floor(pack: RulePack) -> FloorRule:
+    """The pack's pay floor (PAY-03 applies only packs that have one)."""
+    if pack.floor is None:
+        raise ValueError(f"rule pack {pack.name} has no pay floor")
+    return pack.floor
+
+
 def _missing(context: CheckContext, pack: RulePack) -> tuple[str, ...]:
     """Tables and columns the pack needs that the package lacks."""
     tables = context.package.tables
     present = tables["orders"].columns_present
     out: list[str] = []
-    if pack.floor.unit == "trip" and pack.floor.time == "trip" and "pickup_at" not in present:
+    if _floor(pack).unit == "trip" and _floor(pack).time == "trip" and "pickup_at" not in present:
         out.append("orders.pickup_at")
     if any(r.per_distance for r in pack.rates) and "distance_km" not in present:
         out.append("orders.distance_km")
     tiers = context.config.rules
     if pack.tiered and "pickup_zone" not in present and not tiers.default_tier:
         out.append("orders.pickup_zone")
-    if pack.floor.time == "online" and "sessions" not in tables:
+    if _floor(pack).time == "online" and "sessions" not in tables:
         out.append("sessions")
     return tuple(out)
 
@@ -130,7 +137,7 @@ def _table_name(pack: RulePack, what: str) -> str:
 def _store_rates(context: CheckContext, pack: RulePack) -> Table:
     """The pack's rates as an engine table: ``r_from``, ``r_to`` (inclusive), ``r_tier``,
     ``r_hourly`` (multiplier applied), ``r_per_minute``, ``r_per_km``, ``r_minimum``."""
-    km = DISTANCE_UNITS[pack.floor.distance_unit]
+    km = DISTANCE_UNITS[_floor(pack).distance_unit]
     rates = pack.rates
     table = pa.table(
         {
@@ -180,7 +187,7 @@ def _with_rates(context: CheckContext, pack: RulePack, orders: Table, rates: Tab
 def _pay(orders: Table, pack: RulePack) -> ir.DecimalValue:
     """The order money the pack counts as pay (exact)."""
     pay = orders.worker_pay
-    for component in pack.floor.pay[1:]:
+    for component in _floor(pack).pay[1:]:
         pay = pay + orders[component]
     return pay.cast(MONEY_DECIMAL)
 
@@ -188,7 +195,7 @@ def _pay(orders: Table, pack: RulePack) -> ir.DecimalValue:
 def _distance(orders: Table, pack: RulePack) -> ir.FloatingValue:
     """Kilometres of each order on the pack's distance basis (``km`` already adds the
     approach, missing distances as 0)."""
-    return orders.km if pack.floor.distance == "engaged" else orders.distance_km
+    return orders.km if _floor(pack).distance == "engaged" else orders.distance_km
 
 
 def _cents(value: ir.FloatingValue) -> ir.DecimalValue:
@@ -204,7 +211,7 @@ def _trip_units(
     o = context.rebuilt.orders
     o = o.filter(o.completed)
     j = _with_rates(context, pack, o, rates)
-    trip_time = pack.floor.time == "trip"
+    trip_time = _floor(pack).time == "trip"
     minutes = j.trip_minutes if trip_time else j.engaged_minutes
     timed = j.trip_timed if trip_time else j.engaged_minutes.notnull()
     distance = _distance(j, pack)
@@ -277,9 +284,9 @@ def _week_units(
         _pay=_pay(j, pack).sum(),
     )
     w = rebuilt.worker_weeks
-    if pack.floor.time == "online":
+    if _floor(pack).time == "online":
         hours = w.online_hours
-    elif pack.floor.time == "engaged_allowance":
+    elif _floor(pack).time == "engaged_allowance":
         per_order = context.config.earnings.engaged_allowance_minutes_per_order / 60.0
         hours = w.engaged_hours + w.orders_completed.cast("float64") * per_order
     else:
@@ -301,7 +308,7 @@ def _week_units(
     )
     a = weeks.filter(weeks._rated & weeks._hours.notnull())
     rate = ibis.ifelse(a._weight > 0, a._weighted / a._weight, a._hourly_mean)
-    pay = a._pay - a.deductions if pack.floor.net_of_deductions else a._pay
+    pay = a._pay - a.deductions if _floor(pack).net_of_deductions else a._pay
     a = a.mutate(required=_cents(rate * a._hours + a._extra), paid=pay)
     a = a.mutate(shortfall=ibis.greatest(a.required - a.paid, _ZERO))
     in_time, late = _topups(context, pack)
@@ -336,7 +343,7 @@ def _topups(context: CheckContext, pack: RulePack) -> tuple[Table, Table]:
     """Minimum-pay top-ups per worker and week of the statement's period end: in time, and
     late (both empty where the pack allows none or the payouts have none)."""
     payouts = context.package.tables.get("payouts")
-    within = pack.floor.topup_within_days
+    within = _floor(pack).topup_within_days
     keys = {"worker_id": "string", "week_start": "date"}
     if within is None or payouts is None or "minimum_pay_topup" not in payouts.columns_present:
         empty = ibis.memtable(pd.DataFrame({"worker_id": [], "week_start": []})).cast(keys)
@@ -392,7 +399,7 @@ def _finding(
 ) -> Finding:
     k = context.config.report.min_cell_workers
     currency = context.config.audit.currency
-    unit = pack.floor.unit
+    unit = _floor(pack).unit
     units = int(frame["units"].sum()) if len(frame) else 0
     breach = frame["breach"].astype(bool) if len(frame) else pd.Series(dtype=bool)
     if unit == "trip":
@@ -415,8 +422,8 @@ def _finding(
     data: dict[str, Any] = {
         "rule": pack.to_dict(),
         "unit": unit,
-        "time_basis": pack.floor.time,
-        "pay_counted": list(pack.floor.pay),
+        "time_basis": _floor(pack).time,
+        "pay_counted": list(_floor(pack).pay),
         "units_assessed": None if few else units,
         "units_in_breach": in_breach,
         "workers_affected": workers_affected,

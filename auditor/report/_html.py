@@ -38,7 +38,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("pay_cutting", ("FEE-07", "FEE-08", "FEE-09", "DSP-04", "PAY-05"), ()),
     ("earnings", ("PAY-01",), ("hourly_earnings",)),
     ("statutory_rules", ("PAY-03",), ()),
-    ("working_time", ("HRS-01",), ("online_hours",)),
+    ("working_time", ("HRS-01", "HRS-02"), ("online_hours",)),
     ("insurance", ("INS-01",), ()),
     ("fairness", ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01"), ("fairness_forest",)),
     ("pricing", ("PRC-01", "PRC-02"), ("pricing_forest", "price_leads")),

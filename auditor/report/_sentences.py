@@ -27,7 +27,7 @@ SHARE_METRICS = frozenset(
      "share_of_orders_with_undisclosed_fee", "share_of_statements_short",
      "share_of_tipped_orders_short", "share_of_worker_weeks_above_cap",
      "share_of_orders_paid_below_quote", "share_of_trips_below_floor",
-     "share_of_worker_weeks_below_floor",
+     "share_of_worker_weeks_below_floor", "share_of_required_rests_with_dispatch",
      "share_of_restrictive_actions_without_human_decision",
      "share_of_restrictive_actions_not_explained_in_time",
      "share_of_appeals_not_reviewed_in_time", "share_of_complaints_not_answered_in_time",
@@ -51,6 +51,8 @@ _METRICS: dict[str, tuple[str, str]] = {
         "share of trips paid below the statutory floor", "报酬低于法定底线的订单比例"),
     "share_of_worker_weeks_below_floor": (
         "share of worker-weeks paid below the statutory floor", "报酬低于法定底线的人周比例"),
+    "share_of_required_rests_with_dispatch": (
+        "share of required rests in which work was dispatched", "规定休息时间内仍被派单的比例"),
     "share_of_restrictive_actions_without_human_decision": (
         "share of restrictive account actions without a human decision",
         "未经人工决定的账号限制类处置比例"),

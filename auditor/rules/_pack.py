@@ -31,6 +31,7 @@ __all__ = [
     "Rate",
     "RulePack",
     "Source",
+    "WorkingTimeRule",
     "builtin_pack_names",
     "describe_pack",
     "load_pack",
@@ -66,7 +67,8 @@ DISTANCE_UNITS = {"km": 1.0, "mile": KM_PER_MILE}
 """Distance unit of a pack's per-distance rates -> kilometres in one."""
 
 _PACK_KEYS = ("name", "version", "title", "jurisdiction", "currency", "summary", "sources",
-              "floor", "rates")  # fmt: skip
+              "floor", "rates", "working_time")  # fmt: skip
+_WORKING_TIME_KEYS = ("continuous_hours", "rest_minutes", "daily_hours")
 _SOURCE_KEYS = ("title", "url", "cites")
 _FLOOR_KEYS = ("unit", "pay", "time", "distance", "distance_unit", "net_of_deductions",
                "topup_within_days", "rounding")  # fmt: skip
@@ -110,6 +112,27 @@ class FloorRule:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkingTimeRule:
+    """A fatigue rule on order-taking time (HRS-02).
+
+    Order-taking time is the union of a worker's acceptance-to-dropoff intervals; a stretch
+    of it continues across gaps shorter than ``rest_minutes``.
+
+    Attributes:
+        continuous_hours: once a stretch has lasted longer than this (hours, from its first
+            acceptance to the end of the current order), no offer may be sent for
+            ``rest_minutes`` after each order it completes.
+        rest_minutes: the required pause in dispatch, counted from completing the order.
+        daily_hours: order-taking hours in a local day past which offers need the worker's
+            own confirmation (reported: the package records no confirmation); 0: none.
+    """
+
+    continuous_hours: float
+    rest_minutes: float
+    daily_hours: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Rate:
     """The floor's parameters from ``effective_from`` to ``effective_to`` (inclusive; None:
     open-ended), for one tier of place ("" where the pack has no tiers). Money is in the
@@ -146,11 +169,13 @@ class RulePack:
         version: the pack's own version (the date of its latest rates, say).
         title: one line naming the rule.
         jurisdiction: where the rule applies.
-        currency: ISO 4217 code of every amount; must be the audit's ``[audit] currency``.
+        currency: ISO 4217 code of every amount; must be the audit's ``[audit] currency``
+            ("" for a pack without a pay floor).
         summary: what the rule asks, in two or three sentences.
         sources: the legal texts its numbers come from.
-        floor: how pay, time and distance are measured.
-        rates: the parameters by effective date (and tier), sorted.
+        floor: how pay, time and distance are measured (PAY-03); None: no pay floor.
+        rates: the floor's parameters by effective date (and tier), sorted.
+        working_time: a fatigue rule (HRS-02); None: none.
         sha256: SHA-256 of the file's bytes (recorded in the finding).
         path: the file read.
     """
@@ -162,10 +187,11 @@ class RulePack:
     currency: str
     summary: str
     sources: tuple[Source, ...]
-    floor: FloorRule
+    floor: FloorRule | None
     rates: tuple[Rate, ...]
     sha256: str
     path: Path
+    working_time: WorkingTimeRule | None = None
 
     @property
     def tiered(self) -> bool:
@@ -287,8 +313,10 @@ class _Reader:
 
 def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
     top = _Reader(data, f"rule pack {path}:", _PACK_KEYS)
-    currency = top.text("currency")
-    if len(currency) != 3 or not currency.isalpha():
+    if "floor" not in data and "working_time" not in data:
+        raise top.bad("floor", "a [floor] table, a [working_time] table, or both")
+    currency = top.text("currency", "" if "floor" not in data else None)
+    if currency and (len(currency) != 3 or not currency.isalpha()):
         raise top.bad("currency", 'a 3-letter ISO 4217 code such as "USD"')
     sources = data.get("sources", [])
     if not isinstance(sources, list) or not sources:
@@ -299,21 +327,32 @@ def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
             raise top.bad("sources", "a list of [[sources]] tables")
         r = _Reader(s, f"rule pack {path}: [[sources]] #{i}", _SOURCE_KEYS)
         parsed_sources.append(Source(r.text("title"), r.text("url", ""), r.text("cites", "")))
-    floor_data = data.get("floor")
-    if not isinstance(floor_data, Mapping):
-        raise top.bad("floor", "a [floor] table")
-    floor = _parse_floor(_Reader(floor_data, f"rule pack {path}: [floor]", _FLOOR_KEYS))
-    rate_rows = data.get("rates", [])
-    if not isinstance(rate_rows, list) or not rate_rows:
-        raise top.bad("rates", "a list of [[rates]] tables (at least one)")
-    rates = []
-    for i, row in enumerate(rate_rows, 1):
-        if not isinstance(row, Mapping):
-            raise top.bad("rates", "a list of [[rates]] tables")
-        rates.append(_parse_rate(_Reader(row, f"rule pack {path}: [[rates]] #{i}", _RATE_KEYS),
-                                 floor))  # fmt: skip
-    rates.sort(key=lambda r: (r.tier, r.effective_from))
-    _check_rates(rates, path)
+    floor, rates = None, []
+    if "floor" in data:
+        floor_data = data["floor"]
+        if not isinstance(floor_data, Mapping):
+            raise top.bad("floor", "a [floor] table")
+        floor = _parse_floor(_Reader(floor_data, f"rule pack {path}: [floor]", _FLOOR_KEYS))
+        rate_rows = data.get("rates", [])
+        if not isinstance(rate_rows, list) or not rate_rows:
+            raise top.bad("rates", "a list of [[rates]] tables (at least one)")
+        for i, row in enumerate(rate_rows, 1):
+            if not isinstance(row, Mapping):
+                raise top.bad("rates", "a list of [[rates]] tables")
+            reader = _Reader(row, f"rule pack {path}: [[rates]] #{i}", _RATE_KEYS)
+            rates.append(_parse_rate(reader, floor))
+        rates.sort(key=lambda r: (r.tier, r.effective_from))
+        _check_rates(rates, path)
+    elif "rates" in data:
+        raise top.bad("rates", "absent without a [floor] table")
+    working_time = None
+    if "working_time" in data:
+        wt = data["working_time"]
+        if not isinstance(wt, Mapping):
+            raise top.bad("working_time", "a [working_time] table")
+        working_time = _parse_working_time(
+            _Reader(wt, f"rule pack {path}: [working_time]", _WORKING_TIME_KEYS)
+        )
     return RulePack(
         name=top.text("name"),
         version=top.text("version"),
@@ -326,7 +365,21 @@ def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
         rates=tuple(rates),
         sha256=sha256,
         path=path,
+        working_time=working_time,
     )
+
+
+def _parse_working_time(r: _Reader) -> WorkingTimeRule:
+    continuous = r.number("continuous_hours", -1.0) if "continuous_hours" in r.data else -1.0
+    if not 0 < continuous <= 24:
+        raise r.bad("continuous_hours", "hours in (0, 24]")
+    rest = r.number("rest_minutes", -1.0) if "rest_minutes" in r.data else -1.0
+    if not 0 < rest <= 24 * 60:
+        raise r.bad("rest_minutes", "minutes in (0, 1440]")
+    daily = r.number("daily_hours", 0.0)
+    if daily > 24:
+        raise r.bad("daily_hours", "hours in [0, 24] (0: no daily mark)")
+    return WorkingTimeRule(continuous_hours=continuous, rest_minutes=rest, daily_hours=daily)
 
 
 def _parse_floor(r: _Reader) -> FloorRule:
@@ -417,15 +470,46 @@ def _check_rates(rates: list[Rate], path: Path) -> None:
 
 def describe_pack(pack: RulePack) -> str:
     """A pack in plain text: what it asks, how it measures, its sources and its rates."""
-    f = pack.floor
-    unit = "each completed trip" if f.unit == "trip" else "each worker-week (Monday to Sunday)"
     lines = [
         f"{pack.name} ({pack.version}): {pack.title}",
-        f"Jurisdiction: {pack.jurisdiction}. Currency: {pack.currency}.",
+        f"Jurisdiction: {pack.jurisdiction}."
+        + (f" Currency: {pack.currency}." if pack.currency else ""),
         "",
         pack.summary,
+    ]
+    if pack.working_time is not None:
+        wt = pack.working_time
+        lines += [
+            "",
+            f"Working time (HRS-02): after more than {wt.continuous_hours:g} h of continuous "
+            f"order-taking, no offer for {wt.rest_minutes:g} minutes after each order completed"
+            + (
+                f"; offers past {wt.daily_hours:g} h of order-taking in a day need the worker's "
+                "confirmation"
+                if wt.daily_hours
+                else ""
+            )
+            + ".",
+        ]
+    if pack.floor is not None:
+        lines += _describe_floor(pack)
+    lines += ["", "Sources:"]
+    lines += [
+        f"  {s.title}" + (f" ({s.cites})" if s.cites else "") + (f" <{s.url}>" if s.url else "")
+        for s in pack.sources
+    ]
+    lines.append(f"File: {pack.path} (sha256 {pack.sha256[:16]}...)")
+    return "\n".join(lines)
+
+
+def _describe_floor(pack: RulePack) -> list[str]:
+    f = pack.floor
+    assert f is not None
+    unit = "each completed trip" if f.unit == "trip" else "each worker-week (Monday to Sunday)"
+    lines = [
         "",
-        f"Floor over {unit}; time: {f.time}; distance: {f.distance} ({f.distance_unit}); "
+        f"Pay floor (PAY-03) over {unit}; time: {f.time}; "
+        f"distance: {f.distance} ({f.distance_unit}); "
         f"pay counted: {', '.join(f.pay)}"
         + ("; net of deductions" if f.net_of_deductions else "")
         + (
@@ -451,10 +535,4 @@ def describe_pack(pack: RulePack) -> str:
             parts.append(f"at least {r.minimum:g} a trip")
         tier = f" tier {r.tier}" if r.tier else ""
         lines.append(f"  {r.effective_from} to {until}{tier}: " + ", ".join(parts))
-    lines += ["", "Sources:"]
-    lines += [
-        f"  {s.title}" + (f" ({s.cites})" if s.cites else "") + (f" <{s.url}>" if s.url else "")
-        for s in pack.sources
-    ]
-    lines.append(f"File: {pack.path} (sha256 {pack.sha256[:16]}...)")
-    return "\n".join(lines)
+    return lines
