@@ -189,8 +189,9 @@ def test_every_output_is_written_and_decodes(
     result = hostile_result(small_result, value)
     names = cli._write_outputs(result, tmp_path, "findings.json")
     names += cli._write_reports(result, tmp_path, "en", "high", html_report=False)
-    assert set(names) == {"findings.json", "quarantine.csv", "leads.csv", "statistics.csv",
-                          "indicators.csv", "summary.md", "junit.xml"}  # fmt: skip
+    assert set(names) == {"findings.json", "quarantine.csv", "leads.csv", "owed.csv",
+                          "statistics.csv", "indicators.csv", "summary.md",
+                          "junit.xml"}  # fmt: skip
     for name in names:
         (tmp_path / name).read_bytes().decode("utf-8")  # strict
     doc = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
@@ -453,7 +454,14 @@ def run(*args: object) -> int:
         (
             "run",
             "validate",
-            {"findings.json", "leads.csv", "statistics.csv", "indicators.csv", "report.html"},
+            {
+                "findings.json",
+                "leads.csv",
+                "owed.csv",
+                "statistics.csv",
+                "indicators.csv",
+                "report.html",
+            },
         ),
         ("validate", "run", {"validation.json"}),
         ("run", "run", set()),

@@ -83,7 +83,7 @@ def test_report_states_each_finding(demo_result: auditor.AuditResult) -> None:
     page = render_html(demo_result, "en")
     body = page[page.index("<body>") :]
     fails = [f for f in demo_result.findings if f.status == Status.FAIL]
-    assert len(fails) == 14  # with ACC-01's three, CMP-01 and FEE-07
+    assert len(fails) == 15  # with ACC-01's three, CMP-01, FEE-07 and PAY-03 (cn-zhejiang)
     for f in fails:
         assert f.detail.replace("'", "&#x27;") in body
 
@@ -170,7 +170,7 @@ def test_summary_md(demo_out: Path) -> None:
     text = (demo_out / "summary.md").read_text(encoding="utf-8")
     assert text.startswith("# Platform audit report: demo")
     assert "exit code 1; --fail-on high" in text
-    assert "| fail | 14 |" in text
+    assert "| fail | 15 |" in text
     assert "| orders | 4,509 | 4,509 | 0 |" in text
 
 
@@ -178,7 +178,7 @@ def test_summary_md_in_chinese(demo_result: auditor.AuditResult) -> None:
     text = render_markdown(demo_result, "zh", fail_on="critical")
     assert text.startswith("# 平台审计报告: demo")
     assert "存在不合规发现，最高严重程度：高" in text and "低于 --fail-on 门槛" in text
-    assert "| 不合规 | 14 |" in text
+    assert "| 不合规 | 15 |" in text
     assert "可比订单价格之比：1.08（95% 置信区间 1.03 至 1.12）" in text
     prc = next(
         f for f in demo_result.findings if f.check == "PRC-01" and f.subject["group"] == "ios"
