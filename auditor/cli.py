@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -213,6 +214,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=300)
     p.add_argument("--days", type=int, default=14)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--start",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="first local day (default 2026-03-02, a Monday): rule packs apply by date",
+    )
     p.add_argument(
         "--plant",
         action="append",
@@ -698,6 +706,14 @@ def _exit_code(result: AuditResult, fail_on: str) -> int:
     return EXIT_FINDINGS if worst is not None and worst.rank >= threshold else EXIT_OK
 
 
+def _day(text: str) -> date:
+    """A ``YYYY-MM-DD`` command-line value (argparse exits 2 with the message otherwise)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
 def _simulate(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -714,6 +730,8 @@ def _simulate(args: argparse.Namespace) -> int:
             plants=plants,
             plant_size=args.plant_size,
         )
+        if args.start is not None:
+            spec = dataclasses.replace(spec, start=args.start)
         package = simulate(spec)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc

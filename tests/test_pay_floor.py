@@ -383,3 +383,27 @@ def test_simulated_package_with_planted_shortfalls_owes_exactly(tmp_path: Path) 
     assert set(planted) <= {w for w, _ in got.index}
     assert f.status == Status.FAIL
     assert f.data["owed_total"] == pytest.approx(float(sum(expected, Decimal(0))), abs=1e-6)
+
+
+def test_simulated_package_from_a_start_date_runs_under_us_packs(tmp_path: Path) -> None:
+    """`auditor simulate --start` puts a package inside a pack's dates; the USD packs then
+    assess every completed order or worker-week."""
+    sim = subprocess.run(
+        [sys.executable, "-m", "auditor", "simulate", str(tmp_path / "p"), "--workers", "30",
+         "--days", "7", "--start", "2024-06-03"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert sim.returncode == 0, sim.stderr
+    config = _config(["us-ca-prop22", "us-seattle-payup"])
+    result = audit(tmp_path / "p", config, checks=["PAY-03"])
+    by_rule = {f.subject["rule"]: f for f in result.findings}
+    assert set(by_rule) == {"us-ca-prop22", "us-seattle-payup"}
+    for f in by_rule.values():
+        assert f.status in (Status.PASS, Status.FAIL)
+        assert f.data["units_assessed"] > 0
+        assert not f.data.get("not_assessed_no_rate")
+    bad = subprocess.run(
+        [sys.executable, "-m", "auditor", "simulate", str(tmp_path / "q"), "--start", "2024-13-01"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
