@@ -853,9 +853,17 @@ def _check_rules(config: AuditConfig, bad: _Bad) -> None:
     """Each pack reads, is named once and counts in the audit's currency; a tiered pack
     has its zones mapped, to tiers it names."""
     names = config.audit.rules
-    if len(set(names)) != len(names):
-        raise bad("[audit] rules", "a list of different rule packs", list(names))
     packs = rule_packs(config)
+    seen: dict[str, str] = {}
+    for given, pack in zip(names, packs, strict=True):
+        if pack.name in seen:
+            raise bad(
+                "[audit] rules",
+                f"a list of different rule packs; {seen[pack.name]!r} and {given!r} are both "
+                f"pack {pack.name!r} (a pack of your own needs a name of its own)",
+                list(names),
+            )
+        seen[pack.name] = given
     tiers: set[str] = set()
     for pack in packs:
         if pack.floor is not None and pack.currency != config.audit.currency.upper():
@@ -875,16 +883,18 @@ def _check_rules(config: AuditConfig, bad: _Bad) -> None:
                     + "), or [rules] default_tier set: its rates differ by place",
                     {},
                 )
-    mapped = {*config.rules.zone_tiers.values(), config.rules.default_tier} - {""}
-    unknown = sorted(mapped - tiers)
-    if unknown and packs:
-        raise bad(
-            "[rules] zone_tiers",
-            "tiers the chosen rule packs name ("
-            + (", ".join(f'"{t}"' for t in sorted(tiers)) or "none: no pack is tiered")
-            + ")",
-            unknown[0],
-        )
+    if not packs:
+        return
+    known = (
+        "tiers the chosen rule packs name ("
+        + (", ".join(f'"{t}"' for t in sorted(tiers)) or "none: no pack is tiered")
+        + ")"
+    )
+    unknown = sorted(set(config.rules.zone_tiers.values()) - {""} - tiers)
+    if unknown:
+        raise bad("[rules] zone_tiers", known, unknown[0])
+    if config.rules.default_tier and config.rules.default_tier not in tiers:
+        raise bad("[rules] default_tier", known, config.rules.default_tier)
 
 
 def _check_engine(engine: EngineSection, bad: _Bad) -> None:

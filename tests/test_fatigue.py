@@ -130,3 +130,17 @@ def test_without_a_fatigue_pack_hrs02_is_not_assessed(tmp_path: Path) -> None:
     (f,) = result.findings
     assert f.status == Status.NOT_ASSESSED and f.missing == ("[audit] rules",)
     assert load_pack("cn-delivery-fatigue").floor is None
+
+
+def test_a_rest_starts_only_when_no_order_is_in_hand(tmp_path: Path) -> None:
+    """Order A 08:00-12:05 with B stacked on it 11:50-12:20: the rest starts at 12:20, when
+    the worker has completed every order in hand; an offer at 12:10 (B in hand) is no
+    breach, one at 12:25 is."""
+    folder = tmp_path / "pkg"
+    write_csv(
+        folder, "orders", [_order(1, "a", "08:00", "12:05"), _order(2, "a", "11:50", "12:20")]
+    )
+    write_csv(folder, "offers", [_offer(1, "a", "12:10"), _offer(2, "a", "12:25")])
+    f = _hrs02(folder)
+    assert f.status == Status.FAIL
+    assert f.data["rests_required"] == 1 and f.data["dispatches_in_rest"] == 1

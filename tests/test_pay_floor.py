@@ -7,7 +7,7 @@ import csv
 import dataclasses
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -340,8 +340,6 @@ minimum = 8.0
 def test_simulated_package_with_planted_shortfalls_owes_exactly(tmp_path: Path) -> None:
     """A simulated platform whose pay is cut to 60 % for ten workers: owed.csv matches, per
     worker and week to the cent, the floor recomputed here from the order rows alone."""
-    import math
-
     import pandas as pd
 
     from auditor.simulate import SimulationSpec, simulate, write_package
@@ -362,11 +360,18 @@ def test_simulated_package_with_planted_shortfalls_owes_exactly(tmp_path: Path) 
 
     done = orders[orders["status"] == "completed"].copy()
     accepted = pd.to_datetime(done["accepted_at"], utc=True)
-    minutes = (pd.to_datetime(done["dropoff_at"], utc=True) - accepted).dt.total_seconds() / 60
-    km = pd.to_numeric(done["distance_km"]).fillna(0) + pd.to_numeric(done["approach_km"]).fillna(0)
+    seconds = (pd.to_datetime(done["dropoff_at"], utc=True) - accepted).dt.total_seconds()
+
+    def km(text: str) -> Decimal:
+        return Decimal(text) if text else Decimal(0)
+
+    # Exact decimal arithmetic, rounded half up to the cent.
     floors = [
-        Decimal(math.floor(max(0.9 * m + 1.3 * d, 8.0) * 100 + 0.5)) / 100
-        for m, d in zip(minutes, km, strict=True)
+        max(
+            Decimal("0.9") * Decimal(int(s)) / 60 + Decimal("1.3") * (km(d) + km(a)),
+            Decimal(8),
+        ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        for s, d, a in zip(seconds, done["distance_km"], done["approach_km"], strict=True)
     ]
     paid = [Decimal(p) + Decimal(i or "0") for p, i in zip(done["worker_pay"], done["incentive"],
                                                           strict=True)]  # fmt: skip
@@ -407,3 +412,59 @@ def test_simulated_package_from_a_start_date_runs_under_us_packs(tmp_path: Path)
         capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_half_cents_round_up_and_implausible_floors_are_counted(tmp_path: Path) -> None:
+    """0.583 x 35 minutes = 20.405 exactly: the floor is 20.41 (binary arithmetic gives
+    20.40499...). A distance of 2e14 km makes a floor no money column holds: counted."""
+    rows = [
+        _order(1, "a", "2024-06-03", pickup_at="2024-06-03T10:00:00",
+               dropoff_at="2024-06-03T10:35:00", distance_km="0", worker_pay="20.40"),
+        _order(2, "b", "2024-06-03", distance_km="2e14", worker_pay="1.00"),
+    ]  # fmt: skip
+    write_csv(tmp_path / "pkg", "orders", rows)
+    (f,), result = _pay03(tmp_path / "pkg", _config(["us-nyc-tlc-hvfhv"]))
+    assert list(result.owed["required"]) == ["20.41"]
+    assert list(result.owed["owed"]) == ["0.01"]
+    assert f.data["not_assessed_implausible"] == 1
+
+
+def test_engaged_distance_needs_the_trip_distance(tmp_path: Path) -> None:
+    rows = [
+        _order(1, "a", "2024-06-03", distance_km="", approach_km="1.6", worker_pay="1.00"),
+        _order(2, "b", "2024-06-03", approach_km="", worker_pay="1.00"),
+    ]
+    write_csv(tmp_path / "pkg", "orders", rows)
+    (f,), result = _pay03(tmp_path / "pkg", _config(["us-seattle-payup"]))
+    assert f.data["not_assessed_no_distance"] == 1
+    # b: 25 engaged minutes and 5 miles (approach unknown, 0): 11.00 + 3.70 = 14.70
+    assert list(result.owed["required"]) == ["14.70"]
+
+
+def test_a_cancelled_order_elsewhere_leaves_the_week_assessed(tmp_path: Path) -> None:
+    day = "2024-03-05"
+    rows = [
+        _order(1, "a", day, pickup_at="", dropoff_at=f"{day}T11:00:00", pickup_zone="HZ"),
+        _order(2, "a", day, status="cancelled_by_customer", pickup_at="", dropoff_at="",
+               pickup_zone="nowhere", worker_pay="2.00"),
+    ]  # fmt: skip
+    write_csv(tmp_path / "pkg", "orders", rows)
+    config = _config(["cn-zhejiang"], "CNY", rules={"zone_tiers": {" HZ ": "1"}})
+    (f,), result = _pay03(tmp_path / "pkg", config)
+    assert f.data["units_assessed"] == 1
+    # 24 x (1 h + 5 min allowance for the one completed order) = 26.00; paid 20 + 2 (the
+    # cancellation fee is pay)
+    owed = result.owed.set_index("worker_id")
+    assert owed.loc["a", "required"] == "26.00" and owed.loc["a", "paid"] == "22.00"
+
+
+def test_packs_are_refused_when_named_twice_or_absurd(tmp_path: Path) -> None:
+    text = Path(load_pack("us-seattle-payup").path).read_text()
+    (tmp_path / "copy.toml").write_text(text)
+    with pytest.raises(ConfigError, match="are both pack 'us-seattle-payup'"):
+        _config(["us-seattle-payup", str(tmp_path / "copy.toml")])
+    (tmp_path / "huge.toml").write_text(text.replace("per_minute = 0.44", "per_minute = 1e308"))
+    with pytest.raises(ConfigError, match="per_minute must be a number from 0 to 100,000"):
+        load_pack(str(tmp_path / "huge.toml"))
+    with pytest.raises(ConfigError, match=r"\[rules\] default_tier"):
+        _config(["cn-zhejiang"], "CNY", rules={"default_tier": "9"})

@@ -5,8 +5,9 @@ standard) sets a fatigue rule on **order-taking time**: the union of a worker's
 acceptance-to-dropoff intervals (the engaged islands). A **stretch** of it continues
 across gaps shorter than ``rest_minutes``; once a stretch has lasted longer than
 ``continuous_hours`` (from its first acceptance to the end of the current order), each
-order it completes starts a **required rest**: no offer for ``rest_minutes`` from the
-completion. The evidence of dispatch is the ``offers`` table (every offer, whatever the
+time the worker has completed every order in hand (an island ends) a **required rest**
+starts: no offer for ``rest_minutes`` from then. Stacked orders are one stretch of work.
+The evidence of dispatch is the ``offers`` table (every offer, whatever the
 answer), else the orders' ``accepted_at`` (an order accepted is an order dispatched).
 
 A breach is a required rest in which the worker was sent an offer; any breach fails, with

@@ -12,9 +12,11 @@ distance, at which rates by date and tier of place. One finding per pack.
   ``hourly x multiplier x hours`` on the pack's time basis, plus ``per_minute`` x each
   order's engaged minutes and ``per_distance`` x its distance, rounded to the cent. Where
   rates differ within a week (a new rate, orders in zones of other tiers) the hourly rate
-  is the mean of the orders' rates weighted by their engaged minutes. Pay is the week's
-  orders' pay counted, less itemised deductions where the pack says so. A week is assessed
-  only when every order in it has a rate in force (weeks with no order are not assessed).
+  is the mean of the completed orders' rates weighted by their engaged minutes. Pay is the
+  pay counted of every order of the week (a cancellation fee is pay), less itemised
+  deductions where the pack says so. A week is assessed only when every completed order
+  in it has a rate in force and, for a per-distance rate, a distance (weeks with no
+  completed order are not assessed).
   Where the pack allows top-ups, ``payouts.minimum_pay_topup`` credited on a statement
   counts against the shortfall of the week the statement's period ends in: in time when
   paid (local date of ``paid_at``) within ``topup_within_days`` of the period's end, or when
@@ -160,7 +162,8 @@ def _with_rates(context: CheckContext, pack: RulePack, orders: Table, rates: Tab
         config = context.config.rules
         zones = pa.table(
             {
-                "z_zone": pa.array(sorted(config.zone_tiers), pa.string()),
+                # Zones in the data are trimmed as they are read; so are the map's.
+                "z_zone": pa.array([z.strip() for z in sorted(config.zone_tiers)], pa.string()),
                 "z_tier": pa.array(
                     [config.zone_tiers[z] for z in sorted(config.zone_tiers)], pa.string()
                 ),
@@ -193,14 +196,25 @@ def _pay(orders: Table, pack: RulePack) -> ir.DecimalValue:
 
 
 def _distance(orders: Table, pack: RulePack) -> ir.FloatingValue:
-    """Kilometres of each order on the pack's distance basis (``km`` already adds the
-    approach, missing distances as 0)."""
-    return orders.km if _floor(pack).distance == "engaged" else orders.distance_km
+    """Kilometres of each order on the pack's distance basis: null without ``distance_km``
+    (the order is then not judged); an unknown approach counts as 0 km, which can only
+    lower the floor."""
+    if _floor(pack).distance == "engaged":
+        return ibis.ifelse(orders.distance_km.notnull(), orders.km, ibis.null("float64"))
+    return orders.distance_km
+
+
+MAX_FLOOR = 1e12
+"""Largest floor judged, in currency: a larger one comes from an implausible distance or
+time (the unit is left out and counted); exact money holds 14 digits before the point."""
 
 
 def _cents(value: ir.FloatingValue) -> ir.DecimalValue:
-    """A floor in money: rounded to the cent, as an exact decimal."""
-    return value.round(2).cast(_CENTS).cast(MONEY_DECIMAL)
+    """A floor in money, rounded half up to the cent as an exact decimal. The floor is
+    computed in binary floating point, where 20.405 may be 20.40499...; a millionth of a
+    cent added before rounding makes every half cent round up."""
+    cents = (value * 100.0 + 0.5 + 1e-6).floor()
+    return (cents / 100.0).round(2).cast(_CENTS).cast(MONEY_DECIMAL)
 
 
 def _trip_units(
@@ -218,26 +232,27 @@ def _trip_units(
     needs_distance = any(r.per_distance for r in pack.rates)
     measured = distance.notnull() if needs_distance else ibis.literal(True)
     rated = j.r_from.notnull()
+    raw = ibis.greatest(
+        j.r_per_minute * minutes + j.r_per_km * distance.fill_null(0.0), j.r_minimum
+    )
     j = j.mutate(
         _rated=rated,
         _timed=rated & timed,
-        _assessed=rated & timed & measured,
-        _minutes=minutes,
-        _distance=distance.fill_null(0.0),
+        _measured=rated & timed & measured,
+        _raw=raw,
     )
+    j = j.mutate(_assessed=j._measured & (j._raw < MAX_FLOOR))
     left_out = _left_out(
         j,
         {
             "no_rate": ~j._rated,
             "no_time": j._rated & ~j._timed,
-            "no_distance": j._timed & ~j._assessed,
+            "no_distance": j._timed & ~j._measured,
+            "implausible": j._measured & ~j._assessed,
         },
     )
     a = j.filter(j._assessed)
-    floor = _cents(
-        ibis.greatest(a.r_per_minute * a._minutes + a.r_per_km * a._distance, a.r_minimum)
-    )
-    a = a.mutate(_floor=floor, _pay=_pay(a, pack))
+    a = a.mutate(_floor=_cents(a._raw), _pay=_pay(a, pack))
     a = a.mutate(_short=ibis.greatest(a._floor - a._pay, _ZERO))
     units = a.group_by(["worker_id", "week_start"]).aggregate(
         units=a.count(),
@@ -272,14 +287,21 @@ def _week_units(
     worker-weeks left out, by reason, as (weeks, workers)."""
     rebuilt = context.rebuilt
     j = _with_rates(context, pack, rebuilt.orders, rates)
-    weight = j.engaged_minutes.fill_null(0.0)
-    extra = j.r_per_minute * weight + j.r_per_km * _distance(j, pack).fill_null(0.0)
+    # Completed orders carry the rates, time and distance; every order's pay counts
+    # (a cancellation fee is pay).
+    done = j.completed
+    weight = ibis.ifelse(done, j.engaged_minutes.fill_null(0.0), 0.0)
+    distance = _distance(j, pack)
+    needs_distance = any(r.per_distance for r in pack.rates)
+    extra = j.r_per_minute * weight + j.r_per_km * ibis.ifelse(done, distance.fill_null(0.0), 0.0)
+    undistanced = done & (distance.isnull() if needs_distance else ibis.literal(False))
     by_week = j.group_by(["worker_id", "week_start"]).aggregate(
-        _unrated=j.r_from.isnull().cast("int64").sum(),
-        _orders=j.count(),
+        _unrated=(done & j.r_from.isnull()).cast("int64").sum(),
+        _undistanced=undistanced.cast("int64").sum(),
+        _orders=done.cast("int64").sum(),
         _weight=weight.sum(),
         _weighted=(weight * j.r_hourly).sum(),
-        _hourly_mean=j.r_hourly.mean(),
+        _hourly_mean=j.r_hourly.mean(where=done),
         _extra=extra.sum(),
         _pay=_pay(j, pack).sum(),
     )
@@ -294,22 +316,29 @@ def _week_units(
     weeks = w.select("worker_id", "week_start", "deductions", _hours=hours)
     joined = weeks.left_join(by_week, ["worker_id", "week_start"])
     weeks = joined.select(weeks, *[c for c in by_week.columns if c.startswith("_")])
+    ordered = weeks._orders.notnull() & (weeks._orders > 0)
+    rated = ordered & (weeks._unrated == 0)
+    timed = rated & weeks._hours.notnull()
+    measured = timed & (weeks._undistanced == 0)
+    rate = ibis.ifelse(weeks._weight > 0, weeks._weighted / weeks._weight, weeks._hourly_mean)
     weeks = weeks.mutate(
-        _ordered=weeks._orders.notnull(),
-        _rated=weeks._orders.notnull() & (weeks._unrated == 0),
-    )
+        _ordered=ordered, _rated=rated, _timed=timed, _measured=measured,
+        _raw=rate * weeks._hours + weeks._extra,
+    )  # fmt: skip
+    weeks = weeks.mutate(_assessed=weeks._measured & (weeks._raw < MAX_FLOOR))
     left_out = _left_out(
         weeks,
         {
             "no_order": ~weeks._ordered,
             "no_rate": weeks._ordered & ~weeks._rated,
-            "no_time": weeks._rated & weeks._hours.isnull(),
+            "no_time": weeks._rated & ~weeks._timed,
+            "no_distance": weeks._timed & ~weeks._measured,
+            "implausible": weeks._measured & ~weeks._assessed,
         },
     )
-    a = weeks.filter(weeks._rated & weeks._hours.notnull())
-    rate = ibis.ifelse(a._weight > 0, a._weighted / a._weight, a._hourly_mean)
+    a = weeks.filter(weeks._assessed)
     pay = a._pay - a.deductions if _floor(pack).net_of_deductions else a._pay
-    a = a.mutate(required=_cents(rate * a._hours + a._extra), paid=pay)
+    a = a.mutate(required=_cents(a._raw), paid=pay)
     a = a.mutate(shortfall=ibis.greatest(a.required - a.paid, _ZERO))
     in_time, late = _topups(context, pack)
     a = a.left_join(in_time, ["worker_id", "week_start"]).select(a, in_time.topup_in_time)
@@ -535,7 +564,9 @@ def _detail(
          "or a zone with no tier)"),
         (data.get("not_assessed_no_time"), "without the time the rule counts"),
         (data.get("not_assessed_no_distance"), "without a distance"),
-        (data.get("not_assessed_no_order"), "with no order"),
+        (data.get("not_assessed_implausible"), "whose floor would exceed 10^12 (an "
+         "implausible time or distance)"),
+        (data.get("not_assessed_no_order"), "with no completed order"),
     ]  # fmt: skip
     parts = [f"{n:,} {words}" for n, words in left if n]
     aside = f" Not assessed: {noun} " + "; ".join(parts) + "." if parts else ""

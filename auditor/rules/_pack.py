@@ -63,6 +63,13 @@ DISTANCES = ("trip", "engaged")
 """Distance of one order: ``trip`` is ``distance_km`` (pickup to dropoff), ``engaged`` adds
 ``approach_km`` (the drive to the pickup)."""
 
+MAX_AMOUNT = 100_000.0
+"""Largest rate or minimum a pack may set (money per hour, minute, distance or trip): far
+above any statute, low enough that no floor of plausible work overflows exact money."""
+
+MAX_MULTIPLIER = 10.0
+"""Largest ``multiplier`` on an hourly rate."""
+
 DISTANCE_UNITS = {"km": 1.0, "mile": KM_PER_MILE}
 """Distance unit of a pack's per-distance rates -> kilometres in one."""
 
@@ -233,7 +240,7 @@ def load_pack(name_or_path: str, base: Path | None = None) -> RulePack:
     except OSError as exc:
         raise ConfigError(f"rule pack {path}: cannot read it ({exc.strerror}).") from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"rule pack {path}: not UTF-8 at byte offset {exc.start}.") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -252,7 +259,7 @@ def _locate(name_or_path: str, base: Path | None) -> Path:
         return path
     names = builtin_pack_names()
     if text not in names:
-        close = difflib.get_close_matches(text, names, n=1)
+        close = difflib.get_close_matches(text.lower(), names, n=1)
         hint = f' Did you mean "{close[0]}"?' if close else ""
         raise ConfigError(
             f"unknown rule pack {text!r}.{hint} Shipped packs: {', '.join(names)} "
@@ -289,12 +296,12 @@ class _Reader:
             raise self.bad(key, " or ".join(f'"{a}"' for a in allowed))
         return str(value)
 
-    def number(self, key: str, default: float) -> float:
+    def number(self, key: str, default: float, most: float = MAX_AMOUNT) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.bad(key, "a number")
-        if not math.isfinite(value) or value < 0:
-            raise self.bad(key, "a finite number >= 0")
+        if not math.isfinite(value) or not 0 <= value <= most:
+            raise self.bad(key, f"a number from 0 to {most:,g}")
         return float(value)
 
     def date(self, key: str, *, required: bool) -> dt.date | None:
@@ -433,7 +440,7 @@ def _parse_rate(r: _Reader, floor: FloorRule) -> Rate:
         effective_to=end,
         tier=tier.strip(),
         hourly=r.number("hourly", 0.0),
-        multiplier=r.number("multiplier", 1.0),
+        multiplier=r.number("multiplier", 1.0, MAX_MULTIPLIER),
         per_minute=r.number("per_minute", 0.0),
         per_distance=r.number("per_distance", 0.0),
         minimum=r.number("minimum", 0.0),
