@@ -68,11 +68,17 @@ class FatigueRest:
     def _apply(self, context: CheckContext, pack: RulePack) -> Finding:
         rule = pack.working_time
         assert rule is not None
-        rests = required_rests(context.rebuilt.islands, rule)
+        engine = context.engine
+        # Stored once: each is read by several counts (the rests are few; the windows over
+        # every island and the join with every offer are what cost).
+        names = (f"hrs02_rests_{pack.sha256[:12]}", f"hrs02_breaches_{pack.sha256[:12]}")
+        rests = engine.materialize(names[0], required_rests(context.rebuilt.islands, rule))
         dispatch, source = _dispatches(context)
-        breached = _breaches(rests, dispatch)
+        breached = engine.materialize(names[1], _breaches(rests, dispatch))
         counts = _counts(rests, breached)
         daily = _daily(context, rule, dispatch)
+        for name in names:
+            engine.drop(name)
         return _finding(self, context, pack, rule, counts, daily, source)
 
 
