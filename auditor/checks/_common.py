@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 
 from auditor.checks._base import CheckContext, Severity, Status
 
-__all__ = ["basis", "fact_outcome", "scalar", "severity_by_share"]
+__all__ = ["basis", "fact_outcome", "scalar", "severity_by_share", "whole"]
 
 
 def severity_by_share(share: float, high: float = 0.05, medium: float = 0.01) -> Severity:
@@ -43,3 +43,8 @@ def fact_outcome(n_breaches: int, share: float) -> tuple[Status, Severity]:
     if n_breaches:
         return Status.FAIL, severity_by_share(share)
     return Status.PASS, Severity.INFO
+
+
+def whole(value: Any) -> int:
+    """A count from the engine as an int (None or NaN, as over no rows: 0)."""
+    return 0 if value is None or value != value else int(value)

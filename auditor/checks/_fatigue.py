@@ -29,10 +29,10 @@ import numpy as np
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._common import basis, fact_outcome
+from auditor.checks._common import fact_outcome, whole
 from auditor.checks._registry import register
+from auditor.checks._rule_packs import no_pack, pack_basis, packs_with
 from auditor.checks._small_cells import small_cell, withheld
-from auditor.config import rule_packs
 from auditor.engine import instant_seconds
 from auditor.rules import RulePack, WorkingTimeRule
 
@@ -49,20 +49,9 @@ class FatigueRest:
     needs: ClassVar[Needs] = Needs(tables=("orders",))
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
-        packs = [p for p in rule_packs(context.config) if p.working_time is not None]
+        packs = packs_with(context, "working_time")
         if not packs:
-            return [
-                Finding(
-                    check=self.id,
-                    status=Status.NOT_ASSESSED,
-                    title=self.title,
-                    missing=("[audit] rules",),
-                    detail=(
-                        "No rule pack with a working-time rule was chosen: name one in [audit] "
-                        "rules or with --rules (cn-delivery-fatigue, for example)."
-                    ),
-                )
-            ]
+            return [no_pack(self.id, self.title, "a working-time rule", "cn-delivery-fatigue")]
         return [self._apply(context, pack) for pack in packs]
 
     def _apply(self, context: CheckContext, pack: RulePack) -> Finding:
@@ -132,8 +121,8 @@ def _counts(rests: Table, breached: Table) -> dict[str, int]:
     )
     rests_hit = breached.select("worker_id", "rest_from").distinct()
     first, second = r.execute().iloc[0], b.execute().iloc[0]
-    out = {k: _int(v) for k, v in {**first.to_dict(), **second.to_dict()}.items()}
-    out["rests_breached"] = _int(rests_hit.count().execute())
+    out = {k: whole(v) for k, v in {**first.to_dict(), **second.to_dict()}.items()}
+    out["rests_breached"] = whole(rests_hit.count().execute())
     return out
 
 
@@ -189,17 +178,13 @@ def _daily(context: CheckContext, rule: WorkingTimeRule, dispatch: Table) -> dic
         ],
     )
     row = after.aggregate(n=after._id.nunique(), w=after.worker_id.nunique()).execute().iloc[0]
-    out["dispatches_past_daily_hours"] = _int(row["n"])
-    out["workers_dispatched_past_daily_hours"] = _int(row["w"])
+    out["dispatches_past_daily_hours"] = whole(row["n"])
+    out["workers_dispatched_past_daily_hours"] = whole(row["w"])
     return out
 
 
 def _quantile(values: Any, q: float) -> float | None:
     return float(np.quantile(values.to_numpy(dtype=float), q)) if len(values) else None
-
-
-def _int(value: Any) -> int:
-    return 0 if value is None or value != value else int(value)
 
 
 def _finding(
@@ -256,17 +241,10 @@ def _finding(
         threshold=0.0,
         subject={"rule": pack.name},
         n_workers=None if hours_hidden else daily["workers"],
-        basis=_basis(context, pack),
+        basis=pack_basis(context, "HRS-02", pack),
         detail=_detail(pack, rule, data, required, breached, share, hide, k, source),
         data=withheld(data, keys, hide, k),
     )
-
-
-def _basis(context: CheckContext, pack: RulePack) -> str:
-    sources = "; ".join(s.title + (f" ({s.cites})" if s.cites else "") for s in pack.sources)
-    own = basis(context, "HRS-02")
-    rule = f"{pack.title} ({pack.jurisdiction}): {sources}."
-    return f"{own} {rule}" if own else rule
 
 
 def _detail(

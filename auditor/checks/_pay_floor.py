@@ -44,10 +44,10 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._common import basis, fact_outcome
+from auditor.checks._common import fact_outcome, whole
 from auditor.checks._registry import register
+from auditor.checks._rule_packs import no_pack, pack_basis, packs_with
 from auditor.checks._small_cells import small_cell, withheld
-from auditor.config import rule_packs
 from auditor.findings import OWED_COLUMNS
 from auditor.rules import FloorRule, RulePack
 from auditor.rules._pack import DISTANCE_UNITS
@@ -69,20 +69,9 @@ class StatutoryPayFloor:
     needs: ClassVar[Needs] = Needs(tables=("orders",))
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
-        packs = [p for p in rule_packs(context.config) if p.floor is not None]
+        packs = packs_with(context, "floor")
         if not packs:
-            return [
-                Finding(
-                    check=self.id,
-                    status=Status.NOT_ASSESSED,
-                    title=self.title,
-                    missing=("[audit] rules",),
-                    detail=(
-                        "No rule pack with a pay floor was chosen: name one in [audit] rules or "
-                        "with --rules NAME (`auditor rules` lists the shipped packs)."
-                    ),
-                )
-            ]
+            return [no_pack(self.id, self.title, "a pay floor", "us-ca-prop22")]
         return [self._apply(context, pack) for pack in packs]
 
     def _apply(self, context: CheckContext, pack: RulePack) -> Finding:
@@ -407,11 +396,7 @@ def _left_out(units: Table, reasons: dict[str, ir.BooleanValue]) -> dict[str, tu
         .execute()
         .iloc[0]
     )
-    return {k: (_int(row[f"{k}_n"]), _int(row[f"{k}_w"])) for k in reasons}
-
-
-def _int(value: Any) -> int:
-    return 0 if value is None or value != value else int(value)
+    return {k: (whole(row[f"{k}_n"]), whole(row[f"{k}_w"])) for k in reasons}
 
 
 def _money(values: pd.Series) -> Decimal:
@@ -486,7 +471,7 @@ def _finding(
         subject={"rule": pack.name},
         n_workers=None if few else workers,
         n_orders=None,
-        basis=_basis(context, pack),
+        basis=pack_basis(context, "PAY-03", pack),
         detail=_detail(pack, data, units, in_breach, share, hide, k, currency, noun),
         data=withheld(data, hidden, hide, k),
         evidence=evidence,
@@ -538,14 +523,6 @@ def _owed_rows(pack: RulePack, frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("required", "paid", "shortfall", "topup_in_time", "topup_late", "owed"):
         out[column] = [f"{Decimal(v):.2f}" for v in out[column]]
     return out.reset_index(drop=True)
-
-
-def _basis(context: CheckContext, pack: RulePack) -> str:
-    """The pack's own legal sources, after any ``[basis] PAY-03`` text."""
-    sources = "; ".join(s.title + (f" ({s.cites})" if s.cites else "") for s in pack.sources)
-    own = basis(context, "PAY-03")
-    rule = f"{pack.title} ({pack.jurisdiction}): {sources}."
-    return f"{own} {rule}" if own else rule
 
 
 def _detail(
