@@ -144,3 +144,17 @@ def test_a_rest_starts_only_when_no_order_is_in_hand(tmp_path: Path) -> None:
     f = _hrs02(folder)
     assert f.status == Status.FAIL
     assert f.data["rests_required"] == 1 and f.data["dispatches_in_rest"] == 1
+
+
+def test_the_chinese_report_reads_hrs02(tmp_path: Path) -> None:
+    from auditor.report import labels
+    from auditor.report._sentences import sentence
+
+    folder = tmp_path / "pkg"
+    write_csv(folder, "orders", _orders())
+    write_csv(folder, "offers", [_offer(1, "a", "12:20")])
+    text = sentence(_hrs02(folder), labels("zh"))
+    assert text.startswith(
+        "规则包 cn-delivery-fatigue：连续接单超过 4 小时后，每完成手中订单须有 20 分钟"
+    )
+    assert "1 次规定休息中有 1 次" in text and "不合规" in text

@@ -121,6 +121,8 @@ def sentence(f: Finding, words: Labels) -> str:
         return "未评估：缺少 " + "、".join(f.missing) + "。"
     if f.check == "PAY-03" and not f.data.get("suppressed"):
         return _pay_floor(f, words)
+    if f.check == "HRS-02" and not f.data.get("suppressed"):
+        return _fatigue(f, words)
     if f.data.get("suppressed") and f.metric not in RATIO_METRICS:
         return _withheld(f, words)
     if f.data.get("suppressed"):
@@ -184,6 +186,35 @@ def _pay_floor(f: Finding, words: Labels) -> str:
     if late:
         text += f"（另有 {words.money(late)} 逾期补足）"
     return text + f"。不合规（严重程度：{words(str(f.severity))}）。"
+
+
+def _fatigue(f: Finding, words: Labels) -> str:
+    """HRS-02 in Chinese: required rests, those with dispatch, and working hours."""
+    d = f.data
+    rule = f.subject.get("rule", "")
+    head = (
+        f"规则包 {rule}：连续接单超过 {float(d.get('continuous_hours') or 0):g} 小时后，"
+        f"每完成手中订单须有 {float(d.get('rest_minutes') or 0):g} 分钟不派单。"
+    )
+    required = d.get("rests_required")
+    if not required:
+        text = head + "没有需要休息的连续接单。"
+    elif f.status == Status.FAIL:
+        text = head + (
+            f"{words.number(required)} 次规定休息中有 {words.number(d.get('rests_breached'))} 次"
+            f"（{words.percent(f.estimate)}）仍被派单，涉及 "
+            f"{words.number(d.get('workers_affected'))} 名劳动者。"
+            f"不合规（严重程度：{words(str(f.severity))}）。"
+        )
+    else:
+        text = head + f"{words.number(required)} 次规定休息均未派单。"
+    median, p90 = d.get("working_hours_median"), d.get("working_hours_p90")
+    if median is not None:
+        text += (
+            f"按 50号文口径（接单时间加宽放时间），每人每日工作时间中位数 "
+            f"{words.number(median)} 小时，第 90 百分位 {words.number(p90)} 小时。"
+        )
+    return text
 
 
 def _withheld(f: Finding, words: Labels) -> str:
