@@ -834,7 +834,7 @@ def with_rules(config: AuditConfig, rules: Sequence[str]) -> AuditConfig:
     """
     audit = dataclasses.replace(config.audit, rules=tuple(rules))
     changed = dataclasses.replace(config, audit=audit)
-    _check_values(changed, config.source or "config")
+    _check_values(changed, "--rules, in place of")
     return changed
 
 

@@ -468,3 +468,18 @@ def test_packs_are_refused_when_named_twice_or_absurd(tmp_path: Path) -> None:
         load_pack(str(tmp_path / "huge.toml"))
     with pytest.raises(ConfigError, match=r"\[rules\] default_tier"):
         _config(["cn-zhejiang"], "CNY", rules={"default_tier": "9"})
+
+
+def test_dcwp_week_one_cent_under_the_hourly_rate(tmp_path: Path) -> None:
+    """2024-06 at $19.56 an hour of trip time (acceptance to dropoff): one 60-minute order
+    paid 19.55 owes 0.01; one paid 19.56 owes nothing; tips never count."""
+    long = {"pickup_at": "", "dropoff_at": "2024-06-05T11:00:00"}
+    rows = [
+        _order(1, "a", "2024-06-05", worker_pay="19.55", tip="5.00", **long),
+        _order(2, "b", "2024-06-05", worker_pay="19.56", **long),
+    ]
+    write_csv(tmp_path / "pkg", "orders", rows)
+    (f,), result = _pay03(tmp_path / "pkg", _config(["us-nyc-dcwp-delivery"]))
+    assert f.status == Status.FAIL and f.data["units_in_breach"] == 1
+    assert list(result.owed["worker_id"]) == ["a"]
+    assert list(result.owed["owed"]) == ["0.01"]

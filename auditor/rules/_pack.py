@@ -481,9 +481,9 @@ def describe_pack(pack: RulePack) -> str:
         f"{pack.name} ({pack.version}): {pack.title}",
         f"Jurisdiction: {pack.jurisdiction}."
         + (f" Currency: {pack.currency}." if pack.currency else ""),
-        "",
-        pack.summary,
     ]
+    if pack.summary.strip():
+        lines += ["", pack.summary.strip()]
     if pack.working_time is not None:
         wt = pack.working_time
         lines += [
