@@ -483,3 +483,40 @@ def test_dcwp_week_one_cent_under_the_hourly_rate(tmp_path: Path) -> None:
     assert f.status == Status.FAIL and f.data["units_in_breach"] == 1
     assert list(result.owed["worker_id"]) == ["a"]
     assert list(result.owed["owed"]) == ["0.01"]
+
+
+def test_a_statement_rule_sets_a_two_week_top_up_against_its_own_period(tmp_path: Path) -> None:
+    """Worker e: orders on 2024-06-05 and 2024-06-12 (floor 23.40 each, paid 20.00 each),
+    one statement for 2024-06-03 to 06-16 with a 6.80 top-up paid on 06-20 (in time). Per
+    statement nothing is owed; per calendar week the top-up meets only the second week."""
+    folder = tmp_path / "pkg"
+    _prop22_package(folder)
+    long = {"distance_km": f"{10 * MILE_KM}", "approach_km": f"{2 * MILE_KM}"}
+    extra = [
+        _order(11, "e", "2024-06-05", worker_pay="20.00", dropoff_at="2024-06-05T11:00:00", **long),
+        _order(12, "e", "2024-06-12", worker_pay="20.00", dropoff_at="2024-06-12T11:00:00", **long),
+    ]  # fmt: skip
+    with (folder / "orders.csv").open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(extra[0]), lineterminator="\n")
+        writer.writerows(extra)
+    with (folder / "payouts.csv").open("a", newline="") as fh:
+        fh.write("pe,e,2024-06-03,2024-06-16,40.00,2024-06-20T09:00:00,6.80\n")
+    text = Path(load_pack("us-ca-prop22").path).read_text()
+    (tmp_path / "statement.toml").write_text(
+        text.replace('unit = "week"', 'unit = "statement"').replace(
+            'name = "us-ca-prop22"', 'name = "prop22-by-statement"'
+        )
+    )
+    (f,), result = _pay03(folder, _config([str(tmp_path / "statement.toml")]))
+    assert f.data["unit"] == "statement" and f.data["units_assessed"] == 5
+    owed = result.owed.set_index("worker_id")
+    assert owed.loc["e", "period_end"] == "2024-06-16"
+    assert owed.loc["e", "required"] == "46.80" and owed.loc["e", "owed"] == "0.00"
+    assert owed.loc["e", "topup_in_time"] == "6.80"
+    assert f.data["units_in_breach"] == 2  # c (late) and d (never), as per week
+    (week_finding,), by_week = _pay03(folder, _config(["us-ca-prop22"]))
+    assert week_finding.data["units_assessed"] == 6
+    assert week_finding.data["units_in_breach"] == 3  # c, d and e's first week
+    weeks = by_week.owed[by_week.owed.worker_id == "e"].set_index("period_start")
+    assert weeks.loc["2024-06-03", "owed"] == "3.40"  # no top-up reaches the first week
+    assert weeks.loc["2024-06-10", "owed"] == "0.00"

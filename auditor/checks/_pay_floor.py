@@ -8,7 +8,9 @@ distance, at which rates by date and tier of place. One finding per pack.
   on the order's local date (of acceptance) for the tier of its pickup zone. Its shortfall
   is the floor less the pay counted (``worker_pay``, plus ``incentive`` or
   ``tip_to_worker`` where the pack counts them), where positive.
-- **Per worker-week** (``unit = "week"``, Monday to Sunday, local time): the floor is
+- **Per worker-week** (``unit = "week"``, Monday to Sunday, local time), or **per pay
+  statement** (``unit = "statement"``: a ``payouts`` row's period, the orders whose local
+  dropoff date it holds, and the statement's own top-up): the floor is
   ``hourly x multiplier x hours`` on the pack's time basis, plus ``per_minute`` x each
   order's engaged minutes and ``per_distance`` x its distance, rounded to the cent. Where
   rates differ within a week (a new rate, orders in zones of other tiers) the hourly rate
@@ -118,6 +120,8 @@ def _missing(context: CheckContext, pack: RulePack) -> tuple[str, ...]:
         out.append("orders.pickup_zone")
     if _floor(pack).time == "online" and "sessions" not in tables:
         out.append("sessions")
+    if _floor(pack).unit == "statement" and "payouts" not in tables:
+        out.append("payouts")
     return tuple(out)
 
 
@@ -193,6 +197,9 @@ def _distance(orders: Table, pack: RulePack) -> ir.FloatingValue:
     return orders.distance_km
 
 
+_METRIC_UNITS = {"trip": "trips", "week": "worker_weeks", "statement": "statements"}
+"""The unit in PAY-03's metric name: ``share_of_<unit>_below_floor``."""
+
 MAX_FLOOR = 1e12
 """Largest floor judged, in currency: a larger one comes from an implausible distance or
 time (the unit is left out and counted); exact money holds 14 digits before the point."""
@@ -260,6 +267,7 @@ def _trip_units(
             "paid",
             "shortfall",
             period_start=units.week_start,
+            period_end=units.week_start + ibis.interval(days=6),
             topup_in_time=zero,
             topup_late=zero,
             breach=units.shortfall > 0,
@@ -272,10 +280,27 @@ def _trip_units(
 def _week_units(
     context: CheckContext, pack: RulePack, rates: Table
 ) -> tuple[Table, dict[str, tuple[int, int]]]:
-    """Per worker-week assessed: floor, pay, shortfall, top-ups and what is owed; and the
-    worker-weeks left out, by reason, as (weeks, workers)."""
+    """Per period assessed (worker-week, or pay statement for ``unit = "statement"``):
+    floor, pay, shortfall, top-ups and what is owed; and the periods left out, by reason,
+    as (periods, workers)."""
     rebuilt = context.rebuilt
+    by_statement = _floor(pack).unit == "statement"
     j = _with_rates(context, pack, rebuilt.orders, rates)
+    if by_statement:
+        # An order belongs to the statement whose period holds its local dropoff date
+        # (acceptance date without one), as the contract assigns orders to statements.
+        p = context.package.tables["payouts"].table.select(
+            "payout_id", p_worker=_col("worker_id"), p_start=_col("period_start"),
+            p_end=_col("period_end"),
+        )  # fmt: skip
+        pay_date = j.dropoff_date.fill_null(j.local_date)
+        jp = j.inner_join(
+            p, [j.worker_id == p.p_worker, pay_date >= p.p_start, pay_date <= p.p_end]
+        )
+        j = jp.select(*j.columns, jp.payout_id)
+        key = ["payout_id"]
+    else:
+        key = ["worker_id", "week_start"]
     # Completed orders carry the rates, time and distance; every order's pay counts
     # (a cancellation fee is pay).
     done = j.completed
@@ -284,7 +309,7 @@ def _week_units(
     needs_distance = any(r.per_distance for r in pack.rates)
     extra = j.r_per_minute * weight + j.r_per_km * ibis.ifelse(done, distance.fill_null(0.0), 0.0)
     undistanced = done & (distance.isnull() if needs_distance else ibis.literal(False))
-    by_week = j.group_by(["worker_id", "week_start"]).aggregate(
+    by_period = j.group_by(key).aggregate(
         _unrated=(done & j.r_from.isnull()).cast("int64").sum(),
         _undistanced=undistanced.cast("int64").sum(),
         _orders=done.cast("int64").sum(),
@@ -294,44 +319,52 @@ def _week_units(
         _extra=extra.sum(),
         _pay=_pay(j, pack).sum(),
     )
-    w = rebuilt.worker_weeks
+    if by_statement:
+        w = rebuilt.worker_periods
+        assert w is not None  # the pack needs payouts (_missing)
+        periods = w.mutate(_start=w.period_start, _end=w.period_end)
+    else:
+        w = rebuilt.worker_weeks
+        periods = w.mutate(_start=w.week_start, _end=w.week_start + ibis.interval(days=6))
     if _floor(pack).time == "online":
-        hours = w.online_hours
+        hours = periods.online_hours
     elif _floor(pack).time == "engaged_allowance":
         per_order = context.config.earnings.engaged_allowance_minutes_per_order / 60.0
-        hours = w.engaged_hours + w.orders_completed.cast("float64") * per_order
+        hours = periods.engaged_hours + periods.orders_completed.cast("float64") * per_order
     else:
-        hours = w.engaged_hours
-    weeks = w.select("worker_id", "week_start", "deductions", _hours=hours)
-    joined = weeks.left_join(by_week, ["worker_id", "week_start"])
-    weeks = joined.select(weeks, *[c for c in by_week.columns if c.startswith("_")])
-    ordered = weeks._orders.notnull() & (weeks._orders > 0)
-    rated = ordered & (weeks._unrated == 0)
-    timed = rated & weeks._hours.notnull()
-    measured = timed & (weeks._undistanced == 0)
-    rate = ibis.ifelse(weeks._weight > 0, weeks._weighted / weeks._weight, weeks._hourly_mean)
-    weeks = weeks.mutate(
+        hours = periods.engaged_hours
+    columns = dict.fromkeys([*key, "worker_id", "_start", "_end", "deductions"])
+    periods = periods.select(*columns, _hours=hours)
+    joined = periods.left_join(by_period, key)
+    periods = joined.select(periods, *[c for c in by_period.columns if c.startswith("_")])
+    ordered = periods._orders.notnull() & (periods._orders > 0)
+    rated = ordered & (periods._unrated == 0)
+    timed = rated & periods._hours.notnull()
+    measured = timed & (periods._undistanced == 0)
+    rate = ibis.ifelse(
+        periods._weight > 0, periods._weighted / periods._weight, periods._hourly_mean
+    )
+    periods = periods.mutate(
         _ordered=ordered, _rated=rated, _timed=timed, _measured=measured,
-        _raw=rate * weeks._hours + weeks._extra,
+        _raw=rate * periods._hours + periods._extra,
     )  # fmt: skip
-    weeks = weeks.mutate(_assessed=weeks._measured & (weeks._raw < MAX_FLOOR))
+    periods = periods.mutate(_assessed=periods._measured & (periods._raw < MAX_FLOOR))
     left_out = _left_out(
-        weeks,
+        periods,
         {
-            "no_order": ~weeks._ordered,
-            "no_rate": weeks._ordered & ~weeks._rated,
-            "no_time": weeks._rated & ~weeks._timed,
-            "no_distance": weeks._timed & ~weeks._measured,
-            "implausible": weeks._measured & ~weeks._assessed,
+            "no_order": ~periods._ordered,
+            "no_rate": periods._ordered & ~periods._rated,
+            "no_time": periods._rated & ~periods._timed,
+            "no_distance": periods._timed & ~periods._measured,
+            "implausible": periods._measured & ~periods._assessed,
         },
     )
-    a = weeks.filter(weeks._assessed)
+    a = periods.filter(periods._assessed)
     pay = a._pay - a.deductions if _floor(pack).net_of_deductions else a._pay
     a = a.mutate(required=_cents(a._raw), paid=pay)
     a = a.mutate(shortfall=ibis.greatest(a.required - a.paid, _ZERO))
-    in_time, late = _topups(context, pack)
-    a = a.left_join(in_time, ["worker_id", "week_start"]).select(a, in_time.topup_in_time)
-    a = a.left_join(late, ["worker_id", "week_start"]).select(a, late.topup_late)
+    topups = _topups(context, pack, key)
+    a = a.left_join(topups, key).select(a, topups.topup_in_time, topups.topup_late)
     a = a.mutate(
         topup_in_time=a.topup_in_time.fill_null(_ZERO),
         topup_late=a.topup_late.fill_null(_ZERO),
@@ -348,7 +381,8 @@ def _week_units(
             "topup_in_time",
             "topup_late",
             "owed",
-            period_start=a.week_start,
+            period_start=a._start,
+            period_end=a._end,
             units=ibis.literal(1, type="int64"),
             units_short=(a.shortfall > 0).cast("int64"),
             breach=a._unmet > 0,
@@ -357,30 +391,28 @@ def _week_units(
     )
 
 
-def _topups(context: CheckContext, pack: RulePack) -> tuple[Table, Table]:
-    """Minimum-pay top-ups per worker and week of the statement's period end: in time, and
-    late (both empty where the pack allows none or the payouts have none)."""
+def _col(name: str) -> ir.Deferred:
+    return ibis._[name]
+
+
+def _topups(context: CheckContext, pack: RulePack, key: list[str]) -> Table:
+    """Minimum-pay top-ups, in time and late, per pay statement (``key`` ``payout_id``) or
+    per worker and the week its statement's period ends in; empty where the pack allows
+    none or the payouts have none."""
     payouts = context.package.tables.get("payouts")
     within = _floor(pack).topup_within_days
-    keys = {"worker_id": "string", "week_start": "date"}
     if within is None or payouts is None or "minimum_pay_topup" not in payouts.columns_present:
-        empty = ibis.memtable(pd.DataFrame({"worker_id": [], "week_start": []})).cast(keys)
-        return (
-            empty.mutate(topup_in_time=_ZERO).limit(0),
-            empty.mutate(topup_late=_ZERO).limit(0),
-        )
+        types = {"payout_id": "string", "worker_id": "string", "week_start": "date"}
+        empty = ibis.memtable(pd.DataFrame({k: [] for k in key})).cast({k: types[k] for k in key})
+        return empty.mutate(topup_in_time=_ZERO, topup_late=_ZERO).limit(0)
     p = payouts.table
     p = p.filter(p.minimum_pay_topup > 0)
     deadline = p.period_end + ibis.interval(days=within)
     on_time = p.paid_at.isnull() | (p.paid_at.cast("timestamp").date() <= deadline)
     p = p.mutate(week_start=p.period_end.truncate("W"), _on_time=on_time)
-    topups = p.group_by(["worker_id", "week_start"]).aggregate(
+    return p.group_by(key).aggregate(
         topup_in_time=p.minimum_pay_topup.sum(where=p._on_time).fill_null(_ZERO),
         topup_late=p.minimum_pay_topup.sum(where=~p._on_time).fill_null(_ZERO),
-    )
-    return (
-        topups.select("worker_id", "week_start", "topup_in_time"),
-        topups.select("worker_id", "week_start", "topup_late"),
     )
 
 
@@ -432,7 +464,7 @@ def _finding(
     else:
         status, severity = Status.INCONCLUSIVE, Severity.INFO
     owed_total = _money(frame["owed"]) if len(frame) else Decimal(0)
-    noun = "trips" if unit == "trip" else "worker-weeks"
+    noun = {"trip": "trips", "week": "worker-weeks", "statement": "pay statements"}[unit]
     data: dict[str, Any] = {
         "rule": pack.to_dict(),
         "unit": unit,
@@ -465,7 +497,7 @@ def _finding(
         status=status,
         severity=severity,
         title=check.title,
-        metric=f"share_of_{'trips' if unit == 'trip' else 'worker_weeks'}_below_floor",
+        metric=f"share_of_{_METRIC_UNITS[unit]}_below_floor",
         estimate=share if units and not hide else None,
         threshold=0.0,
         subject={"rule": pack.name},
@@ -503,12 +535,13 @@ def _owed_rows(pack: RulePack, frame: pd.DataFrame) -> pd.DataFrame:
     """``owed.csv`` rows of this pack: each worker-week with a shortfall."""
     rows = frame.loc[frame["shortfall"] > 0] if len(frame) else frame
     starts = [pd.Timestamp(d).date() for d in rows["period_start"]]
+    ends = [pd.Timestamp(d).date() for d in rows["period_end"]]
     out = pd.DataFrame(
         {
             "rule": pack.name,
             "worker_id": rows["worker_id"],
             "period_start": [d.isoformat() for d in starts],
-            "period_end": [(d + dt.timedelta(days=6)).isoformat() for d in starts],
+            "period_end": [d.isoformat() for d in ends],
             "units": rows["units"],
             "units_short": rows["units_short"],
             "required": rows["required"],

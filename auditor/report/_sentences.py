@@ -27,7 +27,8 @@ SHARE_METRICS = frozenset(
      "share_of_orders_with_undisclosed_fee", "share_of_statements_short",
      "share_of_tipped_orders_short", "share_of_worker_weeks_above_cap",
      "share_of_orders_paid_below_quote", "share_of_trips_below_floor",
-     "share_of_worker_weeks_below_floor", "share_of_required_rests_with_dispatch",
+     "share_of_worker_weeks_below_floor", "share_of_statements_below_floor",
+     "share_of_required_rests_with_dispatch",
      "share_of_restrictive_actions_without_human_decision",
      "share_of_restrictive_actions_not_explained_in_time",
      "share_of_appeals_not_reviewed_in_time", "share_of_complaints_not_answered_in_time",
@@ -51,6 +52,8 @@ _METRICS: dict[str, tuple[str, str]] = {
         "share of trips paid below the statutory floor", "报酬低于法定底线的订单比例"),
     "share_of_worker_weeks_below_floor": (
         "share of worker-weeks paid below the statutory floor", "报酬低于法定底线的人周比例"),
+    "share_of_statements_below_floor": (
+        "share of pay statements below the statutory floor", "报酬低于法定底线的结算单比例"),
     "share_of_required_rests_with_dispatch": (
         "share of required rests in which work was dispatched", "规定休息时间内仍被派单的比例"),
     "share_of_restrictive_actions_without_human_decision": (
@@ -170,7 +173,7 @@ def _pay_floor(f: Finding, words: Labels) -> str:
     """PAY-03 in Chinese: units below the floor, workers and the money owed."""
     d = f.data
     rule = f.subject.get("rule", "")
-    unit = "单" if d.get("unit") == "trip" else "人周"
+    unit = {"trip": "单", "week": "人周", "statement": "张结算单"}.get(str(d.get("unit")), "人周")
     assessed = d.get("units_assessed") or 0
     if not assessed:
         return f"规则包 {rule}：没有可核对的{unit}。"

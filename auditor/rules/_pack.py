@@ -43,9 +43,10 @@ PACKS_DIR = Path(__file__).parent / "packs"
 KM_PER_MILE = 1.609344
 """Kilometres in an international mile (exact by definition)."""
 
-UNITS = ("trip", "week")
-"""What one floor is computed over: each completed order, or each worker-week (Monday to
-Sunday, local time)."""
+UNITS = ("trip", "week", "statement")
+"""What one floor is computed over: each completed order, each worker-week (Monday to
+Sunday, local time), or each pay statement (``payouts``: its period, the orders whose
+local dropoff date it holds, and its own top-up)."""
 
 PAY_COMPONENTS = ("worker_pay", "incentive", "tip_to_worker")
 """Order money a rule may count as pay."""
@@ -401,16 +402,16 @@ def _parse_floor(r: _Reader) -> FloorRule:
     ):
         raise r.bad("pay", 'a list of different items of "worker_pay", "incentive", '
                     '"tip_to_worker", with "worker_pay"')  # fmt: skip
-    times = TRIP_TIMES if unit == "trip" else WEEK_TIMES
+    times = TRIP_TIMES if unit == "trip" else WEEK_TIMES  # a statement is timed as a week
     time = r.choice("time", times)
     net = r.data.get("net_of_deductions", False)
     if not isinstance(net, bool):
         raise r.bad("net_of_deductions", "true or false")
-    if net and unit != "week":
-        raise r.bad("net_of_deductions", 'false for a "trip" rule (deductions are per week)')
+    if net and unit == "trip":
+        raise r.bad("net_of_deductions", 'false for a "trip" rule (deductions are per period)')
     topup = r.data.get("topup_within_days")
     if topup is not None:
-        if unit != "week":
+        if unit == "trip":
             raise r.bad("topup_within_days", 'absent for a "trip" rule')
         if isinstance(topup, bool) or not isinstance(topup, int) or not 0 <= topup <= 366:
             raise r.bad("topup_within_days", "a whole number of days in [0, 366]")
@@ -447,8 +448,8 @@ def _parse_rate(r: _Reader, floor: FloorRule) -> Rate:
     )
     if floor.unit == "trip" and rate.hourly:
         raise r.bad("hourly", 'absent for a "trip" rule (use per_minute)')
-    if floor.unit == "week" and rate.minimum:
-        raise r.bad("minimum", 'absent for a "week" rule (a per-trip minimum)')
+    if floor.unit != "trip" and rate.minimum:
+        raise r.bad("minimum", f'absent for a "{floor.unit}" rule (a per-trip minimum)')
     if not (rate.hourly * rate.multiplier or rate.per_minute or rate.per_distance
             or rate.minimum):  # fmt: skip
         raise r.bad("hourly", "set, or per_minute, per_distance or minimum: a floor of zero "
@@ -512,7 +513,11 @@ def describe_pack(pack: RulePack) -> str:
 def _describe_floor(pack: RulePack) -> list[str]:
     f = pack.floor
     assert f is not None
-    unit = "each completed trip" if f.unit == "trip" else "each worker-week (Monday to Sunday)"
+    unit = {
+        "trip": "each completed trip",
+        "week": "each worker-week (Monday to Sunday)",
+        "statement": "each pay statement (payouts)",
+    }[f.unit]
     lines = [
         "",
         f"Pay floor (PAY-03) over {unit}; time: {f.time}; "
