@@ -254,3 +254,44 @@ def test_a_service_with_a_row_of_its_own_keeps_its_rule(
         + data["orders_of_workers_with_too_few"]
     )
     assert counted == int(others.sum()) < int(done.sum())
+
+
+def test_a_row_that_ends_changes_the_rule_the_next_day() -> None:
+    """A row for rides ends on 2026-03-14: the rule of rides changes on 2026-03-15, when
+    the row for all services governs them again."""
+    starts = [D(2026, 3, 1), D(2026, 3, 1)]
+    ends = [None, D(2026, 3, 14)]
+    scopes = [(None, None), ("ride", None)]
+    got = rule_changes(starts, scopes, D(2026, 3, 1), D(2026, 3, 31), 28, ends)
+    assert [c.on for c in got] == [D(2026, 3, 15)]
+    assert got[0].scopes == (("ride", None),)
+    assert rule_changes(starts, scopes, D(2026, 3, 1), D(2026, 3, 31), 28) == []
+
+
+def test_a_change_declared_by_rows_that_end_is_found(
+    cut_package: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """The planted change rewritten as rows that end: a row per service, in force until the
+    day before the change, over a row for all services in force throughout at the new
+    rate. The same orders are compared as when the new row starts that day."""
+    folder, truth = cut_package
+    for path in folder.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    on = D.fromisoformat(truth["parameters"]["change_date"])
+    lines = (tmp_path / "fee_schedule.csv").read_text().splitlines()
+    header, first = lines[0], lines[1].split(",")
+    columns = header.split(",")
+    start = first[columns.index("effective_from")]
+    services = sorted(set(pcsv.read_csv(tmp_path / "orders.csv").to_pandas()["service"]))
+    rows = [header, ",".join([start, "", "", *first[3:]])]
+    for service in services:
+        ending = [start, (on - datetime.timedelta(days=1)).isoformat(), service, *first[3:]]
+        rows.append(",".join(ending))
+    (tmp_path / "fee_schedule.csv").write_text("\n".join(rows) + "\n")
+    config = AuditConfig.from_dict({"report": {"min_cell_workers": 1}})
+    ended = pick(audit(tmp_path, config, checks=["PAY-05"]), "PAY-05")
+    started = pick(audit(folder, config, checks=["PAY-05"]), "PAY-05")
+    assert ended.subject == started.subject == {"rule_from": on.isoformat()}
+    for key in ("orders_compared", "workers_compared", "orders_not_compared"):
+        assert ended.data[key] == started.data[key], key
+    assert ended.data["scopes"] == [{"service": s, "zone": None} for s in services]

@@ -11,10 +11,13 @@ from auditor.checks._base import CheckContext
 __all__ = ["declared_in_force"]
 
 
-def declared_in_force(context: CheckContext, keys: Table, column: str) -> Table:
+def declared_in_force(
+    context: CheckContext, keys: Table, column: str, *, with_row: bool = False
+) -> Table:
     """The fee_schedule's ``column`` in force for each (local_date, service, pickup_zone)
     of ``keys``, as ``fs_value`` (null where none applies; the package must have a
-    fee_schedule).
+    fee_schedule). With ``with_row``, also the service and zone the winning row names
+    (``fs_row_service``, ``fs_row_zone``; with its ``effective_from``, the row's key).
 
     The fee_schedule row that covers the date (``effective_from <= date <=
     effective_to``), matches the service and zone (an empty one matches all) and has a
@@ -47,6 +50,15 @@ def declared_in_force(context: CheckContext, keys: Table, column: str) -> Table:
             group_by="_k", order_by=[ibis.desc("_spec"), ibis.desc("fs_from")]
         )
     )
-    best = cand.filter(cand._rank == 0).select("_k", "fs_cap")
+    best = cand.filter(cand._rank == 0).select(
+        "_k", "fs_cap", fs_row_service=cand.fs_service, fs_row_zone=cand.fs_zone
+    )
     joined = k.left_join(best, "_k")
+    if with_row:
+        return joined.select(
+            *keys.columns,
+            fs_value=joined.fs_cap,
+            fs_row_service=joined.fs_row_service,
+            fs_row_zone=joined.fs_row_zone,
+        )
     return joined.select(*keys.columns, fs_value=joined.fs_cap)

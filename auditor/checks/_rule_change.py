@@ -5,9 +5,12 @@ after the change against what the previous rule paid for the same work.
 
 1. **Changes.** Every ``fee_schedule`` row that takes effect (``effective_from``) after the
    first day of the orders and on or before the last is a declared change of the rule, for
-   the service and zone it names (empty: all). Rows that start on the same day are one
-   change. The windows compared are the ``[earnings] rule_change_window_days`` before the
-   change and as many from it, each cut at any other change.
+   the service and zone it names (empty: all); so is the day after a row ends
+   (``effective_to``), when the rule it overrode governs again. Rows that start (or end)
+   on the same day are one change; the orders it covers are those whose row in force
+   differs from the day before's. The windows compared are the ``[earnings]
+   rule_change_window_days`` before the change and as many from it, each cut at any other
+   change.
 2. **The previous rule, learned.** The contract carries commission rates, not pay formulas,
    so the old rule is what the old period paid: completed orders of the window before, in
    the changed scope, give within each kind of work (``_strata``: zone, service, day type and
@@ -96,7 +99,8 @@ class RuleChange:
         on: first local day of the new rule.
         start: first day of the window before (inclusive).
         end: first day after the window after (exclusive).
-        scopes: the (service, zone) each row starting ``on`` names (None: all).
+        scopes: the (service, zone) each row starting ``on`` names (None: all); where none
+            starts, those of the rows ending the day before.
     """
 
     on: datetime.date
@@ -149,21 +153,29 @@ def rule_changes(
     first: datetime.date,
     last: datetime.date,
     window_days: int,
+    effective_to: Sequence[datetime.date | None] | None = None,
 ) -> list[RuleChange]:
-    """The declared changes among fee_schedule rows (their ``effective_from`` and (service,
-    zone) scopes) that take effect after ``first`` and on or before ``last`` (the orders'
-    local dates), with windows of ``window_days`` cut at the neighbouring changes."""
-    days = sorted({d for d in effective_from if first < d <= last})
+    """The declared changes among fee_schedule rows (their ``effective_from``, optional
+    inclusive ``effective_to`` and (service, zone) scopes) that take effect after ``first``
+    and on or before ``last`` (the orders' local dates), with windows of ``window_days``
+    cut at the neighbouring changes. A row that starts on a day changes the rule that day;
+    so does one that ends the day before (the rule it overrode governs again)."""
+    ends = list(effective_to) if effective_to is not None else [None] * len(effective_from)
+    one = datetime.timedelta(days=1)
+    starting = list(zip(effective_from, scopes, strict=True))
+    ending = [(e + one, s) for e, s in zip(ends, scopes, strict=True) if e is not None]
+    days = sorted({d for d, _ in [*starting, *ending] if first < d <= last})
     out = []
     for i, on in enumerate(days):
         start = max(on - datetime.timedelta(days=window_days), days[i - 1] if i else first)
         end = min(
             on + datetime.timedelta(days=window_days),
-            days[i + 1] if i + 1 < len(days) else last + datetime.timedelta(days=1),
+            days[i + 1] if i + 1 < len(days) else last + one,
         )
+        # The scopes of the rows that start; of the rows that end, where none starts.
+        named = {s for d, s in starting if d == on} or {s for d, s in ending if d == on}
         rows = sorted(
-            {s for d, s in zip(effective_from, scopes, strict=True) if d == on},
-            key=lambda s: (s[0] is not None, s[0] or "", s[1] is not None, s[1] or ""),
+            named, key=lambda s: (s[0] is not None, s[0] or "", s[1] is not None, s[1] or "")
         )
         out.append(RuleChange(on, start, end, tuple(rows)))
     return out
@@ -172,13 +184,39 @@ def rule_changes(
 def _in_scope(context: CheckContext, orders: Table, on: datetime.date) -> Table:
     """The orders whose rule changed on ``on``: those of a service and zone for which the
     fee_schedule row in force that day (the most specific that applies, as FEE-01 reads
-    the cap) starts that day. A row for all services that starts on ``on`` does not change
-    the rule of a service that a row of its own still governs. The day joins as data: no
-    package value becomes query text."""
-    day = ibis.memtable(pa.table({"local_date": pa.array([on], pa.date32())}))
-    keys = orders.select("service", "pickup_zone").distinct().cross_join(day)
-    in_force = declared_in_force(context, keys, "effective_from")
-    changed = in_force.filter(in_force.fs_value == in_force.local_date)
+    the cap) is not the row in force the day before: a row that starts, or the row that
+    governs again when a more specific one ended (not a row that ends with none after
+    it). A row for all services that starts on ``on`` does not change the rule of a
+    service that a row of its own still governs. The days join as data: no package value
+    becomes query text."""
+    days = ibis.memtable(
+        pa.table({"local_date": pa.array([on - datetime.timedelta(days=1), on], pa.date32())})
+    )
+    keys = orders.select("service", "pickup_zone").distinct().cross_join(days)
+    in_force = declared_in_force(context, keys, "effective_from", with_row=True)
+    now = in_force.filter(in_force.local_date == on)
+    before = in_force.filter(in_force.local_date != on).select(
+        _b_service=in_force.service,
+        _b_zone=in_force.pickup_zone,
+        _b_from=in_force.fs_value,
+        _b_row_service=in_force.fs_row_service,
+        _b_row_zone=in_force.fs_row_zone,
+    )
+    paired = now.inner_join(
+        before,
+        [
+            now.service.identical_to(before._b_service),
+            now.pickup_zone.identical_to(before._b_zone),
+        ],
+    )
+    same = (
+        paired.fs_value.identical_to(paired._b_from)
+        & paired.fs_row_service.identical_to(paired._b_row_service)
+        & paired.fs_row_zone.identical_to(paired._b_row_zone)
+    )
+    # A row in force that day, not the day before's: a row that ends with none to follow
+    # declares no new rule.
+    changed = paired.filter(paired.fs_value.notnull() & ~same)
     changed = changed.select(_c_service=changed.service, _c_zone=changed.pickup_zone)
     return orders.semi_join(
         changed,
@@ -398,7 +436,9 @@ class PayRuleChange:
         span = done.aggregate(first=done.local_date.min(), last=done.local_date.max())
         row = span.to_pyarrow().to_pylist()[0]
         fs = context.package.tables["fee_schedule"].table
-        rows = fs.select("effective_from", "service", "zone").to_pyarrow().to_pylist()
+        rows = (
+            fs.select("effective_from", "effective_to", "service", "zone").to_pyarrow().to_pylist()
+        )
         changes = (
             rule_changes(
                 [r["effective_from"] for r in rows],
@@ -406,6 +446,7 @@ class PayRuleChange:
                 row["first"],
                 row["last"],
                 earnings.rule_change_window_days,
+                [r["effective_to"] for r in rows],
             )
             if row["first"] is not None
             else []
