@@ -609,7 +609,7 @@ def _check_audit(a: AuditSection, bad: _Bad) -> None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         expected = 'an IANA time zone such as "Asia/Shanghai"'
         raise bad("[audit] timezone", expected, a.timezone) from exc
-    if len(a.currency) != 3 or not a.currency.isalpha():
+    if len(a.currency) != 3 or not (a.currency.isascii() and a.currency.isalpha()):
         raise bad("[audit] currency", 'a 3-letter ISO 4217 code such as "CNY"', a.currency)
     if a.seed < 0:
         raise bad("[audit] seed", "an integer >= 0 (random generators take no sign)", a.seed)

@@ -520,3 +520,12 @@ def test_a_statement_rule_sets_a_two_week_top_up_against_its_own_period(tmp_path
     weeks = by_week.owed[by_week.owed.worker_id == "e"].set_index("period_start")
     assert weeks.loc["2024-06-03", "owed"] == "3.40"  # no top-up reaches the first week
     assert weeks.loc["2024-06-10", "owed"] == "0.00"
+
+
+def test_a_currency_must_be_three_ascii_letters(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="ISO 4217"):
+        AuditConfig.from_dict({"audit": {"currency": "ÜSD"}})
+    text = Path(load_pack("us-seattle-payup").path).read_text()
+    (tmp_path / "p.toml").write_text(text.replace('currency = "USD"', 'currency = "ÜSD"'))
+    with pytest.raises(ConfigError, match="ISO 4217"):
+        load_pack(str(tmp_path / "p.toml"))

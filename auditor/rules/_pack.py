@@ -324,7 +324,7 @@ def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
     if "floor" not in data and "working_time" not in data:
         raise top.bad("floor", "a [floor] table, a [working_time] table, or both")
     currency = top.text("currency", "" if "floor" not in data else None)
-    if currency and (len(currency) != 3 or not currency.isalpha()):
+    if currency and (len(currency) != 3 or not (currency.isascii() and currency.isalpha())):
         raise top.bad("currency", 'a 3-letter ISO 4217 code such as "USD"')
     sources = data.get("sources", [])
     if not isinstance(sources, list) or not sources:
