@@ -885,6 +885,14 @@ def _check_rules(config: AuditConfig, bad: _Bad) -> None:
                 )
     if not packs:
         return
+    trimmed = [zone.strip() for zone in config.rules.zone_tiers]
+    if len(set(trimmed)) != len(trimmed) or "" in trimmed:
+        raise bad(
+            "[rules] zone_tiers",
+            "zones named once each, not empty (zones are compared without surrounding "
+            "spaces, as the data's are read)",
+            sorted(config.rules.zone_tiers),
+        )
     known = (
         "tiers the chosen rule packs name ("
         + (", ".join(f'"{t}"' for t in sorted(tiers)) or "none: no pack is tiered")

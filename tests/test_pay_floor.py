@@ -529,3 +529,8 @@ def test_a_currency_must_be_three_ascii_letters(tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text(text.replace('currency = "USD"', 'currency = "ÜSD"'))
     with pytest.raises(ConfigError, match="ISO 4217"):
         load_pack(str(tmp_path / "p.toml"))
+
+
+def test_zones_that_differ_only_in_spaces_are_refused() -> None:
+    with pytest.raises(ConfigError, match="zones named once each"):
+        _config(["cn-zhejiang"], "CNY", rules={"zone_tiers": {"HZ": "1", " HZ ": "2"}})

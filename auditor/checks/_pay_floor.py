@@ -20,7 +20,8 @@ distance, at which rates by date and tier of place. One finding per pack.
   in it has a rate in force and, for a per-distance rate, a distance (weeks with no
   completed order are not assessed).
   Where the pack allows top-ups, ``payouts.minimum_pay_topup`` credited on a statement
-  counts against the shortfall of the week the statement's period ends in: in time when
+  counts against the shortfall of that statement (``unit = "statement"``) or of the week
+  the statement's period ends in (``unit = "week"``): in time when
   paid (local date of ``paid_at``) within ``topup_within_days`` of the period's end, or when
   the statement gives no ``paid_at`` (counted); later top-ups reduce what is owed but the
   week is still a breach.
@@ -95,7 +96,8 @@ class StatutoryPayFloor:
         else:
             units, left_out = _week_units(context, pack, rates)
         frame = units.order_by(["worker_id", "period_start"]).to_pyarrow().to_pandas()
-        context.engine.drop(_table_name(pack, "rates"))
+        for what in ("rates", "zones"):
+            context.engine.drop(_table_name(pack, what))
         return _finding(self, context, pack, frame, left_out)
 
 
