@@ -273,6 +273,7 @@ def _trip_units(
             topup_in_time=zero,
             topup_late=zero,
             breach=units.shortfall > 0,
+            unmet=units.shortfall,
             owed=units.shortfall,
         ),
         left_out,
@@ -388,6 +389,7 @@ def _week_units(
             units=ibis.literal(1, type="int64"),
             units_short=(a.shortfall > 0).cast("int64"),
             breach=a._unmet > 0,
+            unmet=a._unmet,
         ),
         left_out,
     )
@@ -478,8 +480,10 @@ def _finding(
         "required_total": None if few else float(_money(frame["required"])),
         "paid_total": None if few else float(_money(frame["paid"])),
         "shortfall_total": float(_money(frame["shortfall"])) if len(frame) else 0.0,
-        "topped_up_in_time_total": _applied(frame, "topup_in_time"),
-        "topped_up_late_total": _applied(frame, "topup_late"),
+        # The part of the top-ups each shortfall needed: in time, what met it; late, what
+        # met the rest (the engine's unmet and owed).
+        "topped_up_in_time_total": _difference(frame, "shortfall", "unmet"),
+        "topped_up_late_total": _difference(frame, "unmet", "owed"),
         "owed_total": float(owed_total),
         "owed_per_worker_median": (
             float(owed_per_worker.median()) if owed_per_worker is not None else None
@@ -512,17 +516,11 @@ def _finding(
     )
 
 
-def _applied(frame: pd.DataFrame, column: str) -> float:
-    """Top-ups credited against shortfalls (the part of each week's top-up it needed)."""
+def _difference(frame: pd.DataFrame, larger: str, smaller: str) -> float:
+    """The exact sum of ``larger`` less that of ``smaller`` (0 over no rows)."""
     if not len(frame):
         return 0.0
-    if column == "topup_in_time":
-        used = [min(t, s) for t, s in zip(frame[column], frame["shortfall"], strict=True)]
-    else:
-        unmet = [s - min(t, s) for t, s in zip(frame["topup_in_time"], frame["shortfall"],
-                                                 strict=True)]  # fmt: skip
-        used = [min(t, u) for t, u in zip(frame[column], unmet, strict=True)]
-    return float(sum(used, Decimal(0)))
+    return float(_money(frame[larger]) - _money(frame[smaller]))
 
 
 def _reached_by(per_worker: pd.Series | None, k: int) -> float | None:
