@@ -33,11 +33,12 @@ from typing import TYPE_CHECKING
 
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
-from auditor.config import load_config, with_rules
+from auditor.config import load_config, with_preset, with_rules
 from auditor.engine import is_interrupt
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult, Severity, Status
 from auditor.pipeline import Audit
+from auditor.presets import PRESETS
 from auditor.report import LANGUAGES
 from auditor.report._escape import csv_text
 from auditor.rules import builtin_pack_names, describe_pack, load_pack
@@ -152,7 +153,12 @@ def _parser() -> argparse.ArgumentParser:
         ("validate", _validate, "ingest and validate only; print rows read/used/quarantined"),
     ):
         p = sub.add_parser(name, help=helptext, description=helptext)
-        p.add_argument("package", type=Path, help="folder holding orders.csv (and other tables)")
+        p.add_argument(
+            "package",
+            type=Path,
+            help="folder holding orders.csv (and other tables); with --preset, a file of the "
+            "preset's format or a folder of them",
+        )
         p.add_argument("--config", type=Path, help="audit_config.toml (defaults if omitted)")
         p.add_argument(
             "--out",
@@ -179,6 +185,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="PACK",
             help="rule pack for PAY-03, a shipped name (`auditor rules` lists them) or a .toml "
             "file; repeat for several; replaces [audit] rules of the config",
+        )
+        p.add_argument(
+            "--preset",
+            choices=tuple(PRESETS),
+            help="read published records as they are (nyc-tlc-hvfhv: the NYC TLC's "
+            "fhvhv_tripdata_*.parquet files); replaces [package] preset of the config",
         )
         p.add_argument("--quiet", action="store_true", help="no progress messages")
         p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -354,6 +366,8 @@ def _progress(args: argparse.Namespace) -> TerminalProgress:
 
 def _plan(args: argparse.Namespace, progress: TerminalProgress) -> Audit:
     config = load_config(args.config)
+    if args.preset:
+        config = with_preset(config, args.preset)
     if args.rules:
         # A pack file named on the command line is found from the working directory; the
         # config's own paths are relative to its folder.

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from auditor.errors import ConfigError
+from auditor.presets import PRESETS
 from auditor.rules import RulePack, load_pack
 from auditor.schema import CATALOGUE_ORDER, TABLES, ColumnType
 
@@ -209,6 +210,11 @@ class PackageSection:
     allow_outside_links: bool = False
     """Read a table file that is a link to a file outside the package folder (refused by
     default: a package is what the platform sent)."""
+    preset: str = ""
+    """A published record format read as it is (``auditor presets`` lists them), e.g.
+    "nyc-tlc-hvfhv": the package is then one file of it or a folder of such files, and
+    the preset derives the contract's columns. It also sets ``[audit] currency``,
+    ``timezone`` and ``rules`` where the config does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +447,11 @@ class AuditConfig:
                 continue
             kwargs[name] = _build_section(hints[name], value, f"{where} [{name}]")
         config = cls(**kwargs, source=source)
+        if config.package.preset:
+            given = data.get("audit", {})
+            config = _with_preset_defaults(
+                config, set(given) if isinstance(given, Mapping) else set()
+            )
         _check_values(config, where)
         return config
 
@@ -572,6 +583,7 @@ def _check_values(config: AuditConfig, where: str) -> None:
     _check_finite(config, bad)
     _check_audit(config.audit, bad)
     _check_package(config.package, bad)
+    _check_preset(config, bad)
     _check_fees(config.fees, bad)
     _check_earnings(config.earnings, bad)
     _check_fairness(config.fairness, bad)
@@ -638,6 +650,35 @@ def _check_package(p: PackageSection, bad: _Bad) -> None:
     if not 0 < p.max_session_hours <= 24 * 366:
         raise bad(
             "[package] max_session_hours", "> 0 and at most 8784 (a year)", p.max_session_hours
+        )
+    if p.preset and p.preset not in PRESETS:
+        raise bad("[package] preset", "one of " + ", ".join(map(repr, PRESETS)), p.preset)
+    if p.preset and p.mapping:
+        raise bad(
+            "[package.mapping]",
+            f"no mapping with [package] preset = {p.preset!r} (the preset derives the "
+            "contract's columns; remove the mapping or the preset)",
+            ", ".join(p.mapping),
+        )
+
+
+def _check_preset(config: AuditConfig, bad: _Bad) -> None:
+    """A preset's records count in its currency and its time zone."""
+    preset = PRESETS.get(config.package.preset)
+    if preset is None:
+        return
+    if config.audit.currency.upper() != preset.currency:
+        raise bad(
+            "[audit] currency",
+            f"{preset.currency!r}, the currency of [package] preset = {preset.name!r}",
+            config.audit.currency,
+        )
+    if config.audit.timezone != preset.timezone:
+        raise bad(
+            "[audit] timezone",
+            f"{preset.timezone!r}, where the times of [package] preset = {preset.name!r} "
+            "are recorded",
+            config.audit.timezone,
         )
 
 
@@ -823,6 +864,38 @@ def _check_dispatch(d: DispatchSection, bad: _Bad) -> None:
             "no penalty)",
             d.decline_penalty_materiality,
         )
+
+
+def _with_preset_defaults(config: AuditConfig, given: set[str]) -> AuditConfig:
+    """``config`` with ``[audit]`` currency, timezone and rules taken from its preset,
+    where ``given`` (the ``[audit]`` keys the config sets) lacks them."""
+    preset = PRESETS.get(config.package.preset)
+    if preset is None:
+        return config  # refused with the known names by _check_package
+    audit = config.audit
+    if "currency" not in given:
+        audit = dataclasses.replace(audit, currency=preset.currency)
+    if "timezone" not in given:
+        audit = dataclasses.replace(audit, timezone=preset.timezone)
+    if "rules" not in given:
+        audit = dataclasses.replace(audit, rules=preset.rules)
+    return dataclasses.replace(config, audit=audit)
+
+
+def with_preset(config: AuditConfig, name: str) -> AuditConfig:
+    """``config`` reading its package with preset ``name`` (``--preset``). A config built
+    from defaults alone takes the preset's currency, timezone and rule packs; a config
+    file keeps its own, which must agree with the preset.
+
+    Raises:
+        ConfigError: the preset is unknown, or does not fit the config.
+    """
+    package = dataclasses.replace(config.package, preset=name)
+    changed = dataclasses.replace(config, package=package)
+    if config.source is None:
+        changed = _with_preset_defaults(changed, set())
+    _check_values(changed, "--preset, with")
+    return changed
 
 
 def with_rules(config: AuditConfig, rules: Sequence[str]) -> AuditConfig:

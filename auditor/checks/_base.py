@@ -82,14 +82,21 @@ class Needs:
     Attributes:
         tables: tables that must be present with at least one row used.
         columns: ``table.column`` names that must be present in their file.
+        workers: the check follows workers, so it needs ``orders.worker_id``, which a
+            package read with a preset of records without worker IDs lacks. A check that
+            judges each order on its own (a fee cap, a per-trip floor) sets it False.
     """
 
     tables: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
+    workers: bool = True
 
     def missing(self, package: ValidatedPackage) -> tuple[str, ...]:
         """The needs ``package`` does not meet, in declaration order."""
         out: list[str] = [t for t in self.tables if t not in package.tables]
+        orders = package.tables.get("orders")
+        if self.workers and orders is not None and "worker_id" not in orders.columns_present:
+            out.insert(0, "orders.worker_id")
         for qualified in self.columns:
             table, column = qualified.split(".", 1)
             if table in package.tables and column not in package.tables[table].columns_present:

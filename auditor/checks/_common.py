@@ -48,3 +48,9 @@ def fact_outcome(n_breaches: int, share: float) -> tuple[Status, Severity]:
 def whole(value: Any) -> int:
     """A count from the engine as an int (None or NaN, as over no rows: 0)."""
     return 0 if value is None or value != value else int(value)
+
+
+def has_workers(context: CheckContext) -> bool:
+    """Whether the package's orders name their workers (a preset of public records without
+    driver IDs does not: worker counts are then unknown, not zero)."""
+    return "worker_id" in context.package.tables["orders"].columns_present

@@ -33,7 +33,7 @@ class _QuarantineCheck:
 
     id: ClassVar[str]
     title: ClassVar[str]
-    needs: ClassVar[Needs] = Needs(tables=("orders",))
+    needs: ClassVar[Needs] = Needs(tables=("orders",), workers=False)
     scope: ClassVar[tuple[str, ...]]
     """Tables the check covers (those absent from the package are skipped)."""
     must_have: ClassVar[tuple[str, ...]] = ()
@@ -148,7 +148,7 @@ class WorkersListed:
 
     id: ClassVar[str] = "DQ-05"
     title: ClassVar[str] = "Workers named in the tables are listed in workers"
-    needs: ClassVar[Needs] = Needs(tables=("orders",))
+    needs: ClassVar[Needs] = Needs(tables=("orders",), workers=False)
     scope: ClassVar[tuple[str, ...]] = (
         "orders",
         "offers",

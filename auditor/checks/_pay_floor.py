@@ -47,7 +47,7 @@ import pyarrow as pa
 from ibis.expr.types import Table
 
 from auditor.checks._base import CheckContext, Finding, Needs, Severity, Status
-from auditor.checks._common import fact_outcome, whole
+from auditor.checks._common import fact_outcome, has_workers, whole
 from auditor.checks._registry import register
 from auditor.checks._rule_packs import no_pack, pack_basis, packs_with
 from auditor.checks._small_cells import small_cell, withheld
@@ -69,7 +69,7 @@ class StatutoryPayFloor:
 
     id: ClassVar[str] = "PAY-03"
     title: ClassVar[str] = "Pay meets the statutory floor of the rule pack"
-    needs: ClassVar[Needs] = Needs(tables=("orders",))
+    needs: ClassVar[Needs] = Needs(tables=("orders",), workers=False)
 
     def run(self, context: CheckContext) -> Sequence[Finding]:
         packs = packs_with(context, "floor")
@@ -124,6 +124,8 @@ def _missing(context: CheckContext, pack: RulePack) -> tuple[str, ...]:
         out.append("sessions")
     if _floor(pack).unit == "statement" and "payouts" not in tables:
         out.append("payouts")
+    if _floor(pack).unit != "trip" and "worker_id" not in present:
+        out.insert(0, "orders.worker_id")  # a week's or a statement's pay is a worker's
     return tuple(out)
 
 
@@ -456,12 +458,17 @@ def _finding(
         in_breach = int(frame["units_short"].sum()) if len(frame) else 0
     else:
         in_breach = int(breach.sum())
-    workers = int(frame["worker_id"].nunique())
     affected = frame.loc[breach | (frame["owed"] > 0) if len(frame) else breach]
-    workers_affected = int(affected["worker_id"].nunique())
-    owed_per_worker = affected.groupby("worker_id")["owed"].agg(_money) if len(affected) else None
-    few = small_cell(workers, k)
-    hide = few or small_cell(workers_affected, k)
+    named = has_workers(context)
+    # Without worker IDs (trips of public records) worker counts are unknown, not zero,
+    # and no number can be one worker's: nothing is withheld for small cells.
+    workers = int(frame["worker_id"].nunique()) if named else None
+    workers_affected = int(affected["worker_id"].nunique()) if named else None
+    owed_per_worker = (
+        affected.groupby("worker_id")["owed"].agg(_money) if named and len(affected) else None
+    )
+    few = workers is not None and small_cell(workers, k)
+    hide = few or (workers_affected is not None and small_cell(workers_affected, k))
     share = in_breach / units if units else 0.0
     if units:
         status, severity = fact_outcome(in_breach, share)
@@ -578,8 +585,8 @@ def _detail(
          "implausible time or distance)"),
         (data.get("not_assessed_no_order"), "with no completed order"),
     ]  # fmt: skip
-    parts = [f"{n:,} {words}" for n, words in left if n]
-    aside = f" Not assessed: {noun} " + "; ".join(parts) + "." if parts else ""
+    parts = [f"{n:,} {noun} {words}" for n, words in left if n]
+    aside = " Not assessed: " + "; ".join(parts) + "." if parts else ""
     rule = f"Rule pack {pack.name} ({pack.version})"
     if not units:
         return f"{rule}: no {noun} could be assessed.{aside}"
@@ -589,12 +596,14 @@ def _detail(
             "number and the money owed are not published ([report] min_cell_workers)." + aside
         )
     if in_breach:
-        who = "worker" if data["workers_affected"] == 1 else "workers"
+        affected = data["workers_affected"]
+        who = "worker" if affected == 1 else "workers"
+        to_whom = f", to {affected:,} {who}" if affected is not None else ""
         late = data["topped_up_late_total"]
         late_words = f", after {late:,.2f} {currency} topped up late" if late else ""
         return (
             f"{rule}: {in_breach:,} of {units:,} {noun} ({share:.1%}) were paid below the "
-            f"floor and not topped up in time, to {data['workers_affected']:,} {who}; "
+            f"floor and not topped up in time{to_whom}; "
             f"{data['owed_total']:,.2f} {currency} is owed{late_words}." + aside
         )
     topped = data["topped_up_in_time_total"]

@@ -220,7 +220,7 @@ class AnomalousPrices:
 
     id: ClassVar[str] = "PRC-02"
     title: ClassVar[str] = "Prices anomalous for their kind of order (leads for review)"
-    needs: ClassVar[Needs] = Needs(tables=("orders",))
+    needs: ClassVar[Needs] = Needs(tables=("orders",), workers=False)
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
         fare = fare_cells(context)

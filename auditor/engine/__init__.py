@@ -23,11 +23,17 @@ from auditor.engine._connection import (
     trimmed,
     whole_sum,
 )
-from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
+from auditor.engine._files import (
+    FileFingerprint,
+    SourceFile,
+    fingerprint_file,
+    fingerprint_files,
+)
 from auditor.engine._readers import (
     RawTable,
     ReadAccount,
     file_errors,
+    read_parquet_files,
     read_table,
     store_in_file_order,
 )
@@ -43,9 +49,11 @@ __all__ = [
     "exact_sum",
     "file_errors",
     "fingerprint_file",
+    "fingerprint_files",
     "instant_seconds",
     "is_interrupt",
     "json_field_text",
+    "read_parquet_files",
     "read_table",
     "scaled",
     "scaled_sum",

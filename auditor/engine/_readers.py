@@ -44,7 +44,14 @@ from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
 from auditor.errors import ConfigError, DecodeError, PackageError
 from auditor.schema import TABLES
 
-__all__ = ["RawTable", "ReadAccount", "file_errors", "read_table", "store_in_file_order"]
+__all__ = [
+    "RawTable",
+    "ReadAccount",
+    "file_errors",
+    "read_parquet_files",
+    "read_table",
+    "store_in_file_order",
+]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -717,3 +724,86 @@ def _resolve_mapping(
             + f"\nThe file's columns: {', '.join(file_columns)}."
         )
     return renames
+
+
+def read_parquet_files(
+    engine: Engine,
+    source: SourceFile,
+    paths: tuple[Path, ...],
+    fingerprint: Future[FileFingerprint],
+) -> RawTable:
+    """Read the Parquet files ``paths`` as one table ``source.table``, in the order given,
+    with the files' own column names (no contract mapping: a preset derives the contract's
+    columns from them).
+
+    ``_row`` numbers the records across the files (the second file's first record follows
+    the first file's last); ``_file`` (0-based index into ``paths``) and ``_file_row``
+    (1-based record in that file) say where each record is. Files whose columns differ are
+    read by name (a column one file lacks is null there).
+
+    Raises:
+        PackageError: a file cannot be read as Parquet, or two of its columns differ only
+            in case.
+    """
+    name = source.table
+    counts: list[int] = []
+    for path in paths:
+        try:
+            counts.append(pq.read_metadata(path).num_rows)
+            stored = pq.read_schema(path).names
+        except (OSError, pa.ArrowException) as exc:
+            raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
+        collision = _case_collision(stored)
+        if collision:
+            other, column = collision
+            raise PackageError(
+                f"{path}: columns {other!r} and {column!r} have the same name (or differ only "
+                "in case); column names ignore case. Rename one of them."
+            )
+    listed = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
+    scan = f"read_parquet({listed}, file_row_number = true, filename = true, union_by_name = true)"
+    index = (
+        "CASE filename "
+        + " ".join(f"WHEN {_literal(str(p))} THEN {i}" for i, p in enumerate(paths))
+        + " END"
+    )
+    starts = [0]
+    for n in counts[:-1]:
+        starts.append(starts[-1] + n)
+    offset = (
+        "CASE filename "
+        + " ".join(
+            f"WHEN {_literal(str(p))} THEN {start}" for p, start in zip(paths, starts, strict=True)
+        )
+        + " END"
+    )
+    try:
+        described = engine.sql(f"DESCRIBE SELECT * EXCLUDE (file_row_number, filename) FROM {scan}")
+        columns = [str(row[0]) for row in described.fetchall()]
+        renames = _reserved_renames(source.path, columns, {})
+        picks = "".join(f", {_quote(c)} AS {_quote(renames.get(c, c))}" for c in columns)
+        engine.sql(
+            f"CREATE OR REPLACE VIEW {_quote('raw__' + name)} AS SELECT "
+            f"{offset} + file_row_number + 1 AS _row, {index} AS _file, "
+            f"file_row_number + 1 AS _file_row{picks} FROM {scan}"
+        )
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error as exc:
+        raise _unreadable(source, exc) from exc
+    engine.sql(
+        f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} (_row BIGINT, value VARCHAR, "
+        f"detail VARCHAR, bad_encoding BOOLEAN)"
+    )
+    kept = tuple(renames.get(c, c) for c in columns)
+    return RawTable(
+        name=name,
+        source=source,
+        raw=engine.con.table(f"raw__{name}"),
+        columns=kept,
+        source_columns={renames.get(c, c): c for c in columns},
+        encoding="utf-8",
+        account=_account(engine, name, sum(counts), np.empty(0, dtype=np.int64)),
+        fingerprint=fingerprint,
+        read_path=source.path,
+    )

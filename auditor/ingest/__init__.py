@@ -16,15 +16,21 @@ from auditor.engine import (
     SourceFile,
     file_errors,
     fingerprint_file,
+    fingerprint_files,
+    read_parquet_files,
     read_table,
     store_in_file_order,
 )
-from auditor.errors import ConfigError
+from auditor.errors import ConfigError, PackageError
 from auditor.ingest._frames import write_frames
 from auditor.ingest._package import discover
+from auditor.presets import NO_WORKERS, PRESETS, Preset, preset_files
 from auditor.schema import TABLES
 
 __all__ = [
+    "NO_WORKERS",
+    "PRESETS",
+    "Preset",
     "RawPackage",
     "RawTable",
     "ReadAccount",
@@ -70,6 +76,8 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
         ConfigError: the column mapping names an unknown table or column.
     """
     path = Path(package)
+    if config.package.preset:
+        return _read_preset(path, PRESETS[config.package.preset], config, engine)
     files, ignored = discover(path, outside_files=config.package.allow_outside_links)
     mapping = config.package.mapping
     for table in mapping:
@@ -98,3 +106,65 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
             future.cancel()
         raise
     return RawPackage(path=path, tables=tables, ignored_files=ignored, hashing=hashing)
+
+
+def _read_preset(path: Path, preset: Preset, config: AuditConfig, engine: Engine) -> RawPackage:
+    """Read a preset's file, or folder of files, as its contract table with derived columns.
+
+    Raises:
+        PackageError: no file of the format, a file without a column the preset needs, or
+            a link outside the folder (unless ``[package] allow_outside_links``).
+    """
+    paths = preset_files(path, preset)
+    if path.is_dir() and not config.package.allow_outside_links:
+        home = path.resolve()
+        for p in paths:
+            if home not in p.resolve().parents:
+                raise PackageError(
+                    f"{p}: a link to a file outside the folder. Copy the file into the "
+                    "folder, or set [package] allow_outside_links = true to read it."
+                )
+    source = SourceFile(preset.table, path, "parquet", sum(p.stat().st_size for p in paths))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-sha256")
+    hashing = {preset.table: pool.submit(fingerprint_files, paths)}
+    pool.shutdown(wait=False)
+    try:
+        read = read_parquet_files(engine, source, paths, hashing[preset.table])
+        raw = _derived(read, preset, tuple(p.stem for p in paths))
+    except BaseException:
+        hashing[preset.table].cancel()
+        raise
+    return RawPackage(path=path, tables={preset.table: raw}, ignored_files=(), hashing=hashing)
+
+
+def _derived(read: RawTable, preset: Preset, stems: tuple[str, ...]) -> RawTable:
+    """``read`` with the preset's contract columns derived, the files' own columns kept
+    (one whose name a derived column takes is kept as ``source_<name>``)."""
+    missing = [c for c in preset.needs if c not in read.columns]
+    if missing:
+        raise PackageError(
+            f"{read.source.path}: not {preset.title} as published: column"
+            f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing. "
+            f"The file's columns: {', '.join(read.columns)}."
+        )
+    t = read.raw
+    derived = dict(preset.derive(t, stems))
+    kept = {
+        (f"source_{c}" if c.casefold() in {d.casefold() for d in derived} else c): t[c]
+        for c in read.columns
+    }
+    table = t.select(_row=t._row, **derived, **kept)
+    return RawTable(
+        name=read.name,
+        source=read.source,
+        raw=table,
+        columns=tuple(derived) + tuple(kept),
+        source_columns={
+            **{c: preset.sources.get(c, c) for c in derived},
+            **{k: c for k, c in zip(kept, read.columns, strict=True)},
+        },
+        encoding=read.encoding,
+        account=read.account,
+        fingerprint=read.fingerprint,
+        read_path=read.read_path,
+    )
