@@ -111,7 +111,16 @@ def _tlc_orders(t: Table, stems: tuple[str, ...]) -> dict[str, ir.Value]:
         "pass_through": pass_through,
         "worker_pay": _money(t.driver_pay),
         "tip": _money(t.tips),
+        "accessible_requested": _flag(t.wav_request_flag),
+        "accessible_vehicle": _flag(t.wav_match_flag),
     }
+
+
+def _flag(value: ir.Value) -> ir.StringValue:
+    """A TLC Y/N flag as the contract's boolean text ("true"/"false"); anything else (a
+    blank, another letter) is left for validation to report."""
+    text = value.cast("string")
+    return text.substitute({"Y": "true", "N": "false"}, else_=text)
 
 
 NYC_TLC_HVFHV = Preset(
@@ -130,6 +139,8 @@ NYC_TLC_HVFHV = Preset(
         *_TLC_PASS_THROUGH,
         "tips",
         "driver_pay",
+        "wav_request_flag",
+        "wav_match_flag",
     ),
     derive=_tlc_orders,
     currency="USD",
@@ -149,6 +160,8 @@ NYC_TLC_HVFHV = Preset(
         "pass_through": " + ".join(_TLC_PASS_THROUGH),
         "worker_pay": "driver_pay",
         "tip": "tips",
+        "accessible_requested": "wav_request_flag",
+        "accessible_vehicle": "wav_match_flag",
     },
 )
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from auditor.checks import (  # noqa: F401  (importing registers the checks)
+    _accessible_service,
     _account_actions,
     _account_actions_by_group,
     _complaints,

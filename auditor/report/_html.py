@@ -42,6 +42,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("insurance", ("INS-01",), ()),
     ("fairness", ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01"), ("fairness_forest",)),
     ("pricing", ("PRC-01", "PRC-02"), ("pricing_forest", "price_leads")),
+    ("service", ("SVC-01",), ()),
     ("accountability", ("ACC-01", "ACC-02", "CMP-01"), ()),
 )
 """Report sections: (label key, checks shown, figures shown), in page order."""

@@ -53,6 +53,7 @@ _EN: dict[str, str] = {
     "families_note": "The fail tests of this audit form one Holm family of {n} tests; the "
     "labelled views' {m} tests form another, which decides nothing.",
     "pricing": "Pricing",
+    "service": "Service to customers (accessible vehicles)",
     "insurance": "Injury insurance",
     "accountability": "Accountability: account actions and complaints",
     "platform_statistics": "Platform-work statistics",
@@ -202,6 +203,7 @@ _ZH: dict[str, str] = {
     "families_note": "本次审计的判定检验构成一个 Holm 校正族，共 {n} 项；"
     "标注视角的 {m} 项检验另成一族，不影响判定。",
     "pricing": "定价",
+    "service": "对乘客的服务（无障碍车辆）",
     "insurance": "职业伤害保障",
     "accountability": "问责：账号处置与投诉",
     "platform_statistics": "平台用工统计",
@@ -348,6 +350,7 @@ _CHECKS_ZH: dict[str, str] = {
     "CMP-01": "劳动者的投诉是否得到及时处理？",
     "DSP-04": "拒单或超时未接之后，派单是否变少或报价变低（拒单受罚）？",
     "PAY-05": "计酬或抽成规则变更后，同样的工作哪些劳动者的报酬减少了？",
+    "SVC-01": "同区域同时段，请求无障碍车辆的乘客是否比其他乘客等待更久？",
 }
 
 

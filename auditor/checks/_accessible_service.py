@@ -1,0 +1,299 @@
+"""SVC-01: are customers who ask for a wheelchair-accessible vehicle served as quickly as
+other customers, at the same place and time?
+
+New York's rules require for-hire services to give customers who request a wheelchair-
+accessible vehicle (WAV) service equivalent to other customers'. A request is a completed
+order with ``accessible_requested`` recorded; its **wait** is ``requested_at`` to
+``pickup_at``, in minutes. Waits are compared within the work strata of every group check
+(service, pickup zone, local date and hour: ``_strata``), as a ratio of mean waits of
+accessible requests to other requests: the Poisson pseudo-likelihood with stratum fixed
+effects (``auditor.stats.poisson_effect``, consistent for a ratio of means whatever the
+waits' distribution), with each stratum's accessible requests and its other requests as a
+cluster each (customers are not identified; requests at one place and hour share traffic
+and supply), CR2 standard errors with Bell-McCaffrey degrees of freedom.
+
+The test is one-sided: only longer waits for accessible requests are a breach. ``fail``
+needs evidence that the ratio lies above the materiality band (``[fairness] materiality``:
+1 / (1 - m)) after the audit-wide Holm correction: the minimum-effect p is twice the
+one-sided p at the band's edge, so it is below alpha exactly when the ``1 - alpha``
+interval lies above the band. ``pass`` when the ``1 - 2 alpha`` interval's upper end is
+inside the band (no material excess wait); otherwise ``inconclusive``.
+
+Also reported, descriptively: the share of accessible requests an accessible vehicle
+served (``accessible_vehicle``). Records of completed trips (the TLC's) hold no request
+that was never served, so neither number sees those.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import ibis
+import numpy as np
+from numpy.typing import NDArray
+
+from auditor.checks._base import Adjustment, CheckContext, Confirmatory, Finding, Needs
+from auditor.checks._common import basis
+from auditor.checks._registry import register
+from auditor.checks._strata import WORK_WORDS, work_strata
+from auditor.engine import instant_seconds
+from auditor.findings import Severity, Status
+from auditor.stats import GroupEffect, RateCells, Wald, band, compact, poisson_effect
+from auditor.stats._dist import t_cdf, t_sf
+from auditor.stats._effect import reported_p
+
+__all__ = ["AccessibleService", "WaitCells", "one_sided_verdict", "p_above", "wait_effect"]
+
+_METHOD = "ppml_within_strata_cell_clusters"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitCells:
+    """Requests per stratum and side: ``stratum`` code, ``accessible`` side, ``requests``
+    and the sum of their waits in minutes (one row per stratum and side)."""
+
+    stratum: NDArray[np.int64]
+    accessible: NDArray[np.bool_]
+    requests: NDArray[np.float64]
+    wait_minutes: NDArray[np.float64]
+
+
+def wait_effect(cells: WaitCells) -> GroupEffect:
+    """The ratio of mean waits of accessible requests to other requests within strata,
+    each (stratum, side) cell a cluster (module docstring)."""
+    stratum = compact(cells.stratum)
+    cluster = np.arange(len(stratum), dtype=np.int64)
+    order = np.lexsort((cluster, stratum))
+    rate = RateCells(
+        cells.wait_minutes[order], cells.requests[order], stratum[order], cluster[order],
+        len(cluster),
+    )  # fmt: skip
+    treat = cells.accessible[order]
+    return poisson_effect(rate, method=_METHOD, treat_of_cell=treat)
+
+
+@dataclass(frozen=True, slots=True)
+class OneSided:
+    """The one-sided verdict on a ratio where only an excess is a breach.
+
+    Attributes:
+        status: fail, pass or inconclusive.
+        p_beyond: unadjusted minimum-effect p (the ratio lies above the band).
+        p_within: p of "the ratio lies above the band's upper edge" being rejected.
+        clear_of_band: the whole ``1 - alpha`` interval lies above the band.
+    """
+
+    status: Status
+    p_beyond: float
+    p_within: float
+    clear_of_band: bool
+
+
+def p_above(test: Wald, half: float) -> float:
+    """Twice the one-sided p of H0 "log ratio <= half" (below alpha exactly when the
+    ``1 - alpha`` interval lies above the band)."""
+    return float(min(1.0, 2 * t_sf((test.log_effect - half) / test.se, test.df)))
+
+
+def one_sided_verdict(
+    test: Wald, p_adjusted: float, *, alpha: float, materiality: float
+) -> OneSided:
+    """Fail on evidence of a ratio above the band (Holm-adjusted p below alpha), pass when
+    the ``1 - 2 alpha`` interval's upper end is inside it, else inconclusive."""
+    half = band(materiality)
+    p_within = float(t_cdf((test.log_effect - half) / test.se, test.df))
+    lo, _ = test.interval(1 - alpha)
+    if p_adjusted < alpha:
+        status = Status.FAIL
+    elif p_within < alpha:
+        status = Status.PASS
+    else:
+        status = Status.INCONCLUSIVE
+    return OneSided(status, p_above(test, half), p_within, lo > math.exp(half))
+
+
+@register
+class AccessibleService:
+    """SVC-01: waits of wheelchair-accessible requests against other requests."""
+
+    id: ClassVar[str] = "SVC-01"
+    title: ClassVar[str] = (
+        "Customers asking for a wheelchair-accessible vehicle wait no longer than others"
+    )
+    needs: ClassVar[Needs] = Needs(
+        tables=("orders",),
+        columns=("orders.accessible_requested", "orders.requested_at", "orders.pickup_at"),
+        workers=False,
+    )
+
+    def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
+        o = work_strata(context).orders
+        validated = context.package.tables["orders"]
+        has_vehicle = "accessible_vehicle" in validated.columns_present
+        # Request and pickup times are not kept in the reconstruction: taken from the
+        # validated rows (the same rows, by their row number).
+        v = validated.table
+        times = v.filter(v.requested_at.notnull() & v.pickup_at.notnull()).select(
+            "_row",
+            # Whole seconds, summed exactly: the same cells on every run and engine.
+            _wait=(instant_seconds(v.pickup_at) - instant_seconds(v.requested_at))
+            .round()
+            .cast("int64"),
+        )
+        done = o.filter(o.completed & o.accessible_requested.notnull()).inner_join(times, "_row")
+        per = (
+            done.group_by(["service", "stratum", "accessible_requested"])
+            .aggregate(
+                requests=ibis._.count(),
+                wait_seconds=ibis._._wait.sum(),
+                served=(ibis._.accessible_vehicle.fill_null(False) if has_vehicle
+                        else ibis.literal(False)).cast("int64").sum(),
+            )
+            .order_by(["service", "stratum", "accessible_requested"])
+            .execute()
+        )  # fmt: skip
+        per["service"] = per["service"].fillna("")
+        out: list[Finding | Confirmatory] = []
+        for service, rows in per.groupby("service", sort=True):
+            out.append(self._one(context, str(service), rows, has_vehicle))
+        if not out:
+            out.append(
+                Finding(
+                    check=self.id,
+                    status=Status.INCONCLUSIVE,
+                    title=self.title,
+                    detail="No completed request records whether it asked for an accessible "
+                    "vehicle, with its request and pickup times.",
+                )
+            )
+        return out
+
+    def _one(
+        self, context: CheckContext, service: str, rows: Any, has_vehicle: bool
+    ) -> Finding | Confirmatory:
+        subject = {"service": service} if service else {}
+        accessible = rows["accessible_requested"].to_numpy(dtype=bool)
+        requests = rows["requests"].to_numpy(dtype=np.float64)
+        wait = rows["wait_seconds"].to_numpy(dtype=np.float64) / 60.0
+        n_acc, n_other = int(requests[accessible].sum()), int(requests[~accessible].sum())
+        served = int(rows["served"].to_numpy()[accessible].sum()) if has_vehicle else None
+        data: dict[str, Any] = {
+            "method": _METHOD,
+            "accessible_requests": n_acc,
+            "other_requests": n_other,
+            "mean_wait_minutes_accessible": float(wait[accessible].sum() / n_acc)
+            if n_acc
+            else None,
+            "mean_wait_minutes_other": float(wait[~accessible].sum() / n_other)
+            if n_other
+            else None,
+            "accessible_served_by_accessible_vehicle": served,
+            "accessible_served_share": served / n_acc if served is not None and n_acc else None,
+        }
+        k = context.config.report.min_cell_workers
+        few = n_acc < k
+        effect = None if few else wait_effect(
+            WaitCells(rows["stratum"].to_numpy(dtype=np.int64), accessible, requests, wait)
+        )  # fmt: skip
+        test = effect.inference if effect is not None else None
+        if not isinstance(test, Wald) or not math.isfinite(test.se) or test.se <= 0:
+            why = (
+                "no request for an accessible vehicle"
+                if n_acc == 0
+                else f"fewer than {k} accessible requests ([report] min_cell_workers)"
+                if few
+                else f"no stratum ({WORK_WORDS}) holds both accessible and other requests "
+                "with waits that vary"
+            )
+            return Finding(
+                check=self.id,
+                status=Status.INCONCLUSIVE,
+                title=self.title,
+                subject=subject,
+                metric="wait_ratio",
+                detail=f"No estimate: {why}. {n_acc:,} accessible and {n_other:,} other requests.",
+                basis=basis(context, self.id),
+                data=data if not few else {**data, "mean_wait_minutes_accessible": None},
+            )
+        half = band(context.config.fairness.materiality)
+        return Confirmatory(
+            check=self.id,
+            p_value=p_above(test, half),
+            resolve=self._resolver(context, subject, effect, test, data),  # type: ignore[arg-type]
+            subject=subject,
+            metric="wait_ratio",
+        )
+
+    def _resolver(
+        self,
+        context: CheckContext,
+        subject: dict[str, str],
+        effect: GroupEffect,
+        test: Wald,
+        data: dict[str, Any],
+    ) -> Any:
+        alpha = context.config.audit.alpha
+        materiality = context.config.fairness.materiality
+
+        def resolve(adj: Adjustment) -> Finding:
+            verdict = one_sided_verdict(test, adj.p_adjusted, alpha=alpha, materiality=materiality)
+            ratio = math.exp(test.log_effect)
+            lo, hi = test.interval(1 - alpha)
+            shown = {
+                **data,
+                "interval_level": 1 - alpha,
+                "log_ratio": test.log_effect,
+                "se_log_ratio": test.se,
+                "df": test.df,
+                "p_value_no_gap": reported_p(test.p_no_gap()),
+                "p_within_band": reported_p(verdict.p_within),
+                "materiality": materiality,
+                "clear_of_band": verdict.clear_of_band,
+                "cells_accessible": effect.n_clusters_group,
+                "cells_other": effect.n_clusters_reference,
+            }
+            words = {
+                Status.FAIL: "longer than the materiality band allows, after the audit's "
+                "multiple-testing correction",
+                Status.PASS: "no longer than the materiality band allows",
+                Status.INCONCLUSIVE: "the data cannot tell whether the excess, if any, is material",
+            }[verdict.status]
+            share = data["accessible_served_share"]
+            served = (
+                f" {share:.1%} of accessible requests were served by an accessible vehicle."
+                if share is not None
+                else ""
+            )
+            detail = (
+                f"Accessible-vehicle requests waited {ratio:.3f} times as long as other "
+                f"requests to be picked up ({WORK_WORDS}; ratio of mean waits; "
+                f"{1 - alpha:.0%} CI {lo:.3f} to {hi:.3f}): {words}.{served} Only completed "
+                "trips are recorded: requests never served are not counted."
+            )
+            status = verdict.status
+            return Finding(
+                check=self.id,
+                status=status,
+                severity=(
+                    (Severity.HIGH if verdict.clear_of_band else Severity.MEDIUM)
+                    if status == Status.FAIL
+                    else Severity.INFO
+                ),
+                title=self.title,
+                metric="wait_ratio",
+                estimate=ratio,
+                ci=(lo, hi),
+                p_value=verdict.p_beyond,
+                p_adjusted=adj.p_adjusted,
+                threshold=1 / (1 - materiality),
+                subject=subject,
+                n_orders=data["accessible_requests"] + data["other_requests"],
+                detail=detail,
+                basis=basis(context, self.id),
+                data=shown,
+            )
+
+        return resolve
