@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from auditor.checks._base import Adjustment, CheckContext, Confirmatory, Finding, Needs
 from auditor.checks._common import basis
 from auditor.checks._registry import register
-from auditor.checks._strata import WORK_WORDS, work_strata
+from auditor.checks._strata import WORK_WORDS
 from auditor.engine import instant_seconds
 from auditor.findings import Severity, Status
 from auditor.stats import GroupEffect, RateCells, Wald, band, compact, poisson_effect
@@ -130,31 +130,36 @@ class AccessibleService:
     )
 
     def run(self, context: CheckContext) -> Sequence[Finding | Confirmatory]:
-        o = work_strata(context).orders
-        validated = context.package.tables["orders"]
-        has_vehicle = "accessible_vehicle" in validated.columns_present
-        # Request and pickup times are not kept in the reconstruction: taken from the
-        # validated rows (the same rows, by their row number).
-        v = validated.table
-        times = v.filter(v.requested_at.notnull() & v.pickup_at.notnull()).select(
-            "_row",
-            # Whole seconds, summed exactly: the same cells on every run and engine.
-            _wait=(instant_seconds(v.pickup_at) - instant_seconds(v.requested_at))
-            .round()
-            .cast("int64"),
+        o = context.rebuilt.orders
+        has_vehicle = "accessible_vehicle" in context.package.tables["orders"].columns_present
+        done = o.filter(
+            o.completed
+            & o.accessible_requested.notnull()
+            & o.requested_at.notnull()
+            & o.pickup_at.notnull()
         )
-        done = o.filter(o.completed & o.accessible_requested.notnull()).inner_join(times, "_row")
+        # Whole seconds, summed exactly: the same cells on every run and engine.
+        wait = (instant_seconds(done.pickup_at) - instant_seconds(done.requested_at)).round()
+        served = done.accessible_vehicle.fill_null(False) if has_vehicle else ibis.literal(False)
+        keys = [done[k].name(k) for k in ("service", "pickup_zone", "local_date", "local_hour")]
         per = (
-            done.group_by(["service", "stratum", "accessible_requested"])
+            done.group_by([*keys, "accessible_requested"])
             .aggregate(
                 requests=ibis._.count(),
-                wait_seconds=ibis._._wait.sum(),
-                served=(ibis._.accessible_vehicle.fill_null(False) if has_vehicle
-                        else ibis.literal(False)).cast("int64").sum(),
+                wait_seconds=wait.cast("int64").sum(),
+                served=served.cast("int64").sum(),
             )
-            .order_by(["service", "stratum", "accessible_requested"])
             .execute()
-        )  # fmt: skip
+        )
+        # The work strata (``_strata``: service, zone, local date and hour) of the cells.
+        per = per.sort_values(
+            ["service", "pickup_zone", "local_date", "local_hour", "accessible_requested"],
+            na_position="first",
+            kind="stable",
+        ).reset_index(drop=True)
+        per["stratum"] = per.groupby(
+            ["service", "pickup_zone", "local_date", "local_hour"], dropna=False, sort=False
+        ).ngroup()
         per["service"] = per["service"].fillna("")
         out: list[Finding | Confirmatory] = []
         for service, rows in per.groupby("service", sort=True):

@@ -166,14 +166,16 @@ def validate_table(
     # Parquet is typed and columnar: casting it again in each later pass is cheaper than
     # storing a copy (10 M orders: 5.6 s to store). Text formats are cast once and stored.
     # Sessions are stored whatever the format: the overlap rule reads them several times.
-    as_view = raw.source.format == "parquet" and raw.name != "sessions"
+    as_view = raw.source.format == "parquet" and raw.name != "sessions" and not raw.derived
     if as_view:
         checked = engine.view(f"checked__{raw.name}", cast)
         assert raw.account is not None  # a Parquet file is counted when it is read
         account = raw.account
     else:
         checked, account = store_in_file_order(engine, raw, f"checked__{raw.name}", cast)
-    flagged_rows, repeated = _flag_rows(engine, raw.name, checked, spec, present, one_pass=as_view)
+    flagged_rows, repeated = _flag_rows(
+        engine, raw.name, checked, spec, present, one_pass=as_view, unique_key=raw.unique_key
+    )
     flagged = engine.materialize(
         f"flaggedrows__{raw.name}", checked.semi_join(flagged_rows, "_row")
     )
@@ -485,6 +487,7 @@ def _flag_rows(
     present: tuple[str, ...],
     *,
     one_pass: bool,
+    unique_key: bool = False,
 ) -> tuple[Table, Table | None]:
     """Rows of checked table ``t`` that may break a rule (``flagged__<t>``: ``_row``), and
     the keys that occur more than once (``_k``; None without a usable key).
@@ -494,10 +497,10 @@ def _flag_rows(
     first row: a key seen once with a hint gives its one row. Only when some key occurs
     more than once (or is missing on several rows) does a second pass collect the flagged
     rows one by one; clean tables never need it. Without ``one_pass`` (a stored table), a
-    filter pass and a grouping of the key alone.
+    filter pass and a grouping of the key alone. A ``unique_key`` is not grouped.
     """
     hinted = t.filter(t._hint).select("_row")
-    if not _has_key(spec, present):
+    if unique_key or not _has_key(spec, present):
         return engine.materialize(f"flagged__{name}", hinted), None
     if not one_pass:
         # A stored table: a filter and a grouping of the key alone are cheaper than one

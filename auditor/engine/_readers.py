@@ -96,6 +96,10 @@ class RawTable:
         account: the record counts; None for CSV until the file is scanned.
         fingerprint: the file's hash and physical line count (read in a background thread).
         read_path: the UTF-8 file the engine reads (a transcoded copy for other encodings).
+        derived: the columns are computed from the file's (a preset): validation stores
+            the typed rows once rather than recomputing them in every pass.
+        unique_key: the key is unique by construction (a preset's file and record), so
+            validation does not group the rows by it to look for repeats.
     """
 
     name: str
@@ -107,6 +111,8 @@ class RawTable:
     account: ReadAccount | None
     fingerprint: Future[FileFingerprint]
     read_path: Path
+    derived: bool = False
+    unique_key: bool = False
 
 
 def store_in_file_order(

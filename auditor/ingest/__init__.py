@@ -149,22 +149,25 @@ def _derived(read: RawTable, preset: Preset, stems: tuple[str, ...]) -> RawTable
         )
     t = read.raw
     derived = dict(preset.derive(t, stems))
-    kept = {
-        (f"source_{c}" if c.casefold() in {d.casefold() for d in derived} else c): t[c]
-        for c in read.columns
-    }
-    table = t.select(_row=t._row, **derived, **kept)
+    # The columns the derivation reads are not carried again: each derived column holds
+    # one of them, or a sum the others give back (fare base = base_passenger_fare).
+    taken = {d.casefold() for d in derived}
+    carried = [c for c in read.columns if c not in preset.needs]
+    names = {c: f"source_{c}" if c.casefold() in taken else c for c in carried}
+    table = t.select(_row=t._row, **derived, **{names[c]: t[c] for c in carried})
     return RawTable(
         name=read.name,
         source=read.source,
         raw=table,
-        columns=tuple(derived) + tuple(kept),
+        columns=tuple(derived) + tuple(names.values()),
         source_columns={
             **{c: preset.sources.get(c, c) for c in derived},
-            **{k: c for k, c in zip(kept, read.columns, strict=True)},
+            **{name: c for c, name in names.items()},
         },
         encoding=read.encoding,
         account=read.account,
         fingerprint=read.fingerprint,
         read_path=read.read_path,
+        derived=True,
+        unique_key=True,
     )

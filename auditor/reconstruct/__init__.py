@@ -65,7 +65,11 @@ class Reconstruction:
 def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) -> Reconstruction:
     """Build the reconstruction tables in the engine."""
     enriched = enrich_orders(package.tables["orders"].table, config)
-    keep = [c for c in enriched.columns if c not in _NOT_STORED]
+    present = package.tables["orders"].columns_present
+    # SVC-01 reads request and pickup times, where the package says which requests asked
+    # for an accessible vehicle.
+    wanted = {"requested_at", "pickup_at"} if "accessible_requested" in present else set()
+    keep = [c for c in enriched.columns if c not in _NOT_STORED - wanted]
     orders = engine.materialize("rc_orders", enriched.select(*keep))
     islands = engine.materialize("rc_islands", engaged_islands(orders))
     sessions = None
