@@ -142,6 +142,12 @@ TABLES: dict[str, TableSpec] = {
                 Column("dropoff_zone", T.TEXT),
                 Column("distance_km", T.NUMBER, non_negative=True, meaning="pickup to dropoff"),
                 Column("approach_km", T.NUMBER, non_negative=True, meaning="to pickup"),
+                Column(
+                    "trip_seconds",
+                    T.NUMBER,
+                    non_negative=True,
+                    meaning="pickup to dropoff as the platform measured it, seconds",
+                ),
                 Column("customer_id", T.ID),
                 Column("customer_segment", T.TEXT),
                 Column("customer_price", T.MONEY, required=True, non_negative=True),

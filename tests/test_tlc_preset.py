@@ -138,7 +138,7 @@ def test_derived_columns_follow_the_tlc_data_dictionary(tmp_path: Path) -> None:
     assert "worker_id" not in table["columns_present"]
     # Columns the derivation reads are not carried twice; the others are kept.
     assert set(table["extra_columns"]) == {
-        "dispatching_base_num", "originating_base_num", "on_scene_datetime", "trip_time",
+        "dispatching_base_num", "originating_base_num", "on_scene_datetime",
         "shared_request_flag", "shared_match_flag", "access_a_ride_flag",
     }  # fmt: skip
     from auditor.engine import connect
@@ -237,3 +237,27 @@ def test_a_table_of_a_few_columns_keeps_them_and_reads_types_as_stored(tmp_path:
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp_path / "m.parquet")
     result = audit(tmp_path / "m.parquet", _config(), checks=["DQ-01"])
     assert result.tables["orders"].rows_used == 57
+
+
+def test_trip_time_is_the_tlcs_own_on_the_night_clocks_go_back(tmp_path: Path) -> None:
+    """A trip picked up at 00:50 and dropped off at 01:10 on 2024-11-03, in the hour New York
+    lives twice: the TLC's ``trip_time`` says 20 minutes. At $1.360 a mile and $0.583 a
+    minute, 2 miles and 20 minutes make a floor of 2.72 + 11.66 = 14.38; read from the
+    wall-clock times as the later 01:10 it would be 80 minutes and 49.36."""
+    frame = _trips().iloc[[0]].copy()
+    frame["request_datetime"] = pd.Timestamp("2024-11-03 00:40:00")
+    frame["on_scene_datetime"] = pd.Timestamp("2024-11-03 00:48:00")
+    frame["pickup_datetime"] = pd.Timestamp("2024-11-03 00:50:00")
+    frame["dropoff_datetime"] = pd.Timestamp("2024-11-03 01:10:00")
+    frame["trip_time"] = 1200
+    frame["trip_miles"] = 2.0
+    frame["driver_pay"] = 14.38
+    schema = pq.read_schema(SAMPLE)
+    path = tmp_path / "fhvhv_tripdata_2024-11.parquet"
+    table = pa.Table.from_pandas(frame, preserve_index=False).cast(schema)
+    pq.write_table(table, path)
+    result = audit(path, _config(), checks=["PAY-03"])
+    (f,) = [f for f in result.findings if f.check == "PAY-03"]
+    assert f.data["units_assessed"] == 1
+    assert f.data["units_in_breach"] == 0
+    assert f.data["required_total"] == pytest.approx(14.38)

@@ -113,7 +113,8 @@ def _missing(context: CheckContext, pack: RulePack) -> tuple[str, ...]:
     tables = context.package.tables
     present = tables["orders"].columns_present
     out: list[str] = []
-    if _floor(pack).unit == "trip" and _floor(pack).time == "trip" and "pickup_at" not in present:
+    trip_time = _floor(pack).time == "trip"
+    if trip_time and "pickup_at" not in present and "trip_seconds" not in present:
         out.append("orders.pickup_at")
     if any(r.per_distance for r in pack.rates) and "distance_km" not in present:
         out.append("orders.distance_km")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import pandas as pd
 from ibis.expr.types import Table
 
@@ -71,20 +72,23 @@ def reconstruct(engine: Engine, package: ValidatedPackage, config: AuditConfig) 
     wanted = {"requested_at", "pickup_at"} if "accessible_requested" in present else set()
     keep = [c for c in enriched.columns if c not in _NOT_STORED - wanted]
     orders = engine.materialize("rc_orders", enriched.select(*keep))
-    islands = engine.materialize("rc_islands", engaged_islands(orders))
+    # Without worker IDs (a preset of public records) there is no worker to build engaged
+    # islands or panels for: they are empty, not one giant worker of every order.
+    worked = orders if "worker_id" in present else orders.filter(ibis.literal(False))
+    islands = engine.materialize("rc_islands", engaged_islands(worked))
     sessions = None
     if "sessions" in package.tables:
         sessions = engine.materialize(
             "rc_sessions", online_sessions(package.tables["sessions"].table)
         )
     deductions = package.tables["deductions"].table if "deductions" in package.tables else None
-    days = engine.materialize("rc_worker_days", worker_days(orders, islands, sessions, deductions))
+    days = engine.materialize("rc_worker_days", worker_days(worked, islands, sessions, deductions))
     weeks = engine.materialize("rc_worker_weeks", worker_weeks(days, config))
     periods = None
     if "payouts" in package.tables:
         periods = engine.materialize(
             "rc_worker_periods",
-            worker_periods(orders, days, package.tables["payouts"].table, config),
+            worker_periods(worked, days, package.tables["payouts"].table, config),
         )
     return Reconstruction(
         orders=orders,

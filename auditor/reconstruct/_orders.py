@@ -23,10 +23,10 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
     - ``take_rate_net`` = (platform_take - incentive) / fare_base (float)
     - ``take_rate``: the one ``[fees] take_rate_basis`` selects
     - ``engaged_minutes`` = dropoff_at - accepted_at, in minutes (float; null if no dropoff)
-    - ``trip_minutes`` = dropoff_at - pickup_at, in minutes (float; engaged minutes where
-      pickup_at is missing)
-    - ``trip_timed``: pickup_at and dropoff_at are both known (``trip_minutes`` is then the
-      passenger's or goods' own trip time)
+    - ``trip_minutes`` = ``trip_seconds`` / 60 where the package gives it, else dropoff_at -
+      pickup_at, in minutes (float; engaged minutes where both are missing)
+    - ``trip_timed``: ``trip_seconds``, or pickup_at and dropoff_at, are known
+      (``trip_minutes`` is then the passenger's or goods' own trip time)
     - ``local_date``, ``local_hour`` (0-23), ``weekday`` (0 = Monday), ``week_start``
       (Monday), all of ``accepted_at`` in ``[audit] timezone``; ``dropoff_date`` likewise
     - ``km`` = distance_km + approach_km (missing distances count as 0)
@@ -55,8 +55,12 @@ def enrich_orders(orders: Table, config: AuditConfig) -> Table:
         take_rate_net=net,
         take_rate=net if config.fees.take_rate_basis == "net" else gross,
         engaged_minutes=engaged,
-        trip_minutes=_minutes_between(o.pickup_at, o.dropoff_at).fill_null(engaged),
-        trip_timed=o.pickup_at.notnull() & o.dropoff_at.notnull(),
+        # The platform's own measure where it gives one: two local wall-clock times an
+        # hour apart can be the same instant on the night clocks go back.
+        trip_minutes=(o.trip_seconds / 60.0)
+        .fill_null(_minutes_between(o.pickup_at, o.dropoff_at))
+        .fill_null(engaged),
+        trip_timed=o.trip_seconds.notnull() | (o.pickup_at.notnull() & o.dropoff_at.notnull()),
         local_date=local_date,
         dropoff_date=o.dropoff_at.cast("timestamp").date(),
         local_hour=local.hour().cast("int8"),
