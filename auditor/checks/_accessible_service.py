@@ -41,11 +41,19 @@ from auditor.checks._registry import register
 from auditor.checks._strata import WORK_WORDS
 from auditor.engine import instant_seconds
 from auditor.findings import Severity, Status
-from auditor.stats import GroupEffect, RateCells, Wald, band, compact, poisson_effect
-from auditor.stats._dist import t_cdf, t_sf
+from auditor.stats import (
+    GroupEffect,
+    RateCells,
+    Verdict,
+    Wald,
+    compact,
+    decide_one_sided,
+    one_sided_p,
+    poisson_effect,
+)
 from auditor.stats._effect import reported_p
 
-__all__ = ["AccessibleService", "WaitCells", "one_sided_verdict", "p_above", "wait_effect"]
+__all__ = ["AccessibleService", "WaitCells", "p_above", "wait_edge", "wait_effect"]
 
 _METHOD = "ppml_within_strata_cell_clusters"
 
@@ -75,44 +83,14 @@ def wait_effect(cells: WaitCells) -> GroupEffect:
     return poisson_effect(rate, method=_METHOD, treat_of_cell=treat)
 
 
-@dataclass(frozen=True, slots=True)
-class OneSided:
-    """The one-sided verdict on a ratio where only an excess is a breach.
-
-    Attributes:
-        status: fail, pass or inconclusive.
-        p_beyond: unadjusted minimum-effect p (the ratio lies above the band).
-        p_within: p of "the ratio lies above the band's upper edge" being rejected.
-        clear_of_band: the whole ``1 - alpha`` interval lies above the band.
-    """
-
-    status: Status
-    p_beyond: float
-    p_within: float
-    clear_of_band: bool
+def wait_edge(materiality: float) -> float:
+    """The wait ratio above which accessible requests wait materially longer."""
+    return 1.0 / (1.0 - materiality)
 
 
-def p_above(test: Wald, half: float) -> float:
-    """Twice the one-sided p of H0 "log ratio <= half" (below alpha exactly when the
-    ``1 - alpha`` interval lies above the band)."""
-    return float(min(1.0, 2 * t_sf((test.log_effect - half) / test.se, test.df)))
-
-
-def one_sided_verdict(
-    test: Wald, p_adjusted: float, *, alpha: float, materiality: float
-) -> OneSided:
-    """Fail on evidence of a ratio above the band (Holm-adjusted p below alpha), pass when
-    the ``1 - 2 alpha`` interval's upper end is inside it, else inconclusive."""
-    half = band(materiality)
-    p_within = float(t_cdf((test.log_effect - half) / test.se, test.df))
-    lo, _ = test.interval(1 - alpha)
-    if p_adjusted < alpha:
-        status = Status.FAIL
-    elif p_within < alpha:
-        status = Status.PASS
-    else:
-        status = Status.INCONCLUSIVE
-    return OneSided(status, p_above(test, half), p_within, lo > math.exp(half))
+def p_above(test: Wald, materiality: float) -> float:
+    """The minimum-effect p: twice the one-sided p of "the ratio is at most the edge"."""
+    return one_sided_p(test, wait_edge(materiality), "above")
 
 
 @register
@@ -223,10 +201,9 @@ class AccessibleService:
                 basis=basis(context, self.id),
                 data=data if not few else {**data, "mean_wait_minutes_accessible": None},
             )
-        half = band(context.config.fairness.materiality)
         return Confirmatory(
             check=self.id,
-            p_value=p_above(test, half),
+            p_value=p_above(test, context.config.fairness.materiality),
             resolve=self._resolver(context, subject, effect, test, data),  # type: ignore[arg-type]
             subject=subject,
             metric="wait_ratio",
@@ -244,7 +221,14 @@ class AccessibleService:
         materiality = context.config.fairness.materiality
 
         def resolve(adj: Adjustment) -> Finding:
-            verdict = one_sided_verdict(test, adj.p_adjusted, alpha=alpha, materiality=materiality)
+            verdict = decide_one_sided(
+                test, adj.p_adjusted, alpha=alpha, edge=wait_edge(materiality), breach="above"
+            )
+            status = {
+                Verdict.FAIL: Status.FAIL,
+                Verdict.PASS: Status.PASS,
+                Verdict.INCONCLUSIVE: Status.INCONCLUSIVE,
+            }[verdict.verdict]
             ratio = math.exp(test.log_effect)
             lo, hi = test.interval(1 - alpha)
             shown = {
@@ -256,7 +240,7 @@ class AccessibleService:
                 "p_value_no_gap": reported_p(test.p_no_gap()),
                 "p_within_band": reported_p(verdict.p_within),
                 "materiality": materiality,
-                "clear_of_band": verdict.clear_of_band,
+                "clear_of_band": verdict.clear,
                 "cells_accessible": effect.n_clusters_group,
                 "cells_other": effect.n_clusters_reference,
             }
@@ -265,7 +249,7 @@ class AccessibleService:
                 "multiple-testing correction",
                 Status.PASS: "no longer than the materiality band allows",
                 Status.INCONCLUSIVE: "the data cannot tell whether the excess, if any, is material",
-            }[verdict.status]
+            }[status]
             share = data["accessible_served_share"]
             served = (
                 f" {share:.1%} of accessible requests were served by an accessible vehicle."
@@ -278,12 +262,11 @@ class AccessibleService:
                 f"{1 - alpha:.0%} CI {lo:.3f} to {hi:.3f}): {words}.{served} Only completed "
                 "trips are recorded: requests never served are not counted."
             )
-            status = verdict.status
             return Finding(
                 check=self.id,
                 status=status,
                 severity=(
-                    (Severity.HIGH if verdict.clear_of_band else Severity.MEDIUM)
+                    (Severity.HIGH if verdict.clear else Severity.MEDIUM)
                     if status == Status.FAIL
                     else Severity.INFO
                 ),

@@ -28,6 +28,7 @@ __all__ = [
     "KM_PER_MILE",
     "PACKS_DIR",
     "FloorRule",
+    "HolidayRule",
     "Rate",
     "RulePack",
     "Source",
@@ -75,8 +76,12 @@ DISTANCE_UNITS = {"km": 1.0, "mile": KM_PER_MILE}
 """Distance unit of a pack's per-distance rates -> kilometres in one."""
 
 _PACK_KEYS = ("name", "version", "title", "jurisdiction", "currency", "summary", "sources",
-              "floor", "rates", "working_time")  # fmt: skip
+              "floor", "rates", "working_time", "holidays")  # fmt: skip
 _WORKING_TIME_KEYS = ("continuous_hours", "rest_minutes", "daily_hours")
+_HOLIDAY_KEYS = ("dates", "pay", "min_premium")
+
+MAX_PREMIUM = 10.0
+"""Largest ``min_premium`` of a holiday rule (1000 % more)."""
 _SOURCE_KEYS = ("title", "url", "cites")
 _FLOOR_KEYS = ("unit", "pay", "time", "distance", "distance_unit", "net_of_deductions",
                "topup_within_days", "rounding")  # fmt: skip
@@ -141,6 +146,23 @@ class WorkingTimeRule:
 
 
 @dataclass(frozen=True, slots=True)
+class HolidayRule:
+    """A statutory-holiday pay rule (PAY-04): work on these dates must pay more.
+
+    Attributes:
+        dates: the statutory holidays (local dates), sorted, no repeats.
+        pay: order money counted as pay (of :data:`PAY_COMPONENTS`).
+        min_premium: the premium, as a fraction of what the same work pays on other days,
+            that the rule requires; 0: "more" with no number (paying more by less than
+            ``[earnings] holiday_premium_materiality`` is then taken as not paying more).
+    """
+
+    dates: tuple[dt.date, ...]
+    pay: tuple[str, ...]
+    min_premium: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Rate:
     """The floor's parameters from ``effective_from`` to ``effective_to`` (inclusive; None:
     open-ended), for one tier of place ("" where the pack has no tiers). Money is in the
@@ -184,6 +206,7 @@ class RulePack:
         floor: how pay, time and distance are measured (PAY-03); None: no pay floor.
         rates: the floor's parameters by effective date (and tier), sorted.
         working_time: a fatigue rule (HRS-02); None: none.
+        holidays: a statutory-holiday pay rule (PAY-04); None: none.
         sha256: SHA-256 of the file's bytes (recorded in the finding).
         path: the file read.
     """
@@ -200,6 +223,7 @@ class RulePack:
     sha256: str
     path: Path
     working_time: WorkingTimeRule | None = None
+    holidays: HolidayRule | None = None
 
     @property
     def tiered(self) -> bool:
@@ -321,8 +345,8 @@ class _Reader:
 
 def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
     top = _Reader(data, f"rule pack {path}:", _PACK_KEYS)
-    if "floor" not in data and "working_time" not in data:
-        raise top.bad("floor", "a [floor] table, a [working_time] table, or both")
+    if not {"floor", "working_time", "holidays"} & set(data):
+        raise top.bad("floor", "a [floor], [working_time] or [holidays] table (or several)")
     currency = top.text("currency", "" if "floor" not in data else None)
     if currency and (len(currency) != 3 or not (currency.isascii() and currency.isalpha())):
         raise top.bad("currency", 'a 3-letter ISO 4217 code such as "USD"')
@@ -361,6 +385,12 @@ def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
         working_time = _parse_working_time(
             _Reader(wt, f"rule pack {path}: [working_time]", _WORKING_TIME_KEYS)
         )
+    holidays = None
+    if "holidays" in data:
+        hd = data["holidays"]
+        if not isinstance(hd, Mapping):
+            raise top.bad("holidays", "a [holidays] table")
+        holidays = _parse_holidays(_Reader(hd, f"rule pack {path}: [holidays]", _HOLIDAY_KEYS))
     return RulePack(
         name=top.text("name"),
         version=top.text("version"),
@@ -374,7 +404,36 @@ def _parse(data: Mapping[str, Any], path: Path, sha256: str) -> RulePack:
         sha256=sha256,
         path=path,
         working_time=working_time,
+        holidays=holidays,
     )
+
+
+def _parse_holidays(r: _Reader) -> HolidayRule:
+    dates = r.data.get("dates")
+    if not isinstance(dates, list) or not dates:
+        raise r.bad("dates", "a list of dates written YYYY-MM-DD (at least one)")
+    days = []
+    for value in dates:
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                raise r.bad("dates", "a list of dates written YYYY-MM-DD") from None
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise r.bad("dates", "a list of dates written YYYY-MM-DD")
+        days.append(value)
+    if len(set(days)) != len(days):
+        raise r.bad("dates", "a list of dates, each once")
+    pay = r.data.get("pay", ["worker_pay", "incentive"])
+    if (
+        not isinstance(pay, list)
+        or not pay
+        or any(p not in PAY_COMPONENTS for p in pay)
+        or len(set(pay)) != len(pay)
+    ):
+        raise r.bad("pay", f"a list of distinct pay columns from {', '.join(PAY_COMPONENTS)}")
+    premium = r.number("min_premium", 0.0, most=MAX_PREMIUM)
+    return HolidayRule(dates=tuple(sorted(days)), pay=tuple(pay), min_premium=premium)
 
 
 def _parse_working_time(r: _Reader) -> WorkingTimeRule:
@@ -498,6 +557,17 @@ def describe_pack(pack: RulePack) -> str:
                 else ""
             )
             + ".",
+        ]
+    if pack.holidays is not None:
+        h = pack.holidays
+        premium = f"at least {h.min_premium:.0%} more" if h.min_premium else "more (no number set)"
+        years = sorted({d.year for d in h.dates})
+        lines += [
+            "",
+            f"Holiday pay (PAY-04): work on {len(h.dates)} statutory holidays "
+            f"({', '.join(map(str, years))}) pays {premium} than the same work on other "
+            f"days; pay counted: {', '.join(h.pay)}.",
+            "  " + ", ".join(d.isoformat() for d in h.dates),
         ]
     if pack.floor is not None:
         lines += _describe_floor(pack)

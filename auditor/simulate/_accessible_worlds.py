@@ -15,14 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from auditor.checks._accessible_service import (
-    WaitCells,
-    one_sided_verdict,
-    p_above,
-    wait_effect,
-)
-from auditor.findings import Status
-from auditor.stats import Wald, band
+from auditor.checks._accessible_service import WaitCells, p_above, wait_edge, wait_effect
+from auditor.stats import Verdict, Wald, decide_one_sided
 
 __all__ = ["WaitRates", "replicate_waits", "wait_world"]
 
@@ -90,9 +84,11 @@ def replicate_waits(
         if test is None:
             continue
         assert isinstance(test, Wald)  # waits are never all zero on one side
-        p = p_above(test, band(materiality))
-        verdict = one_sided_verdict(test, p, alpha=alpha, materiality=materiality)
-        fails += verdict.status == Status.FAIL
+        p = p_above(test, materiality)
+        verdict = decide_one_sided(
+            test, p, alpha=alpha, edge=wait_edge(materiality), breach="above"
+        )
+        fails += verdict.verdict == Verdict.FAIL
         lo, hi = test.interval(1 - alpha)
         covered += lo <= ratio <= hi
         estimates.append(np.exp(test.log_effect))

@@ -6,7 +6,17 @@ freedom), and the family-wise verdict (Holm, minimum-effect and equivalence test
 from auditor.stats._codes import cluster_subset, compact, strata
 from auditor.stats._comparison import EffectFn, log_estimator, ratio_estimator
 from auditor.stats._cr2 import Blocks, ClusterRobust, cluster_robust
-from auditor.stats._decision import Decision, Verdict, band, decide, holm, workers_needed
+from auditor.stats._decision import (
+    Decision,
+    OneSided,
+    Verdict,
+    band,
+    decide,
+    decide_one_sided,
+    holm,
+    one_sided_p,
+    workers_needed,
+)
 from auditor.stats._effect import P_FLOOR, Exclusion, GroupEffect, Wald, kish, reported_p
 from auditor.stats._poisson import RateCells, poisson_effect
 from auditor.stats._within import LogCells, LogFit, log_fit, log_ratio_effect
@@ -22,6 +32,7 @@ __all__ = [
     "GroupEffect",
     "LogCells",
     "LogFit",
+    "OneSided",
     "RateCells",
     "Verdict",
     "Wald",
@@ -30,12 +41,14 @@ __all__ = [
     "cluster_subset",
     "compact",
     "decide",
+    "decide_one_sided",
     "holm",
     "kish",
     "log_estimator",
     "log_fit",
     "log_ratio_effect",
     "normal_solution",
+    "one_sided_p",
     "poisson_effect",
     "ratio_estimator",
     "reported_p",

@@ -25,10 +25,21 @@ from enum import StrEnum
 
 import numpy as np
 
-from auditor.stats._dist import t_cdf, t_ppf
+from auditor.stats._dist import t_cdf, t_ppf, t_sf
 from auditor.stats._effect import GroupEffect, Wald
 
-__all__ = ["POWER", "Decision", "Verdict", "band", "decide", "holm", "workers_needed"]
+__all__ = [
+    "POWER",
+    "Decision",
+    "OneSided",
+    "Verdict",
+    "band",
+    "decide",
+    "decide_one_sided",
+    "holm",
+    "one_sided_p",
+    "workers_needed",
+]
 
 POWER = 0.8
 """Power at which the smallest detectable gap and the workers needed are stated."""
@@ -127,6 +138,52 @@ def decide(
             to_pass = workers_needed(test, workers, "pass", alpha=alpha, half=half)
             decidable = to_fail is not None or to_pass is not None
     return Decision(verdict, p_beyond, p_adjusted, eq_p, clear, mde, to_fail, to_pass, decidable)
+
+
+@dataclass(frozen=True, slots=True)
+class OneSided:
+    """The verdict on a ratio that breaches only on one side of an edge (accessible
+    requests waiting longer than others; holiday work paid less than the premium asks).
+
+    Attributes:
+        verdict: fail, pass or inconclusive.
+        p_beyond: unadjusted p of the test that the ratio lies on the breaching side.
+        p_within: p of the test that it lies on the allowed side.
+        clear: the whole ``1 - alpha`` interval lies on the breaching side.
+    """
+
+    verdict: Verdict
+    p_beyond: float
+    p_within: float
+    clear: bool
+
+
+def one_sided_p(test: Wald, edge: float, breach: str) -> float:
+    """Twice the one-sided p of H0 "the ratio lies on the allowed side of ``edge``" (a
+    ratio), ``breach`` being ``"above"`` or ``"below"``: below alpha exactly when the
+    ``1 - alpha`` interval lies wholly on the breaching side."""
+    z = (test.log_effect - math.log(edge)) / test.se
+    tail = t_sf(z, test.df) if breach == "above" else t_cdf(z, test.df)
+    return float(min(1.0, 2 * tail))
+
+
+def decide_one_sided(
+    test: Wald, p_adjusted: float, *, alpha: float, edge: float, breach: str
+) -> OneSided:
+    """``fail`` when the Holm-adjusted :func:`one_sided_p` is below ``alpha``; ``pass`` when
+    the ``1 - 2 alpha`` interval lies wholly on the allowed side of ``edge``; else
+    ``inconclusive``."""
+    z = (test.log_effect - math.log(edge)) / test.se
+    p_within = float(t_cdf(z, test.df) if breach == "above" else t_sf(z, test.df))
+    lo, hi = test.interval(1 - alpha)
+    clear = lo > edge if breach == "above" else hi < edge
+    if p_adjusted < alpha:
+        verdict = Verdict.FAIL
+    elif p_within < alpha:
+        verdict = Verdict.PASS
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    return OneSided(verdict, one_sided_p(test, edge, breach), p_within, clear)
 
 
 def _power(test: Wald, scale: float, rule: str, alpha: float, half: float) -> float:
