@@ -388,6 +388,7 @@ def _rules(args: argparse.Namespace) -> int:
         for p in rows:
             kinds = [f"PAY-03 per {p.floor.unit}"] if p.floor is not None else []
             kinds += ["HRS-02"] if p.working_time is not None else []
+            kinds += ["PAY-04"] if p.holidays is not None else []
             print(f"{p.name:<{width}}  {' + '.join(kinds):<15}  {p.currency or '-':<3}  {p.title}")
         print("\nShow one with `auditor rules NAME`; choose with --rules NAME or [audit] rules.")
         return 0

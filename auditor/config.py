@@ -270,6 +270,10 @@ class EarningsSection:
     rule_change_materiality: float = 0.05
     """PAY-05: a worker lost when their pay for the same work fell by more than this share
     of what the old rule paid."""
+    holiday_premium_materiality: float = 0.05
+    """PAY-04: where a rule pack asks holiday work to pay "more" with no number, the
+    smallest premium (a fraction of what the same work pays on other days) that counts as
+    paying more."""
     rule_change_min_orders: int = 20
     """PAY-05: workers with fewer completed orders after the change, or before it, in kinds
     of work the old rule priced, are not compared (a handful of orders "lose" by chance)."""
@@ -780,6 +784,10 @@ def _check_earnings(e: EarningsSection, bad: _Bad) -> None:
         )
     if not 0.0 < e.rule_change_materiality < 1.0:
         raise bad("[earnings] rule_change_materiality", "in (0, 1)", e.rule_change_materiality)
+    if not 0.0 < e.holiday_premium_materiality < 1.0:
+        raise bad(
+            "[earnings] holiday_premium_materiality", "in (0, 1)", e.holiday_premium_materiality
+        )
     if not 1 <= e.rule_change_min_orders <= 100_000:
         raise bad(
             "[earnings] rule_change_min_orders",

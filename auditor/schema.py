@@ -313,6 +313,7 @@ CATALOGUE_ORDER: tuple[str, ...] = (
     "FEE-01", "FEE-02", "FEE-03", "FEE-04", "FEE-05", "FEE-06",
     "PAY-01", "PAY-02", "DSP-01", "DSP-02", "PRC-01", "PRC-02",
     "HRS-01", "HRS-02", "INS-01", "DED-01", "DSP-03", "FEE-07", "FEE-08", "FEE-09", "PAY-03",
+    "PAY-04",
     "ACC-01", "ACC-02", "CMP-01", "DSP-04", "PAY-05", "SVC-01",
 )  # fmt: skip
 """Every check ID of the catalogue (``../shared/spec/checks.md``), in its order."""

@@ -66,7 +66,7 @@ def test_every_shipped_pack_reads_and_cites_a_source() -> None:
         assert pack.name == name
         assert pack.sources and all(s.title and s.url for s in pack.sources)
         assert (pack.floor is not None) == bool(pack.rates)
-        assert pack.floor is not None or pack.working_time is not None
+        assert (pack.floor, pack.working_time, pack.holidays) != (None, None, None)
 
 
 def test_nyc_tlc_trip_floor_owes_the_cents_below_it(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from auditor.checks import (  # noqa: F401  (importing registers the checks)
     _fatigue,
     _fee_changes,
     _fees,
+    _holiday_pay,
     _hours_insurance,
     _pay,
     _pay_equity,

@@ -37,7 +37,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
     ("pay_cutting", ("FEE-07", "FEE-08", "FEE-09", "DSP-04", "PAY-05"), ()),
     ("earnings", ("PAY-01",), ("hourly_earnings",)),
-    ("statutory_rules", ("PAY-03",), ()),
+    ("statutory_rules", ("PAY-03", "PAY-04"), ()),
     ("working_time", ("HRS-01", "HRS-02"), ("online_hours",)),
     ("insurance", ("INS-01",), ()),
     ("fairness", ("DSP-01", "DSP-02", "DSP-03", "PAY-02", "DED-01"), ("fairness_forest",)),
@@ -289,7 +289,11 @@ def _findings_table(findings: Iterable[Finding], words: Labels) -> str:
 def _rules_table(findings: Iterable[Finding], words: Labels) -> str:
     """Per rule pack assessed (PAY-03): units assessed, below the floor, workers affected,
     money owed and topped up late (dashes where withheld)."""
-    assessed = [f for f in findings if f.status != Status.NOT_ASSESSED and f.data.get("rule")]
+    assessed = [
+        f
+        for f in findings
+        if f.check == "PAY-03" and f.status != Status.NOT_ASSESSED and f.data.get("rule")
+    ]
     if not assessed:
         return ""
     keys = ("rule", "rule_unit", "units_assessed", "units_in_breach", "workers_affected",
