@@ -891,19 +891,31 @@ def _with_preset_defaults(config: AuditConfig, given: set[str]) -> AuditConfig:
 
 
 def with_preset(config: AuditConfig, name: str) -> AuditConfig:
-    """``config`` reading its package with preset ``name`` (``--preset``). A config built
-    from defaults alone takes the preset's currency, timezone and rule packs; a config
-    file keeps its own, which must agree with the preset.
+    """``config`` reading its package with preset ``name`` (``--preset``): the preset's
+    currency, timezone and rule packs where the config file does not set them (all of them
+    for a config of defaults); values it sets must agree with the preset.
 
     Raises:
         ConfigError: the preset is unknown, or does not fit the config.
     """
     package = dataclasses.replace(config.package, preset=name)
-    changed = dataclasses.replace(config, package=package)
-    if config.source is None:
-        changed = _with_preset_defaults(changed, set())
+    changed = _with_preset_defaults(
+        dataclasses.replace(config, package=package), _audit_keys_given(config)
+    )
     _check_values(changed, "--preset, with")
     return changed
+
+
+def _audit_keys_given(config: AuditConfig) -> set[str]:
+    """The ``[audit]`` keys ``config``'s file sets (none for a config of defaults)."""
+    if config.source is None:
+        return set()
+    try:
+        data = tomllib.loads(Path(config.source).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set(dataclasses.asdict(config.audit))  # as read: keep every value
+    audit = data.get("audit", {})
+    return set(audit) if isinstance(audit, Mapping) else set()
 
 
 def with_rules(config: AuditConfig, rules: Sequence[str]) -> AuditConfig:

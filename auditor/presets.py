@@ -51,6 +51,7 @@ class Preset:
         rules: rule packs that apply to the records by default.
         sources: column name in the derived table -> the source columns it comes from
             (for messages naming a column).
+        types: source column -> "number" or "timestamp", the type it is published in.
     """
 
     name: str
@@ -62,6 +63,7 @@ class Preset:
     timezone: str
     rules: tuple[str, ...]
     sources: Mapping[str, str]
+    types: Mapping[str, str]
 
 
 _TLC_COMPANIES = {"HV0002": "juno", "HV0003": "uber", "HV0004": "via", "HV0005": "lyft"}
@@ -72,9 +74,26 @@ _TLC_PASS_THROUGH = ("tolls", "bcf", "sales_tax", "congestion_surcharge", "airpo
 Car Fund, sales tax, the congestion surcharge and the airport fee."""
 
 
+MAX_DOLLARS = 1e13
+"""Largest amount the contract's exact money holds with room for sums (DECIMAL(18, 4))."""
+
+
+def _finite(value: ir.Value) -> ir.BooleanValue:
+    """A stored amount that is a finite number exact money can hold."""
+    v = value.cast("float64")
+    return v.notnull() & ~v.isnan() & ~v.isinf() & (v.abs() < MAX_DOLLARS)
+
+
 def _money(value: ir.Value) -> ir.DecimalValue:
-    """A dollar amount as the contract's exact money (dollars to 4 decimals)."""
-    return value.cast(ENGINE_TYPE[T.MONEY])
+    """A dollar amount as the contract's exact money (dollars to 4 decimals); null where it
+    is not a finite amount (see :func:`_unusable`)."""
+    return ibis.ifelse(_finite(value), value, ibis.null("float64")).try_cast(ENGINE_TYPE[T.MONEY])
+
+
+def _unusable(value: ir.Value) -> ir.BooleanValue:
+    """A stored amount that is present but not a finite amount (NaN, infinity, beyond
+    exact money): the trip's price is then missing, so validation quarantines it."""
+    return value.notnull() & ~_finite(value)
 
 
 def _tlc_orders(t: Table, stems: tuple[str, ...]) -> dict[str, ir.Value]:
@@ -96,6 +115,9 @@ def _tlc_orders(t: Table, stems: tuple[str, ...]) -> dict[str, ir.Value]:
     pass_through = _money(ibis.literal(0))
     for column in _TLC_PASS_THROUGH:
         pass_through = pass_through + _money(t[column]).fill_null(0)
+    unusable = ibis.literal(False)
+    for column in ("base_passenger_fare", *_TLC_PASS_THROUGH, "tips", "driver_pay"):
+        unusable |= _unusable(t[column])
     miles = t.trip_miles.cast("float64")
     return {
         "order_id": stem.concat(":", t._file_row.cast("string")),
@@ -108,7 +130,11 @@ def _tlc_orders(t: Table, stems: tuple[str, ...]) -> dict[str, ir.Value]:
         "dropoff_zone": t.DOLocationID.cast("string"),
         "distance_km": miles * KM_PER_MILE,
         "trip_seconds": t.trip_time.cast("float64"),
-        "customer_price": _money(t.base_passenger_fare) + pass_through,
+        # A money value that is not a finite amount leaves the price missing: the trip is
+        # quarantined (missing_required) rather than counted with that amount as 0.
+        "customer_price": ibis.ifelse(
+            unusable, ibis.null(ENGINE_TYPE[T.MONEY]), _money(t.base_passenger_fare) + pass_through
+        ),
         "pass_through": pass_through,
         "worker_pay": _money(t.driver_pay),
         "tip": _money(t.tips),
@@ -148,6 +174,15 @@ NYC_TLC_HVFHV = Preset(
     currency="USD",
     timezone="America/New_York",
     rules=("us-nyc-tlc-hvfhv",),
+    types={
+        **{c: "timestamp" for c in ("request_datetime", "pickup_datetime", "dropoff_datetime")},
+        **{
+            c: "number"
+            for c in ("trip_miles", "trip_time", "base_passenger_fare", *_TLC_PASS_THROUGH)
+        },
+        "tips": "number",
+        "driver_pay": "number",
+    },
     sources={
         "order_id": "file and record",
         "service": "hvfhs_license_num",

@@ -109,3 +109,21 @@ def test_platform_packages_without_the_columns_are_not_assessed() -> None:
     (f,) = [f for f in result.findings if f.check == "SVC-01"]
     assert f.status == Status.NOT_ASSESSED
     assert f.missing == ("orders.accessible_requested",)
+
+
+def test_trips_booked_ahead_are_not_waits(tmp_path: Path) -> None:
+    """Twenty accessible requests picked up three hours after they were made (booked
+    ahead): a ratio of mean waits would read them as a breach; they are left out and
+    counted, and the month with no excess wait is not failed."""
+    path = tmp_path / "fhvhv_tripdata_2024-06.parquet"
+    _tlc_month(path, seed=5, wav_wait_ratio=1.0)
+    frame = pq.read_table(path).to_pandas()
+    booked = frame.index[frame["wav_request_flag"] == "Y"][:20]
+    frame.loc[booked, "request_datetime"] -= pd.Timedelta(hours=3)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    config = AuditConfig.from_dict({"package": {"preset": "nyc-tlc-hvfhv"}})
+    result = audit(path, config, checks=["SVC-01"])
+    (f,) = [f for f in result.findings if f.check == "SVC-01"]
+    assert f.data["scheduled_left_out"] == 20
+    assert f.status != Status.FAIL, f.detail
+    assert "booked ahead" in f.detail

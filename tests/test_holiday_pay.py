@@ -166,3 +166,49 @@ def test_pay04_needs_a_holiday_calendar_and_worker_ids(tmp_path: Path) -> None:
     (g,) = [f for f in result.findings if f.check == "PAY-04"]
     assert g.status == Status.NOT_ASSESSED
     assert g.missing[0] == "orders.worker_id"
+
+
+def test_one_holiday_in_a_month_is_not_judged(tmp_path: Path) -> None:
+    """March 1 to April 14 holds one statutory holiday (4 April): one date's own pay cannot
+    be told from a premium, whatever the orders."""
+    f = _pay04(_package(tmp_path / "pkg", -0.3, start="2025-03-01"))
+    assert f.status == Status.INCONCLUSIVE
+    assert f.data["holidays_in_span"] == ["2025-04-04"]
+    assert f.data["holiday_dates_compared"] == 1
+    assert "only one holiday" in f.detail
+
+
+def test_few_workers_withhold_every_number_of_the_estimate(tmp_path: Path) -> None:
+    folder = _package(tmp_path / "pkg", -0.3)
+    orders = pd.read_csv(folder / "orders.csv")
+    on = pd.to_datetime(orders["accepted_at"]).dt.strftime("%Y-%m-%d").isin(HOLIDAYS)
+    keep = ~on | orders["worker_id"].isin(["w0", "w1", "w2"])
+    orders[keep].to_csv(folder / "orders.csv", index=False)
+    f = _pay04(folder)
+    assert f.data["workers_on_holidays"] is None
+    for key in ("log_ratio", "se_log_ratio", "df", "p_value_no_premium", "orders_on_holidays"):
+        assert f.data[key] is None, key
+    assert f.estimate is None and f.ci is None and f.p_value is None
+
+
+def test_the_packs_pay_list_is_what_is_compared(tmp_path: Path) -> None:
+    """A pack counting the incentive alone: a holiday bonus paid as incentive, with base pay
+    unchanged, is a premium of the incentive's size, not of the whole pay."""
+    folder = _package(tmp_path / "pkg", 0.0)
+    orders = pd.read_csv(folder / "orders.csv")
+    on = pd.to_datetime(orders["accepted_at"]).dt.strftime("%Y-%m-%d").isin(HOLIDAYS)
+    orders["incentive"] = (orders["worker_pay"] * np.where(on, 0.5, 0.25)).round(2)
+    orders.to_csv(folder / "orders.csv", index=False)
+    pack = tmp_path / "incentive.toml"
+    pack.write_text(
+        'name = "incentive-only"\nversion = "1"\ntitle = "t"\njurisdiction = "j"\n'
+        '[[sources]]\ntitle = "s"\nurl = "https://example.org"\n'
+        '[holidays]\npay = ["incentive"]\ndates = ['
+        + ", ".join(HOLIDAYS)
+        + "]\n",
+        encoding="utf-8",
+    )
+    both = _pay04(folder)
+    alone = _pay04(folder, rules=(str(pack),))
+    assert alone.estimate == pytest.approx(2.0 * both.estimate / 1.2, rel=0.08)
+    assert alone.data["pay_counted"] == ["incentive"]

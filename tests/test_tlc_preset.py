@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from auditor import AuditConfig, Status, audit
-from auditor.config import with_preset
+from auditor.config import load_config, with_preset
 from auditor.errors import ConfigError, PackageError
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "nyc-tlc-hvfhv"
@@ -57,7 +57,7 @@ def _owed_by_hand(trips: pd.DataFrame) -> tuple[int, int, Decimal]:
     return assessed, breached, owed
 
 
-def test_config_takes_the_presets_currency_zone_and_rules() -> None:
+def test_config_takes_the_presets_currency_zone_and_rules(tmp_path: Path) -> None:
     config = _config()
     assert config.audit.currency == "USD"
     assert config.audit.timezone == "America/New_York"
@@ -77,10 +77,16 @@ def test_config_takes_the_presets_currency_zone_and_rules() -> None:
                 "package": {"preset": "nyc-tlc-hvfhv", "mapping": {"orders": {"tip": "tips"}}},
             }
         )
+    cny = tmp_path / "cny.toml"
+    cny.write_text('[audit]\ncurrency = "CNY"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="--preset, with"):
-        with_preset(
-            AuditConfig.from_dict({"audit": {"currency": "CNY"}}, "cfg.toml"), "nyc-tlc-hvfhv"
-        )
+        with_preset(load_config(cny), "nyc-tlc-hvfhv")
+    # A file that sets other things takes the preset's currency, zone and rule pack.
+    alpha = tmp_path / "alpha.toml"
+    alpha.write_text("[audit]\nalpha = 0.01\n", encoding="utf-8")
+    chosen = with_preset(load_config(alpha), "nyc-tlc-hvfhv")
+    assert (chosen.audit.currency, chosen.audit.alpha) == ("USD", 0.01)
+    assert chosen.audit.rules == ("us-nyc-tlc-hvfhv",)
 
 
 def test_sixty_real_trips_are_accounted_for_and_the_owed_money_is_exact() -> None:
@@ -184,8 +190,10 @@ def test_a_folder_of_months_is_one_table_with_each_trip_named_by_its_file(tmp_pa
     pay_split = next(f for f in split.findings if f.check == "PAY-03")
     assert pay_split.data["owed_total"] == pay_whole.data["owed_total"]
     files = sorted(folder.glob("*.parquet"))
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
-    assert split.tables["orders"].sha256 == digest
+    listed = b"".join(
+        f"{p.name}\0{p.stat().st_size}\0".encode() + p.read_bytes() for p in files
+    )
+    assert split.tables["orders"].sha256 == hashlib.sha256(listed).hexdigest()
 
 
 def test_bad_input_is_refused_naming_the_file(tmp_path: Path) -> None:
@@ -261,3 +269,53 @@ def test_trip_time_is_the_tlcs_own_on_the_night_clocks_go_back(tmp_path: Path) -
     assert f.data["units_assessed"] == 1
     assert f.data["units_in_breach"] == 0
     assert f.data["required_total"] == pytest.approx(14.38)
+
+
+def test_hostile_folders_are_refused_or_quarantined(tmp_path: Path) -> None:
+    """A copy of a month saved twice, a month without a column, a pattern character in a
+    name, a month storing money as text: refused (exit 2), naming the file. Money that is
+    not a finite amount, and columns named like the contract's: quarantined or kept aside,
+    never counted as something else."""
+    table = pq.read_table(SAMPLE)
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    pq.write_table(table, copies / "a.parquet")
+    (copies / "a (1).parquet").write_bytes((copies / "a.parquet").read_bytes())
+    with pytest.raises(PackageError, match="would count twice"):
+        audit(copies, _config(), checks=["DQ-01"])
+    lacking = tmp_path / "lacking"
+    lacking.mkdir()
+    pq.write_table(table, lacking / "a.parquet")
+    pq.write_table(table.drop(["tips"]), lacking / "b.parquet")
+    with pytest.raises(PackageError, match=r"b\.parquet: column tips missing"):
+        audit(lacking, _config(), checks=["DQ-01"])
+    pattern = tmp_path / "pattern"
+    pattern.mkdir()
+    pq.write_table(table, pattern / "[ab].parquet")
+    with pytest.raises(PackageError, match="as a pattern"):
+        audit(pattern, _config(), checks=["DQ-01"])
+    text = tmp_path / "text.parquet"
+    frame = table.to_pandas()
+    frame["driver_pay"] = frame["driver_pay"].astype(str)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), text)
+    with pytest.raises(PackageError, match="driver_pay is stored as string"):
+        audit(text, _config(), checks=["DQ-01"])
+
+    odd = table.to_pandas()
+    odd.loc[0, "base_passenger_fare"] = float("nan")
+    odd.loc[1, "tips"] = float("inf")
+    odd.loc[2, "driver_pay"] = 1e15
+    odd["status"] = "cancelled_by_customer"  # a column of the file, not the contract's
+    odd["Airport_Fee"] = odd.pop("airport_fee")  # another spelling of a needed column
+    path = tmp_path / "odd.parquet"
+    pq.write_table(pa.Table.from_pandas(odd, preserve_index=False), path)
+    result = audit(path, _config(), checks=["DQ-01", "PAY-03"])
+    orders = result.tables["orders"]
+    assert orders.rows_read == 60
+    assert orders.rows_quarantined == 3 + 3  # three odd amounts, three earlier pickups
+    q = result.quarantine
+    assert set(q.loc[q["reason"] == "missing_required", "key"]) == {
+        f"odd:{n}" for n in (1, 2, 3)
+    }
+    extras = result.to_dict()["package"]["tables"]["orders"]["extra_columns"]
+    assert "source_status" in extras and "status" not in extras

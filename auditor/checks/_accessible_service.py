@@ -4,7 +4,9 @@ other customers, at the same place and time?
 New York's rules require for-hire services to give customers who request a wheelchair-
 accessible vehicle (WAV) service equivalent to other customers'. A request is a completed
 order with ``accessible_requested`` recorded; its **wait** is ``requested_at`` to
-``pickup_at``, in minutes. Waits are compared within the work strata of every group check
+``pickup_at``, in minutes; a request picked up more than an hour after it was made was
+booked ahead (a scheduled trip), not waiting, and is left out and counted. Waits are
+compared within the work strata of every group check
 (service, pickup zone, local date and hour: ``_strata``), as a ratio of mean waits of
 accessible requests to other requests: the Poisson pseudo-likelihood with stratum fixed
 effects (``auditor.stats.poisson_effect``, consistent for a ratio of means whatever the
@@ -56,6 +58,10 @@ from auditor.stats._effect import reported_p
 __all__ = ["AccessibleService", "WaitCells", "p_above", "wait_edge", "wait_effect"]
 
 _METHOD = "ppml_within_strata_cell_clusters"
+
+SCHEDULED_AFTER_MINUTES = 60
+"""A request picked up more than this long after it was made is taken as booked ahead (a
+scheduled trip), not as a wait: left out and counted (``data.scheduled_left_out``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +124,16 @@ class AccessibleService:
         )
         # Whole seconds, summed exactly: the same cells on every run and engine.
         wait = (instant_seconds(done.pickup_at) - instant_seconds(done.requested_at)).round()
+        scheduled = wait > SCHEDULED_AFTER_MINUTES * 60
         served = done.accessible_vehicle.fill_null(False) if has_vehicle else ibis.literal(False)
         keys = [done[k].name(k) for k in ("service", "pickup_zone", "local_date", "local_hour")]
         per = (
             done.group_by([*keys, "accessible_requested"])
             .aggregate(
-                requests=ibis._.count(),
-                wait_seconds=wait.cast("int64").sum(),
-                served=served.cast("int64").sum(),
+                requests=(~scheduled).cast("int64").sum(),
+                wait_seconds=ibis.ifelse(scheduled, 0, wait).cast("int64").sum(),
+                served=(served & ~scheduled).cast("int64").sum(),
+                scheduled=scheduled.cast("int64").sum(),
             )
             .execute()
         )
@@ -158,15 +166,23 @@ class AccessibleService:
         self, context: CheckContext, service: str, rows: Any, has_vehicle: bool
     ) -> Finding | Confirmatory:
         subject = {"service": service} if service else {}
+        rows = rows[rows["requests"] > 0]
         accessible = rows["accessible_requested"].to_numpy(dtype=bool)
         requests = rows["requests"].to_numpy(dtype=np.float64)
         wait = rows["wait_seconds"].to_numpy(dtype=np.float64) / 60.0
+        stratum = rows["stratum"].to_numpy(dtype=np.int64)
         n_acc, n_other = int(requests[accessible].sum()), int(requests[~accessible].sum())
+        # The requests the comparison rests on: those of strata holding both kinds.
+        both = np.intersect1d(stratum[accessible], stratum[~accessible])
+        shared = np.isin(stratum, both)
+        n_shared = int(requests[accessible & shared].sum())
         served = int(rows["served"].to_numpy()[accessible].sum()) if has_vehicle else None
         data: dict[str, Any] = {
             "method": _METHOD,
             "accessible_requests": n_acc,
             "other_requests": n_other,
+            "accessible_requests_compared": n_shared,
+            "scheduled_left_out": int(rows["scheduled"].sum()),
             "mean_wait_minutes_accessible": float(wait[accessible].sum() / n_acc)
             if n_acc
             else None,
@@ -177,7 +193,7 @@ class AccessibleService:
             "accessible_served_share": served / n_acc if served is not None and n_acc else None,
         }
         k = context.config.report.min_cell_workers
-        few = n_acc < k
+        few = n_shared < k
         effect = None if few else wait_effect(
             WaitCells(rows["stratum"].to_numpy(dtype=np.int64), accessible, requests, wait)
         )  # fmt: skip
@@ -186,7 +202,8 @@ class AccessibleService:
             why = (
                 "no request for an accessible vehicle"
                 if n_acc == 0
-                else f"fewer than {k} accessible requests ([report] min_cell_workers)"
+                else f"fewer than {k} accessible requests share a stratum ({WORK_WORDS}) "
+                "with other requests ([report] min_cell_workers)"
                 if few
                 else f"no stratum ({WORK_WORDS}) holds both accessible and other requests "
                 "with waits that vary"
@@ -261,6 +278,13 @@ class AccessibleService:
                 f"requests to be picked up ({WORK_WORDS}; ratio of mean waits; "
                 f"{1 - alpha:.0%} CI {lo:.3f} to {hi:.3f}): {words}.{served} Only completed "
                 "trips are recorded: requests never served are not counted."
+                + (
+                    f" {data['scheduled_left_out']:,} requests picked up more than "
+                    f"{SCHEDULED_AFTER_MINUTES} minutes after they were made are taken as booked "
+                    "ahead and left out."
+                    if data["scheduled_left_out"]
+                    else ""
+                )
             )
             return Finding(
                 check=self.id,
@@ -274,8 +298,8 @@ class AccessibleService:
                 metric="wait_ratio",
                 estimate=ratio,
                 ci=(lo, hi),
-                p_value=verdict.p_beyond,
-                p_adjusted=adj.p_adjusted,
+                p_value=reported_p(verdict.p_beyond),
+                p_adjusted=reported_p(adj.p_adjusted),
                 threshold=1 / (1 - materiality),
                 subject=subject,
                 n_orders=data["accessible_requests"] + data["other_requests"],

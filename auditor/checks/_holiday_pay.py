@@ -59,6 +59,8 @@ __all__ = ["HolidayPay", "holiday_effect", "required_ratio"]
 
 _METHOD = "ppml_within_worker_kind_trip_offset_by_date"
 KIND_WORDS = "the same worker, service, zone, day type and hour"
+_TERM_WORDS = {"distance_km": "distance", "trip_minutes": "trip time"}
+"""Trip covariates and how a finding names them."""
 
 
 def required_ratio(pack: RulePack, materiality: float) -> float:
@@ -97,9 +99,10 @@ class HolidayPay:
         missing = tuple(f"orders.{c}" for c in rule.pay if c != "worker_pay" and c not in present)
         o = work_strata(context).orders
         o = o.filter(o.completed)
-        pay = o.worker_pay.cast("float64")
+        # The pack's pay columns; one the package lacks counts 0, as the contract's defaults.
+        pay: Any = ibis.literal(0.0)
         for column in rule.pay:
-            if column != "worker_pay" and column not in missing:
+            if f"orders.{column}" not in missing:
                 pay = pay + o[column].fill_null(0).cast("float64")
         span = o.aggregate(first=o.local_date.min(), last=o.local_date.max()).execute().iloc[0]
         first, last = span["first"], span["last"]
@@ -139,15 +142,24 @@ class HolidayPay:
             offset_gradient=cells.offset_gradient, offset_influence=cells.influence,
         )  # fmt: skip
         effect = holiday_effect(rate, holiday)
-        on_holiday = o.filter(o.local_date.isin(dates))
-        base |= _counts(cells, holiday, int(on_holiday.worker_id.nunique().execute()))
+        base |= _counts(cells, holiday, _workers_compared(units, dates))
+        base["terms"] = list(cells.terms)
+        base["pay_missing_counted_as_zero"] = [m.split(".", 1)[1] for m in missing]
         test = effect.inference
+        if base["holiday_dates_compared"] < 2:
+            # One holiday is one date: its own pay (rain, demand) cannot be told from a
+            # premium, and a date-clustered error has nothing to measure it with.
+            why = (
+                "no worker did the same kind of work both on a holiday and on another day"
+                if base["holiday_dates_compared"] == 0
+                else "only one holiday has work to compare; one date's pay cannot be told "
+                "from that day's own conditions"
+            )
+            return self._undecided(context, pack, f"No estimate: {why}.", base)
         if not isinstance(test, Wald) or not math.isfinite(test.se) or test.se <= 0:
             return self._undecided(
-                context, pack,
-                "No estimate: no worker did the same kind of work both on a holiday and on "
-                "another day.", base,
-            )  # fmt: skip
+                context, pack, "No estimate: pay does not vary within the compared work.", base
+            )
         edge = base["required_ratio"]
         return Confirmatory(
             check=self.id,
@@ -209,7 +221,11 @@ class HolidayPay:
                 "min_cell_workers": k,
             }
             if few:
-                data |= {"orders_on_holidays": None, "workers_on_holidays": None}
+                data |= dict.fromkeys(
+                    ("orders_on_holidays", "orders_on_other_days", "workers_on_holidays",
+                     "log_ratio", "se_log_ratio", "df", "p_value_no_premium",
+                     "p_at_least_required", "clear_of_required"),
+                )  # fmt: skip
             premium = f"{ratio - 1:+.1%}"
             words = {
                 Status.FAIL: f"evidence that it falls short of the {edge - 1:.0%} the rule "
@@ -218,11 +234,19 @@ class HolidayPay:
                 Status.INCONCLUSIVE: f"the data cannot tell whether it reaches the {edge - 1:.0%} "
                 "the rule asks",
             }[status]
+            adjusted_for = [
+                label for key, label in _TERM_WORDS.items() if any(key in t for t in base["terms"])
+            ]
+            adjusted = ", adjusted for " + " and ".join(adjusted_for) if adjusted_for else ""
+            absent = base["pay_missing_counted_as_zero"]
+            counted = (
+                f" The package has no {', '.join(absent)} column: counted as 0." if absent else ""
+            )
             detail = (
-                f"Rule pack {pack.name} ({pack.version}): on {len(base['holidays_in_span'])} "
-                f"statutory holiday(s), the same work ({KIND_WORDS}, adjusted for distance and "
-                f"trip time) paid {ratio:.3f} times what it paid on other days ({premium}; "
-                f"{1 - alpha:.0%} CI {lo:.3f} to {hi:.3f}; inferred by date): {words}."
+                f"Rule pack {pack.name} ({pack.version}): on {base['holiday_dates_compared']} "
+                f"statutory holiday(s) with work to compare, the same work ({KIND_WORDS}"
+                f"{adjusted}) paid {ratio:.3f} times what it paid on other days ({premium}; "
+                f"{1 - alpha:.0%} CI {lo:.3f} to {hi:.3f}; inferred by date): {words}.{counted}"
             )
             if few:
                 detail = (
@@ -242,8 +266,8 @@ class HolidayPay:
                 metric="holiday_pay_ratio",
                 estimate=None if few else ratio,
                 ci=None if few else (lo, hi),
-                p_value=v.p_beyond,
-                p_adjusted=adj.p_adjusted,
+                p_value=None if few else reported_p(v.p_beyond),
+                p_adjusted=None if few else reported_p(adj.p_adjusted),
                 threshold=edge,
                 subject=subject,
                 n_workers=None if few else base["workers_on_holidays"],
@@ -269,11 +293,23 @@ def _day(value: Any) -> dt.date:
 
 
 def _counts(cells: MoneyCells, holiday: np.ndarray, workers: int) -> dict[str, int]:
-    """Orders (with positive pay and trip terms) on holidays and on other days, and the
-    workers who took orders on a holiday."""
+    """Orders compared (with positive pay and trip terms, in strata of one worker's kind of
+    work done both on a holiday and on another day), the holiday dates among them, and the
+    workers behind them."""
     on = holiday[cells.cluster]
+    both = np.intersect1d(cells.stratum[on], cells.stratum[~on])
+    shared = np.isin(cells.stratum, both)
     return {
-        "orders_on_holidays": int(cells.n[on].sum()),
-        "orders_on_other_days": int(cells.n[~on].sum()),
+        "orders_on_holidays": int(cells.n[on & shared].sum()),
+        "orders_on_other_days": int(cells.n[~on & shared].sum()),
+        "holiday_dates_compared": int(np.unique(cells.cluster[on & shared]).size),
         "workers_on_holidays": workers,
     }
+
+
+def _workers_compared(units: Any, dates: list[dt.date]) -> int:
+    """Workers who did one kind of work both on a holiday and on another day."""
+    flag = units.local_date.isin(dates)
+    per = units.group_by(["worker_id", "kind"]).aggregate(on=flag.any(), off=(~flag).any())
+    both = per.filter(per.on & per.off)
+    return int(both.worker_id.nunique().execute() or 0)

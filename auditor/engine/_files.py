@@ -67,10 +67,14 @@ def fingerprint_file(path: Path, *, text: bool = True) -> FileFingerprint:
 
 
 def fingerprint_files(paths: tuple[Path, ...]) -> FileFingerprint:
-    """The SHA-256 of the files' bytes one after another, in the order given (binary files:
-    no lines counted). One file gives that file's own hash."""
+    """The SHA-256 of several files in the order given: each file's name and size, then its
+    bytes (so a renamed file changes it; binary files, no lines counted). One file gives
+    that file's own hash."""
+    if len(paths) == 1:
+        return fingerprint_file(paths[0], text=False)
     digest = hashlib.sha256()
     for path in paths:
+        digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)

@@ -732,11 +732,16 @@ def _resolve_mapping(
     return renames
 
 
+GLOB_CHARACTERS = "*?["
+"""Characters the engine's Parquet reader takes as a pattern in a path."""
+
+
 def read_parquet_files(
     engine: Engine,
     source: SourceFile,
     paths: tuple[Path, ...],
     fingerprint: Future[FileFingerprint],
+    needs: tuple[str, ...] = (),
 ) -> RawTable:
     """Read the Parquet files ``paths`` as one table ``source.table``, in the order given,
     with the files' own column names (no contract mapping: a preset derives the contract's
@@ -747,18 +752,33 @@ def read_parquet_files(
     (1-based record in that file) say where each record is. Files whose columns differ are
     read by name (a column one file lacks is null there).
 
+    ``needs``: columns every file must have (compared ignoring case).
+
     Raises:
-        PackageError: a file cannot be read as Parquet, or two of its columns differ only
-            in case.
+        PackageError: a path holds a pattern character (``*``, ``?``, ``[``), a file cannot
+            be read as Parquet, lacks a column of ``needs``, or has two columns that
+            differ only in case.
     """
     name = source.table
     counts: list[int] = []
     for path in paths:
+        if any(ch in str(path) for ch in GLOB_CHARACTERS):
+            raise PackageError(
+                f"{path}: the engine reads *, ? and [ in a path as a pattern (it would read "
+                "other files, or none). Rename the file or its folder."
+            )
         try:
             counts.append(pq.read_metadata(path).num_rows)
             stored = pq.read_schema(path).names
         except (OSError, pa.ArrowException) as exc:
             raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
+        have = {c.casefold() for c in stored}
+        lacking = [c for c in needs if c.casefold() not in have]
+        if lacking:
+            raise PackageError(
+                f"{path}: column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)} "
+                f"missing; every file must have them. The file's columns: {', '.join(stored)}."
+            )
         collision = _case_collision(stored)
         if collision:
             other, column = collision

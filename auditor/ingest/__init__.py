@@ -124,12 +124,13 @@ def _read_preset(path: Path, preset: Preset, config: AuditConfig, engine: Engine
                     f"{p}: a link to a file outside the folder. Copy the file into the "
                     "folder, or set [package] allow_outside_links = true to read it."
                 )
+    _refuse_copies(paths)
     source = SourceFile(preset.table, path, "parquet", sum(p.stat().st_size for p in paths))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-sha256")
     hashing = {preset.table: pool.submit(fingerprint_files, paths)}
     pool.shutdown(wait=False)
     try:
-        read = read_parquet_files(engine, source, paths, hashing[preset.table])
+        read = read_parquet_files(engine, source, paths, hashing[preset.table], preset.needs)
         raw = _derived(read, preset, tuple(p.stem for p in paths))
     except BaseException:
         hashing[preset.table].cancel()
@@ -137,23 +138,64 @@ def _read_preset(path: Path, preset: Preset, config: AuditConfig, engine: Engine
     return RawPackage(path=path, tables={preset.table: raw}, ignored_files=(), hashing=hashing)
 
 
+def _refuse_copies(paths: tuple[Path, ...]) -> None:
+    """Refuse two files with the same bytes (a download saved twice): every trip would
+    count twice. Only files of equal size are hashed."""
+    by_size: dict[int, list[Path]] = {}
+    for p in paths:
+        by_size.setdefault(p.stat().st_size, []).append(p)
+    for same in by_size.values():
+        if len(same) < 2:
+            continue
+        seen: dict[str, Path] = {}
+        for p in same:
+            digest = fingerprint_file(p, text=False).sha256
+            if digest in seen:
+                raise PackageError(
+                    f"{p}: the same bytes as {seen[digest].name} (SHA-256 {digest[:16]}...); "
+                    "its trips would count twice. Remove one of them."
+                )
+            seen[digest] = p
+
+
 def _derived(read: RawTable, preset: Preset, stems: tuple[str, ...]) -> RawTable:
-    """``read`` with the preset's contract columns derived, the files' own columns kept
-    (one whose name a derived column takes is kept as ``source_<name>``)."""
-    missing = [c for c in preset.needs if c not in read.columns]
-    if missing:
-        raise PackageError(
-            f"{read.source.path}: not {preset.title} as published: column"
-            f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing. "
-            f"The file's columns: {', '.join(read.columns)}."
-        )
-    t = read.raw
+    """``read`` with the preset's contract columns derived, the files' own columns kept.
+    A kept column whose name is a contract column's, or a derived one's, is kept as
+    ``source_<name>`` (a file's ``status`` must not become the orders' status).
+
+    Raises:
+        PackageError: a column the preset reads is not of the type it is published in.
+    """
+    actual = {c.casefold(): c for c in read.columns}
+    t = read.raw.rename(
+        {n: actual[n.casefold()] for n in preset.needs if actual[n.casefold()] != n}
+    )
+    schema = t.schema()
+    for column, kind in preset.types.items():
+        dtype = schema[column]
+        ok = dtype.is_numeric() if kind == "number" else dtype.is_timestamp()
+        if not ok:
+            raise PackageError(
+                f"{read.source.path}: column {column} is stored as {dtype}; {preset.title} "
+                f"publish it as a {kind}. Read the files as published (a month stored as text "
+                "cannot be told from its errors)."
+            )
     derived = dict(preset.derive(t, stems))
     # The columns the derivation reads are not carried again: each derived column holds
     # one of them, or a sum the others give back (fare base = base_passenger_fare).
-    taken = {d.casefold() for d in derived}
-    carried = [c for c in read.columns if c not in preset.needs]
-    names = {c: f"source_{c}" if c.casefold() in taken else c for c in carried}
+    needed = {n.casefold() for n in preset.needs}
+    carried = [c for c in read.columns if c.casefold() not in needed]
+    taken = {d.casefold() for d in derived} | {c.casefold() for c in TABLES[read.name].column_names}
+    names: dict[str, str] = {}
+    used = {d.casefold() for d in derived} | {c.casefold() for c in carried}
+    for c in carried:
+        name = c
+        if c.casefold() in taken:
+            name = f"source_{c}"
+            while name.casefold() in used:
+                name += "_"
+            used.add(name.casefold())
+        names[c] = name
     table = t.select(_row=t._row, **derived, **{names[c]: t[c] for c in carried})
     return RawTable(
         name=read.name,
