@@ -203,9 +203,7 @@ def test_the_packs_pay_list_is_what_is_compared(tmp_path: Path) -> None:
     pack.write_text(
         'name = "incentive-only"\nversion = "1"\ntitle = "t"\njurisdiction = "j"\n'
         '[[sources]]\ntitle = "s"\nurl = "https://example.org"\n'
-        '[holidays]\npay = ["incentive"]\ndates = ['
-        + ", ".join(HOLIDAYS)
-        + "]\n",
+        '[holidays]\npay = ["incentive"]\ndates = [' + ", ".join(HOLIDAYS) + "]\n",
         encoding="utf-8",
     )
     both = _pay04(folder)

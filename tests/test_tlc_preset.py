@@ -190,9 +190,7 @@ def test_a_folder_of_months_is_one_table_with_each_trip_named_by_its_file(tmp_pa
     pay_split = next(f for f in split.findings if f.check == "PAY-03")
     assert pay_split.data["owed_total"] == pay_whole.data["owed_total"]
     files = sorted(folder.glob("*.parquet"))
-    listed = b"".join(
-        f"{p.name}\0{p.stat().st_size}\0".encode() + p.read_bytes() for p in files
-    )
+    listed = b"".join(f"{p.name}\0{p.stat().st_size}\0".encode() + p.read_bytes() for p in files)
     assert split.tables["orders"].sha256 == hashlib.sha256(listed).hexdigest()
 
 
@@ -314,8 +312,6 @@ def test_hostile_folders_are_refused_or_quarantined(tmp_path: Path) -> None:
     assert orders.rows_read == 60
     assert orders.rows_quarantined == 3 + 3  # three odd amounts, three earlier pickups
     q = result.quarantine
-    assert set(q.loc[q["reason"] == "missing_required", "key"]) == {
-        f"odd:{n}" for n in (1, 2, 3)
-    }
+    assert set(q.loc[q["reason"] == "missing_required", "key"]) == {f"odd:{n}" for n in (1, 2, 3)}
     extras = result.to_dict()["package"]["tables"]["orders"]["extra_columns"]
     assert "source_status" in extras and "status" not in extras
