@@ -46,7 +46,6 @@ from auditor.findings import Severity, Status
 from auditor.stats import (
     GroupEffect,
     RateCells,
-    Verdict,
     Wald,
     compact,
     decide_one_sided,
@@ -241,11 +240,7 @@ class AccessibleService:
             verdict = decide_one_sided(
                 test, adj.p_adjusted, alpha=alpha, edge=wait_edge(materiality), breach="above"
             )
-            status = {
-                Verdict.FAIL: Status.FAIL,
-                Verdict.PASS: Status.PASS,
-                Verdict.INCONCLUSIVE: Status.INCONCLUSIVE,
-            }[verdict.verdict]
+            status = Status(verdict.verdict.value)  # the same three outcomes
             ratio = math.exp(test.log_effect)
             lo, hi = test.interval(1 - alpha)
             shown = {

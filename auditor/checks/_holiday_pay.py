@@ -47,7 +47,6 @@ from auditor.rules import RulePack
 from auditor.stats import (
     GroupEffect,
     RateCells,
-    Verdict,
     Wald,
     decide_one_sided,
     one_sided_p,
@@ -200,11 +199,7 @@ class HolidayPay:
             v = decide_one_sided(test, adj.p_adjusted, alpha=alpha, edge=edge, breach="below")
             ratio = math.exp(test.log_effect)
             lo, hi = test.interval(1 - alpha)
-            status = {
-                Verdict.FAIL: Status.FAIL,
-                Verdict.PASS: Status.PASS,
-                Verdict.INCONCLUSIVE: Status.INCONCLUSIVE,
-            }[v.verdict]
+            status = Status(v.verdict.value)  # the same three outcomes
             few = 0 < base["workers_on_holidays"] < k
             data = {
                 **base,
