@@ -292,6 +292,14 @@ def test_hostile_folders_are_refused_or_quarantined(tmp_path: Path) -> None:
     pq.write_table(table, pattern / "[ab].parquet")
     with pytest.raises(PackageError, match="as a pattern"):
         audit(pattern, _config(), checks=["DQ-01"])
+    named = tmp_path / "named"
+    named.mkdir()
+    pq.write_table(table.append_column("filename", pa.array(["x"] * 60)), named / "a.parquet")
+    kept = audit(named, _config(), checks=["DQ-01"])
+    assert "filename" in kept.to_dict()["package"]["tables"]["orders"]["extra_columns"]
+    pq.write_table(table.append_column("file_row_number", pa.array(range(60))), named / "b.parquet")
+    with pytest.raises(PackageError, match="collides with the engine's record numbers"):
+        audit(named, _config(), checks=["DQ-01"])
     text = tmp_path / "text.parquet"
     frame = table.to_pandas()
     frame["driver_pay"] = frame["driver_pay"].astype(str)

@@ -204,6 +204,9 @@ class AccessibleService:
                 else f"fewer than {k} accessible requests share a stratum ({WORK_WORDS}) "
                 "with other requests ([report] min_cell_workers)"
                 if few
+                else "in the strata both share, one side's waits are all zero (picked up as "
+                "requested), so no ratio of mean waits can be formed"
+                if test is not None
                 else f"no stratum ({WORK_WORDS}) holds both accessible and other requests "
                 "with waits that vary"
             )

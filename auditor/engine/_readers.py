@@ -732,6 +732,9 @@ def _resolve_mapping(
     return renames
 
 
+_FILE_COLUMN = "_auditor_file"
+"""The name under which the engine's reader gives each record's file."""
+
 GLOB_CHARACTERS = "*?["
 """Characters the engine's Parquet reader takes as a pattern in a path."""
 
@@ -773,6 +776,11 @@ def read_parquet_files(
         except (OSError, pa.ArrowException) as exc:
             raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
         have = {c.casefold() for c in stored}
+        if "file_row_number" in have or _FILE_COLUMN.casefold() in have:
+            raise PackageError(
+                f"{path}: a column named file_row_number (or {_FILE_COLUMN}) collides with "
+                "the engine's record numbers. Rename it."
+            )
         lacking = [c for c in needs if c.casefold() not in have]
         if lacking:
             raise PackageError(
@@ -787,9 +795,12 @@ def read_parquet_files(
                 "in case); column names ignore case. Rename one of them."
             )
     listed = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
-    scan = f"read_parquet({listed}, file_row_number = true, filename = true, union_by_name = true)"
+    scan = (
+        f"read_parquet({listed}, file_row_number = true, filename = {_literal(_FILE_COLUMN)}, "
+        "union_by_name = true)"
+    )
     index = (
-        "CASE filename "
+        f"CASE {_quote(_FILE_COLUMN)} "
         + " ".join(f"WHEN {_literal(str(p))} THEN {i}" for i, p in enumerate(paths))
         + " END"
     )
@@ -797,14 +808,16 @@ def read_parquet_files(
     for n in counts[:-1]:
         starts.append(starts[-1] + n)
     offset = (
-        "CASE filename "
+        f"CASE {_quote(_FILE_COLUMN)} "
         + " ".join(
             f"WHEN {_literal(str(p))} THEN {start}" for p, start in zip(paths, starts, strict=True)
         )
         + " END"
     )
     try:
-        described = engine.sql(f"DESCRIBE SELECT * EXCLUDE (file_row_number, filename) FROM {scan}")
+        described = engine.sql(
+            f"DESCRIBE SELECT * EXCLUDE (file_row_number, {_quote(_FILE_COLUMN)}) FROM {scan}"
+        )
         columns = [str(row[0]) for row in described.fetchall()]
         renames = _reserved_renames(source.path, columns, {})
         picks = "".join(f", {_quote(c)} AS {_quote(renames.get(c, c))}" for c in columns)
