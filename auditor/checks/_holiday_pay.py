@@ -171,6 +171,11 @@ class HolidayPay:
     def _undecided(
         self, context: CheckContext, pack: RulePack, why: str, data: dict[str, Any]
     ) -> Finding:
+        k = context.config.report.min_cell_workers
+        if 0 < data.get("workers_on_holidays", 0) < k:  # counts of fewer than k workers
+            data = data | dict.fromkeys(
+                ("orders_on_holidays", "orders_on_other_days", "workers_on_holidays")
+            )
         return Finding(
             check=self.id,
             status=Status.INCONCLUSIVE,
