@@ -181,6 +181,7 @@ def test_a_folder_of_months_is_one_table_with_each_trip_named_by_its_file(tmp_pa
     split = audit(folder, _config())
     orders = split.tables["orders"]
     assert (orders.rows_read, orders.rows_used, orders.rows_quarantined) == (60, 57, 3)
+    assert split.ignored_files == ("notes.txt",)
     # Rows count across the files; keys say which file and which record of it.
     keys = dict(zip(split.quarantine["row"], split.quarantine["key"], strict=True))
     for row, key in keys.items():

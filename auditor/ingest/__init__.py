@@ -111,11 +111,19 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
 def _read_preset(path: Path, preset: Preset, config: AuditConfig, engine: Engine) -> RawPackage:
     """Read a preset's file, or folder of files, as its contract table with derived columns.
 
+    Other files in the folder are listed as ignored.
+
     Raises:
-        PackageError: no file of the format, a file without a column the preset needs, or
-            a link outside the folder (unless ``[package] allow_outside_links``).
+        PackageError: no file of the format; two files with the same bytes; a file without
+            a column the preset needs, or storing one in another type than published; a
+            pattern character in a path; a link outside the folder (unless ``[package]
+            allow_outside_links``).
     """
     paths = preset_files(path, preset)
+    ignored: tuple[str, ...] = ()
+    if path.is_dir():
+        chosen = set(paths)
+        ignored = tuple(sorted(p.name for p in path.iterdir() if p.is_file() and p not in chosen))
     if path.is_dir() and not config.package.allow_outside_links:
         home = path.resolve()
         for p in paths:
@@ -135,7 +143,7 @@ def _read_preset(path: Path, preset: Preset, config: AuditConfig, engine: Engine
     except BaseException:
         hashing[preset.table].cancel()
         raise
-    return RawPackage(path=path, tables={preset.table: raw}, ignored_files=(), hashing=hashing)
+    return RawPackage(path=path, tables={preset.table: raw}, ignored_files=ignored, hashing=hashing)
 
 
 def _refuse_copies(paths: tuple[Path, ...]) -> None:
