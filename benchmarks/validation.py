@@ -92,7 +92,7 @@ POWER_WORLDS: tuple[tuple[str, RateWorld | WorkWorld, str, int], ...] = (
 )  # fmt: skip
 
 
-def _rate_ci(p: float, n: int) -> str:
+def rate_ci(p: float, n: int) -> str:
     half = 1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n)
     return f"{p:.3f} ({max(p - half, 0):.3f}-{min(p + half, 1):.3f})"
 
@@ -148,15 +148,15 @@ def part_null(run: Runner, reps: int, seed: int) -> list[str]:
         n = int(r["estimable"])
         null_ratio = s.world.truth_of(s.outcome) == 1.0
         lines.append(
-            f"| {s.check} | {s.words} | {n} | {_rate_ci(r['fail'], n)} | "
-            f"{_rate_ci(r['rejected'], n) if null_ratio else 'n/a (true ratio not 1)'} | "
-            f"{_rate_ci(r['coverage'], n)} | {r['median_df']:.1f} |"
+            f"| {s.check} | {s.words} | {n} | {rate_ci(r['fail'], n)} | "
+            f"{rate_ci(r['rejected'], n) if null_ratio else 'n/a (true ratio not 1)'} | "
+            f"{rate_ci(r['coverage'], n)} | {r['median_df']:.1f} |"
         )
     for (words, _, equal), r in zip(fee05, results[len(scenarios) :], strict=True):
         n = int(r["replicates"])
-        rejected = _rate_ci(r["rejected"], n) if equal else "n/a (a real spread in the band)"
+        rejected = rate_ci(r["rejected"], n) if equal else "n/a (a real spread in the band)"
         lines.append(
-            f"| FEE-05 | {words} | {n} | {_rate_ci(r['fail'], n)} | {rejected} | n/a | n/a |"
+            f"| FEE-05 | {words} | {n} | {rate_ci(r['fail'], n)} | {rejected} | n/a | n/a |"
         )
     coverage = [
         (f"{s.check}, {s.words}", r["coverage"])
@@ -200,24 +200,24 @@ def part_planted(run: Runner, reps: int, seed: int) -> list[str]:
         n = int(r["estimable"])
         truth = s.world.truth_of(s.outcome)
         lines.append(
-            f"| {s.check} | {s.words} | {n} | {_rate_ci(r['fail'], n)} | "
+            f"| {s.check} | {s.words} | {n} | {rate_ci(r['fail'], n)} | "
             f"{r['median_ratio']:.3f} ({truth:.3f}) |"
         )
     r = results[-2]
     lines.append(
         f"| FEE-05 | a uniform +-10 % personalised pay multiplier (200 workers) | "
-        f"{int(r['replicates'])} | {_rate_ci(r['fail'], int(r['replicates']))} | "
+        f"{int(r['replicates'])} | {rate_ci(r['fail'], int(r['replicates']))} | "
         f"{r['median_ratio']:.3f} |"
     )
     r = results[-1]
     n = int(r["replicates"])
     lines.append(
         f"| PAY-02 (intersection) | 10 % less pay for workers both A and B (15 % of 600) | {n} "
-        f"| {_rate_ci(r['intersection_fail'], n)} | {r['intersection_ratio']:.3f} (0.900) |"
+        f"| {rate_ci(r['intersection_fail'], n)} | {r['intersection_ratio']:.3f} (0.900) |"
     )
     lines.append(
         f"| PAY-02 (margin A) | the same harm, seen at the margin A against not A | {n} "
-        f"| {_rate_ci(r['margin_fail'], n)} | {r['margin_ratio']:.3f} |"
+        f"| {rate_ci(r['margin_fail'], n)} | {r['margin_ratio']:.3f} |"
     )
     return lines
 
@@ -320,8 +320,8 @@ def _slope_rows(
     for text, world, r in zip(words, worlds, results, strict=True):
         true = world.offset if isinstance(world, TipWorld) else world.slope
         lines.append(
-            f"| {text} | {r.replicates} | {_rate_ci(r.fail, r.replicates)} | "
-            f"{_rate_ci(r.coverage, r.replicates)} | {r.median_offset:.3f} ({true:.3f}) | "
+            f"| {text} | {r.replicates} | {rate_ci(r.fail, r.replicates)} | "
+            f"{rate_ci(r.coverage, r.replicates)} | {r.median_offset:.3f} ({true:.3f}) | "
             f"{r.median_df:.1f} |"
         )
     return lines
@@ -397,9 +397,9 @@ def part_end_to_end(run: Runner, packages: int, seed: int) -> list[str]:
         "",
         "| share of audits with | rate (95 % CI) |",
         "|---|---|",
-        f"| any fairness `fail` | {_rate_ci(float(frame['any_fail'].mean()), n)} |",
+        f"| any fairness `fail` | {rate_ci(float(frame['any_fail'].mean()), n)} |",
         f"| any unadjusted p < 0.05 for no gap | "
-        f"{_rate_ci(float(frame['any_raw_reject'].mean()), n)} |",
+        f"{rate_ci(float(frame['any_raw_reject'].mean()), n)} |",
         f"| `fail` findings per audit (mean) | {frame['fails'].mean():.3f} |",
     ]
 

@@ -12,8 +12,9 @@ are long, so that raw means accuse; each replicate runs the check's own estimato
 from __future__ import annotations
 
 import argparse
-import math
 import time
+
+from validation import rate_ci  # the calibration tables' one format
 
 from auditor.simulate._accessible_worlds import replicate_waits
 
@@ -25,11 +26,6 @@ WORLDS: tuple[tuple[str, float, dict[str, float]], ...] = (
     ("an excess of 10 %, about 800 accessible requests", 1.10, {"wav_share": 0.02}),
     ("an excess of 25 %, about 400 accessible requests", 1.25, {"wav_share": 0.01}),
 )
-
-
-def _interval(p: float, n: int) -> str:
-    half = 1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n)
-    return f"{p:.3f} ({max(0.0, p - half):.3f}-{min(1.0, p + half):.3f})"
 
 
 def main() -> None:
@@ -46,8 +42,8 @@ def main() -> None:
     for seed, (name, ratio, world) in enumerate(WORLDS, start=1):
         r = replicate_waits(ratio, replicates, seed, **world)
         print(
-            f"| {name} | {ratio:.2f} | {r.replicates} | {_interval(r.fail, r.replicates)} | "
-            f"{_interval(r.coverage, r.replicates)} | {r.median_estimate:.3f} | "
+            f"| {name} | {ratio:.2f} | {r.replicates} | {rate_ci(r.fail, r.replicates)} | "
+            f"{rate_ci(r.coverage, r.replicates)} | {r.median_estimate:.3f} | "
             f"{r.median_naive:.3f} | {r.median_accessible:.0f} |"
         )
     print(f"\n{time.perf_counter() - start:.0f} s")

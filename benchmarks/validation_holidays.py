@@ -13,8 +13,9 @@ required ratio of 1.05 (the default ``[earnings] holiday_premium_materiality``).
 from __future__ import annotations
 
 import argparse
-import math
 import time
+
+from validation import rate_ci  # the calibration tables' one format
 
 from auditor.simulate._holiday_worlds import replicate_holidays
 
@@ -31,11 +32,6 @@ WORLDS: tuple[tuple[str, float, dict[str, float]], ...] = (
 )  # fmt: skip
 
 
-def _interval(p: float, n: int) -> str:
-    half = 1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n)
-    return f"{p:.3f} ({max(0.0, p - half):.3f}-{min(1.0, p + half):.3f})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 replicates per world")
@@ -50,8 +46,8 @@ def main() -> None:
     for seed, (name, ratio, world) in enumerate(WORLDS, start=1):
         r = replicate_holidays(ratio, replicates, seed, **world)
         print(
-            f"| {name} | {ratio:.2f} | {r.replicates} | {_interval(r.fail, r.replicates)} | "
-            f"{_interval(r.passed, r.replicates)} | {_interval(r.coverage, r.replicates)} | "
+            f"| {name} | {ratio:.2f} | {r.replicates} | {rate_ci(r.fail, r.replicates)} | "
+            f"{rate_ci(r.passed, r.replicates)} | {rate_ci(r.coverage, r.replicates)} | "
             f"{r.median_estimate:.3f} | {r.naive_fail:.3f} |"
         )
     print(f"\n{time.perf_counter() - start:.0f} s")
