@@ -376,8 +376,15 @@ class ReportSection:
 
 @dataclass(frozen=True, slots=True)
 class EngineSection:
-    """``[engine]``: resources of the embedded DuckDB engine (not part of the results)."""
+    """``[engine]``: which engine runs the audit, and its resources (not part of the
+    results: both engines give byte-identical findings)."""
 
+    backend: str = "duckdb"
+    """``"duckdb"`` (embedded, the default) or ``"spark"`` (Apache Spark, the ``spark``
+    extra; ``--engine`` on the command line)."""
+    spark: Mapping[str, str] = field(default_factory=dict)
+    """``[engine.spark]``: ``master`` (default ``local[*]``) and Spark configuration pairs
+    (``"spark.executor.memory" = "8g"``), for a session the audit starts."""
     memory_limit: str = "2GB"
     """DuckDB memory limit; larger data spills to a temporary database on disk."""
     threads: int = 0
@@ -998,7 +1005,13 @@ def _check_rules(config: AuditConfig, bad: _Bad) -> None:
         raise bad("[rules] default_tier", known, config.rules.default_tier)
 
 
+BACKENDS = ("duckdb", "spark")
+"""Engines ``[engine] backend`` may name."""
+
+
 def _check_engine(engine: EngineSection, bad: _Bad) -> None:
+    if engine.backend not in BACKENDS:
+        raise bad("[engine] backend", '"duckdb" or "spark"', engine.backend)
     size = _memory_bytes(engine.memory_limit)
     if size is None:
         raise bad(

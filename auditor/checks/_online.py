@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from auditor.checks._small_cells import left_out, left_out_words
 from auditor.checks._strata import sorted_codes
-from auditor.engine import exact_sum
+from auditor.engine import asof_left_join, exact_sum
 from auditor.stats import strata
 
 __all__ = ["OnlineCells", "online_cells"]
@@ -130,7 +130,9 @@ def _online_cells(context: Any, codes: Table) -> OnlineCells:
     o = context.rebuilt.orders.select(
         "worker_id", "accepted_at", "local_date", "local_hour", pay=ibis._.worker_pay
     )
-    j = o.asof_join(ss, on=o.accepted_at >= ss.online_at, predicates=o.worker_id == ss.s_worker)
+    j = asof_left_join(
+        o, ss, left_on="accepted_at", right_on="online_at", left_by="worker_id", right_by="s_worker"
+    )
     order_cells = engine.materialize(
         "dsp_order_cells",
         j.group_by(
@@ -162,8 +164,13 @@ def _online_cells(context: Any, codes: Table) -> OnlineCells:
         priced = "offered_pay" in context.package.tables["offers"].columns_present
         pay = offers.offered_pay.cast("float64") if priced else ibis.null("float64")
         of = offers.select("worker_id", "offered_at", pay=pay)
-        jo = of.asof_join(
-            ss, on=of.offered_at >= ss.online_at, predicates=of.worker_id == ss.s_worker
+        jo = asof_left_join(
+            of,
+            ss,
+            left_on="offered_at",
+            right_on="online_at",
+            left_by="worker_id",
+            right_by="s_worker",
         )
         # The offer's hour within its session, counted in local wall time from the start.
         k = (

@@ -409,8 +409,8 @@ def _topups(context: CheckContext, pack: RulePack, key: list[str]) -> Table:
     payouts = context.package.tables.get("payouts")
     within = _floor(pack).topup_within_days
     if within is None or payouts is None or "minimum_pay_topup" not in payouts.columns_present:
-        types = {"payout_id": "string", "worker_id": "string", "week_start": "date"}
-        empty = ibis.memtable(pd.DataFrame({k: [] for k in key})).cast({k: types[k] for k in key})
+        types = {"payout_id": pa.string(), "worker_id": pa.string(), "week_start": pa.date32()}
+        empty = ibis.memtable(pa.table({k: pa.array([], type=types[k]) for k in key}))
         return empty.mutate(topup_in_time=_ZERO, topup_late=_ZERO).limit(0)
     p = payouts.table
     p = p.filter(p.minimum_pay_topup > 0)

@@ -39,7 +39,7 @@ from ibis.expr.types import Table
 from numpy.typing import NDArray
 
 from auditor.checks._strata import sorted_codes
-from auditor.engine import SUM_SCALE, Engine, exact_sum, instant_seconds, scaled
+from auditor.engine import SUM_SCALE, Engine, asof_left_join, exact_sum, instant_seconds, scaled
 
 __all__ = ["REFUSALS", "SLOT_SECONDS", "RefusalCells", "cell_arrays", "refusal_cell_table"]
 
@@ -169,7 +169,9 @@ def refusal_cell_table(
         refused=offers.response.isin(REFUSALS),
         pay=pay,
     )
-    jo = of.asof_join(s, on=of.t >= s.on, predicates=of.worker_id == s.worker_id)
+    jo = asof_left_join(
+        of, s, left_on="t", right_on="on", left_by="worker_id", right_by="worker_id"
+    )
     columns = ["worker_id", "order_id", "t", "refused", "pay", "zone"]
     jo = jo.select(*columns, inside=(jo.t < jo.off).fill_null(False))
     busy: Table | None = None
@@ -180,7 +182,9 @@ def refusal_cell_table(
                 orders, instant_seconds(orders.accepted_at), instant_seconds(orders.dropoff_at)
             ),
         )
-        jb = jo.asof_join(busy, on=jo.t >= busy.a, predicates=jo.worker_id == busy.worker_id)
+        jb = asof_left_join(
+            jo, busy, left_on="t", right_on="a", left_by="worker_id", right_by="worker_id"
+        )
         carrying = (jb.t < jb.b).fill_null(False)
         jo = jb.select(*columns, "inside", busy=carrying)
     else:
@@ -194,11 +198,15 @@ def refusal_cell_table(
     every = placed.filter(placed.inside & placed.refused)
     near = engine.materialize("dsp04_near", _merged(every, every.t, every.t + w))
 
-    ja = free.asof_join(after, on=free.t >= after.a, predicates=free.worker_id == after.worker_id)
+    ja = asof_left_join(
+        free, after, left_on="t", right_on="a", left_by="worker_id", right_by="worker_id"
+    )
     ja = ja.select(
         *[ja[c] for c in free.columns], is_after=((ja.t > ja.a) & (ja.t < ja.b)).fill_null(False)
     )
-    jn = ja.asof_join(near, on=ja.t >= near.a, predicates=ja.worker_id == near.worker_id)
+    jn = asof_left_join(
+        ja, near, left_on="t", right_on="a", left_by="worker_id", right_by="worker_id"
+    )
     is_after = jn.is_after
     is_other = ~((jn.t > jn.a) & (jn.t < jn.b)).fill_null(False)
     priced_pay = ibis.ifelse(jn.pay > 0, jn.pay, 0.0).fill_null(0.0)

@@ -40,8 +40,10 @@ def reached_by(units: Table, column: str, k: int) -> float | None:
     ``k`` is 1). Findings publish it in place of a maximum, which is one worker's value;
     this one ``k`` workers reached. None when fewer than ``k`` workers have a value."""
     per = units.group_by("worker_id").aggregate(_top=units[column].max())
-    top = per.filter(per._top.notnull()).order_by(ibis.desc("_top")).limit(1, offset=k - 1)
-    got = top.execute()
+    ranked = per.filter(per._top.notnull()).mutate(
+        _rank=ibis.row_number().over(order_by=ibis.desc("_top"))
+    )
+    got = ranked.filter(ranked._rank == k - 1).select("_top").execute()
     return None if got.empty else float(got["_top"].iloc[0])
 
 

@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.expr.types import Table
 
-from auditor.engine import Engine, instant_seconds, json_field_text, trimmed
+from auditor.engine import Engine, as_text, instant_seconds, json_field_text, trimmed
 from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
 from auditor.reasons import Reason
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
@@ -225,7 +225,7 @@ def _text(value: ir.Value) -> ir.StringValue:
     """Text with surrounding spaces removed; empty text is missing."""
     if value.type().is_string():
         return trimmed(value).nullif("")
-    return value.cast("string")
+    return as_text(value)
 
 
 def _cast(column: Column, value: ir.Value) -> ir.Value:
@@ -289,8 +289,7 @@ def _checked(t: Table, spec: TableSpec, present: tuple[str, ...], extras: tuple[
     if len(spec.key) == 1:
         return checked  # the key column itself is the key
     parts = [
-        checked[k].cast("string").fill_null("") if k in present else ibis.literal("")
-        for k in spec.key
+        as_text(checked[k]).fill_null("") if k in present else ibis.literal("") for k in spec.key
     ]
     return checked.mutate(_key=ibis.literal(KEY_SEPARATOR).join(parts))
 
@@ -328,7 +327,7 @@ def _key_of(t: Table, spec: TableSpec) -> ir.StringValue:
     if len(spec.key) > 1:
         return t._key
     key = spec.key[0]
-    return t[key].cast("string") if key in t.columns else ibis.null("string")
+    return as_text(t[key]) if key in t.columns else ibis.null("string")
 
 
 # -- step 2: rules --------------------------------------------------------------------------
@@ -363,7 +362,7 @@ def _issue(
         key=_key_of(t, spec),
         column=ibis.literal(column, type="string"),
         reason=ibis.literal(str(reason)),
-        value=value.cast("string"),
+        value=as_text(value),
     )
 
 
@@ -469,9 +468,7 @@ def _row_rules(
 
 
 def _pair(a: str, va: ir.Value, b: str, vb: ir.Value) -> ir.StringValue:
-    return ibis.literal(f"{a}=").concat(
-        va.cast("string"), ibis.literal(f" {b}="), vb.cast("string")
-    )
+    return ibis.literal(f"{a}=").concat(as_text(va), ibis.literal(f" {b}="), as_text(vb))
 
 
 def _has_key(spec: TableSpec, present: tuple[str, ...]) -> bool:

@@ -10,9 +10,11 @@ SQL text.
 
 from __future__ import annotations
 
+from auditor.engine._asof import asof_left_join
 from auditor.engine._connection import (
     SUM_SCALE,
-    Engine,
+    DuckDBEngine,
+    as_text,
     connect,
     exact_sum,
     instant_seconds,
@@ -29,6 +31,7 @@ from auditor.engine._files import (
     fingerprint_file,
     fingerprint_files,
 )
+from auditor.engine._protocol import Engine
 from auditor.engine._readers import (
     RawTable,
     ReadAccount,
@@ -40,11 +43,14 @@ from auditor.engine._readers import (
 
 __all__ = [
     "SUM_SCALE",
+    "DuckDBEngine",
     "Engine",
     "FileFingerprint",
     "RawTable",
     "ReadAccount",
     "SourceFile",
+    "as_text",
+    "asof_left_join",
     "connect",
     "exact_sum",
     "file_errors",

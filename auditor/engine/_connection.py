@@ -22,11 +22,13 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from ibis.expr.types import Table
 
 from auditor.config import AuditConfig
+from auditor.engine._protocol import Engine
 from auditor.errors import ConfigError
 
 __all__ = [
     "SUM_SCALE",
-    "Engine",
+    "DuckDBEngine",
+    "as_text",
     "connect",
     "exact_sum",
     "instant_seconds",
@@ -71,6 +73,20 @@ def _trim(value: str) -> str:  # type: ignore[empty-body]
 @ibis.udf.scalar.builtin(name="json_extract_string")
 def _json_extract_string(value: str, path: str) -> str:  # type: ignore[empty-body]
     """The engine's JSON field as text (null where the field is null or absent)."""
+
+
+@ibis.udf.scalar.builtin(name="auditor_instant_text")
+def _instant_text(value: dt.Timestamp(timezone="UTC")) -> str:  # type: ignore[empty-body,valid-type]
+    """Spark's text of an instant as DuckDB writes it (defined by ``auditor.engine._spark``)."""
+
+
+def as_text(value: Any) -> Any:
+    """``value`` as text, the same on every engine: an instant as DuckDB writes it
+    (``2026-03-04 09:53:25+08``), anything else as the engine casts it."""
+    # Spark's TIMESTAMP is an instant, which Ibis types without a zone.
+    if value.type().is_timestamp() and value._find_backend(use_default=True).name == "pyspark":
+        return _instant_text(value)
+    return value.cast("string")
 
 
 def trimmed(value: Any) -> Any:
@@ -122,8 +138,8 @@ def whole_sum(value: Any) -> Any:
 
 
 @dataclass(slots=True)
-class Engine:
-    """An open engine connection and the scratch space it owns.
+class DuckDBEngine:
+    """An open DuckDB connection and the scratch space it owns.
 
     Attributes:
         con: the Ibis DuckDB backend.
@@ -134,6 +150,8 @@ class Engine:
     con: DuckDBBackend
     workdir: Path
     _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    backend = "duckdb"
 
     def sql(self, query: str) -> Any:
         """Run a statement for its effect (DDL, COPY); returns DuckDB's relation or None."""
@@ -174,7 +192,7 @@ class Engine:
             self._tmp.cleanup()
             self._tmp = None
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> DuckDBEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -199,7 +217,21 @@ def is_interrupt(exc: BaseException) -> bool:
     return False
 
 
-def connect(config: AuditConfig) -> Engine:
+def connect(config: AuditConfig, session: Any = None) -> Engine:
+    """Open the engine ``[engine] backend`` names: :func:`connect_duckdb`, or Spark (a
+    new session, or ``session`` if given; see ``auditor.engine._spark``).
+
+    Raises:
+        ConfigError: Spark is asked for and pyspark is not installed.
+    """
+    if config.engine.backend == "spark" or session is not None:
+        from auditor.engine._spark import connect_spark
+
+        return connect_spark(config, session)
+    return connect_duckdb(config)
+
+
+def connect_duckdb(config: AuditConfig) -> DuckDBEngine:
     """Open a DuckDB engine set to the audit's time zone and resource limits.
 
     The database is in memory; tables larger than ``[engine] memory_limit`` spill to a
@@ -216,7 +248,7 @@ def connect(config: AuditConfig) -> Engine:
         con.disconnect()
         tmp.cleanup()
         raise
-    return Engine(con=con, workdir=workdir, _tmp=tmp)
+    return DuckDBEngine(con=con, workdir=workdir, _tmp=tmp)
 
 
 def _settings(con: DuckDBBackend, config: AuditConfig, spill: Path) -> None:

@@ -38,9 +38,10 @@ import pyarrow.parquet as pq
 from ibis.expr.types import Table
 from numpy.typing import NDArray
 
-from auditor.engine._connection import Engine
+from auditor.engine._connection import DuckDBEngine
 from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
 from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
+from auditor.engine._protocol import Engine
 from auditor.errors import ConfigError, DecodeError, PackageError
 from auditor.schema import TABLES
 
@@ -129,6 +130,7 @@ def store_in_file_order(
     """
     if raw.account is not None:
         return engine.materialize(name, rows), raw.account
+    assert isinstance(engine, DuckDBEngine)  # other engines count a file when they read it
     stored = f"{name}__rows"
     engine.sql("SET preserve_insertion_order = true")  # rowid must follow the file
     try:
@@ -212,7 +214,7 @@ def _csv_layout(path: Path) -> _CsvLayout:
 
 
 def _check_csv_layout(
-    engine: Engine, raw: RawTable, n_parsed: int, skipped: NDArray[np.int64], lines: int
+    engine: DuckDBEngine, raw: RawTable, n_parsed: int, skipped: NDArray[np.int64], lines: int
 ) -> NDArray[np.int64]:
     """Check that the reader accounted for every line of a CSV file whose line count is
     not one per record; renumber malformed records past blank lines (the engine counts
@@ -339,6 +341,11 @@ def read_table(
         PackageError: the file cannot be read, or a mapped column is not in it.
         ConfigError: the mapping names a column the contract does not have.
     """
+    if engine.backend == "spark":
+        from auditor.engine._spark_readers import read_table_spark
+
+        return read_table_spark(engine, source, encoding, mapping, fingerprint)  # type: ignore[arg-type]
+    assert isinstance(engine, DuckDBEngine)
     name = source.table
     path = source.path
     if source.format in ("csv", "jsonl") and not is_utf8(encoding):
@@ -419,7 +426,7 @@ def _unreadable(source: SourceFile, exc: duckdb.Error) -> PackageError:
     )
 
 
-def _account(engine: Engine, name: str, n_parsed: int, skipped: np.ndarray) -> ReadAccount:
+def _account(engine: DuckDBEngine, name: str, n_parsed: int, skipped: np.ndarray) -> ReadAccount:
     malformed = engine.con.table(f"malformed__{name}")
     n_malformed = int(malformed.count().execute())
     return ReadAccount(
@@ -462,7 +469,7 @@ time handing rows over in file order: 10 M orders (2.2 GB) parse in 11.4-11.8 s;
 64 MiB in 7.3-7.7 s (16 MiB 10.5 s, 128 MiB 8.1 s, 256 MiB 8.8 s; same memory)."""
 
 
-def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> list[str]:
+def _read_csv(engine: DuckDBEngine, name: str, path: str, shown: Path) -> list[str]:
     """Set up the scan of a CSV file (``read__<name>``); nothing is read but the header."""
     header = _csv_header(path, shown)
     # The file's columns by position (the header row is skipped, its names never reach
@@ -479,7 +486,7 @@ def _read_csv(engine: Engine, name: str, path: str, shown: Path) -> list[str]:
     return header
 
 
-def _malformed_csv(engine: Engine, name: str) -> np.ndarray:
+def _malformed_csv(engine: DuckDBEngine, name: str) -> np.ndarray:
     """After the scan: ``malformed__<name>`` from the reader's rejects, and the sorted
     record numbers of malformed records."""
     # One reject row per error; a record can have several. Record number = line - 1 (header).
@@ -506,7 +513,7 @@ reader accepts and RFC 8259 does not: ``NaN``, ``Infinity``, bare words, comment
 trailing commas (letters other than an exponent's ``e``)."""
 
 
-def _read_jsonl(engine: Engine, name: str, path: str, shown: Path, lines: int) -> list[str]:
+def _read_jsonl(engine: DuckDBEngine, name: str, path: str, shown: Path, lines: int) -> list[str]:
     """Set up ``read__<name>``: one row per line that holds a JSON object (strict RFC 8259:
     no trailing commas, ``NaN`` or comments), its position the line number; every other
     non-blank line, and lines the engine cannot read (over 64 MiB, or holding the reader's
@@ -586,7 +593,7 @@ def _read_jsonl(engine: Engine, name: str, path: str, shown: Path, lines: int) -
     return columns
 
 
-def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
+def _read_parquet(engine: DuckDBEngine, name: str, path: str) -> list[str]:
     scan = f"read_parquet({_literal(path)}, file_row_number = true)"
     described = engine.sql(f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {scan}")
     columns = [str(row[0]) for row in described.fetchall()]
@@ -615,7 +622,9 @@ def _read_parquet(engine: Engine, name: str, path: str) -> list[str]:
     return columns
 
 
-def _raise_on_bad_encoding(engine: Engine, name: str, source: SourceFile, encoding: str) -> None:
+def _raise_on_bad_encoding(
+    engine: DuckDBEngine, name: str, source: SourceFile, encoding: str
+) -> None:
     bad = engine.con.table(f"malformed__{name}").bad_encoding.any().execute()
     if not bad:
         return
@@ -739,30 +748,13 @@ GLOB_CHARACTERS = "*?["
 """Characters the engine's Parquet reader takes as a pattern in a path."""
 
 
-def read_parquet_files(
-    engine: Engine,
-    source: SourceFile,
-    paths: tuple[Path, ...],
-    fingerprint: Future[FileFingerprint],
-    needs: tuple[str, ...] = (),
-) -> RawTable:
-    """Read the Parquet files ``paths`` as one table ``source.table``, in the order given,
-    with the files' own column names (no contract mapping: a preset derives the contract's
-    columns from them).
-
-    ``_row`` numbers the records across the files (the second file's first record follows
-    the first file's last); ``_file`` (0-based index into ``paths``) and ``_file_row``
-    (1-based record in that file) say where each record is. Files whose columns differ are
-    read by name (a column one file lacks is null there).
-
-    ``needs``: columns every file must have (compared ignoring case).
+def parquet_file_rows(paths: tuple[Path, ...], needs: tuple[str, ...]) -> list[int]:
+    """The number of records in each Parquet file of ``paths``, after checking its
+    columns (see :func:`read_parquet_files`).
 
     Raises:
-        PackageError: a path holds a pattern character (``*``, ``?``, ``[``), a file cannot
-            be read as Parquet, lacks a column of ``needs``, or has two columns that
-            differ only in case.
+        PackageError: as :func:`read_parquet_files`.
     """
-    name = source.table
     counts: list[int] = []
     for path in paths:
         if any(ch in str(path) for ch in GLOB_CHARACTERS):
@@ -794,6 +786,39 @@ def read_parquet_files(
                 f"{path}: columns {other!r} and {column!r} have the same name (or differ only "
                 "in case); column names ignore case. Rename one of them."
             )
+    return counts
+
+
+def read_parquet_files(
+    engine: Engine,
+    source: SourceFile,
+    paths: tuple[Path, ...],
+    fingerprint: Future[FileFingerprint],
+    needs: tuple[str, ...] = (),
+) -> RawTable:
+    """Read the Parquet files ``paths`` as one table ``source.table``, in the order given,
+    with the files' own column names (no contract mapping: a preset derives the contract's
+    columns from them).
+
+    ``_row`` numbers the records across the files (the second file's first record follows
+    the first file's last); ``_file`` (0-based index into ``paths``) and ``_file_row``
+    (1-based record in that file) say where each record is. Files whose columns differ are
+    read by name (a column one file lacks is null there).
+
+    ``needs``: columns every file must have (compared ignoring case).
+
+    Raises:
+        PackageError: a path holds a pattern character (``*``, ``?``, ``[``), a file cannot
+            be read as Parquet, lacks a column of ``needs``, or has two columns that
+            differ only in case.
+    """
+    if engine.backend == "spark":
+        from auditor.engine._spark_readers import read_parquet_files_spark
+
+        return read_parquet_files_spark(engine, source, paths, fingerprint, needs)  # type: ignore[arg-type]
+    assert isinstance(engine, DuckDBEngine)
+    name = source.table
+    counts = parquet_file_rows(paths, needs)
     listed = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"
     scan = (
         f"read_parquet({listed}, file_row_number = true, filename = {_literal(_FILE_COLUMN)}, "

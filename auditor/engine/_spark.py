@@ -1,0 +1,178 @@
+"""Apache Spark as the audit's engine, through Ibis's PySpark backend.
+
+The same API as the DuckDB engine (:class:`auditor.engine.Engine`): tables are Spark
+temporary views, stored ones checkpointed (computed once, lineage cut, so that nothing
+is recomputed in another partition order). The session's time zone is the audit's.
+Functions the checks call by the DuckDB name (``epoch``, ``json_extract_string``) are
+defined as Spark SQL functions, so that one Ibis expression runs on both engines.
+Results come back to the driver as Arrow and are converted to pandas exactly as the
+DuckDB backend converts them: the statistics see the same values from either engine.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+import pyarrow.types as pat
+from ibis.backends.duckdb.converter import DuckDBPandasData, DuckDBPyArrowData
+from ibis.backends.pyspark import Backend as PySparkBackend
+from ibis.expr.types import Table
+
+from auditor.config import AuditConfig
+from auditor.errors import ConfigError
+
+__all__ = ["SparkEngine", "connect_spark"]
+
+_FUNCTIONS = (
+    # seconds since the epoch of an instant, as DuckDB's epoch()
+    "CREATE OR REPLACE TEMPORARY FUNCTION epoch(t TIMESTAMP) RETURNS DOUBLE "
+    "RETURN unix_micros(t) / 1000000.0",
+    # a field of a JSON object as text, the path written $."name" as for DuckDB
+    "CREATE OR REPLACE TEMPORARY FUNCTION json_extract_string(v STRING, p STRING) "
+    "RETURNS STRING RETURN get_json_object(v, "
+    """concat("$['", substr(p, 4, length(p) - 4), "']"))""",
+    # an instant as DuckDB writes one: local wall time, the fraction of a second without
+    # trailing zeros, the offset as +08 or +05:30
+    "CREATE OR REPLACE TEMPORARY FUNCTION auditor_instant_text(t TIMESTAMP) RETURNS STRING "
+    "RETURN concat(date_format(t, 'yyyy-MM-dd HH:mm:ss'), "
+    "CASE WHEN pmod(unix_micros(t), 1000000) = 0 THEN '' ELSE concat('.', regexp_replace("
+    "lpad(CAST(pmod(unix_micros(t), 1000000) AS STRING), 6, '0'), '0+$', '')) END, "
+    "regexp_replace(date_format(t, 'xxx'), ':00$', ''))",
+)
+
+
+class _Backend(PySparkBackend):  # type: ignore[misc]
+    """Ibis's PySpark backend, results fetched as Arrow and converted as DuckDB's are."""
+
+    def _arrow(self, expr: Any, params: Any = None, limit: Any = None) -> Any:
+        self._run_pre_execute_hooks(expr)
+        table = expr.as_table()
+        query = self.compile(table, params=params, limit=limit)
+        return self._session.sql(query).toArrow()
+
+    def execute(self, expr: Any, /, *, params: Any = None, limit: Any = None, **kw: Any) -> Any:
+        table = self._arrow(expr, params, limit)
+        df = pd.DataFrame(
+            {
+                name: (
+                    col.to_pylist()
+                    if pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count
+                    else col.to_pandas()
+                )
+                for name, col in zip(table.column_names, table.columns, strict=True)
+            }
+        )
+        df = DuckDBPandasData.convert_table(df, expr.as_table().schema())
+        return expr.__pandas_result__(df)
+
+    def to_pyarrow(self, expr: Any, /, *, params: Any = None, limit: Any = None, **kw: Any) -> Any:
+        table = self._arrow(expr, params, limit)
+        return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
+
+
+@dataclass(slots=True)
+class SparkEngine:
+    """An Ibis connection to a Spark session and the scratch space the audit owns.
+
+    Attributes:
+        con: the Ibis PySpark backend.
+        workdir: local temporary folder (transcoded files); removed by :meth:`close`.
+        session: the ``SparkSession`` (left running when the audit ends, for the next).
+    """
+
+    con: Any
+    workdir: Path
+    session: Any
+    _tmp: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+    _stored: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    backend = "spark"
+
+    def sql(self, query: str) -> Any:
+        """Run a Spark SQL statement; returns its DataFrame."""
+        return self.session.sql(query)
+
+    def dataframe(self, expr: Table) -> Any:
+        """The Spark DataFrame of an Ibis expression (in-memory tables registered)."""
+        self.con._run_pre_execute_hooks(expr)
+        return self.session.sql(self.con.compile(expr))
+
+    def keep(self, name: str, frame: Any) -> Table:
+        """Compute ``frame`` once, cut its lineage, and name it ``name``."""
+        old = self._stored.pop(name, None)
+        frame = frame.localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        self._stored[name] = frame
+        if old is not None:
+            old.unpersist()
+        return self.con.table(name)
+
+    def store(self, name: str, data: Any) -> Table:
+        """Store ``data`` (pandas, Arrow, or anything ``ibis.memtable`` takes) as ``name``."""
+        return self.materialize(name, ibis.memtable(data))
+
+    def drop(self, name: str) -> None:
+        """Drop table ``name`` if it exists, freeing what it holds."""
+        self.session.catalog.dropTempView(name)
+        old = self._stored.pop(name, None)
+        if old is not None:
+            old.unpersist()
+
+    def materialize(self, name: str, expr: Table) -> Table:
+        """Store ``expr`` as table ``name`` (replacing it) and return it."""
+        return self.keep(name, self.dataframe(expr))
+
+    def view(self, name: str, expr: Table) -> Table:
+        """Name ``expr`` as view ``name``: computed again by each query that reads it."""
+        self.dataframe(expr).createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def close(self) -> None:
+        for name in list(self._stored):
+            self.drop(name)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> SparkEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect_spark(config: AuditConfig, session: Any = None) -> SparkEngine:
+    """Open a Spark engine: ``session`` if given, else a session of ``[engine.spark]
+    master`` with its ``conf`` pairs; its time zone set to the audit's.
+
+    Raises:
+        ConfigError: pyspark is not installed (the ``spark`` extra).
+    """
+    if session is None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise ConfigError(
+                '[engine] backend = "spark" needs pyspark: pip install "auditor[spark]" '
+                '(or, in a checkout, pip install -e ".[spark]"), and Java 17 or newer.'
+            ) from exc
+        settings = dict(config.engine.spark)
+        master = settings.pop("master", "local[*]")
+        builder = SparkSession.builder.master(master).appName("auditor")
+        builder = builder.config("spark.ui.showConsoleProgress", "false")
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+    ibis.pyspark  # noqa: B018  (loading the backend this way registers its options)
+    con = _Backend().connect(session)
+    session.conf.set("spark.sql.session.timeZone", config.audit.timezone)
+    for statement in _FUNCTIONS:
+        session.sql(statement)
+    tmp = tempfile.TemporaryDirectory(prefix="auditor-")
+    return SparkEngine(con=con, workdir=Path(tmp.name), session=session, _tmp=tmp)

@@ -1,0 +1,329 @@
+"""Reading package files into Spark, with the same row numbers and the same malformed
+records as the DuckDB reader (``auditor.engine._readers``).
+
+- **CSV** is read as lines (Spark's text reader), numbered in file order, and each line
+  parsed by Spark's CSV parser into text columns; a line with the wrong number of
+  fields is malformed. A record must fit on one line: a quoted value that holds a line
+  break stops the run with a message (read such a file on DuckDB, or as Parquet).
+- **Parquet** rows are numbered by Spark's ``_metadata.row_index``.
+- **JSON Lines** is read as lines; each line that holds a JSON object is a record and
+  every other non-blank line is malformed.
+
+Files other than UTF-8 are transcoded first, as for DuckDB. Only counts (one per Spark
+partition) come back to the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F  # noqa: N812  (Spark's own convention)
+
+from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
+from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
+from auditor.engine._readers import (
+    _JSON_STRINGS,
+    _NOT_STRICT_JSON,
+    RawTable,
+    ReadAccount,
+    _case_collision,
+    _csv_header,
+    _position,
+    _reserved_renames,
+    _resolve_mapping,
+    parquet_file_rows,
+)
+from auditor.engine._spark import SparkEngine
+from auditor.errors import DecodeError, PackageError
+
+__all__ = ["read_parquet_files_spark", "read_table_spark"]
+
+_MALFORMED_SCHEMA = "_row BIGINT, value STRING, detail STRING, bad_encoding BOOLEAN"
+
+
+def read_table_spark(
+    engine: SparkEngine,
+    source: SourceFile,
+    encoding: str,
+    mapping: Mapping[str, str],
+    fingerprint: Future[FileFingerprint],
+) -> RawTable:
+    """Read ``source`` into Spark as ``raw__<table>`` (``_row`` and the file's columns
+    under their contract names) and ``malformed__<table>``, counted.
+
+    Raises:
+        DecodeError: a text file does not decode in ``encoding``.
+        PackageError: the file cannot be read, a CSV record spans lines, or a mapped
+            column is not in it.
+    """
+    name = source.table
+    path = source.path
+    if source.format in ("csv", "jsonl"):
+        if not is_utf8(encoding):
+            utf8 = engine.workdir / f"{name}.utf8{path.suffix}"
+            transcode_to_utf8(path, utf8, encoding)
+            path = utf8
+        else:
+            offset = first_undecodable_offset(path, "utf-8")
+            if offset is not None:
+                raise DecodeError(str(source.path), encoding, offset)
+    if source.format == "csv":
+        frame, malformed, file_columns = _read_csv(engine, path, source.path)
+    elif source.format == "jsonl":
+        frame, malformed, file_columns = _read_jsonl(engine, path, source.path)
+    else:
+        frame, malformed, file_columns = _read_parquet(engine, path)
+    renames = _resolve_mapping(name, source, file_columns, mapping)
+    renames |= _reserved_renames(source.path, file_columns, renames)
+    frame = frame.select(
+        "_row",
+        *[F.col(_position(i)).alias(renames.get(c, c)) for i, c in enumerate(file_columns)],
+    )
+    raw = engine.keep(f"raw__{name}", frame)
+    bad = engine.keep(f"malformed__{name}", malformed)
+    n_parsed = int(raw.count().execute())
+    skipped = np.empty(0, dtype=np.int64)
+    if source.format == "csv":
+        skipped = np.sort(np.asarray(bad._row.execute().to_numpy(), dtype=np.int64))
+    n_malformed = int(bad.count().execute())
+    account = ReadAccount(
+        malformed=bad,
+        rows_read=n_parsed + n_malformed,
+        n_malformed=n_malformed,
+        skipped_records=skipped,
+    )
+    counted: Future[FileFingerprint] = fingerprint
+    if path != source.path:
+        counted = Future()
+        counted.set_result(fingerprint_file(path))
+    return RawTable(
+        name=name,
+        source=source,
+        raw=raw,
+        columns=tuple(renames.get(c, c) for c in file_columns),
+        source_columns={renames.get(c, c): c for c in file_columns},
+        encoding=encoding,
+        account=account,
+        fingerprint=counted,
+        read_path=path,
+    )
+
+
+def _numbered_lines(engine: SparkEngine, path: Path) -> DataFrame:
+    """The file's lines with their 1-based line number (``_line``), stored: numbers are
+    each line's position within its partition plus the lines of the partitions before
+    (partitions of one file follow its byte order)."""
+    lines = engine.session.read.text(str(path)).select(
+        F.col("value"),
+        F.spark_partition_id().alias("_part"),
+        F.monotonically_increasing_id().alias("_id"),
+    )
+    lines = lines.localCheckpoint(eager=True)
+    counts = sorted(
+        (int(r["_part"]), int(r["n"]), int(r["first"]))
+        for r in lines.groupBy("_part")
+        .agg(F.count("*").alias("n"), F.min("_id").alias("first"))
+        .collect()
+    )
+    before = 0
+    shifts = []
+    for part, n, first in counts:
+        shifts.append((part, before - first))
+        before += n
+    shift = engine.session.createDataFrame(shifts or [(0, 0)], "_part INT, _shift BIGINT")
+    return lines.join(F.broadcast(shift), "_part").select(
+        "value", (F.col("_id") + F.col("_shift") + 1).alias("_line")
+    )
+
+
+def _read_csv(
+    engine: SparkEngine, path: Path, shown: Path
+) -> tuple[DataFrame, DataFrame, list[str]]:
+    header = _csv_header(str(path), shown)
+    lines = _numbered_lines(engine, path)
+    body = lines.filter(F.col("_line") > 1).withColumn(
+        "value", F.regexp_replace("value", "\r$", "")
+    )
+    body = body.filter(F.col("value") != "")
+    quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+    split = body.filter(quotes % 2 == 1).agg(F.min("_line")).collect()[0][0]
+    if split is not None:
+        raise PackageError(
+            f"{shown}: line {split} opens a quoted value that ends on a later line. On Spark a "
+            "CSV record must fit on one line: run this package on DuckDB, or submit the "
+            "table as Parquet or JSON Lines."
+        )
+    # Records are numbered in file order, blank lines left out, as DuckDB numbers them.
+    records = body.withColumn("_row", F.row_number().over(_file_order()))
+    records = records.localCheckpoint(eager=True)
+    schema = ", ".join(f"{_position(i)} STRING" for i in range(len(header)))
+    parsed = records.select(
+        "_row",
+        "value",
+        F.from_csv(
+            "value",
+            f"{schema}, _corrupt STRING",
+            {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt", "escape": '"'},
+        ).alias("r"),
+    )
+    good = parsed.filter(F.col("r._corrupt").isNull()).select(
+        "_row", *[F.col(f"r.{_position(i)}").alias(_position(i)) for i in range(len(header))]
+    )
+    bad = parsed.filter(F.col("r._corrupt").isNotNull()).select(
+        F.col("_row").cast("bigint").alias("_row"),
+        "value",
+        F.lit(f"expected {len(header)} fields").alias("detail"),
+        F.lit(False).alias("bad_encoding"),
+    )
+    # Parsed rows are numbered among parsed rows, as DuckDB's rows are; the malformed keep
+    # their record number (ReadAccount.record_numbers turns one into the other).
+    good = (
+        good.withColumn("_line", F.col("_row"))
+        .withColumn("_row", F.row_number().over(_file_order()).cast("bigint"))
+        .drop("_line")
+    )
+    return good, bad, header
+
+
+def _file_order() -> Any:
+    """The file's order (one window over the whole file: one partition)."""
+    return Window.orderBy("_line")
+
+
+def _read_jsonl(
+    engine: SparkEngine, path: Path, shown: Path
+) -> tuple[DataFrame, DataFrame, list[str]]:
+    lines = _numbered_lines(engine, path).withColumnRenamed("_line", "_row")
+    blank = F.trim(F.col("value")) == ""
+    outside = F.regexp_replace(
+        F.regexp_replace("value", _JSON_STRINGS, '""'), "true|false|null", ""
+    )
+    keys = F.json_object_keys("value")
+    is_object = keys.isNotNull() & ~outside.rlike(_NOT_STRICT_JSON)
+    checked = lines.filter(~blank).withColumn("_object", is_object)
+    checked = checked.localCheckpoint(eager=True)
+    good = checked.filter("_object")
+    bad = checked.filter(~F.col("_object")).select(
+        "_row",
+        "value",
+        F.lit("not a JSON object").alias("detail"),
+        F.lit(False).alias("bad_encoding"),
+    )
+    found = (
+        good.select("_row", F.explode(F.json_object_keys("value")).alias("key"))
+        .groupBy("key")
+        .agg(F.min("_row").alias("first"))
+        .orderBy("first", "key")
+        .collect()
+    )
+    columns = [str(r["key"]) for r in found]
+    first_line = {str(r["key"]): int(r["first"]) for r in found}
+    collision = _case_collision(columns)
+    if collision:
+        other, key = collision
+        raise PackageError(
+            f"{shown}: keys {other!r} (first on line {first_line[other]}) and {key!r} "
+            f"(first on line {first_line[key]}) differ only in case; column names "
+            "ignore case. Use one spelling for each column."
+        )
+    frame = good.select(
+        F.col("_row").cast("bigint").alias("_row"),
+        *[
+            F.get_json_object("value", f"$['{c}']").alias(_position(i))
+            for i, c in enumerate(columns)
+        ],
+    )
+    return frame, bad.withColumn("_row", F.col("_row").cast("bigint")), columns
+
+
+def _read_parquet(engine: SparkEngine, path: Path) -> tuple[DataFrame, DataFrame, list[str]]:
+    try:
+        stored = pq.read_schema(path).names
+    except (OSError, pa.ArrowException) as exc:
+        raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
+    collision = _case_collision(stored)
+    if collision:
+        other, column = collision
+        raise PackageError(
+            f"{path}: columns {other!r} and {column!r} have the same name (or differ only in "
+            "case); column names ignore case. Rename one of them."
+        )
+    data = engine.session.read.parquet(str(path))
+    frame = data.select(
+        (F.col("_metadata.row_index") + 1).cast("bigint").alias("_row"),
+        *[F.col(f"`{c}`").alias(_position(i)) for i, c in enumerate(stored)],
+    )
+    empty = engine.session.createDataFrame([], _MALFORMED_SCHEMA)
+    return frame, empty, list(stored)
+
+
+def read_parquet_files_spark(
+    engine: SparkEngine,
+    source: SourceFile,
+    paths: tuple[Path, ...],
+    fingerprint: Future[FileFingerprint],
+    needs: tuple[str, ...] = (),
+) -> RawTable:
+    """Spark's :func:`auditor.engine.read_parquet_files`: the files as one table, records
+    numbered across them in the order given (``_row``, ``_file``, ``_file_row``)."""
+    name = source.table
+    counts = parquet_file_rows(paths, needs)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
+    data = engine.session.read.option("mergeSchema", "true").parquet(*[str(p) for p in paths])
+    columns = list(data.columns)
+    renames = _reserved_renames(source.path, columns, {})
+    # The files' places, keyed by the path Spark records (a URI) for each of them.
+    placed = engine.session.createDataFrame(
+        [(i, int(start)) for i, start in enumerate(starts)], "_file INT, _start BIGINT"
+    )
+    named = data.select(
+        F.col("_metadata.file_path").alias("_path"),
+        (F.col("_metadata.row_index") + 1).alias("_file_row"),
+        *[F.col(f"`{c}`").alias(renames.get(c, c)) for c in columns],
+    )
+    uris = sorted(str(r["_path"]) for r in named.select("_path").distinct().collect())
+    by_uri = {_local_path(u): u for u in uris}
+    index = engine.session.createDataFrame(
+        [(by_uri[p.resolve()], i) for i, p in enumerate(paths) if p.resolve() in by_uri],
+        "_path STRING, _file INT",
+    ).join(placed, "_file")
+    frame = named.join(F.broadcast(index), "_path").select(
+        (F.col("_start") + F.col("_file_row")).cast("bigint").alias("_row"),
+        F.col("_file").cast("int").alias("_file"),
+        F.col("_file_row").cast("bigint").alias("_file_row"),
+        *[renames.get(c, c) for c in columns],
+    )
+    raw = engine.keep(f"raw__{name}", frame)
+    bad = engine.keep(f"malformed__{name}", engine.session.createDataFrame([], _MALFORMED_SCHEMA))
+    kept = tuple(renames.get(c, c) for c in columns)
+    return RawTable(
+        name=name,
+        source=source,
+        raw=raw,
+        columns=kept,
+        source_columns={renames.get(c, c): c for c in columns},
+        encoding="utf-8",
+        account=ReadAccount(
+            malformed=bad,
+            rows_read=sum(counts),
+            n_malformed=0,
+            skipped_records=np.empty(0, dtype=np.int64),
+        ),
+        fingerprint=fingerprint,
+        read_path=source.path,
+    )
+
+
+def _local_path(uri: str) -> Path:
+    """The local path of a ``file:`` URI as Spark writes them (``file:/a/b`` or
+    ``file:///a/b``, percent-encoded)."""
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(uri).path)).resolve()
