@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
-from auditor.config import load_config, with_preset, with_rules
+from auditor.config import BACKENDS, load_config, with_engine, with_preset, with_rules
 from auditor.engine import is_interrupt
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult, Severity, Status
@@ -191,6 +191,12 @@ def _parser() -> argparse.ArgumentParser:
             choices=tuple(PRESETS),
             help="read published records as they are (nyc-tlc-hvfhv: the NYC TLC's "
             "fhvhv_tripdata_*.parquet files); replaces [package] preset of the config",
+        )
+        p.add_argument(
+            "--engine",
+            choices=BACKENDS,
+            help="the engine that runs the audit: duckdb (embedded, the default) or spark "
+            '(Apache Spark; pip install "auditor[spark]"); replaces [engine] backend',
         )
         p.add_argument("--quiet", action="store_true", help="no progress messages")
         p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -368,6 +374,8 @@ def _plan(args: argparse.Namespace, progress: TerminalProgress) -> Audit:
     config = load_config(args.config)
     if args.preset:
         config = with_preset(config, args.preset)
+    if args.engine:
+        config = with_engine(config, args.engine)
     if args.rules:
         # A pack file named on the command line is found from the working directory; the
         # config's own paths are relative to its folder.

@@ -938,6 +938,18 @@ def with_rules(config: AuditConfig, rules: Sequence[str]) -> AuditConfig:
     return changed
 
 
+def with_engine(config: AuditConfig, backend: str) -> AuditConfig:
+    """``config`` run on engine ``backend`` (``--engine``): ``"duckdb"`` or ``"spark"``.
+
+    Raises:
+        ConfigError: ``backend`` is neither.
+    """
+    engine = dataclasses.replace(config.engine, backend=backend)
+    changed = dataclasses.replace(config, engine=engine)
+    _check_values(changed, "--engine, with")
+    return changed
+
+
 def rule_packs(config: AuditConfig) -> tuple[RulePack, ...]:
     """The rule packs ``[audit] rules`` names, read (a relative path is taken from the
     config file's folder, else the working directory).

@@ -18,7 +18,7 @@ import pandas as pd
 
 from auditor._version import __version__
 from auditor.checks import CheckContext, Finding, planned_checks, run_checks
-from auditor.config import AuditConfig, load_config
+from auditor.config import AuditConfig, load_config, with_engine
 from auditor.contract import Plausibility, ValidatedPackage, validate_package
 from auditor.engine import connect
 from auditor.findings import AuditResult, TableAccount, sort_findings
@@ -82,11 +82,14 @@ class Audit:
         progress: called with a short message as each step starts (a
             :data:`ProgressCallback`); if it is also a :class:`StageProgress`, it hears
             where each stage starts and ends, and how many checks will run.
+        session: a ``SparkSession`` to run on (Spark, whatever ``[engine] backend``
+            says); None opens the engine the config names.
     """
 
     config: AuditConfig = field(default_factory=AuditConfig)
     checks: tuple[str, ...] | None = None
     progress: ProgressCallback | None = None
+    session: Any = None
 
     def run(self, package: PackageSource) -> AuditResult:
         """Read, validate and check ``package`` (a folder, or table name -> DataFrame);
@@ -111,7 +114,7 @@ class Audit:
     ) -> AuditResult:
         checks = tuple(checks) if checks is not None else None  # counted, then run
         timings: dict[str, float] = {}
-        with connect(self.config) as engine:
+        with connect(self.config, self.session) as engine:
             start = time.perf_counter()
             self._begin("reading the package")
             raw = read_package(package, self.config, engine)
@@ -193,8 +196,12 @@ def audit(
     config: AuditConfig | str | Path | None = None,
     *,
     checks: Iterable[str] | None = None,
+    engine: Any = None,
 ) -> AuditResult:
     """Audit ``package`` with ``config`` (an AuditConfig, a path to a TOML file, or None).
+
+    ``engine``: ``"duckdb"`` or ``"spark"`` (in place of ``[engine] backend``), or a
+    ``SparkSession`` to run on; None runs on the engine the config names.
 
     ``package`` is a folder of table files (CSV, Parquet, JSON Lines) or a dict of pandas
     DataFrames keyed by contract table name (``{"orders": df, "workers": w}``); DataFrames
@@ -203,7 +210,13 @@ def audit(
     """
     if not isinstance(config, AuditConfig):
         config = load_config(config)
-    return Audit(config=config, checks=tuple(checks) if checks is not None else None).run(package)
+    session = None
+    if isinstance(engine, str):
+        config = with_engine(config, engine)
+    elif engine is not None:
+        session = engine
+    chosen = tuple(checks) if checks is not None else None
+    return Audit(config=config, checks=chosen, session=session).run(package)
 
 
 def _assemble(

@@ -222,11 +222,17 @@ def connect(config: AuditConfig, session: Any = None) -> Engine:
     new session, or ``session`` if given; see ``auditor.engine._spark``).
 
     Raises:
-        ConfigError: Spark is asked for and pyspark is not installed.
+        ConfigError: Spark is asked for and pyspark is not installed, or Spark cannot
+            start a session.
     """
     if config.engine.backend == "spark" or session is not None:
-        from auditor.engine._spark import connect_spark
-
+        try:
+            from auditor.engine._spark import connect_spark
+        except ImportError as exc:
+            raise ConfigError(
+                '[engine] backend = "spark" needs pyspark: pip install "auditor[spark]" '
+                '(in a checkout, pip install -e ".[spark]"), and Java 17 or newer.'
+            ) from exc
         return connect_spark(config, session)
     return connect_duckdb(config)
 

@@ -12,19 +12,26 @@ DuckDB backend converts them: the statistics see the same values from either eng
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis
-import pandas as pd
-import pyarrow.types as pat
-from ibis.backends.duckdb.converter import DuckDBPandasData, DuckDBPyArrowData
-from ibis.backends.pyspark import Backend as PySparkBackend
-from ibis.expr.types import Table
+# pyspark warns, when imported and on conversions, that it does not yet support pandas 3;
+# the audit converts through Arrow with Ibis's own converters.
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+)
 
-from auditor.config import AuditConfig
-from auditor.errors import ConfigError
+import ibis  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow.types as pat  # noqa: E402
+from ibis.backends.duckdb.converter import DuckDBPandasData, DuckDBPyArrowData  # noqa: E402
+from ibis.backends.pyspark import Backend as PySparkBackend  # noqa: E402
+from ibis.expr.types import Table  # noqa: E402
+
+from auditor.config import AuditConfig  # noqa: E402
+from auditor.errors import ConfigError  # noqa: E402
 
 __all__ = ["SparkEngine", "connect_spark"]
 
@@ -46,14 +53,27 @@ _FUNCTIONS = (
 )
 
 
+def dates_as_dates(frame: Any, expr: Table) -> Any:
+    """``frame`` (Spark's result of ``expr``) with the columns Ibis types as dates made
+    dates: Spark's ``date_trunc`` gives a timestamp where Ibis and DuckDB have a date, which
+    Arrow would read as the UTC date of local midnight (the day before, east of UTC)."""
+    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql.types import TimestampType
+
+    for name, kind in expr.schema().items():
+        if kind.is_date() and isinstance(frame.schema[name].dataType, TimestampType):
+            frame = frame.withColumn(name, F.to_date(F.col(f"`{name}`")))
+    return frame
+
+
 class _Backend(PySparkBackend):  # type: ignore[misc]
     """Ibis's PySpark backend, results fetched as Arrow and converted as DuckDB's are."""
 
     def _arrow(self, expr: Any, params: Any = None, limit: Any = None) -> Any:
         self._run_pre_execute_hooks(expr)
         table = expr.as_table()
-        query = self.compile(table, params=params, limit=limit)
-        return self._session.sql(query).toArrow()
+        frame = self._session.sql(self.compile(table, params=params, limit=limit))
+        return dates_as_dates(frame, table).toArrow()
 
     def execute(self, expr: Any, /, *, params: Any = None, limit: Any = None, **kw: Any) -> Any:
         table = self._arrow(expr, params, limit)
@@ -100,7 +120,7 @@ class SparkEngine:
     def dataframe(self, expr: Table) -> Any:
         """The Spark DataFrame of an Ibis expression (in-memory tables registered)."""
         self.con._run_pre_execute_hooks(expr)
-        return self.session.sql(self.con.compile(expr))
+        return dates_as_dates(self.session.sql(self.con.compile(expr)), expr)
 
     def keep(self, name: str, frame: Any) -> Table:
         """Compute ``frame`` once, cut its lineage, and name it ``name``."""
@@ -151,23 +171,30 @@ def connect_spark(config: AuditConfig, session: Any = None) -> SparkEngine:
     master`` with its ``conf`` pairs; its time zone set to the audit's.
 
     Raises:
-        ConfigError: pyspark is not installed (the ``spark`` extra).
+        ConfigError: the session cannot start (no Java, or the master cannot be reached).
+        TypeError: ``session`` is not a ``SparkSession``.
     """
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.sql import SparkSession
+
+    if session is not None and not isinstance(session, SparkSession):
+        raise TypeError(
+            f'engine must be "duckdb", "spark" or a SparkSession; got {type(session).__name__}'
+        )
     if session is None:
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError as exc:
-            raise ConfigError(
-                '[engine] backend = "spark" needs pyspark: pip install "auditor[spark]" '
-                '(or, in a checkout, pip install -e ".[spark]"), and Java 17 or newer.'
-            ) from exc
         settings = dict(config.engine.spark)
         master = settings.pop("master", "local[*]")
         builder = SparkSession.builder.master(master).appName("auditor")
         builder = builder.config("spark.ui.showConsoleProgress", "false")
         for key, value in settings.items():
             builder = builder.config(key, value)
-        session = builder.getOrCreate()
+        try:
+            session = builder.getOrCreate()
+        except PySparkRuntimeError as exc:  # no Java, or a master that cannot be reached
+            raise ConfigError(
+                f"Spark could not start a session (master {master!r}): {exc}. Spark needs "
+                "Java 17 or newer on the PATH (or JAVA_HOME), and a reachable master."
+            ) from exc
         session.sparkContext.setLogLevel("ERROR")
     ibis.pyspark  # noqa: B018  (loading the backend this way registers its options)
     con = _Backend().connect(session)
