@@ -18,15 +18,24 @@ def asof_left_join(
     left: Table, right: Table, *, left_on: str, right_on: str, left_by: str, right_by: str
 ) -> Table:
     """Every row of ``left`` with the columns of the ``right`` row of the same ``by`` whose
-    ``right_on`` is the latest at or before its ``left_on`` (nulls where there is none).
+    ``right_on`` is the latest at or before its ``left_on`` (nulls where there is none, or
+    where ``left_on`` is null).
 
     Right columns named like a left column get the suffix ``_right``, as Ibis names them.
     """
     if left._find_backend(use_default=True).name == "duckdb":
-        return left.asof_join(
+        joined = left.asof_join(
             right,
             on=left[left_on] >= right[right_on],
             predicates=left[left_by] == right[right_by],
+        )
+        # DuckDB matches a null left key with the last right row; no key, no match.
+        unkeyed = joined[left_on].isnull()
+        return joined.mutate(
+            **{
+                c: ibis.ifelse(unkeyed, ibis.null(joined[c].type()), joined[c])
+                for c in joined.columns[len(left.columns) :]
+            }
         )
     return _asof_by_window(left, right, left_on, right_on, left_by, right_by)
 

@@ -1,0 +1,191 @@
+"""The same audit on Apache Spark: every output byte-identical to DuckDB's.
+
+Spark runs in local mode (``local[2]``). Without pyspark or Java the Spark tests skip,
+unless ``AUDITOR_REQUIRE_SPARK=1`` (set by ``.ci/run``) makes that a failure. The as-of
+join and the usage errors are tested on every machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from auditor import cli
+from auditor.engine._asof import _asof_by_window, asof_left_join
+from auditor.simulate import SimulationSpec, simulate, write_package
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+CONFIG = ROOT / "audit_config.toml"
+# The manifest records the command line and the time; every other output must match.
+COMPARED = (
+    "findings.json",
+    "quarantine.csv",
+    "leads.csv",
+    "owed.csv",
+    "statistics.csv",
+    "indicators.csv",
+    "summary.md",
+    "junit.xml",
+    "report.html",
+)
+
+
+def _spark_or_skip() -> None:
+    required = os.environ.get("AUDITOR_REQUIRE_SPARK") == "1"
+    problem = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        problem = "pyspark is not installed (pip install -e '.[spark]')"
+    if problem is None and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        problem = "no java on the PATH (apt-get install default-jre-headless; .ci/run does)"
+    if problem is not None:
+        if required:
+            pytest.fail(f"AUDITOR_REQUIRE_SPARK=1 but {problem}")
+        pytest.skip(problem)
+
+
+def _spark_config(tmp: Path, *, demo: bool = True) -> Path:
+    """The demo's config (or the defaults) on Spark local[2], with few shuffle partitions
+    (small data)."""
+    text = CONFIG.read_text(encoding="utf-8") if demo else ""
+    text += (
+        '\n[engine.spark]\nmaster = "local[2]"\n"spark.sql.shuffle.partitions" = "2"\n'
+        '"spark.ui.enabled" = "false"\n'
+    )
+    path = tmp / "spark_config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _run(package: Path, config: Path, out: Path, *extra: str) -> int:
+    args = ["run", str(package), "--config", str(config), "--out", str(out), "--quiet"]
+    return cli.main([*args, "--fail-on", "never", *extra])
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A platform of 200 workers over a week, every table, CSV."""
+    spec = SimulationSpec(workers=200, days=7, seed=3)
+    return write_package(simulate(spec), tmp_path_factory.mktemp("sim") / "pkg")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["demo", "dirty", "simulated"])
+def test_every_output_is_byte_identical_on_spark(
+    name: str, simulated: Path, tmp_path: Path
+) -> None:
+    _spark_or_skip()
+    package = simulated if name == "simulated" else FIXTURES / name
+    config = _spark_config(tmp_path)
+    assert _run(package, config, tmp_path / "duckdb") == 0
+    assert _run(package, config, tmp_path / "spark", "--engine", "spark") == 0
+    for output in COMPARED:
+        duck = (tmp_path / "duckdb" / output).read_bytes()
+        spark = (tmp_path / "spark" / output).read_bytes()
+        assert duck == spark, f"{name}: {output} differs between the engines"
+    if name == "dirty":  # the quarantine is not empty: the comparison means something
+        assert (tmp_path / "spark" / "quarantine.csv").read_text().count("\n") > 20
+
+
+@pytest.mark.slow
+def test_a_preset_folder_of_parquet_months_is_identical_on_spark(tmp_path: Path) -> None:
+    """The TLC preset reads its Parquet files as one table, numbered across them."""
+    _spark_or_skip()
+    source = next((FIXTURES / "nyc-tlc-hvfhv").glob("*.parquet"))
+    frame = pd.read_parquet(source)
+    folder = tmp_path / "months"
+    folder.mkdir()
+    half = len(frame) // 2
+    frame.iloc[:half].to_parquet(folder / "fhvhv_tripdata_2023-01.parquet", index=False)
+    frame.iloc[half:].to_parquet(folder / "fhvhv_tripdata_2023-02.parquet", index=False)
+    config = _spark_config(tmp_path, demo=False)
+    for engine in ("duckdb", "spark"):
+        args = ["--preset", "nyc-tlc-hvfhv", "--engine", engine]
+        assert _run(folder, config, tmp_path / engine, *args) == 0
+    for output in ("findings.json", "quarantine.csv", "owed.csv"):
+        duck = (tmp_path / "duckdb" / output).read_bytes()
+        assert duck == (tmp_path / "spark" / output).read_bytes(), output
+
+
+def test_spark_without_pyspark_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 naming the extra, before anything is read."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyspark(name: str, *args: object, **kwargs: object) -> object:
+        if name == "pyspark" or name.startswith(("pyspark.", "ibis.backends.pyspark")):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_pyspark)
+    for module in [m for m in list(__import__("sys").modules) if "_spark" in m]:
+        monkeypatch.delitem(__import__("sys").modules, module)
+    code = _run(FIXTURES / "demo", CONFIG, tmp_path / "out", "--engine", "spark")
+    assert code == 2
+    err = capsys.readouterr().err
+    assert 'pip install "auditor[spark]"' in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_engine_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[engine]\nbackend = "polars"\n', encoding="utf-8")
+    code = _run(FIXTURES / "demo", config, tmp_path / "out")
+    assert code == 2
+    assert '[engine] backend must be "duckdb" or "spark"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_window_as_of_join_matches_the_native_one(seed: int) -> None:
+    """Spark's as-of join (a window and two equality joins), run on DuckDB, gives the rows
+    DuckDB's native as-of join gives: ties at the same instant, left rows before any right
+    row, null keys, workers with no right rows, and repeated left keys."""
+    rng = np.random.default_rng(seed)
+    n_left, n_right = 400, 60
+    left = pd.DataFrame(
+        {
+            "worker_id": rng.choice(["a", "b", "c", "d", None], n_left),
+            "t": rng.integers(0, 200, n_left).astype(float),
+            "x": np.arange(n_left),
+        }
+    )
+    # missing instants are nulls (the engine's NaN would sort after every key)
+    left["t"] = left["t"].astype("Float64")
+    left.loc[rng.random(n_left) < 0.05, "t"] = pd.NA
+    starts = []
+    for worker in ("a", "b", "c"):  # "d" has none; a right key is unique per worker
+        for s in np.sort(rng.choice(np.arange(0, 200, 3), n_right // 3, replace=False)):
+            starts.append((worker, float(s), float(s) + rng.integers(1, 10)))
+    right = pd.DataFrame(starts, columns=["worker_id", "on", "off"])
+    # the same instant in both: a right row at a left row's instant must match it
+    right.loc[0, "on"] = left["t"].dropna().iloc[0]
+    con = ibis.duckdb.connect()
+    lt = con.create_table("l", left)
+    rt = con.create_table("r", right.drop_duplicates(["worker_id", "on"]))
+    keys = dict(left_on="t", right_on="on", left_by="worker_id", right_by="worker_id")
+    native = asof_left_join(lt, rt, **keys).to_pandas()
+    window = _asof_by_window(lt, rt, "t", "on", "worker_id", "worker_id").to_pandas()
+    assert (
+        list(native.columns)
+        == list(window.columns)
+        == ["worker_id", "t", "x", "worker_id_right", "on", "off"]
+    )
+    order = ["x"]
+    pd.testing.assert_frame_equal(
+        native.sort_values(order).reset_index(drop=True),
+        window.sort_values(order).reset_index(drop=True),
+    )
+    matched = native["on"].notna()
+    assert 0.3 < matched.mean() < 1.0  # both matched and unmatched rows are compared
+    assert (native.loc[matched, "on"] <= native.loc[matched, "t"]).all()
