@@ -15,6 +15,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import pytest
+from _packages import as_text_table, split_into_parts
 
 from auditor import cli
 from auditor.engine._asof import _asof_by_window, asof_left_join
@@ -72,9 +73,15 @@ def _run(package: Path, config: Path, out: Path, *extra: str) -> int:
 
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A platform of 200 workers over a week, every table, CSV."""
+    """A platform of 200 workers over a week, every table: orders and offers as folders of
+    Parquet part files (as a data lake writes them), the rest CSV."""
     spec = SimulationSpec(workers=200, days=7, seed=3)
-    return write_package(simulate(spec), tmp_path_factory.mktemp("sim") / "pkg")
+    package = write_package(simulate(spec), tmp_path_factory.mktemp("sim") / "pkg")
+    for table, parts in (("orders", 3), ("offers", 4)):
+        text = as_text_table(package / f"{table}.csv")
+        (package / f"{table}.csv").unlink()
+        split_into_parts(text, package / table, parts)
+    return package
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ from auditor.engine._readers import (
     file_errors,
     read_parquet_files,
     read_table,
+    resolve_mapping,
     store_in_file_order,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "json_field_text",
     "read_parquet_files",
     "read_table",
+    "resolve_mapping",
     "scaled",
     "scaled_sum",
     "store_in_file_order",

@@ -19,8 +19,8 @@ class SourceFile:
     """One table file of a package.
 
     Attributes:
-        table: contract table name (the file stem).
-        path: the file.
+        table: contract table name (the file stem, or the folder's name).
+        path: the file, or the folder of part files.
         format: "csv", "parquet" or "jsonl".
         size_bytes: file size in bytes.
     """
@@ -29,6 +29,9 @@ class SourceFile:
     path: Path
     format: str
     size_bytes: int
+    parts: tuple[Path, ...] = ()
+    """For a table stored as a folder of Parquet part files (``orders/``), the part files
+    in name order; empty for a table in one file."""
 
 
 @dataclass(frozen=True, slots=True)

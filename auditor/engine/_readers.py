@@ -372,7 +372,7 @@ def read_table(
     if source.format == "jsonl":
         _raise_on_bad_encoding(engine, name, source, encoding)
 
-    renames = _resolve_mapping(name, source, file_columns, mapping)
+    renames = resolve_mapping(name, source, file_columns, mapping)
     renames |= _reserved_renames(source.path, file_columns, renames)
     select = ", ".join(
         ["_row"]
@@ -689,7 +689,7 @@ def _reserved_renames(
     return out
 
 
-def _resolve_mapping(
+def resolve_mapping(
     name: str, source: SourceFile, file_columns: list[str], mapping: Mapping[str, str]
 ) -> dict[str, str]:
     """Source column -> contract column, checked against the contract and the file."""

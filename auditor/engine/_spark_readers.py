@@ -37,8 +37,8 @@ from auditor.engine._readers import (
     _csv_header,
     _position,
     _reserved_renames,
-    _resolve_mapping,
     parquet_file_rows,
+    resolve_mapping,
 )
 from auditor.engine._spark import SparkEngine
 from auditor.errors import DecodeError, PackageError
@@ -80,7 +80,7 @@ def read_table_spark(
         frame, malformed, file_columns = _read_jsonl(engine, path, source.path)
     else:
         frame, malformed, file_columns = _read_parquet(engine, path)
-    renames = _resolve_mapping(name, source, file_columns, mapping)
+    renames = resolve_mapping(name, source, file_columns, mapping)
     renames |= _reserved_renames(source.path, file_columns, renames)
     frame = frame.select(
         "_row",

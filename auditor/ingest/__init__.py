@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from auditor.engine import (
     fingerprint_files,
     read_parquet_files,
     read_table,
+    resolve_mapping,
     store_in_file_order,
 )
 from auditor.errors import ConfigError, PackageError
@@ -90,14 +93,22 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
             )
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="auditor-sha256")
     hashing = {
-        name: pool.submit(fingerprint_file, f.path, text=f.format != "parquet")
+        name: (
+            pool.submit(fingerprint_files, f.parts)
+            if f.parts
+            else pool.submit(fingerprint_file, f.path, text=f.format != "parquet")
+        )
         for name, f in files.items()
     }
     pool.shutdown(wait=False)  # the thread ends by itself once every file is hashed
     try:
         tables = {
-            name: read_table(
-                engine, f, config.package.encoding, mapping.get(name, {}), hashing[name]
+            name: (
+                _read_parts(engine, f, mapping.get(name, {}), hashing[name])
+                if f.parts
+                else read_table(
+                    engine, f, config.package.encoding, mapping.get(name, {}), hashing[name]
+                )
             )
             for name, f in files.items()
         }
@@ -144,6 +155,26 @@ def _read_preset(path: Path, preset: Preset, config: AuditConfig, engine: Engine
         hashing[preset.table].cancel()
         raise
     return RawPackage(path=path, tables={preset.table: raw}, ignored_files=ignored, hashing=hashing)
+
+
+def _read_parts(
+    engine: Engine,
+    source: SourceFile,
+    mapping: Mapping[str, str],
+    fingerprint: Future[FileFingerprint],
+) -> RawTable:
+    """A table stored as a folder of Parquet part files, read as one table: records are
+    numbered across the parts in name order (the second part's first record follows the
+    first part's last), and the column mapping applies as to a single file."""
+    read = read_parquet_files(engine, source, source.parts, fingerprint)
+    renames = resolve_mapping(source.table, source, list(read.columns), mapping)
+    raw = read.raw.select("_row", *[read.raw[c].name(renames.get(c, c)) for c in read.columns])
+    return dataclasses.replace(
+        read,
+        raw=raw,
+        columns=tuple(renames.get(c, c) for c in read.columns),
+        source_columns={renames.get(c, c): read.source_columns[c] for c in read.columns},
+    )
 
 
 def _refuse_copies(paths: tuple[Path, ...]) -> None:

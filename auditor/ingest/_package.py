@@ -42,6 +42,15 @@ def discover(
         ) from exc
     home = package.resolve()
     for path in entries:
+        if path.is_dir() and _folder_table(path) in TABLES:
+            table = _folder_table(path)
+            if table in found:
+                raise PackageError(
+                    f"{package}: two sources for table {table!r}: {found[table].path.name} and "
+                    f"{path.name}. Keep one of them."
+                )
+            found[table] = _part_files(path, table, home, outside_files)
+            continue
         fmt = FILE_FORMATS.get(path.suffix.lower())
         if not path.is_file() or fmt is None or path.stem not in TABLES:
             if path.is_file():
@@ -49,8 +58,8 @@ def discover(
             continue
         if path.stem in found:
             raise PackageError(
-                f"{package}: two files for table {path.stem!r}: {found[path.stem].path.name} and "
-                f"{path.name}. Keep one of them."
+                f"{package}: two sources for table {path.stem!r}: {found[path.stem].path.name} "
+                f"and {path.name}. Keep one of them."
             )
         if not outside_files and home not in path.resolve().parents:
             raise PackageError(
@@ -65,3 +74,47 @@ def discover(
         )
     ordered = {name: found[name] for name in TABLE_ORDER if name in found}
     return ordered, tuple(ignored)
+
+
+def _folder_table(folder: Path) -> str:
+    """The table a folder holds: ``orders/`` or ``orders.parquet/`` (as Spark writes)."""
+    name = folder.name
+    return name[: -len(".parquet")] if name.lower().endswith(".parquet") else name
+
+
+def _part_files(folder: Path, table: str, home: Path, outside_files: bool) -> SourceFile:
+    """A table stored as a folder of Parquet part files, as data lakes write them: every
+    ``*.parquet`` file in it, in name order; the writer's markers (``_SUCCESS``, names
+    starting with ``.`` or ``_``, ``.crc`` files) are skipped.
+
+    Raises:
+        PackageError: the folder holds sub-folders (partitions), other files, no part file,
+            or a link outside the package.
+    """
+    parts: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")) or entry.name.lower().endswith(".crc"):
+            continue
+        if entry.is_dir():
+            raise PackageError(
+                f"{entry}: table folder {folder.name} holds a sub-folder (a partition). Write "
+                "the table's part files into the folder itself, with the partition column "
+                "as a column."
+            )
+        if entry.suffix.lower() != ".parquet":
+            raise PackageError(
+                f"{entry}: table folder {folder.name} may hold only Parquet part files "
+                "(*.parquet). Move this file out of it."
+            )
+        if not outside_files and home not in entry.resolve().parents:
+            raise PackageError(
+                f"{entry}: a link to a file outside the package folder. Copy the file into "
+                "the package, or set [package] allow_outside_links = true to read it."
+            )
+        parts.append(entry)
+    if not parts:
+        raise PackageError(
+            f"{folder}: table folder {folder.name} holds no Parquet part file (*.parquet)."
+        )
+    size = sum(p.stat().st_size for p in parts)
+    return SourceFile(table, folder, "parquet", size, parts=tuple(parts))
