@@ -11,13 +11,14 @@ import pyarrow.parquet as pq
 
 def as_text_table(csv_file: Path) -> pa.Table:
     """A CSV file's records with every column as text, as the CSV reader sees them."""
-    names = pcsv.read_csv(csv_file, read_options=pcsv.ReadOptions(skip_rows_after_names=0))
-    types = {c: pa.string() for c in names.column_names}
+    names = pcsv.open_csv(csv_file).schema.names
+    types = {c: pa.string() for c in names}
     return pcsv.read_csv(csv_file, convert_options=pcsv.ConvertOptions(column_types=types))
 
 
 def split_into_parts(table: pa.Table, folder: Path, parts: int) -> None:
-    """Write ``table`` as ``parts`` Parquet files in ``folder``, and the _SUCCESS marker a writer leaves."""
+    """Write ``table`` as ``parts`` Parquet files in ``folder``, with the ``_SUCCESS``
+    marker a writer leaves."""
     folder.mkdir(parents=True)
     step = -(-table.num_rows // parts)
     for i in range(parts):
