@@ -81,10 +81,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--formats", nargs="+", default=["parquet", "csv"])
     parser.add_argument("--command", default="validate", choices=["validate", "run"])
+    parser.add_argument(
+        "--engine",
+        default="duckdb",
+        choices=["duckdb", "spark"],
+        help="spark runs on local[*] (every core); peak RSS is then the larger of the "
+        "Python driver and Spark's JVM",
+    )
     args = parser.parse_args()
     for fmt in args.formats:
         folder = ensure_package(args.workers, args.days, args.seed, fmt)
-        out = HERE / "results" / folder.name
+        out = HERE / "results" / f"{folder.name}_{args.engine}"
         wall, rss, _ = measure(
             [
                 sys.executable,
@@ -97,6 +104,8 @@ def main() -> None:
                 "--quiet",
                 "--fail-on",
                 "never",
+                "--engine",
+                args.engine,
             ]
         )
         doc = json.loads(
@@ -107,8 +116,8 @@ def main() -> None:
         orders = doc["package"]["tables"]["orders"]["rows_read"]
         size = sum(f.stat().st_size for f in folder.iterdir()) / 1024**3
         print(
-            f"| {args.command} | {fmt} | {orders:,} | {size:.2f} GiB | {wall:.1f} s | "
-            f"{rss:.2f} GiB | {os.cpu_count()} cores, {platform.python_version()} |"
+            f"| {args.command} | {args.engine} | {fmt} | {orders:,} | {size:.2f} GiB | "
+            f"{wall:.1f} s | {rss:.2f} GiB | {os.cpu_count()} cores, {platform.python_version()} |"
         )
 
 
