@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -116,30 +115,38 @@ def read_table_spark(
     )
 
 
-def _numbered_lines(engine: SparkEngine, path: Path) -> DataFrame:
-    """The file's lines with their 1-based line number (``_line``), stored: numbers are
-    each line's position within its partition plus the lines of the partitions before
-    (partitions of one file follow its byte order)."""
+def _file_lines(engine: SparkEngine, path: Path) -> DataFrame:
+    """The file's lines (``value``), stored, with where each lies: its partition
+    (``_part``; partitions of one file follow its byte order) and an id increasing along
+    the partition (``_id``)."""
     lines = engine.session.read.text(str(path)).select(
         F.col("value"),
         F.spark_partition_id().alias("_part"),
         F.monotonically_increasing_id().alias("_id"),
     )
-    lines = lines.localCheckpoint(eager=True)
+    return lines.localCheckpoint(eager=True)
+
+
+def _numbered(engine: SparkEngine, frame: DataFrame, name: str) -> DataFrame:
+    """``frame`` (rows of one file, with ``_part`` and ``_id``) with ``name``, the 1-based
+    position of each row in file order: its rank within its partition plus the rows of the
+    partitions before. Each partition is ranked apart, in parallel; only one count per
+    partition comes to the driver."""
+    within = Window.partitionBy("_part").orderBy("_id")
+    ranked = frame.withColumn("_k", F.row_number().over(within)).localCheckpoint(eager=True)
     counts = sorted(
-        (int(r["_part"]), int(r["n"]), int(r["first"]))
-        for r in lines.groupBy("_part")
-        .agg(F.count("*").alias("n"), F.min("_id").alias("first"))
-        .collect()
+        (int(r["_part"]), int(r["n"]))
+        for r in ranked.groupBy("_part").count().withColumnRenamed("count", "n").collect()
     )
-    before = 0
-    shifts = []
-    for part, n, first in counts:
-        shifts.append((part, before - first))
+    before, shifts = 0, []
+    for part, n in counts:
+        shifts.append((part, before))
         before += n
-    shift = engine.session.createDataFrame(shifts or [(0, 0)], "_part INT, _shift BIGINT")
-    return lines.join(F.broadcast(shift), "_part").select(
-        "value", (F.col("_id") + F.col("_shift") + 1).alias("_line")
+    shift = engine.session.createDataFrame(shifts or [(0, 0)], "_part INT, _before BIGINT")
+    return (
+        ranked.join(F.broadcast(shift), "_part")
+        .withColumn(name, (F.col("_k") + F.col("_before")).cast("bigint"))
+        .drop("_k", "_before")
     )
 
 
@@ -147,7 +154,7 @@ def _read_csv(
     engine: SparkEngine, path: Path, shown: Path
 ) -> tuple[DataFrame, DataFrame, list[str]]:
     header = _csv_header(str(path), shown)
-    lines = _numbered_lines(engine, path)
+    lines = _numbered(engine, _file_lines(engine, path), "_line")
     body = lines.filter(F.col("_line") > 1).withColumn(
         "value", F.regexp_replace("value", "\r$", "")
     )
@@ -161,10 +168,11 @@ def _read_csv(
             "table as Parquet or JSON Lines."
         )
     # Records are numbered in file order, blank lines left out, as DuckDB numbers them.
-    records = body.withColumn("_row", F.row_number().over(_file_order()))
-    records = records.localCheckpoint(eager=True)
+    records = _numbered(engine, body, "_row")
     schema = ", ".join(f"{_position(i)} STRING" for i in range(len(header)))
     parsed = records.select(
+        "_part",
+        "_id",
         "_row",
         "value",
         F.from_csv(
@@ -174,33 +182,26 @@ def _read_csv(
         ).alias("r"),
     )
     good = parsed.filter(F.col("r._corrupt").isNull()).select(
-        "_row", *[F.col(f"r.{_position(i)}").alias(_position(i)) for i in range(len(header))]
+        "_part",
+        "_id",
+        *[F.col(f"r.{_position(i)}").alias(_position(i)) for i in range(len(header))],
     )
     bad = parsed.filter(F.col("r._corrupt").isNotNull()).select(
-        F.col("_row").cast("bigint").alias("_row"),
+        "_row",
         "value",
         F.lit(f"expected {len(header)} fields").alias("detail"),
         F.lit(False).alias("bad_encoding"),
     )
     # Parsed rows are numbered among parsed rows, as DuckDB's rows are; the malformed keep
     # their record number (ReadAccount.record_numbers turns one into the other).
-    good = (
-        good.withColumn("_line", F.col("_row"))
-        .withColumn("_row", F.row_number().over(_file_order()).cast("bigint"))
-        .drop("_line")
-    )
+    good = _numbered(engine, good, "_row").drop("_part", "_id")
     return good, bad, header
-
-
-def _file_order() -> Any:
-    """The file's order (one window over the whole file: one partition)."""
-    return Window.orderBy("_line")
 
 
 def _read_jsonl(
     engine: SparkEngine, path: Path, shown: Path
 ) -> tuple[DataFrame, DataFrame, list[str]]:
-    lines = _numbered_lines(engine, path).withColumnRenamed("_line", "_row")
+    lines = _numbered(engine, _file_lines(engine, path), "_row").drop("_part", "_id")
     blank = F.trim(F.col("value")) == ""
     outside = F.regexp_replace(
         F.regexp_replace("value", _JSON_STRINGS, '""'), "true|false|null", ""
