@@ -122,6 +122,84 @@ def test_a_preset_folder_of_parquet_months_is_identical_on_spark(tmp_path: Path)
         assert duck == (tmp_path / "spark" / output).read_bytes(), output
 
 
+def _validate_both(package: Path, config: Path, tmp: Path) -> None:
+    """``auditor validate`` on both engines: the same exit code, and the same
+    validation.json and quarantine.csv."""
+    codes = []
+    for engine in ("duckdb", "spark"):
+        args = ["validate", str(package), "--config", str(config), "--out", str(tmp / engine)]
+        codes.append(cli.main([*args, "--quiet", "--fail-on", "never", "--engine", engine]))
+    assert codes[0] == codes[1] == 0
+    for output in ("validation.json", "quarantine.csv"):
+        duck = (tmp / "duckdb" / output).read_bytes()
+        assert duck == (tmp / "spark" / output).read_bytes(), output
+
+
+@pytest.mark.slow
+def test_hostile_text_files_are_read_alike(tmp_path: Path) -> None:
+    """CSV and JSON Lines records that readers disagree on: a quote inside an unquoted
+    value (kept), text after a closing quote and a wrong field count (malformed), CRLF and
+    blank lines; two JSON objects on one line, a raw control character, NaN and a trailing
+    comma (malformed), and a wall-clock time that occurs twice (the later instant)."""
+    _spark_or_skip()
+    package = tmp_path / "pkg"
+    package.mkdir()
+    lines = (FIXTURES / "demo" / "orders.csv").read_text(encoding="utf-8").splitlines()[:30]
+    header = lines[0].split(",")
+    zone = header.index("pickup_zone")
+
+    def with_zone(line: str, value: str) -> str:
+        fields = line.split(",")
+        fields[zone] = value
+        return ",".join(fields)
+
+    lines[3] = with_zone(lines[3], 'Z"04')
+    lines[5] = with_zone(lines[5], '"Z04"x')
+    lines[7] = lines[7] + ",extra"
+    lines[9] = with_zone(lines[9], '"Z,04 ""east"""')
+    text = "\r\n".join(lines[:12]) + "\r\n\r\n" + "\r\n".join(lines[12:]) + "\r\n"
+    (package / "orders.csv").write_text(text, encoding="utf-8", newline="")
+    workers = [
+        '{"worker_id": "W000001", "gender": "F"}{"worker_id": "W000002"}',
+        '{"worker_id": "W000003", "gender": "F\u0001"}',
+        '{"worker_id": "W000004", "gender": "M", "age_band": NaN}',
+        '{"worker_id": "W000005", "gender": "M",}',
+        '{"worker_id": "W000006", "gender": "M", "tenure": 1.50}',
+        "",
+        '{"worker_id": "W000007", "gender": "F"} 5',
+        '{"worker_id": "W000008", "gender": "F"}',
+    ]
+    (package / "workers.jsonl").write_text("\n".join(workers) + "\n", encoding="utf-8")
+    _validate_both(package, _spark_config(tmp_path), tmp_path)
+    quarantine = (tmp_path / "spark" / "quarantine.csv").read_text(encoding="utf-8")
+    assert quarantine.count("malformed_record") == 7
+
+
+@pytest.mark.slow
+def test_the_hour_a_clock_goes_back_is_read_alike(tmp_path: Path) -> None:
+    """Times without an offset in New York's repeated hour: both engines take the later
+    instant (DuckDB's ICU does; Spark's java.time would take the earlier)."""
+    _spark_or_skip()
+    package = tmp_path / "pkg"
+    package.mkdir()
+    lines = (FIXTURES / "demo" / "orders.csv").read_text(encoding="utf-8").splitlines()[:6]
+    header = lines[0].split(",")
+    fields = [line.split(",") for line in lines[1:]]
+    for i, row in enumerate(fields):
+        for column in ("accepted_at", "pickup_at", "dropoff_at"):
+            minute = {"accepted_at": 10, "pickup_at": 20, "dropoff_at": 40}[column]
+            row[header.index(column)] = f"2026-11-01T01:{minute + i:02d}:00"
+    rows = [",".join(header)] + [",".join(r) for r in fields]
+    (package / "orders.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    config = tmp_path / "ny.toml"
+    config.write_text(
+        _spark_config(tmp_path, demo=False).read_text(encoding="utf-8")
+        + '\n[audit]\ntimezone = "America/New_York"\ncurrency = "USD"\n',
+        encoding="utf-8",
+    )
+    _validate_both(package, config, tmp_path)
+
+
 def test_spark_without_pyspark_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -32,7 +32,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.expr.types import Table
 
-from auditor.engine import Engine, as_text, instant_seconds, json_field_text, trimmed
+from auditor.engine import Engine, as_instant, as_text, instant_seconds, json_field_text, trimmed
 from auditor.ingest import RawTable, ReadAccount, SourceFile, store_in_file_order
 from auditor.reasons import Reason
 from auditor.schema import ENGINE_TYPE, TABLES, Column, ColumnType, TableSpec
@@ -244,7 +244,7 @@ def _cast(column: Column, value: ir.Value) -> ir.Value:
         return text.lower().substitute(_BOOL_WORDS, else_=ibis.null("boolean"))
     # Casts need no trim: the engine ignores surrounding spaces, and blank text fails the
     # cast but is not reported as invalid (``_with_failed_text`` tests the trimmed text).
-    typed = value.try_cast(ENGINE_TYPE[kind])
+    typed = as_instant(value) if kind == T.TIMESTAMP else value.try_cast(ENGINE_TYPE[kind])
     if kind in (T.MONEY, T.NUMBER, T.FRACTION) and value.type().is_string():
         # The engine reads "1_000" as 1000 and "1_5" as 15: digit separators are not
         # part of the contract's numbers (they hide thousands-separator mix-ups).

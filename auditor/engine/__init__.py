@@ -14,6 +14,7 @@ from auditor.engine._asof import asof_left_join
 from auditor.engine._connection import (
     SUM_SCALE,
     DuckDBEngine,
+    as_instant,
     as_text,
     connect,
     exact_sum,
@@ -50,6 +51,7 @@ __all__ = [
     "RawTable",
     "ReadAccount",
     "SourceFile",
+    "as_instant",
     "as_text",
     "asof_left_join",
     "connect",

@@ -89,6 +89,31 @@ def as_text(value: Any) -> Any:
     return value.cast("string")
 
 
+@ibis.udf.scalar.builtin(name="auditor_later_instant")
+def _later_instant(  # type: ignore[empty-body]
+    value: dt.Timestamp(timezone="UTC"),  # type: ignore[valid-type]
+    naive: bool,
+) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type]
+    """Spark's instant of a wall-clock time, the later where it occurs twice (defined by
+    ``auditor.engine._spark``)."""
+
+
+_OFFSET_AT_END = r"(?i)(z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
+"""Text ending in a UTC offset or ``Z``: an instant, not a wall-clock time."""
+
+
+def as_instant(value: Any) -> Any:
+    """``value`` (text, or a stored timestamp) as an instant (null where it does not cast);
+    a time without an offset is wall-clock time in the session's zone, and where the clock
+    goes back and it occurs twice, the later instant, on every engine."""
+    typed = value.try_cast("timestamp('UTC')")
+    # Spark types its timestamps, with or without a zone, alike: only text is resolved
+    # here (a stored wall-clock time in the hour that occurs twice takes Spark's choice).
+    if not value.type().is_string() or value._find_backend(use_default=True).name != "pyspark":
+        return typed
+    return _later_instant(typed, ~value.re_search(_OFFSET_AT_END))
+
+
 def trimmed(value: Any) -> Any:
     """Text without its leading and trailing spaces. Ibis' ``strip()`` compiles to a trim
     with a character list, which DuckDB runs about ten times slower."""

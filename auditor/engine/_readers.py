@@ -492,7 +492,9 @@ def _malformed_csv(engine: DuckDBEngine, name: str) -> np.ndarray:
     # One reject row per error; a record can have several. Record number = line - 1 (header).
     engine.sql(
         f"CREATE OR REPLACE TABLE {_quote('malformed__' + name)} AS "
-        f"SELECT CAST(line - 1 AS BIGINT) AS _row, any_value(csv_line) AS value, "
+        # The reader's text of a record in a CRLF file starts with the line feed before it.
+        f"SELECT CAST(line - 1 AS BIGINT) AS _row, "
+        f"any_value(trim(csv_line, chr(13) || chr(10))) AS value, "
         f"string_agg(DISTINCT lower(CAST(error_type AS VARCHAR)), '; ') AS detail, "
         f"bool_or(CAST(error_type AS VARCHAR) = 'INVALID ENCODING') AS bad_encoding "
         f"FROM {_quote('rejects__' + name)} GROUP BY line ORDER BY line"

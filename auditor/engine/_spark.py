@@ -50,6 +50,12 @@ _FUNCTIONS = (
     "CASE WHEN pmod(unix_micros(t), 1000000) = 0 THEN '' ELSE concat('.', regexp_replace("
     "lpad(CAST(pmod(unix_micros(t), 1000000) AS STRING), 6, '0'), '0+$', '')) END, "
     "regexp_replace(date_format(t, 'xxx'), ':00$', ''))",
+    # a wall-clock time read as an instant: where the clock goes back and the time occurs
+    # twice, the later instant, as DuckDB (ICU) takes it (Spark takes the earlier)
+    "CREATE OR REPLACE TEMPORARY FUNCTION auditor_later_instant(t TIMESTAMP, naive BOOLEAN) "
+    "RETURNS TIMESTAMP RETURN CASE WHEN naive AND "
+    "date_format(t + INTERVAL 1 HOUR, 'yyyy-MM-dd HH:mm:ss.SSSSSS') = "
+    "date_format(t, 'yyyy-MM-dd HH:mm:ss.SSSSSS') THEN t + INTERVAL 1 HOUR ELSE t END",
 )
 
 

@@ -15,7 +15,8 @@ partition) come back to the driver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -44,6 +45,16 @@ from auditor.errors import DecodeError, PackageError
 
 __all__ = ["read_parquet_files_spark", "read_table_spark"]
 
+_QUOTED = '"(?:[^"]|"")*"'
+_UNQUOTED = '(?:[^",][^,]*)?'
+_FIELD = f"(?:{_QUOTED}|{_UNQUOTED})"
+_WELL_QUOTED = f"^{_FIELD}(?:,{_FIELD})*$"
+"""A CSV line whose fields are each quoted whole (``"a ""b"" c"``) or unquoted (which may
+hold a quote after its first character, as DuckDB reads ``Z"04``); text after a closing
+quote (``"Z04"x``) is malformed, as DuckDB's reader finds it."""
+_OPEN_QUOTE = f'^(?:{_FIELD},)*"(?:[^"]|"")*$'
+"""A CSV line that ends inside a quoted value: a record that goes on over the next line."""
+
 _MALFORMED_SCHEMA = "_row BIGINT, value STRING, detail STRING, bad_encoding BOOLEAN"
 
 
@@ -64,6 +75,7 @@ def read_table_spark(
     """
     name = source.table
     path = source.path
+    refuse_patterns(path)
     if source.format in ("csv", "jsonl"):
         if not is_utf8(encoding):
             utf8 = engine.workdir / f"{name}.utf8{path.suffix}"
@@ -73,20 +85,22 @@ def read_table_spark(
             offset = first_undecodable_offset(path, "utf-8")
             if offset is not None:
                 raise DecodeError(str(source.path), encoding, offset)
-    if source.format == "csv":
-        frame, malformed, file_columns = _read_csv(engine, path, source.path)
-    elif source.format == "jsonl":
-        frame, malformed, file_columns = _read_jsonl(engine, path, source.path)
-    else:
-        frame, malformed, file_columns = _read_parquet(engine, path)
+    with _spark_errors(source.path):
+        if source.format == "csv":
+            frame, malformed, file_columns = _read_csv(engine, path, source.path)
+        elif source.format == "jsonl":
+            frame, malformed, file_columns = _read_jsonl(engine, path, source.path)
+        else:
+            frame, malformed, file_columns = _read_parquet(engine, path)
     renames = resolve_mapping(name, source, file_columns, mapping)
     renames |= _reserved_renames(source.path, file_columns, renames)
     frame = frame.select(
         "_row",
         *[F.col(_position(i)).alias(renames.get(c, c)) for i, c in enumerate(file_columns)],
     )
-    raw = engine.keep(f"raw__{name}", frame)
-    bad = engine.keep(f"malformed__{name}", malformed)
+    with _spark_errors(source.path):
+        raw = engine.keep(f"raw__{name}", frame)
+        bad = engine.keep(f"malformed__{name}", malformed)
     n_parsed = int(raw.count().execute())
     skipped = np.empty(0, dtype=np.int64)
     if source.format == "csv":
@@ -113,6 +127,40 @@ def read_table_spark(
         fingerprint=counted,
         read_path=path,
     )
+
+
+SPARK_PATTERN_CHARACTERS = "*?[]{}"
+"""Characters Spark's file reader takes as a pattern in a path."""
+
+
+def refuse_patterns(path: Path) -> None:
+    """Refuse a path Spark would read as a pattern (other files, or none).
+
+    Raises:
+        PackageError: the path holds ``*``, ``?``, ``[``, ``]``, ``{`` or ``}``.
+    """
+    if any(ch in str(path) for ch in SPARK_PATTERN_CHARACTERS):
+        raise PackageError(
+            f"{path}: Spark reads *, ?, [, ] and braces in a path as a pattern (it would "
+            "read other files, or none). Rename the file or its folders, or run on DuckDB."
+        )
+
+
+@contextlib.contextmanager
+def _spark_errors(shown: Path) -> Iterator[None]:
+    """Report Spark's failures to read a file as what they are: the file cannot be read
+    (exit 2), naming it and Spark's reason."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JJavaError) as exc:
+        text = str(exc)
+        if isinstance(exc, Py4JJavaError):  # the Java side's own message, not the call's
+            text = str(exc.java_exception.getMessage() or exc.java_exception.toString())
+        reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise PackageError(f"{shown}: Spark cannot read it: {reason[:500]}") from exc
 
 
 def _file_lines(engine: SparkEngine, path: Path) -> DataFrame:
@@ -159,8 +207,7 @@ def _read_csv(
         "value", F.regexp_replace("value", "\r$", "")
     )
     body = body.filter(F.col("value") != "")
-    quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
-    split = body.filter(quotes % 2 == 1).agg(F.min("_line")).collect()[0][0]
+    split = body.filter(F.col("value").rlike(_OPEN_QUOTE)).agg(F.min("_line")).collect()[0][0]
     if split is not None:
         raise PackageError(
             f"{shown}: line {split} opens a quoted value that ends on a later line. On Spark a "
@@ -181,12 +228,14 @@ def _read_csv(
             {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt", "escape": '"'},
         ).alias("r"),
     )
-    good = parsed.filter(F.col("r._corrupt").isNull()).select(
+    corrupt = F.col("r._corrupt").isNotNull() | ~F.col("value").rlike(_WELL_QUOTED)
+    parsed = parsed.withColumn("_corrupt", corrupt)
+    good = parsed.filter(~F.col("_corrupt")).select(
         "_part",
         "_id",
         *[F.col(f"r.{_position(i)}").alias(_position(i)) for i in range(len(header))],
     )
-    bad = parsed.filter(F.col("r._corrupt").isNotNull()).select(
+    bad = parsed.filter(F.col("_corrupt")).select(
         "_row",
         "value",
         F.lit(f"expected {len(header)} fields").alias("detail"),
@@ -198,6 +247,11 @@ def _read_csv(
     return good, bad, header
 
 
+_AFTER_A_VALUE = r'[}\]"0-9]\s*[{\[]|[}\]]\s*["0-9-]'
+"""Outside strings, a value directly followed by another (``{..}{..}``, ``{..} 5``), which
+Spark's parser ignores after the first and DuckDB's refuses."""
+
+
 def _read_jsonl(
     engine: SparkEngine, path: Path, shown: Path
 ) -> tuple[DataFrame, DataFrame, list[str]]:
@@ -207,7 +261,13 @@ def _read_jsonl(
         F.regexp_replace("value", _JSON_STRINGS, '""'), "true|false|null", ""
     )
     keys = F.json_object_keys("value")
-    is_object = keys.isNotNull() & ~outside.rlike(_NOT_STRICT_JSON)
+    is_object = (
+        keys.isNotNull()
+        & ~outside.rlike(_NOT_STRICT_JSON)
+        & ~outside.rlike(_AFTER_A_VALUE)
+        # a raw control character (other than tab and line ends), which JSON forbids
+        & ~F.col("value").rlike("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]")
+    )
     checked = lines.filter(~blank).withColumn("_object", is_object)
     checked = checked.localCheckpoint(eager=True)
     good = checked.filter("_object")
@@ -275,9 +335,12 @@ def read_parquet_files_spark(
     """Spark's :func:`auditor.engine.read_parquet_files`: the files as one table, records
     numbered across them in the order given (``_row``, ``_file``, ``_file_row``)."""
     name = source.table
+    for path in paths:
+        refuse_patterns(path)
     counts = parquet_file_rows(paths, needs)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int).tolist()
-    data = engine.session.read.option("mergeSchema", "true").parquet(*[str(p) for p in paths])
+    with _spark_errors(source.path):
+        data = engine.session.read.option("mergeSchema", "true").parquet(*[str(p) for p in paths])
     columns = list(data.columns)
     renames = _reserved_renames(source.path, columns, {})
     # The files' places, keyed by the path Spark records (a URI) for each of them.
@@ -301,7 +364,8 @@ def read_parquet_files_spark(
         F.col("_file_row").cast("bigint").alias("_file_row"),
         *[renames.get(c, c) for c in columns],
     )
-    raw = engine.keep(f"raw__{name}", frame)
+    with _spark_errors(source.path):
+        raw = engine.keep(f"raw__{name}", frame)
     bad = engine.keep(f"malformed__{name}", engine.session.createDataFrame([], _MALFORMED_SCHEMA))
     kept = tuple(renames.get(c, c) for c in columns)
     return RawTable(
