@@ -172,6 +172,16 @@ class SparkEngine:
         self.close()
 
 
+SPARK_DEFAULTS = {
+    "spark.driver.memory": "4g",
+    "spark.driver.maxResultSize": "2g",
+    "spark.ui.showConsoleProgress": "false",
+}
+"""Settings of a session the audit starts, unless ``[engine.spark]`` gives others. The
+driver receives each check's cells (a comparison's largest is about 100 bytes per worker
+and stratum); Spark's own default of 1 GB loses them on a million-order package."""
+
+
 def connect_spark(config: AuditConfig, session: Any = None) -> SparkEngine:
     """Open a Spark engine: ``session`` if given, else a session of ``[engine.spark]
     master`` with its ``conf`` pairs; its time zone set to the audit's.
@@ -188,10 +198,9 @@ def connect_spark(config: AuditConfig, session: Any = None) -> SparkEngine:
             f'engine must be "duckdb", "spark" or a SparkSession; got {type(session).__name__}'
         )
     if session is None:
-        settings = dict(config.engine.spark)
+        settings = {**SPARK_DEFAULTS, **config.engine.spark}
         master = settings.pop("master", "local[*]")
         builder = SparkSession.builder.master(master).appName("auditor")
-        builder = builder.config("spark.ui.showConsoleProgress", "false")
         for key, value in settings.items():
             builder = builder.config(key, value)
         try:
