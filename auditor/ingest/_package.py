@@ -57,8 +57,9 @@ def discover(
                 ignored.append(path.name)
             continue
         if path.stem in found:
+            kind = "sources" if found[path.stem].parts else "files"
             raise PackageError(
-                f"{package}: two sources for table {path.stem!r}: {found[path.stem].path.name} "
+                f"{package}: two {kind} for table {path.stem!r}: {found[path.stem].path.name} "
                 f"and {path.name}. Keep one of them."
             )
         if not outside_files and home not in path.resolve().parents:
