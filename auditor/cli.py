@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import dataclasses
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -408,7 +409,8 @@ def _rules(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     _check_out(args.out, args.package, RUN_OUTPUTS)
     with _progress(args) as progress:  # the display is gone before anything else prints
-        result = _plan(args, progress).run(args.package)
+        audit = _plan(args, progress)
+        result = audit.run(args.package)
         progress.stage_started("writing the outputs")
         progress("writing findings and the report")
 
@@ -417,7 +419,9 @@ def _run(args: argparse.Namespace) -> int:
             reports = _write_reports(result, folder, args.lang, args.fail_on, html_report=True)
             return written + reports
 
-        written, removed = _publish(args.out, write, args.argv, args.interrupts)
+        written, removed = _publish(
+            args.out, write, args.argv, audit.config.engine.backend, args.interrupts
+        )
         progress.stage_finished()
     _print_accounting(result)
     _print_findings(result)
@@ -428,7 +432,8 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     _check_out(args.out, args.package, VALIDATE_OUTPUTS)
     with _progress(args) as progress:  # the display is gone before anything else prints
-        result = _plan(args, progress).validate(args.package)
+        audit = _plan(args, progress)
+        result = audit.validate(args.package)
         progress.stage_started("writing the outputs")
 
         def write(folder: Path) -> list[str]:
@@ -436,7 +441,9 @@ def _validate(args: argparse.Namespace) -> int:
             reports = _write_reports(result, folder, args.lang, args.fail_on, html_report=False)
             return written + reports
 
-        written, removed = _publish(args.out, write, args.argv, args.interrupts)
+        written, removed = _publish(
+            args.out, write, args.argv, audit.config.engine.backend, args.interrupts
+        )
         progress.stage_finished()
     _print_accounting(result)
     _print_outputs(args.out, written, removed)
@@ -574,6 +581,7 @@ def _publish(
     out: Path,
     write: Callable[[Path], list[str]],
     argv: Sequence[str],
+    backend: str,
     interrupts: _Interrupts,
 ) -> tuple[list[str], list[str]]:
     """Have ``write`` write a run's outputs into a new staging folder on the same file
@@ -595,7 +603,7 @@ def _publish(
             with interrupts.interruptible():
                 try:
                     names = write(staging)
-                    names.append(_write_manifest(staging, names, argv))
+                    names.append(_write_manifest(staging, names, argv, backend))
                 except OSError as exc:
                     raise _unwritable(out, exc) from exc
                 interrupts.check()  # a Ctrl-C that was lost on its way up: publish nothing
@@ -619,9 +627,10 @@ def _staging_folder(out: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, suffix=".partial", dir=where))
 
 
-def _write_manifest(folder: Path, names: Sequence[str], argv: Sequence[str]) -> str:
-    """Write ``manifest.json`` into ``folder``: tool, version, command, the time it was
-    written (UTC) and each output's size in bytes and SHA-256; return its name."""
+def _write_manifest(folder: Path, names: Sequence[str], argv: Sequence[str], backend: str) -> str:
+    """Write ``manifest.json`` into ``folder``: tool, version, command, the engine that ran
+    it (``backend`` and its library's version), the time it was written (UTC) and each
+    output's size in bytes and SHA-256; return its name."""
     files = {}
     for name in names:
         with (folder / name).open("rb") as fh:
@@ -631,11 +640,23 @@ def _write_manifest(folder: Path, names: Sequence[str], argv: Sequence[str]) -> 
         "tool": "auditor",
         "auditor_version": __version__,
         "command": list(argv),
+        "engine": {"backend": backend, "version": _library_version(ENGINE_LIBRARIES[backend])},
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": files,
     }
     _write_text(folder / MANIFEST, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     return MANIFEST
+
+
+ENGINE_LIBRARIES = {"duckdb": "duckdb", "spark": "pyspark"}
+"""The Python distribution behind each ``[engine] backend``."""
+
+
+def _library_version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _commit(staging: Path, out: Path, names: Sequence[str]) -> list[str]:

@@ -7,6 +7,7 @@ join and the usage errors are tested on every machine.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -98,6 +99,9 @@ def test_every_output_is_byte_identical_on_spark(
         duck = (tmp_path / "duckdb" / output).read_bytes()
         spark = (tmp_path / "spark" / output).read_bytes()
         assert duck == spark, f"{name}: {output} differs between the engines"
+    for engine in ("duckdb", "spark"):  # the manifest says which engine wrote the folder
+        manifest = json.loads((tmp_path / engine / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["engine"]["backend"] == engine and manifest["engine"]["version"]
     if name == "dirty":  # the quarantine is not empty: the comparison means something
         assert (tmp_path / "spark" / "quarantine.csv").read_text().count("\n") > 20
 
@@ -140,7 +144,8 @@ def test_hostile_text_files_are_read_alike(tmp_path: Path) -> None:
     """CSV and JSON Lines records that readers disagree on: a quote inside an unquoted
     value (kept), text after a closing quote and a wrong field count (malformed), CRLF and
     blank lines; two JSON objects on one line, a raw control character, NaN and a trailing
-    comma (malformed), and a wall-clock time that occurs twice (the later instant)."""
+    comma (malformed), a key holding a quote, and a wall-clock time that occurs twice (the
+    later instant)."""
     _spark_or_skip()
     package = tmp_path / "pkg"
     package.mkdir()
@@ -164,15 +169,19 @@ def test_hostile_text_files_are_read_alike(tmp_path: Path) -> None:
         '{"worker_id": "W000003", "gender": "F\u0001"}',
         '{"worker_id": "W000004", "gender": "M", "age_band": NaN}',
         '{"worker_id": "W000005", "gender": "M",}',
-        '{"worker_id": "W000006", "gender": "M", "tenure": 1.50}',
+        '{"worker_id": "W000006", "gender": "M", "tenure": 1.50, "joined\'on": "2026-13-01"}',
         "",
         '{"worker_id": "W000007", "gender": "F"} 5',
-        '{"worker_id": "W000008", "gender": "F"}',
+        '{"worker_id": "W000008", "gender": "F", "joined\'on": "2026-01-05"}',
     ]
     (package / "workers.jsonl").write_text("\n".join(workers) + "\n", encoding="utf-8")
-    _validate_both(package, _spark_config(tmp_path), tmp_path)
+    config = _spark_config(tmp_path)  # a key JSON paths cannot quote, mapped to a column
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write('[package.mapping.workers]\njoined_on = "joined\'on"\n')
+    _validate_both(package, config, tmp_path)
     quarantine = (tmp_path / "spark" / "quarantine.csv").read_text(encoding="utf-8")
     assert quarantine.count("malformed_record") == 7
+    assert "2026-13-01" in quarantine  # the quoted key was read, and its bad date caught
 
 
 @pytest.mark.slow

@@ -176,10 +176,13 @@ SPARK_DEFAULTS = {
     "spark.driver.memory": "4g",
     "spark.driver.maxResultSize": "2g",
     "spark.ui.showConsoleProgress": "false",
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "auditor-spark-warehouse"),
 }
 """Settings of a session the audit starts, unless ``[engine.spark]`` gives others. The
 driver receives each check's cells (a comparison's largest is about 100 bytes per worker
-and stratum); Spark's own default of 1 GB loses them on a million-order package."""
+and stratum); Spark's own default of 1 GB loses them on a million-order package. The audit
+uses only temporary views: the warehouse folder (which Spark would otherwise create in the
+working folder) goes to the system's temporary folder."""
 
 
 def connect_spark(config: AuditConfig, session: Any = None) -> SparkEngine:

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812  (Spark's own convention)
+from pyspark.sql.types import StringType, StructField, StructType
 
 from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
 from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
@@ -296,12 +297,19 @@ def _read_jsonl(
         )
     frame = good.select(
         F.col("_row").cast("bigint").alias("_row"),
-        *[
-            F.get_json_object("value", f"$['{c}']").alias(_position(i))
-            for i, c in enumerate(columns)
-        ],
+        *[_json_field(c).alias(_position(i)) for i, c in enumerate(columns)],
     )
     return frame, bad.withColumn("_row", F.col("_row").cast("bigint")), columns
+
+
+def _json_field(key: str) -> Column:
+    """The text of ``key``'s value in each line (a string's text, other values as JSON):
+    by JSON path, or, for a key a path cannot quote (one holding ``'``), by parsing the line
+    as a record of that one field."""
+    if "'" not in key:
+        return F.get_json_object("value", f"$['{key}']")
+    schema = StructType([StructField(key, StringType())])
+    return F.from_json("value", schema)[key]
 
 
 def _read_parquet(engine: SparkEngine, path: Path) -> tuple[DataFrame, DataFrame, list[str]]:
