@@ -1,6 +1,7 @@
 """Nothing lost, no crash: random cells, lines and bytes of the demo's tables corrupted.
 
-Over generated packages (``AUDITOR_HOSTILE_EXAMPLES``, default 1,000), validation either
+Over generated packages (``AUDITOR_HOSTILE_EXAMPLES``, default 400; 1,000 and more pass
+too, at about 0.6 s a package on one core), validation either
 stops with a usage error (exit 2: an undecodable byte, a quote never closed) or accounts
 for every record: ``rows_read = rows_used + rows_quarantined``, as many records as the file
 holds, every quarantined record in quarantine.csv. Never an internal error.
@@ -27,7 +28,7 @@ column type, quoting) and sessions (overlaps across rows). A package costs about
 most of it compiling the validation's queries, so 1,000 take about 10 minutes; with the
 workers, payouts and fee_schedule tables too, 1,000 took 19 minutes and passed."""
 
-EXAMPLES = int(os.environ.get("AUDITOR_HOSTILE_EXAMPLES", "1000"))
+EXAMPLES = int(os.environ.get("AUDITOR_HOSTILE_EXAMPLES", "400"))
 
 HOSTILE_VALUES = [
     "", " ", "nan", "-inf", "Infinity", "1_000", "1,5", "\x00", '"', '""', "'", "=1+2",
