@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
 from auditor.config import BACKENDS, load_config, with_engine, with_preset, with_rules
-from auditor.engine import is_interrupt
+from auditor.engine import URI_SCHEME, is_interrupt
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult, Severity, Status
 from auditor.pipeline import Audit
@@ -156,8 +156,9 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=helptext, description=helptext)
         p.add_argument(
             "package",
-            type=Path,
-            help="folder holding orders.csv (and other tables); with --preset, a file of the "
+            type=_package_argument,
+            help="folder holding orders.csv (and other tables); with --engine spark also a URI "
+            "the Spark session reads (hdfs://, s3a://, ...); with --preset, a file of the "
             "preset's format or a folder of them",
         )
         p.add_argument("--config", type=Path, help="audit_config.toml (defaults if omitted)")
@@ -502,12 +503,20 @@ def _write_csv(path: Path, frame: pd.DataFrame, float_format: str | None = None)
     _write_text(path, csv_text(frame, float_format=float_format))
 
 
-def _check_out(out: Path, package: Path, writes: Sequence[str]) -> None:
+def _package_argument(text: str) -> Path | str:
+    """The package argument: a local path, or a URI (kept as text: a path would fold its
+    ``//``) that the engine resolves."""
+    return text if URI_SCHEME.match(text) else Path(text)
+
+
+def _check_out(out: Path, package: Path | str, writes: Sequence[str]) -> None:
     """Refuse, before any work, an output folder the run cannot use (a ``UsageError``,
     exit 2): one inside (or equal to) the package folder, a file, a folder nobody may
     write, or one holding a file with an output's name that auditor did not write."""
-    target, source = out.resolve(), package.resolve()
-    if target == source or source in target.parents:
+    target = out.resolve()
+    if isinstance(package, Path) and (
+        target == package.resolve() or package.resolve() in target.parents
+    ):
         raise UsageError(
             f"--out {out}: the output folder is inside the package folder {package}, so the "
             "outputs would be read as part of the package by the next run. Choose a folder "

@@ -34,7 +34,8 @@ from auditor.reconstruct import (
 __all__ = ["Audit", "PackageSource", "ProgressCallback", "StageProgress", "audit"]
 
 PackageSource = str | Path | Mapping[str, pd.DataFrame]
-"""A package: a folder of table files, or contract table name -> DataFrame."""
+"""A package: a folder of table files (on Spark also a URI: ``"s3a://bucket/package"``),
+or contract table name -> DataFrame."""
 
 IN_MEMORY_NAME = "dataframes"
 """``package_name`` of a package given as DataFrames."""
@@ -107,10 +108,10 @@ class Audit:
             with tempfile.TemporaryDirectory(prefix="auditor-") as tmp:
                 folder = write_frames(package, Path(tmp) / IN_MEMORY_NAME)
                 return self._execute_folder(folder, checks, rebuild=rebuild)
-        return self._execute_folder(Path(package), checks, rebuild=rebuild)
+        return self._execute_folder(package, checks, rebuild=rebuild)
 
     def _execute_folder(
-        self, package: Path, checks: Iterable[str] | None, *, rebuild: bool
+        self, package: str | Path, checks: Iterable[str] | None, *, rebuild: bool
     ) -> AuditResult:
         checks = tuple(checks) if checks is not None else None  # counted, then run
         timings: dict[str, float] = {}

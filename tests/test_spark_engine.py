@@ -67,7 +67,7 @@ def _spark_config(tmp: Path, *, demo: bool = True) -> Path:
     return path
 
 
-def _run(package: Path, config: Path, out: Path, *extra: str) -> int:
+def _run(package: Path | str, config: Path, out: Path, *extra: str) -> int:
     args = ["run", str(package), "--config", str(config), "--out", str(out), "--quiet"]
     return cli.main([*args, "--fail-on", "never", *extra])
 
@@ -90,11 +90,16 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_output_is_byte_identical_on_spark(
     name: str, simulated: Path, tmp_path: Path
 ) -> None:
+    """Every output of ``auditor run`` on DuckDB (the local folder) and on Spark (the demo
+    by its path; the dirty and simulated packages by ``file://`` URI)."""
     _spark_or_skip()
     package = simulated if name == "simulated" else FIXTURES / name
     config = _spark_config(tmp_path)
     assert _run(package, config, tmp_path / "duckdb") == 0
-    assert _run(package, config, tmp_path / "spark", "--engine", "spark") == 0
+    # Spark reads the dirty and simulated packages by URI, through Hadoop's file system,
+    # as it reads hdfs:// or s3a://; the demo by its path.
+    where = str(package) if name == "demo" else f"file://{package}"
+    assert _run(where, config, tmp_path / "spark", "--engine", "spark") == 0
     for output in COMPARED:
         duck = (tmp_path / "duckdb" / output).read_bytes()
         spark = (tmp_path / "spark" / output).read_bytes()
@@ -283,3 +288,74 @@ def test_window_as_of_join_matches_the_native_one(seed: int) -> None:
     matched = native["on"].notna()
     assert 0.3 < matched.mean() < 1.0  # both matched and unmatched rows are compared
     assert (native.loc[matched, "on"] <= native.loc[matched, "t"]).all()
+
+
+def test_a_uri_on_duckdb_is_refused_unless_it_is_a_local_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DuckDB reads local files: ``s3a://`` is a usage error naming Spark; ``file://`` is
+    the local folder."""
+    args = ["--out", str(tmp_path / "out"), "--quiet", "--fail-on", "never"]
+    assert cli.main(["validate", "s3a://bucket/package", *args]) == 2
+    assert "--engine spark" in capsys.readouterr().err
+    assert cli.main(["validate", f"file://{FIXTURES / 'demo'}", *args]) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_files_behind_a_uri_are_counted_and_hashed_where_they_are(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Line feeds, blank lines, the first byte that is not UTF-8, SHA-256s and Parquet
+    footers of files behind a URI, computed by Spark and the JVM: as Python computes them
+    on the local file. Another encoding behind a URI is refused (exit 2)."""
+    _spark_or_skip()
+    from pyspark.sql import SparkSession
+
+    from auditor.engine import fingerprint_file, fingerprint_files
+    from auditor.engine._decode import first_undecodable_offset
+    from auditor.engine._hadoop import HadoopPath
+    from auditor.engine._readers import parquet_footer
+
+    if encoding != "utf-8":
+        (tmp_path / "pkg").mkdir()
+        shutil.copy(FIXTURES / "demo" / "orders.csv", tmp_path / "pkg" / "orders.csv")
+        config = _spark_config(tmp_path, demo=False)
+        config.write_text(
+            config.read_text(encoding="utf-8") + f'[package]\nencoding = "{encoding}"\n'
+        )
+        args = ["validate", f"file://{tmp_path / 'pkg'}", "--config", str(config)]
+        out = ["--out", str(tmp_path / "out"), "--quiet", "--engine", "spark"]
+        assert cli.main([*args, *out]) == 2
+        return
+    session = SparkSession.builder.master("local[2]").getOrCreate()
+    samples = {
+        "plain": b"a,b\n1,2\n3,4\n",
+        "no_last_feed": b"a,b\n1,2",
+        "blank_first": b"\na\n\n\nb\n",
+        "crlf_blanks": b"a\r\n\r\n\r\nb\r\n",
+        "lone_cr_last": b"a\n\r",
+        "lone_cr": b"\r",
+        "feeds": b"\n\n\n",
+        "empty": b"",
+        "bad_byte": "a,é\n".encode() * 1000 + b"x\xff\xfey\n" + b"z\n" * 10,
+        "cut_character": b"a\n" + "中".encode()[:2],
+        "random": bytes(np.random.default_rng(5).integers(0, 256, 200_000, dtype=np.uint8)),
+    }
+    for name, data in samples.items():
+        local = tmp_path / f"{name}.csv"
+        local.write_bytes(data)
+        remote = HadoopPath(f"file://{local}", session)
+        expected = fingerprint_file(local)
+        assert fingerprint_file(remote) == expected, name
+        assert first_undecodable_offset(remote, "utf-8") == first_undecodable_offset(
+            local, "utf-8"
+        ), name
+    parts = []
+    for i in range(3):
+        part = tmp_path / f"part-{i}.parquet"
+        pd.DataFrame({"x": np.arange(i * 10 + 1), "y": "é"}).to_parquet(part)
+        parts.append(part)
+    remote_parts = tuple(HadoopPath(f"file://{p}", session) for p in parts)
+    assert fingerprint_files(remote_parts) == fingerprint_files(tuple(parts))
+    assert [parquet_footer(p) for p in remote_parts] == [parquet_footer(p) for p in parts]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from auditor.contract._validate import Plausibility, ValidatedTable, validate_table
-from auditor.engine import Engine
+from auditor.engine import Engine, Location
 from auditor.ingest import RawPackage, file_errors
 from auditor.schema import TABLE_ORDER
 
@@ -24,13 +23,13 @@ class ValidatedPackage:
     """A package after validation.
 
     Attributes:
-        path: the package folder.
+        path: the package folder (a local path, or a URI read through Spark).
         tables: table name -> validated table, in contract order.
         sha256: table name -> SHA-256 of its file as submitted.
         ignored_files: files in the folder that are not contract tables.
     """
 
-    path: Path
+    path: Location
     tables: dict[str, ValidatedTable]
     sha256: dict[str, str]
     ignored_files: tuple[str, ...]

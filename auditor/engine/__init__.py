@@ -28,10 +28,14 @@ from auditor.engine._connection import (
 )
 from auditor.engine._files import (
     FileFingerprint,
+    Location,
     SourceFile,
     fingerprint_file,
     fingerprint_files,
+    folder_entries,
+    locate,
 )
+from auditor.engine._hadoop import URI_SCHEME
 from auditor.engine._protocol import Engine
 from auditor.engine._readers import (
     RawTable,
@@ -45,9 +49,11 @@ from auditor.engine._readers import (
 
 __all__ = [
     "SUM_SCALE",
+    "URI_SCHEME",
     "DuckDBEngine",
     "Engine",
     "FileFingerprint",
+    "Location",
     "RawTable",
     "ReadAccount",
     "SourceFile",
@@ -59,9 +65,11 @@ __all__ = [
     "file_errors",
     "fingerprint_file",
     "fingerprint_files",
+    "folder_entries",
     "instant_seconds",
     "is_interrupt",
     "json_field_text",
+    "locate",
     "read_parquet_files",
     "read_table",
     "resolve_mapping",

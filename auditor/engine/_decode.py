@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+from auditor.engine._hadoop import HadoopPath
 from auditor.errors import DecodeError
 
 __all__ = ["first_undecodable_offset", "is_utf8", "transcode_to_utf8"]
@@ -17,8 +18,11 @@ def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
-def first_undecodable_offset(path: Path, encoding: str) -> int | None:
-    """0-based byte offset of the first byte of ``path`` that does not decode, or None."""
+def first_undecodable_offset(path: Path | HadoopPath, encoding: str) -> int | None:
+    """0-based byte offset of the first byte of ``path`` that does not decode, or None (a
+    UTF-8 file behind a URI is checked by Spark, where its bytes are)."""
+    if isinstance(path, HadoopPath) and is_utf8(encoding):
+        return path.text_layout().first_undecodable
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     consumed = 0
     with path.open("rb") as fh:

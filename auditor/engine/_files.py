@@ -6,12 +6,78 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-__all__ = ["FileFingerprint", "SourceFile", "fingerprint_file", "fingerprint_files"]
+from auditor.engine._hadoop import HadoopPath, is_uri
+from auditor.errors import PackageError
+
+if TYPE_CHECKING:
+    from auditor.engine._protocol import Engine
+
+__all__ = [
+    "FileFingerprint",
+    "Location",
+    "SourceFile",
+    "fingerprint_file",
+    "fingerprint_files",
+    "folder_entries",
+    "locate",
+]
+
+Location: TypeAlias = Path | HadoopPath
+"""Where a package or one of its files is: a local path, or a URI read through Spark."""
 
 _CHUNK = 1 << 22  # 4 MiB
+
+
+def locate(package: str | Path, engine: Engine) -> Location:
+    """Where ``package`` is: a local path, or a URI (``hdfs://``, ``s3a://``, ...) that the
+    Spark engine reads through its session's Hadoop file systems. DuckDB reads a
+    ``file://`` URI as its local path.
+
+    Raises:
+        PackageError: a URI other than ``file://`` on DuckDB, or a scheme the Spark session
+            has no file system for.
+    """
+    if not isinstance(package, str) or not is_uri(package):
+        return Path(package)
+    if engine.backend != "spark":
+        parts = urlparse(package)
+        if parts.scheme.lower() == "file" and parts.netloc in ("", "localhost"):
+            return Path(unquote(parts.path))
+        raise PackageError(
+            f"{package}: a package named by a URI is read through Apache Spark: run with "
+            '--engine spark ([engine] backend = "spark"), or copy the package to a local '
+            "folder."
+        )
+    from py4j.protocol import Py4JJavaError
+
+    try:
+        return HadoopPath(package, engine.session)  # type: ignore[attr-defined]
+    except Py4JJavaError as exc:
+        reason = str(exc.java_exception.getMessage() or exc.java_exception.toString())
+        raise PackageError(
+            f"{package}: the Spark session cannot open this location ({reason}). A scheme "
+            "such as s3a:// or abfss:// needs its Hadoop connector on the session's class "
+            "path (spark.jars.packages) and its credentials in the Spark settings."
+        ) from exc
+
+
+def folder_entries(folder: Location) -> list[Location]:
+    """The entries of ``folder``, in name order.
+
+    Raises:
+        OSError: the folder cannot be listed.
+    """
+    entries: list[Location] = []
+    if isinstance(folder, HadoopPath):
+        entries.extend(folder.iterdir())
+    else:
+        entries.extend(folder.iterdir())
+    return sorted(entries, key=lambda p: p.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +92,10 @@ class SourceFile:
     """
 
     table: str
-    path: Path
+    path: Location
     format: str
     size_bytes: int
-    parts: tuple[Path, ...] = ()
+    parts: tuple[Location, ...] = ()
     """For a table stored as a folder of Parquet part files (``orders/``), the part files
     in name order; empty for a table in one file."""
 
@@ -52,9 +118,16 @@ class FileFingerprint:
     blank_lines: int
 
 
-def fingerprint_file(path: Path, *, text: bool = True) -> FileFingerprint:
+def fingerprint_file(path: Location, *, text: bool = True) -> FileFingerprint:
     """Hash a file and count its lines (and, for a ``text`` file, its blank lines) in one
-    read, in chunks (hashlib and NumPy release the GIL: run it in a thread)."""
+    read, in chunks (hashlib and NumPy release the GIL: run it in a thread). A file behind
+    a URI is hashed in the JVM and its lines counted by Spark, where its bytes are."""
+    if isinstance(path, HadoopPath):
+        sha256 = path.sha256()[0]
+        if not text:
+            return FileFingerprint(sha256, 0, 0)
+        layout = path.text_layout()
+        return FileFingerprint(sha256, layout.lines, layout.blank_lines)
     digest = hashlib.sha256()
     newlines = blanks = 0
     tail = b""
@@ -69,14 +142,21 @@ def fingerprint_file(path: Path, *, text: bool = True) -> FileFingerprint:
     return FileFingerprint(digest.hexdigest(), lines, blanks)
 
 
-def fingerprint_files(paths: tuple[Path, ...]) -> FileFingerprint:
+def fingerprint_files(paths: tuple[Location, ...]) -> FileFingerprint:
     """The SHA-256 of several files in the order given: each file's name and size, then its
     bytes (so a renamed file changes it; binary files, no lines counted). One file gives
     that file's own hash."""
     if len(paths) == 1:
         return fingerprint_file(paths[0], text=False)
+    if all(isinstance(p, HadoopPath) for p in paths):
+        java: Any = None
+        for p in paths:
+            assert isinstance(p, HadoopPath)
+            java = p.sha256(named=True, digest=java)[1]
+        return FileFingerprint(bytes(java.digest()).hex(), 0, 0)
     digest = hashlib.sha256()
     for path in paths:
+        assert isinstance(path, Path)
         digest.update(f"{path.name}\0{path.stat().st_size}\0".encode())
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):

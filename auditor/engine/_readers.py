@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import io
 import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
@@ -40,7 +41,7 @@ from numpy.typing import NDArray
 
 from auditor.engine._connection import DuckDBEngine
 from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
-from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
+from auditor.engine._files import FileFingerprint, Location, SourceFile, fingerprint_file
 from auditor.engine._protocol import Engine
 from auditor.errors import ConfigError, DecodeError, PackageError
 from auditor.schema import TABLES
@@ -111,7 +112,7 @@ class RawTable:
     encoding: str
     account: ReadAccount | None
     fingerprint: Future[FileFingerprint]
-    read_path: Path
+    read_path: Location
     derived: bool = False
     unique_key: bool = False
 
@@ -226,6 +227,7 @@ def _check_csv_layout(
         PackageError: a record the reader rejected runs on over many lines (a quote never
             closed), or the reader and the file disagree on the number of records.
     """
+    assert isinstance(raw.read_path, Path), "DuckDB reads local files (see locate)"
     layout = _csv_layout(raw.read_path)
     shown = raw.source.path
     # The engine numbers a rejected record by its place in the file's sequence of rows
@@ -348,6 +350,7 @@ def read_table(
     assert isinstance(engine, DuckDBEngine)
     name = source.table
     path = source.path
+    assert isinstance(path, Path), "DuckDB reads local files (see locate)"
     if source.format in ("csv", "jsonl") and not is_utf8(encoding):
         utf8 = engine.workdir / f"{name}.utf8{path.suffix}"
         transcode_to_utf8(path, utf8, encoding)
@@ -437,10 +440,10 @@ def _account(engine: DuckDBEngine, name: str, n_parsed: int, skipped: np.ndarray
     )
 
 
-def _csv_header(path: str, shown: Path) -> list[str]:
+def _csv_header(path: Location, shown: Location) -> list[str]:
     """The header row, parsed by Python's csv module (the engine's sniffer is not used, so a
     broken record further down cannot make the whole file unreadable)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with io.TextIOWrapper(path.open("rb"), encoding="utf-8-sig", newline="") as fh:
         try:
             header = next(csv.reader(fh), None)
         except UnicodeDecodeError:
@@ -448,7 +451,7 @@ def _csv_header(path: str, shown: Path) -> list[str]:
         except csv.Error as exc:
             raise PackageError(f"{shown}: the header row cannot be parsed ({exc}).") from exc
     if header is None:
-        offset = first_undecodable_offset(Path(path), "utf-8")
+        offset = first_undecodable_offset(path, "utf-8")
         if offset is not None:
             raise DecodeError(str(shown), "utf-8", offset)
         raise PackageError(f"{shown}: the file is empty; a CSV table needs a header row.")
@@ -469,9 +472,9 @@ time handing rows over in file order: 10 M orders (2.2 GB) parse in 11.4-11.8 s;
 64 MiB in 7.3-7.7 s (16 MiB 10.5 s, 128 MiB 8.1 s, 256 MiB 8.8 s; same memory)."""
 
 
-def _read_csv(engine: DuckDBEngine, name: str, path: str, shown: Path) -> list[str]:
+def _read_csv(engine: DuckDBEngine, name: str, path: str, shown: Location) -> list[str]:
     """Set up the scan of a CSV file (``read__<name>``); nothing is read but the header."""
-    header = _csv_header(path, shown)
+    header = _csv_header(Path(path), shown)
     # The file's columns by position (the header row is skipped, its names never reach
     # the engine's text, so a column named like one of the engine's cannot collide).
     as_text = "{" + ", ".join(f"'{_position(i)}': 'VARCHAR'" for i in range(len(header))) + "}"
@@ -515,7 +518,9 @@ reader accepts and RFC 8259 does not: ``NaN``, ``Infinity``, bare words, comment
 trailing commas (letters other than an exponent's ``e``)."""
 
 
-def _read_jsonl(engine: DuckDBEngine, name: str, path: str, shown: Path, lines: int) -> list[str]:
+def _read_jsonl(
+    engine: DuckDBEngine, name: str, path: str, shown: Location, lines: int
+) -> list[str]:
     """Set up ``read__<name>``: one row per line that holds a JSON object (strict RFC 8259:
     no trailing commas, ``NaN`` or comments), its position the line number; every other
     non-blank line, and lines the engine cannot read (over 64 MiB, or holding the reader's
@@ -631,6 +636,7 @@ def _raise_on_bad_encoding(
     if not bad:
         return
     # The engine only knows the line; find the exact byte in the file as submitted.
+    assert isinstance(source.path, Path), "DuckDB reads local files (see locate)"
     offset = first_undecodable_offset(source.path, encoding if not is_utf8(encoding) else "utf-8")
     raise DecodeError(str(source.path), encoding, offset if offset is not None else 0)
 
@@ -655,7 +661,7 @@ _RESERVED_PREFIX = "user_"
 
 
 def _reserved_renames(
-    shown: Path, file_columns: list[str], renames: Mapping[str, str]
+    shown: Location, file_columns: list[str], renames: Mapping[str, str]
 ) -> dict[str, str]:
     """New names for the file's columns that would collide with the engine's or auditor's
     own (``rowid``, names beginning with ``_``): ``user_<name>``, made unique.
@@ -750,7 +756,7 @@ GLOB_CHARACTERS = "*?["
 """Characters the engine's Parquet reader takes as a pattern in a path."""
 
 
-def parquet_file_rows(paths: tuple[Path, ...], needs: tuple[str, ...]) -> list[int]:
+def parquet_file_rows(paths: tuple[Location, ...], needs: tuple[str, ...]) -> list[int]:
     """The number of records in each Parquet file of ``paths``, after checking its
     columns (see :func:`read_parquet_files`).
 
@@ -765,10 +771,10 @@ def parquet_file_rows(paths: tuple[Path, ...], needs: tuple[str, ...]) -> list[i
                 "other files, or none). Rename the file or its folder."
             )
         try:
-            counts.append(pq.read_metadata(path).num_rows)
-            stored = pq.read_schema(path).names
+            rows, stored = parquet_footer(path)
         except (OSError, pa.ArrowException) as exc:
             raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
+        counts.append(rows)
         have = {c.casefold() for c in stored}
         if "file_row_number" in have or _FILE_COLUMN.casefold() in have:
             raise PackageError(
@@ -791,10 +797,24 @@ def parquet_file_rows(paths: tuple[Path, ...], needs: tuple[str, ...]) -> list[i
     return counts
 
 
+def parquet_footer(path: Location) -> tuple[int, list[str]]:
+    """A Parquet file's number of records and column names, from its footer (a file
+    behind a URI is read through its file system).
+
+    Raises:
+        OSError, pyarrow.ArrowException: the file cannot be read as Parquet.
+    """
+    if isinstance(path, Path):
+        return pq.read_metadata(path).num_rows, list(pq.read_schema(path).names)
+    with path.open("rb") as fh:
+        footer = pq.ParquetFile(fh)
+        return footer.metadata.num_rows, list(footer.schema_arrow.names)
+
+
 def read_parquet_files(
     engine: Engine,
     source: SourceFile,
-    paths: tuple[Path, ...],
+    paths: tuple[Location, ...],
     fingerprint: Future[FileFingerprint],
     needs: tuple[str, ...] = (),
 ) -> RawTable:
@@ -819,6 +839,7 @@ def read_parquet_files(
 
         return read_parquet_files_spark(engine, source, paths, fingerprint, needs)  # type: ignore[arg-type]
     assert isinstance(engine, DuckDBEngine)
+    assert all(isinstance(p, Path) for p in paths), "DuckDB reads local files (see locate)"
     name = source.table
     counts = parquet_file_rows(paths, needs)
     listed = "[" + ", ".join(_literal(str(p)) for p in paths) + "]"

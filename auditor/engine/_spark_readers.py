@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812  (Spark's own convention)
 from pyspark.sql.types import StringType, StructField, StructType
 
 from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
-from auditor.engine._files import FileFingerprint, SourceFile, fingerprint_file
+from auditor.engine._files import FileFingerprint, Location, SourceFile, fingerprint_file
+from auditor.engine._hadoop import HadoopPath
 from auditor.engine._readers import (
     _JSON_STRINGS,
     _NOT_STRICT_JSON,
@@ -39,6 +39,7 @@ from auditor.engine._readers import (
     _position,
     _reserved_renames,
     parquet_file_rows,
+    parquet_footer,
     resolve_mapping,
 )
 from auditor.engine._spark import SparkEngine
@@ -78,7 +79,14 @@ def read_table_spark(
     path = source.path
     refuse_patterns(path)
     if source.format in ("csv", "jsonl"):
+        if not is_utf8(encoding) and isinstance(path, HadoopPath):
+            raise PackageError(
+                f"{path}: a {encoding} text file behind a URI is not read (Spark reads "
+                "UTF-8 text; a copy in another encoding would be transcoded on this "
+                "machine). Submit it as UTF-8 or Parquet, or audit a local copy."
+            )
         if not is_utf8(encoding):
+            assert isinstance(path, Path)
             utf8 = engine.workdir / f"{name}.utf8{path.suffix}"
             transcode_to_utf8(path, utf8, encoding)
             path = utf8
@@ -134,7 +142,7 @@ SPARK_PATTERN_CHARACTERS = "*?[]{}"
 """Characters Spark's file reader takes as a pattern in a path."""
 
 
-def refuse_patterns(path: Path) -> None:
+def refuse_patterns(path: Location) -> None:
     """Refuse a path Spark would read as a pattern (other files, or none).
 
     Raises:
@@ -148,7 +156,7 @@ def refuse_patterns(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _spark_errors(shown: Path) -> Iterator[None]:
+def _spark_errors(shown: Location) -> Iterator[None]:
     """Report Spark's failures to read a file as what they are: the file cannot be read
     (exit 2), naming it and Spark's reason."""
     from py4j.protocol import Py4JJavaError
@@ -164,7 +172,7 @@ def _spark_errors(shown: Path) -> Iterator[None]:
         raise PackageError(f"{shown}: Spark cannot read it: {reason[:500]}") from exc
 
 
-def _file_lines(engine: SparkEngine, path: Path) -> DataFrame:
+def _file_lines(engine: SparkEngine, path: Location) -> DataFrame:
     """The file's lines (``value``), stored, with where each lies: its partition
     (``_part``; partitions of one file follow its byte order) and an id increasing along
     the partition (``_id``)."""
@@ -200,9 +208,9 @@ def _numbered(engine: SparkEngine, frame: DataFrame, name: str) -> DataFrame:
 
 
 def _read_csv(
-    engine: SparkEngine, path: Path, shown: Path
+    engine: SparkEngine, path: Location, shown: Location
 ) -> tuple[DataFrame, DataFrame, list[str]]:
-    header = _csv_header(str(path), shown)
+    header = _csv_header(path, shown)
     lines = _numbered(engine, _file_lines(engine, path), "_line")
     body = lines.filter(F.col("_line") > 1).withColumn(
         "value", F.regexp_replace("value", "\r$", "")
@@ -254,7 +262,7 @@ Spark's parser ignores after the first and DuckDB's refuses."""
 
 
 def _read_jsonl(
-    engine: SparkEngine, path: Path, shown: Path
+    engine: SparkEngine, path: Location, shown: Location
 ) -> tuple[DataFrame, DataFrame, list[str]]:
     lines = _numbered(engine, _file_lines(engine, path), "_row").drop("_part", "_id")
     blank = F.trim(F.col("value")) == ""
@@ -312,9 +320,9 @@ def _json_field(key: str) -> Column:
     return F.from_json("value", schema)[key]
 
 
-def _read_parquet(engine: SparkEngine, path: Path) -> tuple[DataFrame, DataFrame, list[str]]:
+def _read_parquet(engine: SparkEngine, path: Location) -> tuple[DataFrame, DataFrame, list[str]]:
     try:
-        stored = pq.read_schema(path).names
+        stored = parquet_footer(path)[1]
     except (OSError, pa.ArrowException) as exc:
         raise PackageError(f"{path}: cannot be read as PARQUET: {exc}.") from exc
     collision = _case_collision(stored)
@@ -336,7 +344,7 @@ def _read_parquet(engine: SparkEngine, path: Path) -> tuple[DataFrame, DataFrame
 def read_parquet_files_spark(
     engine: SparkEngine,
     source: SourceFile,
-    paths: tuple[Path, ...],
+    paths: tuple[Location, ...],
     fingerprint: Future[FileFingerprint],
     needs: tuple[str, ...] = (),
 ) -> RawTable:
@@ -361,9 +369,10 @@ def read_parquet_files_spark(
         *[F.col(f"`{c}`").alias(renames.get(c, c)) for c in columns],
     )
     uris = sorted(str(r["_path"]) for r in named.select("_path").distinct().collect())
-    by_uri = {_local_path(u): u for u in uris}
+    by_uri = {_same_file(u): u for u in uris}
+    keys = [_file_key(p) for p in paths]
     index = engine.session.createDataFrame(
-        [(by_uri[p.resolve()], i) for i, p in enumerate(paths) if p.resolve() in by_uri],
+        [(by_uri[k], i) for i, k in enumerate(keys) if k in by_uri],
         "_path STRING, _file INT",
     ).join(placed, "_file")
     frame = named.join(F.broadcast(index), "_path").select(
@@ -374,6 +383,11 @@ def read_parquet_files_spark(
     )
     with _spark_errors(source.path):
         raw = engine.keep(f"raw__{name}", frame)
+    if (placed := int(raw.count().execute())) != sum(counts):  # every record placed
+        raise RuntimeError(
+            f"{source.path}: {placed:,} of the {sum(counts):,} records of the files were "
+            f"placed in file order (the files Spark read: {', '.join(uris)})"
+        )
     bad = engine.keep(f"malformed__{name}", engine.session.createDataFrame([], _MALFORMED_SCHEMA))
     kept = tuple(renames.get(c, c) for c in columns)
     return RawTable(
@@ -392,6 +406,19 @@ def read_parquet_files_spark(
         fingerprint=fingerprint,
         read_path=source.path,
     )
+
+
+def _file_key(path: Location) -> str:
+    """A file's identity as :func:`_same_file` gives it for the URI Spark records."""
+    return _same_file(path.qualified()) if isinstance(path, HadoopPath) else str(path.resolve())
+
+
+def _same_file(uri: str) -> str:
+    """The identity of the file at ``uri`` (as Spark records it, or as Hadoop qualifies
+    it): a ``file:`` URI's local path; any other URI without its percent-encoding."""
+    from urllib.parse import unquote
+
+    return str(_local_path(uri)) if uri.startswith("file:") else unquote(uri)
 
 
 def _local_path(uri: str) -> Path:

@@ -13,12 +13,14 @@ from auditor.config import AuditConfig
 from auditor.engine import (
     Engine,
     FileFingerprint,
+    Location,
     RawTable,
     ReadAccount,
     SourceFile,
     file_errors,
     fingerprint_file,
     fingerprint_files,
+    locate,
     read_parquet_files,
     read_table,
     resolve_mapping,
@@ -50,14 +52,14 @@ class RawPackage:
     """A package as read: its tables before validation, and file fingerprints.
 
     Attributes:
-        path: the package folder.
+        path: the package folder (a local path, or a URI read through Spark).
         tables: contract table name -> what was read, in contract order.
         ignored_files: files in the folder that are not contract tables.
         hashing: table name -> SHA-256 and line count of its file's bytes, computed in a
             background thread while the engine works; read it through :attr:`sha256`.
     """
 
-    path: Path
+    path: Location
     tables: dict[str, RawTable]
     ignored_files: tuple[str, ...]
     hashing: dict[str, Future[FileFingerprint]]
@@ -69,7 +71,8 @@ class RawPackage:
 
 
 def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> RawPackage:
-    """Read every table file of ``package`` into ``engine``.
+    """Read every table file of ``package`` (a folder, or on Spark a URI such as
+    ``s3a://bucket/package``) into ``engine``.
 
     Files are hashed in a background thread, which goes on while the engine validates
     them (a CSV file is only parsed then); :attr:`RawPackage.sha256` waits for it.
@@ -78,8 +81,13 @@ def read_package(package: str | Path, config: AuditConfig, engine: Engine) -> Ra
         PackageError, DecodeError: the package or one of its files cannot be used.
         ConfigError: the column mapping names an unknown table or column.
     """
-    path = Path(package)
+    path = locate(package, engine)
     if config.package.preset:
+        if not isinstance(path, Path):
+            raise PackageError(
+                f"{path}: a preset reads local files. Copy the published files to a local "
+                "folder, or map their columns to the contract's and audit them as a package."
+            )
         return _read_preset(path, PRESETS[config.package.preset], config, engine)
     files, ignored = discover(path, outside_files=config.package.allow_outside_links)
     mapping = config.package.mapping

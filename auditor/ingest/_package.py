@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from auditor.engine import SourceFile
+from auditor.engine import Location, SourceFile, folder_entries
 from auditor.errors import PackageError
 from auditor.schema import FILE_FORMATS, TABLE_ORDER, TABLES
 
@@ -12,7 +10,7 @@ __all__ = ["discover"]
 
 
 def discover(
-    package: Path, *, outside_files: bool = False
+    package: Location, *, outside_files: bool = False
 ) -> tuple[dict[str, SourceFile], tuple[str, ...]]:
     """Map each contract table to its file; list the files that are not tables.
 
@@ -35,7 +33,7 @@ def discover(
     found: dict[str, SourceFile] = {}
     ignored: list[str] = []
     try:
-        entries = sorted(package.iterdir())
+        entries = folder_entries(package)
     except OSError as exc:
         raise PackageError(
             f"{package}: the package folder cannot be read ({exc.strerror}). Check its permissions."
@@ -77,13 +75,13 @@ def discover(
     return ordered, tuple(ignored)
 
 
-def _folder_table(folder: Path) -> str:
+def _folder_table(folder: Location) -> str:
     """The table a folder holds: ``orders/`` or ``orders.parquet/`` (as Spark writes)."""
     name = folder.name
     return name[: -len(".parquet")] if name.lower().endswith(".parquet") else name
 
 
-def _part_files(folder: Path, table: str, home: Path, outside_files: bool) -> SourceFile:
+def _part_files(folder: Location, table: str, home: Location, outside_files: bool) -> SourceFile:
     """A table stored as a folder of Parquet part files, as data lakes write them: every
     ``*.parquet`` file in it, in name order; the writer's markers (``_SUCCESS``, names
     starting with ``.`` or ``_``, ``.crc`` files) are skipped.
@@ -92,8 +90,8 @@ def _part_files(folder: Path, table: str, home: Path, outside_files: bool) -> So
         PackageError: the folder holds sub-folders (partitions), other files, no part file,
             or a link outside the package.
     """
-    parts: list[Path] = []
-    for entry in sorted(folder.iterdir()):
+    parts: list[Location] = []
+    for entry in folder_entries(folder):
         if entry.name.startswith((".", "_")) or entry.name.lower().endswith(".crc"):
             continue
         if entry.is_dir():
