@@ -1,6 +1,6 @@
 """The ``auditor`` command line.
 
-Exit codes (``../shared/spec/checks.md``):
+Exit codes (``docs/spec/checks.md``):
     0    no fail finding at or above ``--fail-on``;
     1    at least one such finding;
     2    the package, config, output folder or command line could not be used (the

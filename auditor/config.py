@@ -4,7 +4,7 @@ Every key has a documented default, so an empty file is a valid config. Unknown
 sections or keys are an error with a suggestion (a typo must not silently fall
 back to a default), and so is a value of the wrong type or out of range.
 
-The names in ``../shared/spec/data-contract.md`` ("Minimum config keys") are
+The names in ``docs/spec/data-contract.md`` ("Minimum config keys") are
 part of the public contract; this module may add keys but never renames them.
 """
 

@@ -1,6 +1,6 @@
 """Why a row was quarantined: a closed list of reason codes, each owned by one DQ check.
 
-Part of the contract (`../shared/spec/data-contract.md`), declarative like `schema`: the
+Part of the contract (`docs/spec/data-contract.md`), declarative like `schema`: the
 contract stage writes them, the findings and the report read them.
 """
 

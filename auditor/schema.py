@@ -1,6 +1,6 @@
 """What the submission contract says: tables, columns, types, keys.
 
-This module only declares (``../shared/spec/data-contract.md`` in code); the
+This module only declares (``docs/spec/data-contract.md`` in code); the
 ``ingest`` stage uses it to find and map files and the ``contract`` stage to
 validate rows. It imports nothing from auditor.
 """
@@ -316,4 +316,4 @@ CATALOGUE_ORDER: tuple[str, ...] = (
     "PAY-04",
     "ACC-01", "ACC-02", "CMP-01", "DSP-04", "PAY-05", "SVC-01",
 )  # fmt: skip
-"""Every check ID of the catalogue (``../shared/spec/checks.md``), in its order."""
+"""Every check ID of the catalogue (``docs/spec/checks.md``), in its order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from conftest import good_order, write_csv
 
 from auditor import Reason, audit
 from auditor.contract import REASON_CHECK, REASON_TEXT
+from auditor.schema import CATALOGUE_ORDER
 
 S = "2026-03-02T{}:00+08:00"
 
@@ -328,3 +330,19 @@ def test_quarantine_shows_failed_values_as_submitted(tmp_path: Path, fmt: str) -
         "status": (5, "invalid_category", "Fini✓"),
         "accepted_at": (6, "invalid_timestamp", "2026-02-30 25:00 {'a': 1}"),
     }
+
+
+def test_the_published_contract_is_in_the_repository_and_current() -> None:
+    """docs/spec/ holds the public contract and check catalogue, so links and a fresh
+    checkout find them; where the shared spec they copy sits beside the checkout (the
+    project's workspace), the copies are current. Every check ID the spec names is one
+    the library runs."""
+    root = Path(__file__).parents[1]
+    for name in ("data-contract.md", "checks.md"):
+        copy = root / "docs" / "spec" / name
+        shared = root.parent / "shared" / "spec" / name
+        if shared.exists():
+            assert copy.read_bytes() == shared.read_bytes(), f"docs/spec/{name} is stale"
+    catalogue = (root / "docs" / "spec" / "checks.md").read_text(encoding="utf-8")
+    spec_ids = set(re.findall(r"\b[A-Z]{2,3}-\d{2}\b", catalogue))
+    assert len(spec_ids) >= 20 and spec_ids <= set(CATALOGUE_ORDER)

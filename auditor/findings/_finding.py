@@ -18,7 +18,7 @@ __all__ = ["Finding", "Severity", "Status", "reported_float"]
 
 
 class Status(StrEnum):
-    """Outcome of a finding (``../shared/spec/checks.md``)."""
+    """Outcome of a finding (``docs/spec/checks.md``)."""
 
     FAIL = "fail"
     """The evidence shows a breach (after correction, and above materiality)."""
