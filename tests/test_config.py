@@ -1,3 +1,7 @@
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -109,3 +113,37 @@ def test_shipped_basis_texts_cover_every_check_with_a_default() -> None:
 def test_basis_keys_must_be_check_ids(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match='Did you mean "FEE-01"'):
         load_config(write(tmp_path, '[basis]\nFEE-1 = "x"\n'))
+
+
+def test_docs_config_lists_every_key_with_its_default() -> None:
+    """docs/config.md is written by hand: every key of every section is in its table, no
+    key is there that the config does not have, and each default shown (as TOML) is the
+    default the code uses."""
+    doc = (Path(__file__).parents[1] / "docs" / "config.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `\[([a-z_.<>]+)\](?: ([A-Za-z_<>-]+))?` \| (.*?) \| ", doc, re.M)
+    documented: dict[tuple[str, str], str] = {}
+    for section, key, default in rows:
+        name, _, rest = section.partition(".")
+        documented[(name, rest.split(".")[0] if rest else key)] = default
+    config = AuditConfig()
+    defaults: dict[tuple[str, str], object] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            defaults |= {
+                (f.name, g.name): getattr(value, g.name) for g in dataclasses.fields(value)
+            }
+        elif f.name != "source":  # where the file was read from: not a key
+            defaults[(f.name, "<CHECK-ID>" if f.name == "basis" else "")] = value
+    assert set(defaults) == set(documented)
+    checked = 0
+    for key, shown in documented.items():
+        literal = re.fullmatch(r"`(.*)`", shown)
+        if literal is None or "=" in literal.group(1):
+            continue  # "none", "see audit_config.toml", a table's keys
+        value = defaults[key]
+        expected = dict(value) if isinstance(value, Mapping) else value
+        expected = list(expected) if isinstance(expected, tuple) else expected
+        assert tomllib.loads(f"v = {literal.group(1)}")["v"] == expected, key
+        checked += 1
+    assert checked > 50
