@@ -7,13 +7,14 @@ packages."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import ibis
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import pick
+from conftest import DEMO, pick
 
 from auditor import AuditConfig, Status, audit
 from auditor.checks._refusal_cells import (
@@ -243,3 +244,17 @@ def test_a_penalty_planted_in_a_simulated_platform_shows(tmp_path: Path) -> None
     assert finding.estimate is not None and finding.ci is not None
     assert finding.estimate < 0.8 and finding.ci[1] < 0.9
     assert abs(np.log(finding.estimate / (1 - truth["share_withheld"]))) < 0.1
+
+
+def test_the_demo_reports_its_planted_penalty(demo_result: object) -> None:
+    """The demo withholds offers after refusals (27 % of those that would have followed,
+    its ground truth): both ratios are below 1 with intervals that exclude 1, the offer
+    rate's within 15 % of one minus the share withheld; reported, not judged."""
+    truth = json.loads((DEMO / "ground_truth.json").read_text())
+    withheld = truth["plants"]["DSP-04"]["truth"]["share_withheld"]
+    for metric in ("offer_rate_after_refusal", "offered_pay_rate_after_refusal"):
+        finding = pick(demo_result, "DSP-04", metric)
+        assert finding.status == Status.INCONCLUSIVE and finding.ci is not None
+        assert finding.ci[1] < 1.0, metric
+    offers = pick(demo_result, "DSP-04", "offer_rate_after_refusal")
+    assert abs(np.log(offers.estimate / (1 - withheld))) < 0.15

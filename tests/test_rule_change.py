@@ -187,11 +187,27 @@ def test_numbers_are_withheld_under_k_workers(
         assert f"fewer than {k} workers" in finding.detail
 
 
-def test_no_declared_change_passes_saying_so(demo_result: object) -> None:
-    finding = pick(demo_result, "PAY-05")
+def test_no_declared_change_passes_saying_so() -> None:
+    dirty = Path(__file__).parents[1] / "fixtures" / "dirty"  # its fee_schedule changes nothing
+    finding = pick(audit(dirty, checks=["PAY-05"]), "PAY-05")
     assert finding.status == Status.PASS
     assert finding.data == {"changes": 0}
     assert "declares no change" in finding.detail
+
+
+def test_the_demo_reports_its_planted_rule_change(demo_result: object) -> None:
+    """The demo's rule declared from its ninth day pays less for the same work: with 60
+    workers the share who lost is withheld under min_cell_workers, but the change, the
+    workers compared and the fall of all compared pay are reported."""
+    finding = pick(demo_result, "PAY-05")
+    truth = json.loads(
+        (Path(__file__).parents[1] / "fixtures" / "demo" / "ground_truth.json").read_text()
+    )["plants"]["PAY-05"]
+    assert finding.status == Status.INCONCLUSIVE
+    assert finding.subject == {"rule_from": truth["parameters"]["change_date"]}
+    assert finding.data["workers_compared"] >= 10 and finding.data["workers_lost"] is None
+    assert finding.data["order_weighted_change"] < -0.02
+    assert "All but fewer than 10" in finding.detail
 
 
 @pytest.mark.parametrize(
