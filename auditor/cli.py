@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from auditor._progress import TerminalProgress
 from auditor._version import __version__
 from auditor.config import BACKENDS, load_config, with_engine, with_preset, with_rules
-from auditor.engine import URI_SCHEME, is_interrupt
+from auditor.engine import file_uri_path, is_interrupt, is_uri
 from auditor.errors import AuditorError, UsageError
 from auditor.findings import AuditResult, Severity, Status
 from auditor.pipeline import Audit
@@ -506,7 +506,7 @@ def _write_csv(path: Path, frame: pd.DataFrame, float_format: str | None = None)
 def _package_argument(text: str) -> Path | str:
     """The package argument: a local path, or a URI (kept as text: a path would fold its
     ``//``) that the engine resolves."""
-    return text if URI_SCHEME.match(text) else Path(text)
+    return text if is_uri(text) else Path(text)
 
 
 def _check_out(out: Path, package: Path | str, writes: Sequence[str]) -> None:
@@ -514,13 +514,12 @@ def _check_out(out: Path, package: Path | str, writes: Sequence[str]) -> None:
     exit 2): one inside (or equal to) the package folder, a file, a folder nobody may
     write, or one holding a file with an output's name that auditor did not write."""
     target = out.resolve()
-    if isinstance(package, Path) and (
-        target == package.resolve() or package.resolve() in target.parents
-    ):
+    local = package if isinstance(package, Path) else file_uri_path(package)
+    if local is not None and (target == local.resolve() or local.resolve() in target.parents):
         raise UsageError(
             f"--out {out}: the output folder is inside the package folder {package}, so the "
             "outputs would be read as part of the package by the next run. Choose a folder "
-            f"outside it, e.g. --out {package.parent / (package.name + '-audit')}."
+            f"outside it, e.g. --out {local.parent / (local.name + '-audit')}."
         )
     if target.exists() and not target.is_dir():
         raise UsageError(

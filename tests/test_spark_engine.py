@@ -293,12 +293,71 @@ def test_window_as_of_join_matches_the_native_one(seed: int) -> None:
 def test_a_uri_on_duckdb_is_refused_unless_it_is_a_local_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """DuckDB reads local files: ``s3a://`` is a usage error naming Spark; ``file://`` is
-    the local folder."""
+    """DuckDB reads local files: ``s3a://`` is a usage error naming Spark; a ``file:`` URI
+    is its local path, taken as written as Hadoop takes it (``#`` and ``%20`` are part of
+    the name), and an output folder inside it is refused as for the path."""
     args = ["--out", str(tmp_path / "out"), "--quiet", "--fail-on", "never"]
     assert cli.main(["validate", "s3a://bucket/package", *args]) == 2
     assert "--engine spark" in capsys.readouterr().err
-    assert cli.main(["validate", f"file://{FIXTURES / 'demo'}", *args]) == 0
+    package = tmp_path / "pkg#1 %20"
+    shutil.copytree(FIXTURES / "demo", package)
+    assert cli.main(["validate", f"FILE://localhost{package}/", *args]) == 0
+    inside = ["--out", str(package / "out"), "--quiet", "--fail-on", "never"]
+    assert cli.main(["validate", f"file://{package}", *inside]) == 2
+    assert "inside the package folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("uri", "spelled"),
+    [
+        ("FILE:///tmp/x/", "file:///tmp/x"),
+        ("file:/tmp/x", "file:///tmp/x"),
+        ("file://localhost/tmp/./a//b/", "file:///tmp/a/b"),
+        ("hdfs://nn:8020/", "hdfs://nn:8020"),
+        ("s3a://bucket/a/../c", "s3a://bucket/c"),
+        ("abfss://c@acct.dfs.core.windows.net/x%20y", "abfss://c@acct.dfs.core.windows.net/x%20y"),
+    ],
+)
+def test_a_uri_has_one_spelling(uri: str, spelled: str) -> None:
+    from auditor.engine._hadoop import normalized_uri
+
+    assert normalized_uri(uri) == spelled
+
+
+@pytest.mark.slow
+def test_a_uri_on_spark_is_refused_or_read_as_the_local_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On Spark: a link out of a package named by ``file:`` URI is refused (exit 2) as for
+    the path; a Parquet part folder under ``FILE://localhost`` validates as DuckDB does on
+    the path; a part whose Hadoop checksum (``.crc``) does not match is exit 2, not 3."""
+    _spark_or_skip()
+    config = _spark_config(tmp_path, demo=False)
+    flags = ["--config", str(config), "--quiet", "--fail-on", "never"]
+
+    def validate(where: str, out: str, engine: str = "spark") -> int:
+        args = ["validate", where, "--out", str(tmp_path / "out" / out), "--engine", engine]
+        return cli.main([*args, *flags])
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    shutil.copy(FIXTURES / "dirty" / "orders.csv", tmp_path / "outside.csv")
+    (linked / "orders.csv").symlink_to(tmp_path / "outside.csv")
+    assert validate(f"file://{linked}", "linked") == 2
+    assert "outside the package folder" in capsys.readouterr().err
+
+    parts = tmp_path / "parts"
+    orders = as_text_table(FIXTURES / "demo" / "orders.csv").slice(0, 300)
+    split_into_parts(orders, parts / "orders", 3)
+    assert validate(str(parts), "duckdb", engine="duckdb") == 0
+    assert validate(f"FILE://localhost{parts}/", "spark") == 0
+    for output in ("validation.json", "quarantine.csv"):
+        duck = (tmp_path / "out" / "duckdb" / output).read_bytes()
+        assert duck == (tmp_path / "out" / "spark" / output).read_bytes(), output
+
+    (parts / "orders" / ".part-00001.snappy.parquet.crc").write_bytes(b"crc\x00" + bytes(12))
+    assert validate(f"file://{parts}", "crc") == 2
+    assert "internal error" not in capsys.readouterr().err
 
 
 @pytest.mark.slow

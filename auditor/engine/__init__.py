@@ -35,7 +35,7 @@ from auditor.engine._files import (
     folder_entries,
     locate,
 )
-from auditor.engine._hadoop import URI_SCHEME
+from auditor.engine._hadoop import file_uri_path, is_uri
 from auditor.engine._protocol import Engine
 from auditor.engine._readers import (
     RawTable,
@@ -49,7 +49,6 @@ from auditor.engine._readers import (
 
 __all__ = [
     "SUM_SCALE",
-    "URI_SCHEME",
     "DuckDBEngine",
     "Engine",
     "FileFingerprint",
@@ -63,11 +62,13 @@ __all__ = [
     "connect",
     "exact_sum",
     "file_errors",
+    "file_uri_path",
     "fingerprint_file",
     "fingerprint_files",
     "folder_entries",
     "instant_seconds",
     "is_interrupt",
+    "is_uri",
     "json_field_text",
     "locate",
     "read_parquet_files",

@@ -7,11 +7,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from auditor.engine._hadoop import HadoopPath, is_uri
+from auditor.engine._hadoop import HadoopPath, file_uri_path, is_uri
 from auditor.errors import PackageError
 
 if TYPE_CHECKING:
@@ -35,35 +34,26 @@ _CHUNK = 1 << 22  # 4 MiB
 
 def locate(package: str | Path, engine: Engine) -> Location:
     """Where ``package`` is: a local path, or a URI (``hdfs://``, ``s3a://``, ...) that the
-    Spark engine reads through its session's Hadoop file systems. DuckDB reads a
-    ``file://`` URI as its local path.
+    Spark engine reads through its session's Hadoop file systems. A URI is read as
+    written, as Hadoop reads it (``%20`` is three characters, not a space); DuckDB reads a
+    ``file:`` URI as its local path.
 
     Raises:
-        PackageError: a URI other than ``file://`` on DuckDB, or a scheme the Spark session
-            has no file system for.
+        PackageError: a URI other than ``file:`` on DuckDB, or one the Spark session
+            cannot open (no file system for its scheme, an unknown host).
     """
     if not isinstance(package, str) or not is_uri(package):
         return Path(package)
-    if engine.backend != "spark":
-        parts = urlparse(package)
-        if parts.scheme.lower() == "file" and parts.netloc in ("", "localhost"):
-            return Path(unquote(parts.path))
-        raise PackageError(
-            f"{package}: a package named by a URI is read through Apache Spark: run with "
-            '--engine spark ([engine] backend = "spark"), or copy the package to a local '
-            "folder."
-        )
-    from py4j.protocol import Py4JJavaError
-
-    try:
+    if engine.backend == "spark":
         return HadoopPath(package, engine.session)  # type: ignore[attr-defined]
-    except Py4JJavaError as exc:
-        reason = str(exc.java_exception.getMessage() or exc.java_exception.toString())
-        raise PackageError(
-            f"{package}: the Spark session cannot open this location ({reason}). A scheme "
-            "such as s3a:// or abfss:// needs its Hadoop connector on the session's class "
-            "path (spark.jars.packages) and its credentials in the Spark settings."
-        ) from exc
+    local = file_uri_path(package)
+    if local is not None:
+        return local
+    raise PackageError(
+        f"{package}: a package named by a URI is read through Apache Spark: run with "
+        '--engine spark ([engine] backend = "spark"), or copy the package to a local '
+        "folder."
+    )
 
 
 def folder_entries(folder: Location) -> list[Location]:

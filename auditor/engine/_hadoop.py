@@ -7,22 +7,64 @@ footer)."""
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-__all__ = ["URI_SCHEME", "HadoopPath", "HadoopStat", "TextLayout", "is_uri"]
+from auditor.errors import PackageError
+
+__all__ = [
+    "URI_SCHEME",
+    "HadoopPath",
+    "HadoopStat",
+    "TextLayout",
+    "file_uri_path",
+    "is_uri",
+    "normalized_uri",
+]
 
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 """A location with a scheme (``s3a://bucket/pkg``), as opposed to a local path."""
 
+_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?://([^/]*))?(.*)$", re.S)
+
 
 def is_uri(text: str) -> bool:
-    """Whether ``text`` names a location by URI rather than a local path."""
-    return bool(URI_SCHEME.match(text))
+    """Whether ``text`` names a location by URI rather than a local path: a scheme and
+    ``//`` (``s3a://bucket/pkg``), or ``file:/...`` as Spark and Hadoop print local paths."""
+    return bool(URI_SCHEME.match(text) or re.match(r"(?i)file:/", text))
+
+
+def normalized_uri(uri: str) -> str:
+    """``uri`` in one spelling: the scheme in lower case (schemes ignore case);
+    ``file:/x`` and ``file://localhost/x`` as ``file:///x``; ``.``, ``..`` and doubled
+    slashes of the path folded; no trailing slash. Nothing is percent-decoded: Hadoop
+    and Spark read a URI's path as written."""
+    match = _PARTS.match(uri)
+    if match is None:
+        raise ValueError(f"not a URI: {uri!r}")
+    scheme, authority, path = match.group(1).lower(), match.group(2) or "", match.group(3)
+    if scheme == "file" and authority == "localhost":
+        authority = ""
+    if path:
+        path = "/" + posixpath.normpath(path).lstrip("/") if path.startswith("/") else path
+        path = "" if path in ("/", ".") else path
+    return f"{scheme}://{authority}{path}"
+
+
+def file_uri_path(uri: str) -> Path | None:
+    """The local path a ``file:`` URI names (taken as written, as Hadoop takes it), or None
+    for another URI or a ``file:`` URI of another host."""
+    if not is_uri(uri):
+        return None
+    match = _PARTS.match(normalized_uri(uri))
+    if match is None or match.group(1) != "file" or match.group(2):
+        return None
+    return Path(match.group(3) or "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +97,11 @@ class HadoopPath:
     __slots__ = ("_fs", "_layout", "_lock", "_session", "_status", "uri")
 
     def __init__(self, uri: str, session: Any, *, _fs: Any = None, _status: Any = None) -> None:
-        head = URI_SCHEME.match(uri)
-        cut = head.end() if head else 0
-        self.uri = uri[:cut] + uri[cut:].rstrip("/") if len(uri) > cut else uri
+        self.uri = normalized_uri(uri)
         self._session = session
-        self._fs = _fs if _fs is not None else self._jpath().getFileSystem(self._conf())
+        if _fs is None:
+            _fs = self._call("opening its file system", self._file_system)
+        self._fs = _fs
         self._status = _status
         self._layout: TextLayout | None = None
         self._lock = threading.Lock()
@@ -72,6 +114,28 @@ class HadoopPath:
 
     def _jpath(self) -> Any:
         return self._jvm().org.apache.hadoop.fs.Path(self.uri)
+
+    def _file_system(self) -> Any:
+        """The URI's Hadoop file system; for local files the raw one, which lists Hadoop's
+        ``.crc`` files as files (as a local path shows them) rather than hiding them."""
+        fs = self._jpath().getFileSystem(self._conf())
+        if self.uri.startswith("file:") and fs.getClass().getName().endswith("LocalFileSystem"):
+            fs = fs.getRawFileSystem()
+        return fs
+
+    def _call(self, doing: str, call: Any) -> Any:
+        """``call()``, with the file system's refusal as a PackageError naming the URI."""
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            return call()
+        except (Py4JJavaError, PySparkException) as exc:
+            raise PackageError(
+                f"{self.uri}: {doing} failed: {_reason(exc)}. Check the URI, that its "
+                "service is reachable, and the Spark session's settings for it "
+                "(connector, credentials, endpoint)."
+            ) from exc
 
     # pathlib's naming
     @property
@@ -122,19 +186,27 @@ class HadoopPath:
         return self.uri < other.uri
 
     def resolve(self) -> HadoopPath:
-        return self
+        """A local file's URI with its links followed (so a link out of the package is
+        seen as one); other file systems' URIs as they are."""
+        local = file_uri_path(self.uri)
+        if local is None:
+            return self
+        return HadoopPath(f"file://{local.resolve()}", self._session, _fs=self._fs)
 
     # the file system
     def _stat(self) -> Any:
         if self._status is None:
             from py4j.protocol import Py4JJavaError
 
-            try:
-                self._status = self._fs.getFileStatus(self._jpath())
-            except Py4JJavaError as exc:
-                if "FileNotFoundException" in exc.java_exception.getClass().getName():
-                    return None
-                raise _os_error(exc) from exc
+            def status() -> Any:
+                try:
+                    return self._fs.getFileStatus(self._jpath())
+                except Py4JJavaError as exc:
+                    if "FileNotFoundException" in exc.java_exception.getClass().getName():
+                        return None
+                    raise
+
+            self._status = self._call("reading its status", status)
         return self._status
 
     def exists(self) -> bool:
@@ -152,14 +224,9 @@ class HadoopPath:
         """The folder's entries (each with its status, so no further call asks for it).
 
         Raises:
-            OSError: the folder cannot be listed (its message is Hadoop's).
+            PackageError: the folder cannot be listed (with the file system's reason).
         """
-        from py4j.protocol import Py4JJavaError
-
-        try:
-            statuses = list(self._fs.listStatus(self._jpath()))
-        except Py4JJavaError as exc:
-            raise _os_error(exc) from exc
+        statuses = self._call("listing it", lambda: list(self._fs.listStatus(self._jpath())))
         for status in statuses:
             name = str(status.getPath().getName())
             yield HadoopPath(f"{self.uri}/{name}", self._session, _fs=self._fs, _status=status)
@@ -174,12 +241,14 @@ class HadoopPath:
         """The file's bytes, read through the JVM (for small reads: a header, a footer)."""
         if mode != "rb":
             raise ValueError(f"a file behind a URI opens only as 'rb', not {mode!r}")
-        raw = _HadoopStream(self._fs.open(self._jpath()), self.stat().st_size)
+        stream = self._call("opening it", lambda: self._fs.open(self._jpath()))
+        raw = _HadoopStream(stream, self.stat().st_size, self.uri)
         return io.BufferedReader(raw, buffer_size=1 << 20)
 
     def qualified(self) -> str:
         """The URI as Spark records a file it read (``_metadata.file_path``)."""
-        return str(self._fs.makeQualified(self._jpath()).toUri().toString())
+        qualified = self._call("qualifying it", lambda: self._fs.makeQualified(self._jpath()))
+        return str(qualified.toUri().toString())
 
     # what is computed where the bytes are
     def sha256(self, *, named: bool = False, digest: Any = None) -> tuple[str, Any]:
@@ -191,11 +260,15 @@ class HadoopPath:
             digest = jvm.java.security.MessageDigest.getInstance("SHA-256")
         if named:
             digest.update(bytearray(f"{self.name}\0{self.stat().st_size}\0".encode()))
-        stream = self._fs.open(self._jpath())
-        try:
-            jvm.org.apache.commons.codec.digest.DigestUtils.updateDigest(digest, stream)
-        finally:
-            stream.close()
+
+        def update() -> None:
+            stream = self._fs.open(self._jpath())
+            try:
+                jvm.org.apache.commons.codec.digest.DigestUtils.updateDigest(digest, stream)
+            finally:
+                stream.close()
+
+        self._call("hashing it", update)
         return ("" if named else bytes(digest.digest()).hex()), digest
 
     def text_layout(self) -> TextLayout:
@@ -204,7 +277,10 @@ class HadoopPath:
         bytes). Computed once."""
         with self._lock:
             if self._layout is None:
-                self._layout = _text_layout(self._session, self.uri, self.stat().st_size)
+                size = self.stat().st_size
+                self._layout = self._call(
+                    "counting its lines", lambda: _text_layout(self._session, self.uri, size)
+                )
             return self._layout
 
 
@@ -251,9 +327,19 @@ def _text_layout(session: Any, uri: str, size: int) -> TextLayout:
 class _HadoopStream(io.RawIOBase):
     """A Hadoop ``FSDataInputStream`` as a seekable Python binary file."""
 
-    def __init__(self, stream: Any, size: int) -> None:
+    def __init__(self, stream: Any, size: int, uri: str) -> None:
         self._stream = stream
         self._size = size
+        self._uri = uri
+
+    def _call(self, call: Any) -> Any:
+        from py4j.protocol import Py4JJavaError
+        from pyspark.errors import PySparkException
+
+        try:
+            return call()
+        except (Py4JJavaError, PySparkException) as exc:
+            raise OSError(0, f"{self._uri}: {_reason(exc)}") from exc
 
     def readable(self) -> bool:
         return True
@@ -262,26 +348,28 @@ class _HadoopStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._stream.readNBytes(len(buffer))
+        data = self._call(lambda: self._stream.readNBytes(len(buffer)))
         n = len(data) if data else 0
         memoryview(buffer).cast("B")[:n] = data[:n] if n else b""
         return n
 
     def tell(self) -> int:
-        return int(self._stream.getPos())
+        return int(self._call(self._stream.getPos))
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self.tell(), io.SEEK_END: self._size}[whence]
-        self._stream.seek(max(base + offset, 0))
+        self._call(lambda: self._stream.seek(max(base + offset, 0)))
         return self.tell()
 
     def close(self) -> None:
         if not self.closed:
-            self._stream.close()
+            self._call(self._stream.close)
         super().close()
 
 
-def _os_error(exc: Any) -> OSError:
-    """A Java exception of the file system as the OSError the package reader reports."""
-    java = exc.java_exception
-    return OSError(0, str(java.getMessage() or java.toString()))
+def _reason(exc: Any) -> str:
+    """The file system's own words for a failure: the Java exception's message."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.getMessage() or java.toString()) if java is not None else str(exc)
+    lines = text.strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:500]

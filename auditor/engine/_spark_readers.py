@@ -418,7 +418,7 @@ def _same_file(uri: str) -> str:
     it): a ``file:`` URI's local path; any other URI without its percent-encoding."""
     from urllib.parse import unquote
 
-    return str(_local_path(uri)) if uri.startswith("file:") else unquote(uri)
+    return str(_local_path(uri)) if uri[:5].lower() == "file:" else unquote(uri)
 
 
 def _local_path(uri: str) -> Path:

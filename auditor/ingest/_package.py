@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from auditor.engine import Location, SourceFile, folder_entries
 from auditor.errors import PackageError
 from auditor.schema import FILE_FORMATS, TABLE_ORDER, TABLES
@@ -24,7 +26,14 @@ def discover(
             links a table outside itself, or has no orders.
     """
     if not package.exists():
-        raise PackageError(f"{package}: no such package folder. Pass the folder of orders.csv.")
+        written = (
+            " (a URI is read as written: a space is a space, not %20)"
+            if not isinstance(package, Path) and "%" in str(package)
+            else ""
+        )
+        raise PackageError(
+            f"{package}: no such package folder{written}. Pass the folder of orders.csv."
+        )
     if not package.is_dir():
         raise PackageError(
             f"{package}: a package is a folder of table files (orders.csv, sessions.parquet, ...), "
