@@ -196,9 +196,9 @@ def test_no_declared_change_passes_saying_so() -> None:
 
 
 def test_the_demo_reports_its_planted_rule_change(demo_result: object) -> None:
-    """The demo's rule declared from its ninth day pays less for the same work: with 60
-    workers the share who lost is withheld under min_cell_workers, but the change, the
-    workers compared and the fall of all compared pay are reported."""
+    """The demo's rule declared from its fifth day pays night work less: with 60 workers
+    the share who lost is withheld under min_cell_workers, but the change, the workers
+    compared and the fall of all compared pay are reported."""
     finding = pick(demo_result, "PAY-05")
     truth = json.loads(
         (Path(__file__).parents[1] / "fixtures" / "demo" / "ground_truth.json").read_text()
@@ -207,7 +207,7 @@ def test_the_demo_reports_its_planted_rule_change(demo_result: object) -> None:
     assert finding.subject == {"rule_from": truth["parameters"]["change_date"]}
     assert finding.data["workers_compared"] >= 10 and finding.data["workers_lost"] is None
     assert finding.data["order_weighted_change"] < -0.02
-    assert "All but fewer than 10" in finding.detail
+    assert "workers compared were paid more than 5% less" in finding.detail
 
 
 @pytest.mark.parametrize(
