@@ -24,6 +24,7 @@ __all__ = [
     "TextLayout",
     "file_uri_path",
     "is_uri",
+    "java_reason",
     "normalized_uri",
 ]
 
@@ -125,17 +126,14 @@ class HadoopPath:
 
     def _call(self, doing: str, call: Any) -> Any:
         """``call()``, with the file system's refusal as a PackageError naming the URI."""
-        from py4j.protocol import Py4JJavaError
-        from pyspark.errors import PySparkException
-
-        try:
-            return call()
-        except (Py4JJavaError, PySparkException) as exc:
-            raise PackageError(
-                f"{self.uri}: {doing} failed: {_reason(exc)}. Check the URI, that its "
-                "service is reachable, and the Spark session's settings for it "
-                "(connector, credentials, endpoint)."
-            ) from exc
+        return _jvm_call(
+            call,
+            lambda reason: PackageError(
+                f"{self.uri}: {doing} failed: {reason}. Check the URI, that its service is "
+                "reachable, and the Spark session's settings for it (connector, "
+                "credentials, endpoint)."
+            ),
+        )
 
     # pathlib's naming
     @property
@@ -333,13 +331,7 @@ class _HadoopStream(io.RawIOBase):
         self._uri = uri
 
     def _call(self, call: Any) -> Any:
-        from py4j.protocol import Py4JJavaError
-        from pyspark.errors import PySparkException
-
-        try:
-            return call()
-        except (Py4JJavaError, PySparkException) as exc:
-            raise OSError(0, f"{self._uri}: {_reason(exc)}") from exc
+        return _jvm_call(call, lambda reason: OSError(0, f"{self._uri}: {reason}"))
 
     def readable(self) -> bool:
         return True
@@ -367,8 +359,20 @@ class _HadoopStream(io.RawIOBase):
         super().close()
 
 
-def _reason(exc: Any) -> str:
-    """The file system's own words for a failure: the Java exception's message."""
+def _jvm_call(call: Any, error: Any) -> Any:
+    """``call()``; a failure on the JVM's side raised as ``error(reason)`` instead."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        return call()
+    except (Py4JJavaError, PySparkException) as exc:
+        raise error(java_reason(exc)) from exc
+
+
+def java_reason(exc: Any) -> str:
+    """Spark's or the file system's own words for a failure: the Java exception's
+    message (its first line, at most 500 characters), else the Python one's."""
     java = getattr(exc, "java_exception", None)
     text = str(java.getMessage() or java.toString()) if java is not None else str(exc)
     lines = text.strip().splitlines()

@@ -28,7 +28,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from auditor.engine._decode import first_undecodable_offset, is_utf8, transcode_to_utf8
 from auditor.engine._files import FileFingerprint, Location, SourceFile, fingerprint_file
-from auditor.engine._hadoop import HadoopPath
+from auditor.engine._hadoop import HadoopPath, java_reason
 from auditor.engine._readers import (
     _JSON_STRINGS,
     _NOT_STRICT_JSON,
@@ -165,11 +165,7 @@ def _spark_errors(shown: Location) -> Iterator[None]:
     try:
         yield
     except (PySparkException, Py4JJavaError) as exc:
-        text = str(exc)
-        if isinstance(exc, Py4JJavaError):  # the Java side's own message, not the call's
-            text = str(exc.java_exception.getMessage() or exc.java_exception.toString())
-        reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise PackageError(f"{shown}: Spark cannot read it: {reason[:500]}") from exc
+        raise PackageError(f"{shown}: Spark cannot read it: {java_reason(exc)}") from exc
 
 
 def _file_lines(engine: SparkEngine, path: Location) -> DataFrame:
